@@ -1,0 +1,158 @@
+"""The connection application: validated input models and their one-row frame."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from costmodel.errors import InputError
+from costmodel.yamlio import load_yaml
+
+ApplicantKind = Literal["residential", "enterprise", "public_institution"]
+SizeClass = Literal["large", "medium", "small", "micro"]
+Ownership = Literal["private", "state_owned", "collective", "foreign", "other"]
+Area = Literal["urban", "rural"]
+ParkLevel = Literal["national", "provincial", "municipal", "county", "none"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Enterprise(_Model):
+    industry: str | None = Field(None, description="MIIT 2011 industry key, e.g. industry, warehousing, retail")
+    employees: int | None = Field(None, ge=0, description="Number of employees (persons)")
+    operating_revenue_10k_cny: float | None = Field(None, ge=0, description="Operating revenue, 10^4 CNY (万元)")
+    total_assets_10k_cny: float | None = Field(None, ge=0, description="Total assets, 10^4 CNY (万元)")
+    size_class: SizeClass | None = Field(None, description="Declared size class; derived from the MIIT table when absent")
+    ownership: Ownership = "private"
+    in_project_database: bool = Field(False, description="Listed in the provincial new-old growth-driver project database")
+
+    @model_validator(mode="after")
+    def _size_derivable(self) -> Enterprise:
+        if self.size_class is None and self.industry is None:
+            raise ValueError("give either size_class (large, medium, small, micro) or industry with its figures")
+        return self
+
+
+class Applicant(_Model):
+    kind: ApplicantKind
+    name: str | None = None
+    enterprise: Enterprise | None = None
+
+    @model_validator(mode="after")
+    def _enterprise_details(self) -> Applicant:
+        if self.kind == "enterprise" and self.enterprise is None:
+            raise ValueError("an enterprise applicant needs an 'enterprise' section (industry and figures, or size_class)")
+        if self.kind != "enterprise" and self.enterprise is not None:
+            raise ValueError(f"a {self.kind} applicant takes no 'enterprise' section")
+        return self
+
+
+class Site(_Model):
+    area: Area = Field(description="urban (city planning area) or rural")
+    park_level: ParkLevel = Field("none", description="Level of the industrial park the site is in, or none")
+    distance_to_lv_m: float = Field(ge=0, le=50_000, description="Route length to the nearest public low-voltage point, m")
+    distance_to_10kv_m: float = Field(ge=0, le=50_000, description="Route length to the nearest 10 kV point of connection, m")
+    transformer_headroom_kva: float = Field(ge=0, description="Spare capacity of the nearest public transformer, kVA")
+    road_crossings: int = Field(0, ge=0, le=50, description="Roads the new line must cross")
+
+
+class Request(_Model):
+    capacity: float = Field(gt=0, le=1_000_000, description="Requested capacity, in capacity_unit")
+    capacity_unit: Literal["kVA", "kW"] = "kVA"
+    power_factor: float | None = Field(None, gt=0, le=1, description="Needed to convert kW and kVA; the rule set's default when absent")
+    phases: Literal[1, 3] = 3
+    supply: Literal["single", "dual"] = "single"
+    duration: Literal["permanent", "temporary"] = "permanent"
+
+
+class Application(_Model):
+    id: str = Field(min_length=1, max_length=100)
+    application_date: dt.date
+    applicant: Applicant
+    site: Site
+    request: Request
+
+    def to_frame(self) -> pd.DataFrame:
+        return applications_frame([self])
+
+
+FRAME_COLUMNS = [
+    "application_id", "application_date", "applicant_kind", "industry", "employees", "revenue_10k_cny",
+    "assets_10k_cny", "size_class", "ownership", "in_project_database", "area", "park_level",
+    "distance_to_lv_m", "distance_to_10kv_m", "transformer_headroom_kva", "road_crossings",
+    "capacity", "capacity_unit", "power_factor", "phases", "supply", "duration",
+]
+
+
+def _row(app: Application) -> dict:
+    enterprise = app.applicant.enterprise
+    return {
+        "application_id": app.id,
+        "application_date": pd.Timestamp(app.application_date),
+        "applicant_kind": app.applicant.kind,
+        "industry": enterprise.industry if enterprise else None,
+        "employees": float(enterprise.employees) if enterprise and enterprise.employees is not None else float("nan"),
+        "revenue_10k_cny": enterprise.operating_revenue_10k_cny if enterprise and enterprise.operating_revenue_10k_cny is not None else float("nan"),
+        "assets_10k_cny": enterprise.total_assets_10k_cny if enterprise and enterprise.total_assets_10k_cny is not None else float("nan"),
+        "size_class": enterprise.size_class if enterprise else None,
+        "ownership": enterprise.ownership if enterprise else None,
+        "in_project_database": bool(enterprise.in_project_database) if enterprise else False,
+        "area": app.site.area,
+        "park_level": app.site.park_level,
+        "distance_to_lv_m": app.site.distance_to_lv_m,
+        "distance_to_10kv_m": app.site.distance_to_10kv_m,
+        "transformer_headroom_kva": app.site.transformer_headroom_kva,
+        "road_crossings": app.site.road_crossings,
+        "capacity": app.request.capacity,
+        "capacity_unit": app.request.capacity_unit,
+        "power_factor": app.request.power_factor if app.request.power_factor is not None else float("nan"),
+        "phases": app.request.phases,
+        "supply": app.request.supply,
+        "duration": app.request.duration,
+    }
+
+
+def applications_frame(apps: list[Application]) -> pd.DataFrame:
+    """The engine's input: one row per application, flat unit-suffixed columns."""
+    return pd.DataFrame([_row(app) for app in apps], columns=FRAME_COLUMNS)
+
+
+def _describe_validation(error: ValidationError, where: str) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(application)"
+        value = item.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        problems.append(f"{field}: {item['msg']}{shown}")
+    return f"{where}: invalid application\n  - " + "\n  - ".join(problems)
+
+
+def parse_application(data: object, where: str = "application") -> Application:
+    try:
+        return Application.model_validate(data)
+    except ValidationError as error:
+        raise InputError(_describe_validation(error, where)) from None
+
+
+def load_application(path: str | Path) -> Application:
+    """Read an application from YAML or JSON; every problem names its field."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{path}: file not found") from None
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path}: malformed JSON at line {error.lineno}: {error.msg}") from None
+    else:
+        data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping with id, application_date, applicant, site, request")
+    return parse_application(data, str(path))

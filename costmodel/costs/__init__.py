@@ -1,0 +1,1 @@
+"""Unit-cost catalogue and the pricing of components into quote lines."""

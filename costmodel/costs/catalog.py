@@ -1,0 +1,77 @@
+"""The unit-cost catalogue: one row per std_type, validated on load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from costmodel.errors import InputError
+from costmodel.paths import tariffs_dir
+from costmodel.yamlio import load_yaml
+
+REQUIRED_COLUMNS = ["std_type", "family", "unit", "unit_cost_cny", "source", "indicative"]
+NUMERIC_COLUMNS = ["unit_cost_cny", "voltage_kv", "rating_kva", "conductor_mm2", "ampacity_a",
+                   "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km"]
+UNITS = {"km", "each", "crossing"}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    id: str
+    edition: str
+    currency: str
+    items: pd.DataFrame  # indexed by std_type
+    sources: dict
+
+    def family(self, name: str, by: str) -> pd.DataFrame:
+        members = self.items[self.items["family"] == name].sort_values(by)
+        if members.empty:
+            raise InputError(f"catalogue {self.id} has no family {name!r}; known: {sorted(self.items['family'].unique())}")
+        return members
+
+    def require(self, std_types) -> None:
+        unknown = sorted(set(std_types) - set(self.items.index))
+        if unknown:
+            raise InputError(f"catalogue {self.id} has no std_type {unknown}; known: {sorted(self.items.index)}")
+
+
+@lru_cache(maxsize=8)
+def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
+    folder = tariffs_dir() / "catalogs" / catalog_id
+    if not folder.is_dir():
+        known = sorted(p.name for p in (tariffs_dir() / "catalogs").iterdir())
+        raise InputError(f"unknown catalogue {catalog_id!r}; allowed: {', '.join(known)}")
+    meta = load_yaml(folder / "meta.yaml")
+    file = folder / "unit_costs.csv"
+    items = pd.read_csv(file, dtype={"std_type": str, "family": str, "unit": str, "source": str})
+    missing = [c for c in REQUIRED_COLUMNS if c not in items.columns]
+    if missing:
+        raise InputError(f"{file}: missing column(s) {missing}")
+    for column in NUMERIC_COLUMNS:
+        if column in items:
+            converted = pd.to_numeric(items[column], errors="coerce")
+            bad = converted.isna() & items[column].notna()
+            if bad.any():
+                row = int(bad.idxmax())
+                raise InputError(f"{file}: row {row + 2}, column {column}: {items.at[row, column]!r} is not a number")
+            items[column] = converted
+    checks = [
+        (items["std_type"].duplicated(keep=False), "std_type", "each std_type once"),
+        (items["unit_cost_cny"].isna() | (items["unit_cost_cny"] < 0), "unit_cost_cny", "a cost >= 0"),
+        (~items["unit"].isin(UNITS), "unit", f"one of {sorted(UNITS)}"),
+        (~items["source"].isin(set(meta.get("sources", {}))), "source", f"a key of meta.yaml sources {sorted(meta.get('sources', {}))}"),
+    ]
+    for bad, column, allowed in checks:
+        if bad.any():
+            row = int(bad.idxmax())
+            raise InputError(f"{file}: row {row + 2}, column {column}: {items.at[row, column]!r}; allowed: {allowed}")
+    items["indicative"] = items["indicative"].astype(str).str.lower().eq("true")
+    return Catalog(
+        id=str(meta["id"]),
+        edition=str(meta["edition"]),
+        currency=str(meta["currency"]),
+        items=items.set_index("std_type", drop=False),
+        sources=meta.get("sources", {}),
+    )

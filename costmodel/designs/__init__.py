@@ -1,0 +1,1 @@
+"""Standard connection schemes that turn an application into components."""

@@ -1,0 +1,146 @@
+"""Expand applications into components from a standard scheme, column-wise.
+
+The scheme itself is data (tariffs/designs/<id>/scheme.yaml); this module only knows how to read
+its `when`, `select` and `quantity` entries. Components come out in long format: one row per
+(application, component).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel.costs.catalog import Catalog, load_catalog
+from costmodel.errors import InputError
+from costmodel.paths import tariffs_dir
+from costmodel.rules import conditions
+from costmodel.yamlio import check_keys, load_yaml
+
+ZONES = ("upstream", "extension", "site", "installation")
+COMPONENT_COLUMNS = ["application_id", "component", "std_type", "zone", "quantity", "unit", "design_rule"]
+
+
+@dataclass(frozen=True)
+class Scheme:
+    id: str
+    title: str
+    catalog: Catalog
+    constants: dict[str, dict]
+    components: tuple[dict, ...]
+    file: str
+
+
+@lru_cache(maxsize=8)
+def load_scheme(scheme_id: str = "cn-standard-2019") -> Scheme:
+    file = tariffs_dir() / "designs" / scheme_id / "scheme.yaml"
+    if not file.is_file():
+        raise InputError(f"unknown design scheme {scheme_id!r} (no {file})")
+    raw = check_keys(load_yaml(file), str(file), {"id", "title", "catalog", "components"}, {"constants", "description"})
+    catalog = load_catalog(raw["catalog"])
+    constants = raw.get("constants") or {}
+    for name, constant in constants.items():
+        check_keys(constant, f"{file}: constant {name}", {"value", "unit", "reference"})
+    for number, item in enumerate(raw["components"], start=1):
+        spot = f"{file}: component {number}"
+        check_keys(item, spot, {"id", "name", "zone", "select", "quantity"}, {"when"})
+        if item["zone"] not in ZONES:
+            raise InputError(f"{spot} ({item['id']}): zone {item['zone']!r}; allowed: {list(ZONES)}")
+        for condition in item.get("when", []) or []:
+            conditions.validate_condition(condition, spot)
+        select = item["select"]
+        named = [select.get("std_type")] + list((select.get("std_types") or {}).values())
+        catalog.require([s for s in named if s])
+    return Scheme(raw["id"], raw["title"], catalog, constants, tuple(raw["components"]), str(file))
+
+
+def _cover(need: np.ndarray, members: pd.DataFrame, rating_column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest member covering the need; beyond the largest, equal parallel units share it."""
+    ratings = members[rating_column].to_numpy(dtype=float)
+    units = np.maximum(np.ceil(need / ratings[-1]), 1)
+    position = np.searchsorted(ratings, need / units - 1e-9, side="left")
+    return members.index.to_numpy()[np.minimum(position, len(ratings) - 1)], units
+
+
+def _need(frame: pd.DataFrame, cover: str, members: pd.DataFrame) -> tuple[np.ndarray, str]:
+    if cover == "capacity_kva":
+        return frame["capacity_kva"].to_numpy(dtype=float), "rating_kva"
+    if cover == "current":
+        voltage_kv = members["voltage_kv"].iloc[0]
+        return frame["capacity_kva"].to_numpy(dtype=float) / (math.sqrt(3) * voltage_kv), "ampacity_a"
+    raise InputError(f"select.cover {cover!r}; allowed: capacity_kva, current")
+
+
+def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
+    """(std_type, parallel units) for each row."""
+    select = item["select"]
+    ones = np.ones(len(frame))
+    if "std_type" in select:
+        return np.full(len(frame), select["std_type"], dtype=object), ones
+    if "std_type_by" in select:
+        keys = frame[select["std_type_by"]].map(select["std_types"])
+        if keys.isna().any():
+            bad = frame.loc[keys.isna(), select["std_type_by"]].iloc[0]
+            raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={bad!r}; allowed: {list(select['std_types'])}")
+        return keys.to_numpy(dtype=object), ones
+    if "family_by" in select:
+        std_types = np.empty(len(frame), dtype=object)
+        units = np.ones(len(frame))
+        for key, family in select["families"].items():
+            rows = (frame[select["family_by"]] == key).to_numpy()
+            if rows.any():
+                members = catalog.family(family, "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
+                need, column = _need(frame[rows], select["cover"], members)
+                std_types[rows], units[rows] = _cover(need, members, column)
+        return std_types, units
+    members = catalog.family(select["family"], "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
+    need, column = _need(frame, select["cover"], members)
+    return _cover(need, members, column)
+
+
+def _quantity(spec: Any, frame: pd.DataFrame, scheme: Scheme, units_by_component: dict) -> np.ndarray:
+    if isinstance(spec, (int, float)):
+        return np.full(len(frame), float(spec))
+    if "units_of" in spec:
+        return units_by_component[spec["units_of"]].reindex(frame.index).fillna(0).to_numpy()
+    if "field" in spec:
+        base = frame[spec["field"]].to_numpy(dtype=float)
+    else:
+        base = np.full(len(frame), float(scheme.constants[spec["constant"]]["value"]))
+    return base / float(spec.get("divide_by", 1))
+
+
+def design_components(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
+    """Components of each application's standard design, in long format."""
+    chunks = []
+    units_by_component: dict[str, pd.Series] = {}
+    for item in scheme.components:
+        mask = np.logical_and.reduce(
+            [np.ones(len(decided), dtype=bool)]
+            + [conditions.evaluate(c, decided, ruleset).to_numpy() for c in item.get("when", []) or []]
+        )
+        rows = decided[mask]
+        if rows.empty:
+            continue
+        std_types, units = _select(item, rows, scheme.catalog)
+        units_by_component[item["id"]] = pd.Series(units, index=rows.index)
+        quantity = _quantity(item["quantity"], rows, scheme, units_by_component) * units
+        chunks.append(pd.DataFrame({
+            "application_id": rows["application_id"].to_numpy(),
+            "component": item["name"],
+            "std_type": std_types,
+            "zone": item["zone"],
+            "quantity": quantity,
+            "unit": scheme.catalog.items["unit"].reindex(std_types).to_numpy(),
+            "design_rule": f"{scheme.id}:{item['id']}",
+            "_order": len(chunks),
+            "_row": rows.index.to_numpy(),
+        }))
+    if not chunks:
+        return pd.DataFrame(columns=COMPONENT_COLUMNS)
+    components = pd.concat(chunks, ignore_index=True).sort_values(["_row", "_order"], kind="stable")
+    return components[COMPONENT_COLUMNS].reset_index(drop=True)

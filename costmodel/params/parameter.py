@@ -1,0 +1,133 @@
+"""One policy lever: dated values, a unit and the clause it comes from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel.errors import InputError
+from costmodel.yamlio import check_keys
+
+SOURCE_TAGS = {"article", "national", "practice", "placeholder"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    document: str
+    clause: str
+    source: str
+    note: str = ""
+
+    @classmethod
+    def from_yaml(cls, raw: Any, where: str) -> Reference:
+        check_keys(raw, f"{where}: reference", {"document", "clause", "source"}, {"note"})
+        if raw["source"] not in SOURCE_TAGS:
+            raise InputError(
+                f"{where}: reference.source is {raw['source']!r}; allowed: {', '.join(sorted(SOURCE_TAGS))}"
+            )
+        return cls(str(raw["document"]), str(raw["clause"]), raw["source"], str(raw.get("note", "")))
+
+    def cite(self) -> str:
+        return f"{self.document}, {self.clause} [{self.source}]"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    path: str
+    description: str
+    unit: str
+    reference: Reference
+    dates: tuple[dt.date, ...]
+    values: tuple[Any, ...]
+    breakdown: str | None = None
+    placeholder: bool = False
+    file: str = ""
+
+    @classmethod
+    def from_yaml(cls, path: str, raw: Any, file: Path) -> Parameter:
+        where = str(file)
+        check_keys(raw, where, {"description", "unit", "reference", "values"}, {"breakdown", "placeholder"})
+        values = raw["values"]
+        if not isinstance(values, dict) or not values:
+            raise InputError(f"{where}: values must map dates (YYYY-MM-DD) to values, got {values!r}")
+        for key in values:
+            if not isinstance(key, dt.date):
+                raise InputError(f"{where}: values key {key!r} is not a date; write YYYY-MM-DD")
+        breakdown = raw.get("breakdown")
+        dates = tuple(sorted(values))
+        ordered = tuple(values[d] for d in dates)
+        if breakdown is not None:
+            categories = None
+            for d, value in zip(dates, ordered):
+                if not isinstance(value, dict):
+                    raise InputError(f"{where}: breakdown {breakdown!r} needs a mapping of categories at {d}, got {value!r}")
+                if categories is not None and set(value) != categories:
+                    raise InputError(f"{where}: categories at {d} ({sorted(value)}) differ from earlier dates ({sorted(categories)})")
+                categories = set(value)
+        return cls(
+            path=path,
+            description=str(raw["description"]),
+            unit=str(raw["unit"]),
+            reference=Reference.from_yaml(raw["reference"], where),
+            dates=dates,
+            values=ordered,
+            breakdown=breakdown,
+            placeholder=bool(raw.get("placeholder", False)),
+            file=where,
+        )
+
+    def _index(self, when: dt.date) -> int:
+        position = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), np.datetime64(when, "D"), side="right")) - 1
+        return max(position, 0)
+
+    def date_at(self, when: dt.date) -> dt.date:
+        return self.dates[self._index(when)]
+
+    def at(self, when: dt.date, category: str | None = None) -> Any:
+        value = self.values[self._index(when)]
+        if self.breakdown is None:
+            return value
+        if category not in value:
+            raise InputError(
+                f"{self.path}: no value for {self.breakdown}={category!r}; allowed: {', '.join(map(str, value))}"
+            )
+        return value[category]
+
+    def date_indices(self, dates: pd.Series) -> np.ndarray:
+        """Index of the value in force at each date (the first value before the first date)."""
+        breakpoints = np.array(self.dates, dtype="datetime64[D]")
+        positions = np.searchsorted(breakpoints, dates.to_numpy(dtype="datetime64[D]"), side="right") - 1
+        return np.clip(positions, 0, None)
+
+    def series(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> pd.Series:
+        """The value in force for each row: by the row's date and, with a breakdown, its category."""
+        indices = self.date_indices(frame[date_column])
+        if self.breakdown is None:
+            table = np.empty(len(self.values), dtype=object)
+            table[:] = list(self.values)
+            out = table[indices]
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values):
+                out = out.astype(float)
+            return pd.Series(out, index=frame.index, name=self.path)
+        categories = list(self.values[0])
+        codes = pd.Categorical(frame[self.breakdown], categories=categories).codes
+        if (codes < 0).any():
+            bad = frame.loc[codes < 0, self.breakdown].iloc[0]
+            raise InputError(
+                f"{self.path}: no value for {self.breakdown}={bad!r}; allowed: {', '.join(map(str, categories))}"
+            )
+        table = np.array([[v[c] for c in categories] for v in self.values], dtype=object)
+        out = table[indices, codes]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in table.ravel()):
+            out = out.astype(float)
+        return pd.Series(out, index=frame.index, name=self.path)
+
+    def describe_value(self, when: dt.date, category: str | None = None) -> str:
+        """`path<date>[category] = value unit`, as the trace shows it."""
+        where = f"[{category}]" if self.breakdown is not None else ""
+        return f"{self.path}<{self.date_at(when).isoformat()}>{where} = {self.at(when, category)} {self.unit}"

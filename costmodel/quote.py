@@ -1,0 +1,198 @@
+"""Quotes: price the components, fund each line by its zone and the boundary, total per party.
+
+`quote_frame` serves one application and a million alike; `quote_application` is the same call on a
+one-row frame, with the trace added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from costmodel.application import Application
+from costmodel.designs.standard import ZONES, Scheme, design_components, load_scheme
+from costmodel.errors import InputError
+from costmodel.params import RuleSet
+from costmodel.rules.engine import decide, fee_lines
+from costmodel.trace import TraceStep, trace_for
+
+# Boundary points in order along the supply path. The grid company funds every zone upstream of the
+# application's boundary point; charges lie past every boundary, so the customer pays them.
+BOUNDARY_POINTS = ("point_of_connection", "red_line", "meter")
+ZONE_RANK = {zone: rank for rank, zone in enumerate(ZONES + ("charges",))}
+BOUNDARY_RANK = {point: rank + 1 for rank, point in enumerate(BOUNDARY_POINTS)}
+LINE_COLUMNS = [
+    "application_id", "component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny",
+    "funded_by", "rule_id", "design_rule", "catalogue_ref", "indicative", "placeholder",
+]
+
+
+def price_components(components: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+    """Component x catalogue row -> priced line."""
+    items = scheme.catalog.items
+    unit_cost = items["unit_cost_cny"].reindex(components["std_type"]).to_numpy()
+    return components.assign(
+        unit_cost_cny=unit_cost,
+        amount_cny=components["quantity"].to_numpy() * unit_cost,
+        catalogue_ref=scheme.catalog.id + ":" + components["std_type"].astype(str),
+        indicative=items["indicative"].reindex(components["std_type"]).to_numpy(),
+        placeholder=False,
+    )
+
+
+def fund_lines(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
+    """Who funds each line follows only from its zone and the application's boundary point."""
+    by_application = decided.set_index("application_id")
+    boundary = by_application["boundary"].reindex(lines["application_id"]).to_numpy()
+    zone_rank = lines["zone"].map(ZONE_RANK).to_numpy()
+    boundary_rank = pd.Series(boundary).map(BOUNDARY_RANK).to_numpy()
+    grid = zone_rank < boundary_rank
+    rule = by_application["boundary_rule"].reindex(lines["application_id"]).to_numpy()
+    funded = lines.assign(funded_by=np.where(grid, "grid", "customer"))
+    is_works = funded["zone"].ne("charges").to_numpy()
+    funded["rule_id"] = np.where(is_works, rule, funded["rule_id"]) if "rule_id" in funded else rule
+    return funded
+
+
+def totals_by_application(lines: pd.DataFrame, application_ids: pd.Series) -> pd.DataFrame:
+    table = lines.pivot_table(index="application_id", columns="funded_by", values="amount_cny", aggfunc="sum", fill_value=0.0)
+    table = table.reindex(index=application_ids.to_numpy(), columns=["customer", "grid"], fill_value=0.0).fillna(0.0)
+    table.columns = ["customer_cny", "grid_cny"]
+    table["total_cny"] = table["customer_cny"] + table["grid_cny"]
+    table.index.name = "application_id"
+    return table.reset_index()
+
+
+@dataclass
+class QuoteBatch:
+    """Every application's decisions, lines and totals, plus the rows that could not be quoted."""
+
+    decisions: pd.DataFrame
+    lines: pd.DataFrame
+    totals: pd.DataFrame
+    rejected: pd.DataFrame  # application_id, reason
+    ruleset: RuleSet
+    scheme: Scheme
+
+    def summary(self) -> pd.DataFrame:
+        keep = ["application_id", "enterprise_size", "supply_voltage", "supply_voltage_rule", "boundary", "boundary_rule"]
+        return self.decisions[keep].merge(self.totals, on="application_id", how="left")
+
+
+def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = None) -> QuoteBatch:
+    """Quote every application of a frame through one vectorised path."""
+    scheme = scheme or load_scheme()
+    decided, problems = decide(frame, ruleset)
+    bad = problems.notna()
+    rejected = pd.DataFrame({"application_id": decided.loc[bad, "application_id"], "reason": problems[bad]})
+    decided = decided[~bad].reset_index(drop=True)
+    works = price_components(design_components(decided, scheme, ruleset), scheme)
+    charges = fee_lines(decided, ruleset)
+    lines = pd.concat([works, charges], ignore_index=True) if not charges.empty else works
+    lines = fund_lines(lines, decided)[LINE_COLUMNS]
+    totals = totals_by_application(lines, decided["application_id"])
+    return QuoteBatch(decided, lines, totals, rejected.reset_index(drop=True), ruleset, scheme)
+
+
+class QuoteLine(BaseModel):
+    component: str
+    std_type: str | None
+    zone: str
+    quantity: float
+    unit: str
+    unit_cost_cny: float
+    amount_cny: float
+    funded_by: str
+    rule_id: str
+    design_rule: str | None
+    catalogue_ref: str
+    indicative: bool
+    placeholder: bool
+
+
+class Totals(BaseModel):
+    customer_cny: float
+    grid_cny: float
+    total_cny: float
+
+
+class Provenance(BaseModel):
+    ruleset_id: str
+    ruleset_title: str
+    ruleset_lineage: list[str]
+    ruleset_content_hash: str
+    overrides: list[str]
+    evaluation_date: dt.date
+    catalog_id: str
+    catalog_edition: str
+    design_scheme: str
+
+
+class Quote(BaseModel):
+    application_id: str
+    ruleset: str
+    enterprise_size: str
+    capacity_kva: float
+    capacity_kw: float
+    supply_voltage: str
+    boundary: str
+    totals: Totals
+    lines: list[QuoteLine]
+    trace: list[TraceStep]
+    provenance: Provenance
+    warnings: list[str]
+
+
+def _warnings(lines: pd.DataFrame) -> list[str]:
+    notes = []
+    if lines["placeholder"].any():
+        names = ", ".join(sorted(lines.loc[lines["placeholder"], "component"].unique()))
+        notes.append(f"placeholder rates (set the province's own before relying on them): {names}")
+    if lines["indicative"].any():
+        notes.append(f"{int(lines['indicative'].sum())} line(s) priced with indicative unit costs, not cited figures")
+    return notes
+
+
+def quote_from_batch(batch: QuoteBatch, application_id: str) -> Quote:
+    """The full quote, with its trace, of one application of a batch."""
+    row = batch.decisions[batch.decisions["application_id"] == application_id]
+    if row.empty:
+        reason = batch.rejected.loc[batch.rejected["application_id"] == application_id, "reason"]
+        raise InputError(reason.iloc[0] if len(reason) else f"no application {application_id!r} in the batch")
+    lines = batch.lines[batch.lines["application_id"] == application_id]
+    totals = batch.totals[batch.totals["application_id"] == application_id].iloc[0]
+    first = row.iloc[0]
+    records = lines.drop(columns="application_id").astype(object).where(lines.drop(columns="application_id").notna(), None)
+    return Quote(
+        application_id=application_id,
+        ruleset=batch.ruleset.id,
+        enterprise_size=str(first["enterprise_size"]),
+        capacity_kva=float(first["capacity_kva"]),
+        capacity_kw=float(first["capacity_kw"]),
+        supply_voltage=str(first["supply_voltage"]),
+        boundary=str(first["boundary"]),
+        totals=Totals(customer_cny=totals["customer_cny"], grid_cny=totals["grid_cny"], total_cny=totals["total_cny"]),
+        lines=[QuoteLine(**record) for record in records.to_dict("records")],
+        trace=trace_for(row, batch.ruleset),
+        provenance=Provenance(
+            ruleset_id=batch.ruleset.id,
+            ruleset_title=batch.ruleset.title,
+            ruleset_lineage=list(batch.ruleset.lineage),
+            ruleset_content_hash=batch.ruleset.content_hash,
+            overrides=list(batch.ruleset.overrides),
+            evaluation_date=first["evaluation_date"].date(),
+            catalog_id=batch.scheme.catalog.id,
+            catalog_edition=batch.scheme.catalog.edition,
+            design_scheme=batch.scheme.id,
+        ),
+        warnings=_warnings(lines),
+    )
+
+
+def quote_application(application: Application, ruleset: RuleSet, scheme: Scheme | None = None) -> Quote:
+    """One application's quote: the batch path on a one-row frame."""
+    return quote_from_batch(quote_frame(application.to_frame(), ruleset, scheme), application.id)

@@ -1,0 +1,1 @@
+"""Decision tables (a default rule and its exceptions) evaluated column-wise."""

@@ -1,0 +1,163 @@
+"""Conditions of rules and designs, written as data and evaluated over whole columns.
+
+A condition is a mapping with one left operand and one comparison:
+  {field: park_level, in: [national, provincial]}
+  {quantity: capacity, le: {param: supply_voltage.low_voltage_cap}}   # kVA or kW by the parameter's unit
+  {param: red_line_extension.in_effect, eq: true}
+  {any: [...]} / {all: [...]}
+A right operand is a literal, {param: path} or {field: column}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel.errors import InputError
+
+COMPARISONS = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+MEMBERSHIP = {"in", "not_in"}
+SYMBOLS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "in", "not_in": "not in"}
+QUANTITY_COLUMNS = {("capacity", "kVA"): "capacity_kva", ("capacity", "kW"): "capacity_kw"}
+LEFT_KEYS = {"field", "quantity", "param"}
+
+
+def validate_condition(spec: Any, where: str) -> None:
+    if not isinstance(spec, dict):
+        raise InputError(f"{where}: a condition must be a mapping, got {spec!r}")
+    if set(spec) & {"any", "all"}:
+        if len(spec) != 1 or not isinstance(next(iter(spec.values())), list):
+            raise InputError(f"{where}: 'any'/'all' take a list of conditions and nothing else: {spec!r}")
+        for inner in next(iter(spec.values())):
+            validate_condition(inner, where)
+        return
+    left = set(spec) & LEFT_KEYS
+    ops = set(spec) & (set(COMPARISONS) | MEMBERSHIP)
+    extra = set(spec) - LEFT_KEYS - set(COMPARISONS) - MEMBERSHIP - {"unit"}
+    if len(left) != 1 or len(ops) != 1 or extra:
+        raise InputError(
+            f"{where}: condition {spec!r} needs one of {sorted(LEFT_KEYS)} and one of "
+            f"{sorted(set(COMPARISONS) | MEMBERSHIP)} (plus 'unit' for a quantity with a literal)"
+        )
+
+
+def parameters_in(spec: Any) -> list[str]:
+    """Every parameter path a condition reads, in order."""
+    found: list[str] = []
+    if isinstance(spec, dict):
+        if "param" in spec and isinstance(spec["param"], str):
+            found.append(spec["param"])
+        for value in spec.values():
+            if isinstance(value, (dict, list)):
+                found.extend(parameters_in(value))
+    elif isinstance(spec, list):
+        for item in spec:
+            found.extend(parameters_in(item))
+    return list(dict.fromkeys(found))
+
+
+def _quantity_unit(spec: dict, ruleset) -> str:
+    op = next(k for k in spec if k in COMPARISONS or k in MEMBERSHIP)
+    right = spec[op]
+    if isinstance(right, dict) and "param" in right:
+        return ruleset.parameter(right["param"]).unit
+    if "unit" in spec:
+        return spec["unit"]
+    raise InputError(f"condition {spec!r}: a quantity compared with a literal needs a 'unit'")
+
+
+def left_column(spec: dict, ruleset) -> str | None:
+    if "field" in spec:
+        return spec["field"]
+    if "quantity" in spec:
+        key = (spec["quantity"], _quantity_unit(spec, ruleset))
+        if key not in QUANTITY_COLUMNS:
+            allowed = ", ".join(f"{q} in {u}" for q, u in QUANTITY_COLUMNS)
+            raise InputError(f"condition {spec!r}: no quantity {key[0]} in {key[1]}; allowed: {allowed}")
+        return QUANTITY_COLUMNS[key]
+    return None
+
+
+def _operand(value: Any, frame: pd.DataFrame, ruleset) -> Any:
+    if isinstance(value, dict) and "param" in value:
+        return ruleset.parameter(value["param"]).series(frame)
+    if isinstance(value, dict) and "field" in value:
+        return _column(frame, value["field"])
+    return value
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame.columns:
+        raise InputError(f"a rule reads the field {name!r}, which the application frame does not have")
+    return frame[name]
+
+
+def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> pd.Series:
+    """Boolean column: where the condition holds."""
+    if "any" in spec or "all" in spec:
+        parts = [evaluate(inner, frame, ruleset) for inner in next(iter(spec.values()))]
+        combine = np.logical_or if "any" in spec else np.logical_and
+        start = pd.Series("all" in spec, index=frame.index)
+        return pd.Series(combine.reduce([start.to_numpy()] + [p.to_numpy() for p in parts]), index=frame.index)
+    column = left_column(spec, ruleset)
+    left = _column(frame, column) if column else ruleset.parameter(spec["param"]).series(frame)
+    op = next(k for k in spec if k in COMPARISONS or k in MEMBERSHIP)
+    right = spec[op]
+    if op in MEMBERSHIP:
+        result = _membership(left, right, frame, ruleset)
+        return ~result if op == "not_in" else result
+    right_value = _operand(right, frame, ruleset)
+    left_values = left.to_numpy()
+    right_values = right_value.to_numpy() if isinstance(right_value, pd.Series) else right_value
+    with np.errstate(invalid="ignore"):
+        result = COMPARISONS[op](left_values, right_values)
+    return pd.Series(np.asarray(result, dtype=bool), index=frame.index)
+
+
+def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> pd.Series:
+    if isinstance(right, dict) and "param" in right:
+        parameter = ruleset.parameter(right["param"])
+        indices = parameter.date_indices(frame["evaluation_date"])
+        result = np.zeros(len(frame), dtype=bool)
+        for index in np.unique(indices):
+            rows = indices == index
+            result[rows] = left[rows].isin(list(parameter.values[index])).to_numpy()
+        return pd.Series(result, index=frame.index)
+    if not isinstance(right, list):
+        raise InputError(f"'in' needs a list or a list parameter, got {right!r}")
+    return left.isin(right)
+
+
+def describe(spec: dict, row: pd.DataFrame, ruleset) -> str:
+    """The condition for one application, with the values it read: for the trace."""
+    if "any" in spec or "all" in spec:
+        word = " or " if "any" in spec else " and "
+        return "(" + word.join(describe(inner, row, ruleset) for inner in next(iter(spec.values()))) + ")"
+    when = row["evaluation_date"].iloc[0]
+    when = when.date() if hasattr(when, "date") else when
+
+    def side(value: Any, column: str | None = None) -> str:
+        if isinstance(value, dict) and "param" in value:
+            parameter = ruleset.parameter(value["param"])
+            category = row[parameter.breakdown].iloc[0] if parameter.breakdown else None
+            return parameter.describe_value(when, category)
+        if isinstance(value, dict) and "field" in value:
+            return f"{value['field']} = {row[value['field']].iloc[0]}"
+        if column is not None:
+            return f"{column} = {row[column].iloc[0]}"
+        return str(value)
+
+    column = left_column(spec, ruleset)
+    left = side({"param": spec["param"]}) if column is None else side(None, column)
+    op = next(k for k in spec if k in COMPARISONS or k in MEMBERSHIP)
+    holds = bool(evaluate(spec, row, ruleset).iloc[0])
+    return f"{left} {SYMBOLS[op]} {side(spec[op])}: {'yes' if holds else 'no'}"

@@ -1,0 +1,203 @@
+"""Decision tables with Catala semantics: a default rule, exceptions to it, and an explicit priority.
+
+When two exceptions to the same rule both apply to an application and the table does not order
+them, evaluation stops with an error that names both: overlaps are resolved on purpose, in data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel.errors import CostmodelError, InputError
+from costmodel.params.parameter import Reference
+from costmodel.rules import conditions
+from costmodel.yamlio import check_keys
+
+
+class RuleConflictError(CostmodelError):
+    """Two unordered exceptions apply to the same application."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    then: Any
+    when: tuple[dict, ...]
+    exception_to: str | None
+    cites: Reference
+
+    def parameters(self) -> list[str]:
+        return conditions.parameters_in(list(self.when))
+
+
+@dataclass(frozen=True)
+class DecisionTable:
+    name: str
+    description: str
+    outcomes: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    priority: tuple[str, ...] = ()
+    file: str = ""
+    children: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_yaml(cls, raw: Any, file: Path) -> DecisionTable:
+        where = str(file)
+        check_keys(raw, where, {"decision", "description", "outcomes", "rules"}, {"priority"})
+        rules = []
+        for number, item in enumerate(raw["rules"], start=1):
+            spot = f"{where}: rule {number}"
+            check_keys(item, spot, {"id", "description", "then", "cites"}, {"when", "exception_to"})
+            for condition in item.get("when", []) or []:
+                conditions.validate_condition(condition, f"{spot} ({item['id']})")
+            rules.append(
+                Rule(
+                    id=item["id"],
+                    description=str(item["description"]),
+                    then=item["then"],
+                    when=tuple(item.get("when", []) or []),
+                    exception_to=item.get("exception_to"),
+                    cites=Reference.from_yaml(item["cites"], f"{spot} ({item['id']})"),
+                )
+            )
+        table = cls(
+            name=raw["decision"],
+            description=str(raw["description"]),
+            outcomes=tuple(raw["outcomes"]),
+            rules=tuple(rules),
+            priority=tuple(raw.get("priority", []) or []),
+            file=where,
+        )
+        return table._linked()
+
+    def _linked(self) -> DecisionTable:
+        where = self.file
+        ids = [rule.id for rule in self.rules]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        if duplicates:
+            raise InputError(f"{where}: rule id(s) {sorted(duplicates)} appear more than once")
+        roots = [rule.id for rule in self.rules if rule.exception_to is None]
+        if len(roots) != 1:
+            raise InputError(f"{where}: a table needs exactly one default rule (no exception_to); found {roots}")
+        root = self.rule(roots[0])
+        if root.when:
+            raise InputError(f"{where}: the default rule {root.id} must have no conditions, so some rule always applies")
+        children: dict[str, list[str]] = {i: [] for i in ids}
+        for rule in self.rules:
+            if rule.then not in self.outcomes:
+                raise InputError(f"{where}: rule {rule.id} gives {rule.then!r}; allowed outcomes: {list(self.outcomes)}")
+            if rule.exception_to is not None:
+                if rule.exception_to not in children:
+                    raise InputError(f"{where}: rule {rule.id} is an exception to unknown rule {rule.exception_to!r}")
+                children[rule.exception_to].append(rule.id)
+        unknown = set(self.priority) - set(ids)
+        if unknown:
+            raise InputError(f"{where}: priority names unknown rule(s) {sorted(unknown)}")
+        return replace(self, children={k: tuple(v) for k, v in children.items()})
+
+    @property
+    def default(self) -> Rule:
+        return next(rule for rule in self.rules if rule.exception_to is None)
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(rule for rule in self.rules if rule.id == rule_id)
+
+    def without_priority(self) -> DecisionTable:
+        return replace(self, priority=())
+
+    def check_references(self, ruleset) -> None:
+        for rule in self.rules:
+            for path in rule.parameters():
+                if path not in ruleset.parameters:
+                    raise InputError(f"{self.file}: rule {rule.id} reads parameter {path!r}, which rule set {ruleset.id} lacks")
+
+    def _rank(self, rule_id: str) -> int:
+        return self.priority.index(rule_id) if rule_id in self.priority else len(self.priority)
+
+    def evaluate(self, frame: pd.DataFrame, ruleset) -> tuple[pd.Series, pd.Series]:
+        """(outcome, deciding rule id) for every row."""
+        applies = {
+            rule.id: np.logical_and.reduce(
+                [np.ones(len(frame), dtype=bool)] + [conditions.evaluate(c, frame, ruleset).to_numpy() for c in rule.when]
+            )
+            for rule in self.rules
+        }
+        ids = frame["application_id"].to_numpy() if "application_id" in frame else np.arange(len(frame))
+
+        def resolve(rule_id: str) -> tuple[np.ndarray, np.ndarray]:
+            decided_by = np.full(len(frame), None, dtype=object)
+            defined = np.zeros(len(frame), dtype=bool)
+            results = {child: resolve(child) for child in self.children[rule_id]}
+            for a, b in combinations(results, 2):
+                both = (results[a][0] != None) & (results[b][0] != None)  # noqa: E711 - elementwise
+                if both.any() and not (a in self.priority and b in self.priority):
+                    first = ids[np.flatnonzero(both)[0]]
+                    raise RuleConflictError(
+                        f"rules {a} and {b} both apply to application {first} "
+                        f"({int(both.sum())} application(s) in all) and {self.file} gives no priority between them; "
+                        f"list both under 'priority' (first wins)"
+                    )
+            for child in sorted(results, key=self._rank):
+                take = (results[child][0] != None) & ~defined  # noqa: E711
+                decided_by[take] = results[child][0][take]
+                defined |= take
+            own = applies[rule_id] & ~defined
+            decided_by[own] = rule_id
+            return decided_by, defined | own
+
+        decided_by, _ = resolve(self.default.id)
+        outcome_of = {rule.id: rule.then for rule in self.rules}
+        rule_ids = pd.Series(decided_by, index=frame.index)
+        outcomes = rule_ids.map(outcome_of)
+        return outcomes, rule_ids
+
+
+@dataclass(frozen=True)
+class Fee:
+    id: str
+    name: str
+    when: tuple[dict, ...]
+    rate_parameter: str
+    basis: str
+    cites: Reference
+
+
+@dataclass(frozen=True)
+class FeeTable:
+    """Charges other than works, each payable by the customer where its conditions hold."""
+
+    name: str
+    description: str
+    fees: tuple[Fee, ...]
+    file: str = ""
+
+    @classmethod
+    def from_yaml(cls, raw: Any, file: Path) -> FeeTable:
+        where = str(file)
+        check_keys(raw, where, {"fees", "description"})
+        fees = []
+        for number, item in enumerate(raw["fees"], start=1):
+            spot = f"{where}: fee {number}"
+            check_keys(item, spot, {"id", "name", "rate", "basis", "cites"}, {"when"})
+            for condition in item.get("when", []) or []:
+                conditions.validate_condition(condition, spot)
+            if not (isinstance(item["rate"], dict) and set(item["rate"]) == {"param"}):
+                raise InputError(f"{spot}: rate must be {{param: path}}, got {item['rate']!r}")
+            fees.append(
+                Fee(item["id"], str(item["name"]), tuple(item.get("when", []) or []), item["rate"]["param"],
+                    item["basis"], Reference.from_yaml(item["cites"], spot))
+            )
+        return cls(name="fees", description=str(raw["description"]), fees=tuple(fees), file=where)
+
+    def check_references(self, ruleset) -> None:
+        for fee in self.fees:
+            for path in [fee.rate_parameter] + conditions.parameters_in(list(fee.when)):
+                if path not in ruleset.parameters:
+                    raise InputError(f"{self.file}: fee {fee.id} reads parameter {path!r}, which rule set {ruleset.id} lacks")
