@@ -151,9 +151,9 @@ def describe(spec: dict, row: pd.DataFrame, ruleset) -> str:
             category = row[parameter.breakdown].iloc[0] if parameter.breakdown else None
             return parameter.describe_value(when, category)
         if isinstance(value, dict) and "field" in value:
-            return f"{value['field']} = {row[value['field']].iloc[0]}"
+            return f"{value['field']} {row[value['field']].iloc[0]}"
         if column is not None:
-            return f"{column} = {row[column].iloc[0]}"
+            return f"{column} {row[column].iloc[0]}"
         return str(value)
 
     column = left_column(spec, ruleset)

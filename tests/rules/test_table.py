@@ -1,0 +1,55 @@
+import pandas as pd
+import pytest
+
+from costmodel.application import load_application
+from costmodel.params import load_ruleset
+from costmodel.quote import quote_frame
+from costmodel.rules.table import DecisionTable, RuleConflictError
+from costmodel.errors import InputError
+from tests_support import EXAMPLES
+
+
+def _micro_in_municipal_park() -> pd.DataFrame:
+    frame = load_application(EXAMPLES / "micro-shop.yaml").to_frame()
+    return frame.assign(park_level="municipal")
+
+
+def test_ordered_exceptions_pick_the_first_in_priority():
+    batch = quote_frame(_micro_in_municipal_park(), load_ruleset("shandong-2019"))
+    assert batch.decisions["boundary"].iloc[0] == "meter"
+    assert batch.decisions["boundary_rule"].iloc[0] == "boundary.zero_investment_small_micro"
+
+
+def test_without_priority_two_applying_exceptions_stop_with_an_error_naming_both():
+    ruleset = load_ruleset("shandong-2019")
+    unordered = ruleset.with_decision("investment_boundary", ruleset.decision("investment_boundary").without_priority())
+    with pytest.raises(RuleConflictError) as raised:
+        quote_frame(_micro_in_municipal_park(), unordered)
+    message = str(raised.value)
+    assert "boundary.zero_investment_small_micro" in message
+    assert "boundary.red_line_park" in message
+    assert "micro-shop" in message
+
+
+def test_without_priority_rows_with_a_single_exception_still_decide():
+    ruleset = load_ruleset("shandong-2019")
+    unordered = ruleset.with_decision("investment_boundary", ruleset.decision("investment_boundary").without_priority())
+    batch = quote_frame(load_application(EXAMPLES / "micro-shop.yaml").to_frame(), unordered)
+    assert batch.decisions["boundary"].iloc[0] == "meter"
+
+
+RULE = {"id": "r.default", "description": "d", "then": "a", "cites": {"document": "x", "clause": "y", "source": "practice"}}
+
+
+@pytest.mark.parametrize("rules, message", [
+    ([RULE, {**RULE, "id": "r.other"}], "exactly one default rule"),
+    ([{**RULE, "when": [{"field": "area", "eq": "urban"}]}], "must have no conditions"),
+    ([RULE, {**RULE, "id": "r.x", "exception_to": "r.nothing"}], "unknown rule 'r.nothing'"),
+    ([{**RULE, "then": "zzz"}], "allowed outcomes"),
+    ([RULE, {**RULE, "id": "r.x", "exception_to": "r.default", "when": [{"field": "area", "equals": "urban"}]}], "needs one of"),
+    ([RULE, RULE], "appear more than once"),
+])
+def test_malformed_tables_are_rejected_with_the_reason(rules, message, tmp_path):
+    raw = {"decision": "t", "description": "d", "outcomes": ["a", "b"], "rules": rules}
+    with pytest.raises(InputError, match=message):
+        DecisionTable.from_yaml(raw, tmp_path / "t.yaml")

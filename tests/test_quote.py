@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from costmodel.application import applications_frame, load_application
+from costmodel.params import available_rulesets, load_ruleset
+from costmodel.quote import BOUNDARY_RANK, ZONE_RANK, quote_application, quote_frame
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "applications"
+WAREHOUSE = EXAMPLES / "world-bank-warehouse.yaml"
+
+
+def test_warehouse_under_shandong_2019_connects_at_low_voltage_for_free():
+    quote = quote_application(load_application(WAREHOUSE), load_ruleset("shandong-2019"))
+    assert quote.supply_voltage == "low_voltage"
+    assert quote.boundary == "meter"
+    assert quote.totals.customer_cny == 0
+    # grid: new 160 kVA public transformer 85,000 (headroom 100 < 140 kVA), 150 m LV cable 4x120 at
+    # 160,000/km = 24,000, one road crossing 30,000, meter box 2,830
+    assert quote.totals.grid_cny == pytest.approx(141_830)
+
+
+def test_warehouse_under_national_1996_pays_for_its_line_transformer_and_metering():
+    quote = quote_application(load_application(WAREHOUSE), load_ruleset("national-1996"))
+    assert quote.supply_voltage == "10kV"
+    assert quote.boundary == "point_of_connection"
+    paid = {line.design_rule.split(":")[1] for line in quote.lines if line.funded_by == "customer" and line.design_rule}
+    assert {"mv.line", "mv.transformer", "mv.metering"} <= paid
+    # 0.15 km x 420,000 + crossing 30,000 + RMU 85,000 + 0.05 km x 420,000 + 160 kVA 85,000 + metering 60,000 + switchboard 45,000
+    assert quote.totals.customer_cny == pytest.approx(389_000)
+    assert quote.totals.customer_cny > 100_000
+    assert quote.totals.grid_cny == 0
+
+
+def _all_examples() -> pd.DataFrame:
+    return applications_frame([load_application(path) for path in sorted(EXAMPLES.glob("*.yaml"))])
+
+
+@pytest.mark.parametrize("ruleset_id", available_rulesets())
+def test_customer_plus_grid_equals_the_sum_of_lines(ruleset_id):
+    batch = quote_frame(_all_examples(), load_ruleset(ruleset_id))
+    line_sums = batch.lines.groupby("application_id")["amount_cny"].sum()
+    totals = batch.totals.set_index("application_id")
+    assert len(totals) == len(list(EXAMPLES.glob("*.yaml")))
+    pd.testing.assert_series_equal(totals["customer_cny"] + totals["grid_cny"], line_sums.reindex(totals.index), check_names=False)
+
+
+@pytest.mark.parametrize("ruleset_id", available_rulesets())
+def test_funding_follows_only_from_zone_and_boundary(ruleset_id):
+    batch = quote_frame(_all_examples(), load_ruleset(ruleset_id))
+    boundary = batch.decisions.set_index("application_id")["boundary"]
+    for line in batch.lines.itertuples():
+        upstream_of_boundary = ZONE_RANK[line.zone] < BOUNDARY_RANK[boundary[line.application_id]]
+        assert line.funded_by == ("grid" if upstream_of_boundary else "customer")
+
+
+def test_a_single_quote_equals_its_row_in_a_batch():
+    frame = _all_examples()
+    batch = quote_frame(frame, load_ruleset("shandong-2019")).totals.set_index("application_id")
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        application = load_application(path)
+        single = quote_application(application, load_ruleset("shandong-2019"))
+        assert single.totals.customer_cny == batch.at[application.id, "customer_cny"]
+        assert single.totals.grid_cny == batch.at[application.id, "grid_cny"]
+
+
+def test_the_trace_cites_every_parameter_it_read_with_its_date():
+    quote = quote_application(load_application(WAREHOUSE), load_ruleset("shandong-2019"))
+    voltage = next(step for step in quote.trace if step.decision == "supply_voltage")
+    assert voltage.rule_id == "voltage.low_voltage_within_cap"
+    assert "supply_voltage.low_voltage_cap<2019-07-01>[urban] = 160 kVA" in voltage.parameters
+    assert "160千伏安" in voltage.cites
+    boundary = next(step for step in quote.trace if step.decision == "investment_boundary")
+    assert boundary.rule_id == "boundary.zero_investment_small_micro"
+    assert "零投资" in boundary.cites
+
+
+def test_provenance_names_rule_set_hash_and_catalogue_edition():
+    quote = quote_application(load_application(WAREHOUSE), load_ruleset("shandong-2019"))
+    assert quote.provenance.ruleset_lineage == ["shandong-2019", "shandong-2018", "national-1996"]
+    assert len(quote.provenance.ruleset_content_hash) == 16
+    assert quote.provenance.catalog_edition == "2019-1"
+
+
+def test_two_thousand_five_hundred_kva_takes_two_equal_transformers():
+    application = load_application(EXAMPLES / "large-enterprise-project-database.yaml")
+    quote = quote_application(application, load_ruleset("shandong-2019"))
+    transformers = [line for line in quote.lines if (line.design_rule or "").endswith("mv.transformer")]
+    # largest catalogue unit is 2,000 kVA, so two units of at least 1,250 kVA each
+    assert [(t.std_type, t.quantity) for t in transformers] == [("S13-M-1250/10", 2.0)]
+    switchboards = [line for line in quote.lines if (line.design_rule or "").endswith("mv.lv_switchboard")]
+    assert switchboards[0].quantity == 2.0
+
+
+def test_dual_supply_charges_the_placeholder_fee_and_warns():
+    application = load_application(EXAMPLES / "large-enterprise-project-database.yaml")
+    quote = quote_application(application, load_ruleset("shandong-2019"))
+    fee = next(line for line in quote.lines if line.zone == "charges")
+    assert fee.rule_id == "fee.high_reliability"
+    assert fee.amount_cny == pytest.approx(2500 * 250)
+    assert fee.funded_by == "customer" and fee.placeholder
+    assert any("placeholder" in warning for warning in quote.warnings)
