@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -167,10 +166,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     except CostmodelError as error:
         Console(stderr=True).print(f"[red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(2)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(1)
-    except click.ClickException as error:
+    except typer.exceptions.TyperException as error:  # usage errors: typer prints them as click would
         error.show()
-        sys.exit(error.exit_code)
+        sys.exit(getattr(error, "exit_code", 2))

@@ -66,7 +66,9 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
     for bad, column, allowed in checks:
         if bad.any():
             row = int(bad.idxmax())
-            raise InputError(f"{file}: row {row + 2}, column {column}: {items.at[row, column]!r}; allowed: {allowed}")
+            value = items.at[row, column]
+            shown = value.item() if hasattr(value, "item") else value
+            raise InputError(f"{file}: row {row + 2}, column {column}: {shown!r}; allowed: {allowed}")
     items["indicative"] = items["indicative"].astype(str).str.lower().eq("true")
     return Catalog(
         id=str(meta["id"]),

@@ -1,0 +1,28 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from costmodel.costs.catalog import load_catalog
+from costmodel.designs.standard import _cover, load_scheme
+
+
+def _transformers() -> pd.DataFrame:
+    return load_catalog().family("transformer", "rating_kva")
+
+
+@pytest.mark.parametrize("need_kva, expected", [
+    (160, ("S13-M-160/10", 1)),      # exactly a standard rating
+    (161, ("S13-M-200/10", 1)),      # next rating up
+    (2000, ("S13-M-2000/10", 1)),    # the largest unit
+    (2001, ("S13-M-1250/10", 2)),    # two units share 1,000.5 kVA each
+    (5000, ("S13-M-2000/10", 3)),    # ceil(5000/2000) = 3 units of 1,666.7 kVA each need the 2,000 kVA rating
+])
+def test_smallest_units_that_cover_the_need(need_kva, expected):
+    std_types, units = _cover(np.array([float(need_kva)]), _transformers(), "rating_kva")
+    assert (std_types[0], int(units[0])) == expected
+
+
+def test_the_scheme_uses_only_catalogue_std_types_and_known_zones():
+    scheme = load_scheme()
+    assert scheme.catalog.id == "cn-indicative-2019"
+    assert {item["zone"] for item in scheme.components} <= {"upstream", "extension", "site", "installation"}

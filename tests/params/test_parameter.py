@@ -1,0 +1,65 @@
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from costmodel.errors import InputError
+from costmodel.params.parameter import Parameter
+from costmodel.yamlio import load_yaml_text
+
+REFERENCE = {"document": "doc", "clause": "art. 1", "source": "article"}
+
+
+def _parameter(**changes) -> Parameter:
+    raw = {"description": "cap", "unit": "kVA", "reference": REFERENCE, "breakdown": "area",
+           "values": {dt.date(2018, 8, 1): {"urban": 100, "rural": 50}, dt.date(2019, 7, 1): {"urban": 160, "rural": 100}}}
+    raw.update(changes)
+    return Parameter.from_yaml("supply_voltage.cap", raw, Path("cap.yaml"))
+
+
+def test_values_by_date_and_category_per_row():
+    frame = pd.DataFrame({
+        "evaluation_date": pd.to_datetime(["2018-09-01", "2019-07-01", "2019-06-30", "2020-01-01"]),
+        "area": ["urban", "urban", "rural", "rural"],
+    })
+    assert _parameter().series(frame).tolist() == [100, 160, 50, 100]
+
+
+def test_describe_value_names_the_date_in_force():
+    assert _parameter().describe_value(dt.date(2019, 9, 1), "rural") == "supply_voltage.cap<2019-07-01>[rural] = 100 kVA"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"colour": "red"}, "unknown key"),
+    ({"unit": None}, None),
+    ({"reference": {"document": "d", "clause": "c", "source": "rumour"}}, "allowed: article, national, placeholder, practice"),
+    ({"reference": {"document": "d", "source": "article"}}, "missing required key"),
+    ({"values": {"2019": 1}}, "not a date"),
+    ({"values": {dt.date(2019, 1, 1): {"urban": 1}, dt.date(2020, 1, 1): {"urban": 1, "rural": 2}}}, "differ from earlier"),
+])
+def test_malformed_parameters_are_load_errors(changes, message):
+    raw = {"description": "cap", "unit": "kVA", "reference": REFERENCE, "breakdown": "area",
+           "values": {dt.date(2019, 7, 1): {"urban": 160, "rural": 100}}}
+    raw.update(changes)
+    if raw["unit"] is None:
+        del raw["unit"]
+        message = "missing required key.*unit"
+    with pytest.raises(InputError, match=message):
+        Parameter.from_yaml("p", raw, Path("p.yaml"))
+
+
+def test_unknown_category_is_an_error_naming_the_allowed_ones():
+    frame = pd.DataFrame({"evaluation_date": pd.to_datetime(["2019-09-01"]), "area": ["suburban"]})
+    with pytest.raises(InputError, match="area='suburban'; allowed: urban, rural"):
+        _parameter().series(frame)
+
+
+def test_duplicate_yaml_keys_are_rejected():
+    with pytest.raises(InputError, match="duplicate key 'unit' at line 2"):
+        load_yaml_text("unit: kVA\nunit: kW\n", "p.yaml")
+
+
+def test_malformed_yaml_names_the_file():
+    with pytest.raises(InputError, match="p.yaml: malformed YAML"):
+        load_yaml_text("values: [1, 2\n", "p.yaml")

@@ -1,0 +1,55 @@
+import json
+import subprocess
+import sys
+
+from tests_support import EXAMPLES
+
+WAREHOUSE = str(EXAMPLES / "world-bank-warehouse.yaml")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "from costmodel.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_quote_json_carries_the_documented_fields():
+    result = run("quote", WAREHOUSE, "--ruleset", "shandong-2019", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    quote = json.loads(result.stdout)
+    assert quote["supply_voltage"] == "low_voltage"
+    assert quote["boundary"] == "meter"
+    assert quote["totals"]["customer_cny"] == 0
+    assert quote["totals"]["grid_cny"] == 141830
+    assert quote["lines"] and quote["trace"]
+
+
+def test_compare_reports_the_difference_per_party():
+    result = run("compare", WAREHOUSE, "--rulesets", "national-1996,shandong-2019", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    difference = json.loads(result.stdout)["difference_last_minus_first"]
+    assert difference == {"customer_cny": -389000, "grid_cny": 141830, "total_cny": -247170}
+
+
+def test_params_shows_value_unit_date_and_source():
+    result = run("params", "shandong-2019", "--format", "json")
+    rows = {row["path"]: row for row in json.loads(result.stdout)}
+    cap = rows["supply_voltage.low_voltage_cap"]
+    assert (cap["value"], cap["unit"], cap["since"]) == ({"urban": 160, "rural": 100}, "kVA", "2019-07-01")
+    assert "160千伏安" in cap["source"]
+
+
+def test_user_errors_are_one_message_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\napplication_date: 2019-01-01\napplicant: {kind: residential}\n"
+                   "site: {distance_to_lv_m: 1, distance_to_10kv_m: 1, transformer_headroom_kva: 1}\n"
+                   "request: {capacity: -1}\n", encoding="utf-8")
+    for args, expected in [
+        (("quote", str(bad)), "site.area: Field required"),
+        (("quote", str(bad)), "request.capacity: Input should be greater than 0"),
+        (("quote", WAREHOUSE, "--ruleset", "atlantis"), "unknown rule set or jurisdiction 'atlantis'"),
+        (("quote", WAREHOUSE, "--format", "xml"), "allowed: table, json"),
+    ]:
+        result = run(*args)
+        assert result.returncode == 2
+        assert expected in result.stderr.replace("\n", " ") or expected in result.stderr
+        assert "Traceback" not in result.stderr
