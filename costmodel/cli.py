@@ -159,6 +159,29 @@ def params(
     console.print(table)
 
 
+@app.command()
+def check(ruleset: str = typer.Argument(..., help="Rule set id")) -> None:
+    """Integrity of a rule set: parameters, decision tables (complete, no unordered overlaps), its YAML cases."""
+    from costmodel.rules.cases import load_cases, run_case
+    from costmodel.rules.check import check_ruleset
+
+    report = check_ruleset(load_ruleset(ruleset))
+    console.print(f"{report.ruleset_id}: {report.parameters} parameters, each with unit and reference; "
+                  f"decision tables complete; {report.probes:,} probe applications evaluated")
+    for note in report.notes:
+        console.print(f"  note: {note}", markup=False, style="dim")
+    failures = list(report.problems)
+    cases = load_cases(ruleset)
+    for test_id, ruleset_id, application, case in cases:
+        failures.extend(f"{test_id}: {difference}" for difference in run_case(ruleset_id, application, case))
+    console.print(f"  {len(cases)} YAML case(s) run")
+    for failure in failures:
+        console.print(f"  problem: {failure}", markup=False, style="red")
+    if failures:
+        raise typer.Exit(1)
+    console.print("  ok", style="green")
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: user errors print as one clear message, never a traceback."""
     try:
