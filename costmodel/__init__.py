@@ -1,0 +1,3 @@
+"""costmodel: what a grid connection costs and who pays for each part of it."""
+
+__version__ = "0.1.0"
