@@ -54,8 +54,9 @@ def validate_applications(frame: pd.DataFrame, root: Path | None = None) -> pd.D
     if "has_external_works" not in out.columns:
         out["has_external_works"] = True
     ext = out["has_external_works"]
-    _first_bad(~ext.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(), out, "has_external_works", "true, false")
-    out["has_external_works"] = ext.astype(bool)
+    if ext.dtype != bool:
+        _first_bad(~ext.isin([True, False]).to_numpy() | ext.isna().to_numpy(), out, "has_external_works", "true, false")
+        out["has_external_works"] = ext.astype(bool)
     return out
 
 
@@ -91,10 +92,13 @@ def schedule_applications(frame: pd.DataFrame, root: Path | None = None) -> tupl
     due = calendar.days[position + check["total_working_days"].to_numpy()].astype("datetime64[ns]")
 
     # Spread each combination's stage rows over its applications, keeping the input order.
-    stage_rows = stages.groupby("combo").indices
-    counts = np.array([len(stage_rows[c]) for c in combo_of_app])
+    # Each combination's rows are contiguous in `stages` (built combination by combination).
+    size = stages.groupby("combo").size().reindex(checks.index).to_numpy()
+    first = np.concatenate([[0], np.cumsum(size)[:-1]])
+    counts = size[combo_of_app]
     app_index = np.repeat(np.arange(len(apps)), counts)
-    template_index = np.concatenate([stage_rows[c] for c in combo_of_app]) if len(apps) else np.array([], int)
+    row_start = np.repeat(np.cumsum(counts) - counts, counts)
+    template_index = np.repeat(first[combo_of_app], counts) + np.arange(counts.sum()) - row_start
     long = stages.iloc[template_index].drop(columns="combo").reset_index(drop=True)
     for column in ("application_id", "ruleset_id", "supply_voltage"):
         long.insert(0, column, apps[column].to_numpy()[app_index])
