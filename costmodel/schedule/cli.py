@@ -19,7 +19,7 @@ from costmodel.schedule.plan import schedule_applications
 
 
 def _fail(error: CostmodelError) -> None:
-    Console(stderr=True).print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
     raise typer.Exit(code=2)
 
 
