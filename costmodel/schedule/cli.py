@@ -10,6 +10,7 @@ from typing import Optional
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from costmodel.errors import CostmodelError
@@ -19,7 +20,7 @@ from costmodel.schedule.plan import schedule_applications
 
 
 def _fail(error: CostmodelError) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {error}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
     raise typer.Exit(code=2)
 
 
@@ -71,7 +72,7 @@ def schedule(
         console.print(f"{row.application_id}: energised by {row.energisation_due_date:%Y-%m-%d}, "
                       f"{row.total_working_days} working days ({limit}), within limit: {row.within_limit}")
         if row.warnings:
-            console.print(f"[yellow]warning:[/yellow] {row.warnings}")
+            console.print(f"[yellow]warning:[/yellow] {escape(row.warnings)}")
 
 
 def doing_business(
