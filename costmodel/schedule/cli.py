@@ -1,0 +1,108 @@
+"""CLI commands `schedule` and `doing-business`; the main CLI adds them with register(app)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from costmodel.errors import CostmodelError
+from costmodel.schedule.doing_business import COMPARED, compare_doing_business, doing_business_case
+from costmodel.schedule.gantt import plot_gantt
+from costmodel.schedule.plan import schedule_applications
+
+
+def _fail(error: CostmodelError) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def schedule(
+    ruleset: Optional[str] = typer.Option(None, help="Rule set id, e.g. shandong-2019"),
+    date: Optional[str] = typer.Option(None, help="Application date YYYY-MM-DD"),
+    voltage: str = typer.Option("low_voltage", help="Supply voltage: low_voltage or 10kV"),
+    external_works: bool = typer.Option(True, "--external-works/--no-external-works"),
+    applications: Optional[Path] = typer.Option(None, "--input", help="CSV of applications instead of one"),
+    output: Optional[Path] = typer.Option(None, help="With --input: write the summary CSV here"),
+    gantt: Optional[Path] = typer.Option(None, help="Gantt chart of the (first) application, .png or .svg"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """Stage dates, critical path and the check against the rule set's time limits."""
+    try:
+        if applications is not None:
+            frame = pd.read_csv(applications, dtype={"application_id": str})
+        else:
+            if not (ruleset and date):
+                raise typer.BadParameter("give --ruleset and --date, or --input applications.csv")
+            frame = pd.DataFrame({"application_id": ["application"], "application_date": [date],
+                                  "supply_voltage": [voltage], "ruleset_id": [ruleset],
+                                  "has_external_works": [external_works]})
+        stages, summary = schedule_applications(frame)
+        if gantt is not None:
+            plot_gantt(stages, summary["application_id"].iloc[0], gantt)
+    except CostmodelError as error:
+        _fail(error)
+    if output is not None:
+        summary.to_csv(output, index=False)
+    if as_json:
+        records = json.loads(summary.to_json(orient="records", date_format="iso"))
+        stage_records = json.loads(stages.to_json(orient="records", date_format="iso"))
+        for record in records:
+            record["stages"] = [s for s in stage_records if s["application_id"] == record["application_id"]]
+        typer.echo(json.dumps(records if applications is not None else records[0], ensure_ascii=False, indent=2))
+        return
+    console = Console()
+    if applications is None:
+        table = Table(title=f"{ruleset}, {voltage}, application {date}")
+        for column in ("stage", "working days", "start", "due", "critical"):
+            table.add_column(column)
+        for row in stages.itertuples():
+            table.add_row(f"{row.name_en} ({row.name_zh})", str(row.working_days), f"{row.start_date:%Y-%m-%d}",
+                          f"{row.due_date:%Y-%m-%d}", "yes" if row.on_critical_path else "")
+        console.print(table)
+    for row in summary.head(20).itertuples():
+        limit = "no limit" if pd.isna(row.limit_working_days) else f"limit {row.limit_working_days:g}"
+        console.print(f"{row.application_id}: energised by {row.energisation_due_date:%Y-%m-%d}, "
+                      f"{row.total_working_days} working days ({limit}), within limit: {row.within_limit}")
+        if row.warnings:
+            console.print(f"[yellow]warning:[/yellow] {escape(row.warnings)}")
+
+
+def doing_business(
+    ruleset: Optional[list[str]] = typer.Option(None, help="Rule set id (repeat or comma-separate); default: compare"),
+    cost: Optional[float] = typer.Option(None, help="Customer cost in CNY excluding VAT (from the quote)"),
+    date: Optional[str] = typer.Option(None, help="Application date of the case (default from the case data)"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """World Bank standard case: procedures, time, cost as % of income per capita."""
+    ids = [r for item in (ruleset or COMPARED) for r in item.split(",") if r]
+    try:
+        when = dt.date.fromisoformat(date) if date else None
+        cases = [doing_business_case(r, cost, application_date=when) for r in ids]
+    except ValueError as error:
+        if isinstance(error, CostmodelError):
+            _fail(error)
+        raise typer.BadParameter(f"--date: {date!r} is not YYYY-MM-DD") from None
+    if as_json:
+        typer.echo(json.dumps(cases if len(cases) > 1 else cases[0], ensure_ascii=False, indent=2))
+        return
+    table = Table(title="World Bank Getting Electricity standard case (140 kVA, 150 m, road crossing)")
+    for column in ("rule set", "voltage", "procedures", "working days", "calendar days", "cost % income"):
+        table.add_column(column)
+    for case in cases:
+        pct = "n/a (no cost given)" if case["cost_percent_of_income"] is None else f"{case['cost_percent_of_income']:.1f}"
+        table.add_row(case["ruleset_id"], case["supply_voltage"], str(case["procedures_count"]),
+                      str(case["time_working_days"]), str(case["time_calendar_days"]), pct)
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schedule")(schedule)
+    app.command("doing-business")(doing_business)

@@ -1,0 +1,132 @@
+"""World Bank "Getting Electricity" standard case: procedures, time and cost per rule set.
+
+The case (140 kVA warehouse, 150 m, crossing a road) and the income per capita are data under
+tariffs/doing-business/. Time is the rule set's schedule for the case; the customer's cost comes
+from the quote engine and is passed in (None: the cost indicator is left empty).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from costmodel.errors import InputError
+from costmodel.schedule.data import check_keys, check_reference, load_yaml, reference_text, tariffs_dir
+from costmodel.schedule.plan import schedule_applications
+from costmodel.schedule.stages import VOLTAGES, load_stage_set
+
+COMPARED = ("national-1996", "shandong-2018", "shandong-2019")
+PARAMETER_KEYS = {"description", "unit", "reference", "values"}
+
+
+def _dir(root: Path | None) -> Path:
+    return (root or tariffs_dir()) / "doing-business"
+
+
+def case_parameters(at: dt.date | None = None, root: Path | None = None) -> dict[str, dict]:
+    """{name: {value, unit, reference}}: each parameter's latest value dated on or before `at`."""
+    path = _dir(root) / "case.yaml"
+    data = check_keys(load_yaml(path), str(path), {"description", "parameters"})
+    out = {}
+    for name, entry in data["parameters"].items():
+        where = f"{path}: parameters.{name}"
+        check_keys(entry, where, PARAMETER_KEYS)
+        check_reference(entry["reference"], f"{where}.reference")
+        values = entry["values"]
+        if not isinstance(values, dict) or not values or not all(isinstance(d, dt.date) for d in values):
+            raise InputError(f"{where}.values: expected a mapping YYYY-MM-DD -> value, got {values!r}")
+        dated = sorted(d for d in values if at is None or d <= at)
+        if not dated:
+            raise InputError(f"{where}.values: no value dated on or before {at}; first is {min(values)}")
+        out[name] = {"value": values[dated[-1]], "unit": entry["unit"], "reference": reference_text(entry["reference"])}
+    return out
+
+
+def case_procedures(ruleset_id: str, root: Path | None = None) -> dict:
+    """The rule set's supply voltage for the case and its procedures (each checked against the stages)."""
+    path = _dir(root) / "procedures.yaml"
+    data = check_keys(load_yaml(path), str(path), {"rulesets"})
+    if ruleset_id not in data["rulesets"]:
+        raise InputError(f"ruleset_id: {ruleset_id!r} has no standard-case procedures in {path}; "
+                         f"available: {', '.join(data['rulesets'])}")
+    where = f"{path}: rulesets.{ruleset_id}"
+    entry = check_keys(data["rulesets"][ruleset_id], where, {"supply_voltage", "procedures"})
+    voltage = check_keys(entry["supply_voltage"], f"{where}.supply_voltage", {"value", "reference"})
+    if voltage["value"] not in VOLTAGES:
+        raise InputError(f"{where}.supply_voltage.value: {voltage['value']!r} is not allowed; allowed: {', '.join(VOLTAGES)}")
+    check_reference(voltage["reference"], f"{where}.supply_voltage.reference")
+    stages = load_stage_set(ruleset_id, root).stages
+    procedures = []
+    for i, item in enumerate(entry["procedures"]):
+        at = f"{where}.procedures[{i}]"
+        check_keys(item, at, {"id", "name_zh", "name_en", "stages", "reference"})
+        check_reference(item["reference"], f"{at}.reference")
+        unknown = [s for s in item["stages"] if s not in stages]
+        if unknown:
+            raise InputError(f"{at}.stages: {unknown[0]!r} is not a stage of {ruleset_id}; allowed: {', '.join(stages)}")
+        procedures.append({**item, "reference": reference_text(item["reference"])})
+    return {"supply_voltage": voltage["value"], "supply_voltage_reference": reference_text(voltage["reference"]),
+            "procedures": procedures}
+
+
+def doing_business_case(
+    ruleset_id: str,
+    customer_cost_cny: float | None = None,
+    *,
+    supply_voltage: str | None = None,
+    application_date: dt.date | None = None,
+    root: Path | None = None,
+) -> dict:
+    """Procedures, time (working and calendar days) and cost as % of income per capita.
+
+    supply_voltage defaults to the one the procedures file gives the rule set for 140 kVA; the
+    quote engine's decision can be passed instead. The cost excludes VAT, as the indicator does.
+    """
+    if customer_cost_cny is not None and not customer_cost_cny >= 0:
+        raise InputError(f"customer_cost_cny: {customer_cost_cny!r} is not allowed; allowed: a number >= 0 or None")
+    params = case_parameters(root=root)
+    date = application_date or params["application_date"]["value"]
+    params = case_parameters(at=date, root=root)
+    procedures = case_procedures(ruleset_id, root)
+    voltage = supply_voltage or procedures["supply_voltage"]
+    frame = pd.DataFrame({
+        "application_id": ["world-bank-standard-case"], "application_date": [pd.Timestamp(date)],
+        "supply_voltage": [voltage], "ruleset_id": [ruleset_id],
+        "has_external_works": [bool(params["road_crossing"]["value"])],
+    })
+    stages, summary = schedule_applications(frame, root)
+    row = summary.iloc[0]
+    income_cny = params["income_per_capita_usd"]["value"] * params["exchange_rate_cny_per_usd"]["value"]
+    return {
+        "ruleset_id": ruleset_id,
+        "case": {name: params[name]["value"] for name in ("capacity_kva", "power_factor", "distance_m", "road_crossing")},
+        "supply_voltage": voltage,
+        "supply_voltage_reference": procedures["supply_voltage_reference"] if supply_voltage is None else "given by the caller",
+        "application_date": pd.Timestamp(date).date().isoformat(),
+        "procedures_count": len(procedures["procedures"]),
+        "procedures": [{k: p[k] for k in ("id", "name_zh", "name_en", "stages", "reference")} for p in procedures["procedures"]],
+        "time_working_days": int(row["total_working_days"]),
+        "time_calendar_days": int(row["calendar_days"]),
+        "energisation_due_date": row["energisation_due_date"].date().isoformat(),
+        "critical_path": list(stages.loc[stages["on_critical_path"], "stage_id"].astype(str)),
+        "customer_cost_cny": customer_cost_cny,
+        "income_per_capita_cny": income_cny,
+        "income_reference": "; ".join(
+            params[n]["reference"] for n in ("income_per_capita_usd", "exchange_rate_cny_per_usd")
+        ),
+        "cost_percent_of_income": None if customer_cost_cny is None else 100.0 * customer_cost_cny / income_cny,
+        "warnings": [w for w in row["warnings"].split("; ") if w],
+    }
+
+
+def compare_doing_business(
+    ruleset_ids=COMPARED, customer_costs_cny: dict[str, float] | None = None, root: Path | None = None
+) -> pd.DataFrame:
+    """One row per rule set: supply voltage, procedures, working and calendar days, cost."""
+    costs = customer_costs_cny or {}
+    rows = [doing_business_case(r, costs.get(r), root=root) for r in ruleset_ids]
+    columns = ["ruleset_id", "supply_voltage", "procedures_count", "time_working_days", "time_calendar_days",
+               "energisation_due_date", "customer_cost_cny", "cost_percent_of_income"]
+    return pd.DataFrame(rows)[columns]

@@ -1,0 +1,41 @@
+import datetime as dt
+
+import pytest
+
+from costmodel.errors import InputError
+from costmodel.schedule import compare_doing_business, doing_business_case
+
+
+def test_the_three_regimes_compare():
+    table = compare_doing_business().set_index("ruleset_id")
+    # Voltage: 140 kVA is above the 1996 low-voltage limits (also kept in 2018), within 2019's 160 kVA.
+    assert table["supply_voltage"].to_dict() == {
+        "national-1996": "10kV", "shandong-2018": "10kV", "shandong-2019": "low_voltage"}
+    # Procedures as listed in tariffs/doing-business/procedures.yaml: 9, 5, 2.
+    assert table["procedures_count"].to_dict() == {"national-1996": 9, "shandong-2018": 5, "shandong-2019": 2}
+    # With external works (road crossing): the rule set's full totals 67, 45 and 7.
+    assert table["time_working_days"].to_dict() == {"national-1996": 67, "shandong-2018": 45, "shandong-2019": 7}
+
+
+def test_calendar_days_and_cost_share():
+    case = doing_business_case("shandong-2019", customer_cost_cny=6266.6778)
+    # From Monday 2019-05-06, 7 working days: 05-07..05-10, 05-13..05-15 -> 2019-05-15, 9 calendar days.
+    assert case["energisation_due_date"] == "2019-05-15" and case["time_calendar_days"] == 9
+    # Income 9,470 USD x 6.6174 CNY/USD = 62,666.778 CNY; 6,266.6778 CNY is 10 % of it.
+    assert case["income_per_capita_cny"] == pytest.approx(62666.778)
+    assert case["cost_percent_of_income"] == pytest.approx(10.0)
+    assert "NY.GNP.PCAP.CD" in case["income_reference"]
+
+
+def test_cost_is_optional_and_voltage_can_come_from_the_quote():
+    case = doing_business_case("national-1996", None, supply_voltage="low_voltage",
+                               application_date=dt.date(2019, 9, 27))
+    assert case["cost_percent_of_income"] is None
+    assert case["time_working_days"] == 28 and case["supply_voltage_reference"] == "given by the caller"
+
+
+def test_bad_cost_and_unknown_rule_set():
+    with pytest.raises(InputError, match="customer_cost_cny: -1"):
+        doing_business_case("shandong-2019", -1)
+    with pytest.raises(InputError, match="ruleset_id: 'nowhere'"):
+        doing_business_case("nowhere")
