@@ -15,7 +15,8 @@ from rich.table import Table
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
-from costmodel.quote import Quote, quote_application
+from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
+from costmodel.schedule.cli import register as register_schedule_commands
 
 app = typer.Typer(help="What a grid connection costs and who pays for each part of it.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -58,6 +59,17 @@ def render_quote(quote: Quote) -> None:
             console.print(f"    read {parameter}", style="dim", markup=False)
         for condition in step.conditions:
             console.print(f"    tested {condition}", style="dim", markup=False)
+    schedule = quote.schedule
+    limit = "no limit set" if schedule.limit_working_days is None else (
+        f"limit {schedule.limit_working_days} ({'within' if schedule.within_limit else 'OVER'})")
+    console.print(f"\n[bold]When[/]: power by {schedule.energisation_due_date} — {schedule.total_working_days} working days, "
+                  f"{limit}; {schedule.calendar_days} calendar days")
+    for stage in schedule.stages:
+        mark = "*" if stage.on_critical_path else " "
+        console.print(f"  {mark} {stage.start_date} → {stage.due_date}  {stage.working_days:>3} wd  {stage.name_en} ({stage.name_zh})",
+                      markup=False)
+    for warning in schedule.warnings:
+        console.print(f"note: {warning}", style="yellow", markup=False)
     provenance = quote.provenance
     console.print(f"\nRule set {provenance.ruleset_id} ({' ← '.join(provenance.ruleset_lineage)}) hash {provenance.ruleset_content_hash}; "
                   f"evaluated as of {provenance.evaluation_date}; catalogue {provenance.catalog_id} edition {provenance.catalog_edition}; "
@@ -75,10 +87,18 @@ def quote(
     application: Path = typer.Argument(..., help="Application file (YAML or JSON)"),
     ruleset: str = typer.Option("shandong", help="Rule set id, or a jurisdiction resolved by the application date"),
     format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
+    gantt: Optional[Path] = typer.Option(None, help="Write a Gantt chart of the schedule (.png or .svg)"),
 ) -> None:
-    """Itemised quote for one application: who pays for each part, and why."""
+    """Itemised quote for one application: who pays for each part, when power comes, and why."""
     app_model = load_application(application)
-    result = quote_application(app_model, _ruleset_for(ruleset, app_model))
+    chosen = _ruleset_for(ruleset, app_model)
+    batch = quote_frame(app_model.to_frame(), chosen)
+    result = quote_from_batch(batch, app_model.id)
+    if gantt is not None:
+        from costmodel.schedule import plot_gantt
+
+        stages, _ = batch.schedules([app_model.id])
+        plot_gantt(stages, app_model.id, gantt)
     if format == "json":
         print(result.model_dump_json(indent=2))
     else:
@@ -180,6 +200,9 @@ def check(ruleset: str = typer.Argument(..., help="Rule set id")) -> None:
     if failures:
         raise typer.Exit(1)
     console.print("  ok", style="green")
+
+
+register_schedule_commands(app)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

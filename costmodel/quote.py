@@ -18,6 +18,7 @@ from costmodel.designs.standard import ZONES, Scheme, design_components, load_sc
 from costmodel.errors import InputError
 from costmodel.params import RuleSet
 from costmodel.rules.engine import decide, fee_lines
+from costmodel.schedule import schedule_applications
 from costmodel.trace import TraceStep, trace_for
 
 # Boundary points in order along the supply path. The grid company funds every zone upstream of the
@@ -78,6 +79,21 @@ class QuoteBatch:
     ruleset: RuleSet
     scheme: Scheme
 
+    def schedules(self, application_ids=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Stage dates and totals of every (or the given) application: the schedule's one path."""
+        decided = self.decisions
+        if application_ids is not None:
+            decided = decided[decided["application_id"].isin(application_ids)]
+        route_m = np.where(decided["supply_voltage"].eq("10kV"), decided["distance_to_10kv_m"], decided["distance_to_lv_m"])
+        return schedule_applications(pd.DataFrame({
+            "application_id": decided["application_id"].to_numpy(),
+            "application_date": decided["application_date"].to_numpy(),
+            "supply_voltage": decided["supply_voltage"].to_numpy(),
+            "ruleset_id": self.ruleset.schedule_id,
+            # A line that leaves the plot or crosses a road needs external-works approvals.
+            "has_external_works": (decided["road_crossings"].to_numpy() > 0) | (route_m > 0),
+        }))
+
     def summary(self) -> pd.DataFrame:
         keep = ["application_id", "enterprise_size", "supply_voltage", "supply_voltage_rule", "boundary", "boundary_rule"]
         return self.decisions[keep].merge(self.totals, on="application_id", how="left")
@@ -120,6 +136,48 @@ class Totals(BaseModel):
     total_cny: float
 
 
+class ScheduleStage(BaseModel):
+    stage_id: str
+    name_zh: str
+    name_en: str
+    working_days: int
+    start_date: dt.date
+    due_date: dt.date
+    on_critical_path: bool
+    reference: str
+
+
+class Schedule(BaseModel):
+    ruleset_id: str
+    total_working_days: int
+    limit_working_days: int | None
+    within_limit: bool | None
+    energisation_due_date: dt.date
+    calendar_days: int
+    limit_reference: str
+    stages: list[ScheduleStage]
+    warnings: list[str]
+
+
+def _schedule(batch: QuoteBatch, application_id: str) -> Schedule:
+    stages, summary = batch.schedules([application_id])
+    row = summary.iloc[0]
+    return Schedule(
+        ruleset_id=str(row["ruleset_id"]),
+        total_working_days=int(row["total_working_days"]),
+        limit_working_days=None if pd.isna(row["limit_working_days"]) else int(row["limit_working_days"]),
+        within_limit=None if pd.isna(row["within_limit"]) else bool(row["within_limit"]),
+        energisation_due_date=row["energisation_due_date"].date(),
+        calendar_days=int(row["calendar_days"]),
+        limit_reference=str(row["limit_reference"]),
+        stages=[ScheduleStage(stage_id=str(s.stage_id), name_zh=str(s.name_zh), name_en=str(s.name_en),
+                              working_days=int(s.working_days), start_date=s.start_date.date(), due_date=s.due_date.date(),
+                              on_critical_path=bool(s.on_critical_path), reference=str(s.reference))
+                for s in stages.itertuples()],
+        warnings=[w for w in str(row["warnings"]).split("; ") if w],
+    )
+
+
 class Provenance(BaseModel):
     ruleset_id: str
     ruleset_title: str
@@ -143,6 +201,7 @@ class Quote(BaseModel):
     totals: Totals
     lines: list[QuoteLine]
     trace: list[TraceStep]
+    schedule: Schedule
     provenance: Provenance
     warnings: list[str]
 
@@ -178,6 +237,7 @@ def quote_from_batch(batch: QuoteBatch, application_id: str) -> Quote:
         totals=Totals(customer_cny=totals["customer_cny"], grid_cny=totals["grid_cny"], total_cny=totals["total_cny"]),
         lines=[QuoteLine(**record) for record in records.to_dict("records")],
         trace=trace_for(row, batch.ruleset),
+        schedule=_schedule(batch, application_id),
         provenance=Provenance(
             ruleset_id=batch.ruleset.id,
             ruleset_title=batch.ruleset.title,

@@ -101,3 +101,12 @@ def test_dual_supply_charges_the_placeholder_fee_and_warns():
     assert fee.amount_cny == pytest.approx(2500 * 250)
     assert fee.funded_by == "customer" and fee.placeholder
     assert any("placeholder" in warning for warning in quote.warnings)
+
+
+def test_every_quote_carries_its_schedule():
+    # micro-shop applies Friday 2019-09-27 at low voltage: 7 working days skip the National Day week
+    # (09-29 and 09-30 worked, 10-01..07 off, 10-08..10-11 worked, Saturday 10-12 an adjusted working day).
+    quote = quote_application(load_application(EXAMPLES / "micro-shop.yaml"), load_ruleset("shandong-2019"))
+    assert quote.schedule.total_working_days == 7
+    assert quote.schedule.energisation_due_date.isoformat() == "2019-10-12"
+    assert quote.schedule.within_limit is True

@@ -31,6 +31,14 @@ class RuleSet:
     sources: dict = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
 
+    @property
+    def schedule_id(self) -> str:
+        """The rule set (this or an ancestor) whose process stages apply: reforms keep their base's."""
+        for ruleset_id in self.lineage:
+            if (rulesets_root() / ruleset_id / "schedule" / "stages.yaml").is_file():
+                return ruleset_id
+        raise InputError(f"rule set {self.id!r} and its ancestors have no schedule/stages.yaml")
+
     def parameter(self, path: str) -> Parameter:
         try:
             return self.parameters[path]

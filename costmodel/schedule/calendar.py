@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from costmodel.errors import InputError
-from costmodel.schedule.data import check_keys, check_reference, load_yaml, tariffs_dir
+from costmodel.paths import tariffs_dir
+from costmodel.schedule.data import check_reference
+from costmodel.yamlio import check_keys, load_yaml
 
 TABLE_RELATIVE = Path("calendar") / "cn-holidays.yaml"
 

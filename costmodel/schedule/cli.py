@@ -58,7 +58,7 @@ def schedule(
             record["stages"] = [s for s in stage_records if s["application_id"] == record["application_id"]]
         typer.echo(json.dumps(records if applications is not None else records[0], ensure_ascii=False, indent=2))
         return
-    console = Console()
+    console = Console(width=160)
     if applications is None:
         table = Table(title=f"{ruleset}, {voltage}, application {date}")
         for column in ("stage", "working days", "start", "due", "critical"):
@@ -77,7 +77,7 @@ def schedule(
 
 def doing_business(
     ruleset: Optional[list[str]] = typer.Option(None, help="Rule set id (repeat or comma-separate); default: compare"),
-    cost: Optional[float] = typer.Option(None, help="Customer cost in CNY excluding VAT (from the quote)"),
+    cost: Optional[float] = typer.Option(None, help="Customer cost in CNY excluding VAT; default: the rules engine's quote"),
     date: Optional[str] = typer.Option(None, help="Application date of the case (default from the case data)"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
@@ -94,13 +94,13 @@ def doing_business(
         typer.echo(json.dumps(cases if len(cases) > 1 else cases[0], ensure_ascii=False, indent=2))
         return
     table = Table(title="World Bank Getting Electricity standard case (140 kVA, 150 m, road crossing)")
-    for column in ("rule set", "voltage", "procedures", "working days", "calendar days", "cost % income"):
+    for column in ("rule set", "voltage", "boundary", "procedures", "working days", "calendar days", "customer cost CNY", "cost % income"):
         table.add_column(column)
     for case in cases:
-        pct = "n/a (no cost given)" if case["cost_percent_of_income"] is None else f"{case['cost_percent_of_income']:.1f}"
-        table.add_row(case["ruleset_id"], case["supply_voltage"], str(case["procedures_count"]),
-                      str(case["time_working_days"]), str(case["time_calendar_days"]), pct)
-    Console().print(table)
+        table.add_row(case["ruleset_id"], case["supply_voltage"], case["boundary"], str(case["procedures_count"]),
+                      str(case["time_working_days"]), str(case["time_calendar_days"]),
+                      f"{case['customer_cost_cny']:,.0f}", f"{case['cost_percent_of_income']:.1f}")
+    Console(width=160).print(table)
 
 
 def register(app: typer.Typer) -> None:

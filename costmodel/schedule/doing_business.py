@@ -1,8 +1,8 @@
 """World Bank "Getting Electricity" standard case: procedures, time and cost per rule set.
 
 The case (140 kVA warehouse, 150 m, crossing a road) and the income per capita are data under
-tariffs/doing-business/. Time is the rule set's schedule for the case; the customer's cost comes
-from the quote engine and is passed in (None: the cost indicator is left empty).
+tariffs/doing-business/. Time is the rule set's schedule for the case; the supply voltage and the
+customer's cost come from the quote engine.
 """
 
 from __future__ import annotations
@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from costmodel.application import Application, parse_application
 from costmodel.errors import InputError
-from costmodel.schedule.data import check_keys, check_reference, load_yaml, reference_text, tariffs_dir
+from costmodel.params import load_ruleset
+from costmodel.params.parameter import Parameter
+from costmodel.paths import tariffs_dir
+from costmodel.schedule.data import check_reference, reference_text
+from costmodel.yamlio import check_keys, load_yaml
 from costmodel.schedule.plan import schedule_applications
 from costmodel.schedule.stages import VOLTAGES, load_stage_set
 
 COMPARED = ("national-1996", "shandong-2018", "shandong-2019")
-PARAMETER_KEYS = {"description", "unit", "reference", "values"}
 
 
 def _dir(root: Path | None) -> Path:
@@ -26,22 +30,32 @@ def _dir(root: Path | None) -> Path:
 
 
 def case_parameters(at: dt.date | None = None, root: Path | None = None) -> dict[str, dict]:
-    """{name: {value, unit, reference}}: each parameter's latest value dated on or before `at`."""
+    """{name: {value, unit, reference}}: each parameter's value in force on `at` (else its latest)."""
     path = _dir(root) / "case.yaml"
     data = check_keys(load_yaml(path), str(path), {"description", "parameters"})
     out = {}
     for name, entry in data["parameters"].items():
-        where = f"{path}: parameters.{name}"
-        check_keys(entry, where, PARAMETER_KEYS)
-        check_reference(entry["reference"], f"{where}.reference")
-        values = entry["values"]
-        if not isinstance(values, dict) or not values or not all(isinstance(d, dt.date) for d in values):
-            raise InputError(f"{where}.values: expected a mapping YYYY-MM-DD -> value, got {values!r}")
-        dated = sorted(d for d in values if at is None or d <= at)
-        if not dated:
-            raise InputError(f"{where}.values: no value dated on or before {at}; first is {min(values)}")
-        out[name] = {"value": values[dated[-1]], "unit": entry["unit"], "reference": reference_text(entry["reference"])}
+        parameter = Parameter.from_yaml(name, entry, path)
+        if at is not None and at < parameter.dates[0]:
+            raise InputError(f"{path}: parameters.{name}.values: no value dated on or before {at}; first is {parameter.dates[0]}")
+        value = parameter.at(at if at is not None else parameter.dates[-1])
+        out[name] = {"value": value, "unit": parameter.unit, "reference": parameter.reference.cite()}
     return out
+
+
+def standard_case_application(params: dict[str, dict], date: dt.date) -> Application:
+    """The warehouse as an application the rules engine quotes."""
+    distance = params["distance_m"]["value"]
+    return parse_application({
+        "id": "world-bank-standard-case",
+        "application_date": date,
+        "applicant": {"kind": "enterprise", "enterprise": {"size_class": params["size_class"]["value"], "ownership": "private"}},
+        "site": {"area": params["area"]["value"], "distance_to_lv_m": distance, "distance_to_10kv_m": distance,
+                 "transformer_headroom_kva": params["transformer_headroom_kva"]["value"],
+                 "road_crossings": int(bool(params["road_crossing"]["value"]))},
+        "request": {"capacity": params["capacity_kva"]["value"], "capacity_unit": "kVA",
+                    "power_factor": params["power_factor"]["value"], "phases": 3},
+    }, "World Bank standard case")
 
 
 def case_procedures(ruleset_id: str, root: Path | None = None) -> dict:
@@ -81,16 +95,26 @@ def doing_business_case(
 ) -> dict:
     """Procedures, time (working and calendar days) and cost as % of income per capita.
 
-    supply_voltage defaults to the one the procedures file gives the rule set for 140 kVA; the
-    quote engine's decision can be passed instead. The cost excludes VAT, as the indicator does.
+    The rules engine quotes the case under the rule set: its supply voltage and the customer's cost
+    (which excludes VAT, as the indicator does). `customer_cost_cny` or `supply_voltage` given by
+    the caller replace the engine's figures.
     """
+    from costmodel.quote import quote_application
+
     if customer_cost_cny is not None and not customer_cost_cny >= 0:
         raise InputError(f"customer_cost_cny: {customer_cost_cny!r} is not allowed; allowed: a number >= 0 or None")
     params = case_parameters(root=root)
     date = application_date or params["application_date"]["value"]
     params = case_parameters(at=date, root=root)
     procedures = case_procedures(ruleset_id, root)
-    voltage = supply_voltage or procedures["supply_voltage"]
+    quote = quote_application(standard_case_application(params, date), load_ruleset(ruleset_id))
+    if customer_cost_cny is None:
+        customer_cost_cny = quote.totals.customer_cny
+    voltage = supply_voltage or quote.supply_voltage
+    extra_warnings = []
+    if voltage != procedures["supply_voltage"]:
+        extra_warnings.append(f"the procedures listed for {ruleset_id} assume {procedures['supply_voltage']}, "
+                              f"but the case is supplied at {voltage}")
     frame = pd.DataFrame({
         "application_id": ["world-bank-standard-case"], "application_date": [pd.Timestamp(date)],
         "supply_voltage": [voltage], "ruleset_id": [ruleset_id],
@@ -103,7 +127,8 @@ def doing_business_case(
         "ruleset_id": ruleset_id,
         "case": {name: params[name]["value"] for name in ("capacity_kva", "power_factor", "distance_m", "road_crossing")},
         "supply_voltage": voltage,
-        "supply_voltage_reference": procedures["supply_voltage_reference"] if supply_voltage is None else "given by the caller",
+        "supply_voltage_rule": quote.trace[1].rule_id if supply_voltage is None else "given by the caller",
+        "boundary": quote.boundary,
         "application_date": pd.Timestamp(date).date().isoformat(),
         "procedures_count": len(procedures["procedures"]),
         "procedures": [{k: p[k] for k in ("id", "name_zh", "name_en", "stages", "reference")} for p in procedures["procedures"]],
@@ -117,7 +142,7 @@ def doing_business_case(
             params[n]["reference"] for n in ("income_per_capita_usd", "exchange_rate_cny_per_usd")
         ),
         "cost_percent_of_income": None if customer_cost_cny is None else 100.0 * customer_cost_cny / income_cny,
-        "warnings": [w for w in row["warnings"].split("; ") if w],
+        "warnings": [w for w in row["warnings"].split("; ") if w] + extra_warnings,
     }
 
 

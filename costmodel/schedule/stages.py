@@ -17,7 +17,9 @@ import networkx as nx
 import pandas as pd
 
 from costmodel.errors import InputError
-from costmodel.schedule.data import check_keys, check_reference, load_yaml, reference_text, tariffs_dir
+from costmodel.paths import tariffs_dir
+from costmodel.schedule.data import check_reference, reference_text
+from costmodel.yamlio import check_keys, load_yaml
 
 VOLTAGES = ("low_voltage", "10kV")
 APPLIES_TO = {"low_voltage": ("low_voltage",), "10kV": ("10kV",), "both": VOLTAGES}

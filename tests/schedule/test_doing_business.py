@@ -27,11 +27,20 @@ def test_calendar_days_and_cost_share():
     assert "NY.GNP.PCAP.CD" in case["income_reference"]
 
 
-def test_cost_is_optional_and_voltage_can_come_from_the_quote():
+def test_cost_and_voltage_come_from_the_quote():
+    table = compare_doing_business().set_index("ruleset_id")
+    # 1996: the customer builds its 10 kV connection, 389,000 CNY (see tests/test_quote.py), which is
+    # 389,000 / 62,666.778 = 620.7 % of income per capita; 2019: zero investment.
+    assert table.loc["national-1996", "customer_cost_cny"] == pytest.approx(389_000)
+    assert table.loc["national-1996", "cost_percent_of_income"] == pytest.approx(620.74, abs=0.01)
+    assert table.loc["shandong-2019", "customer_cost_cny"] == 0
+
+
+def test_a_voltage_given_by_the_caller_replaces_the_engines_with_a_warning():
     case = doing_business_case("national-1996", None, supply_voltage="low_voltage",
                                application_date=dt.date(2019, 9, 27))
-    assert case["cost_percent_of_income"] is None
-    assert case["time_working_days"] == 28 and case["supply_voltage_reference"] == "given by the caller"
+    assert case["time_working_days"] == 28 and case["supply_voltage_rule"] == "given by the caller"
+    assert any("assume 10kV" in warning for warning in case["warnings"])
 
 
 def test_bad_cost_and_unknown_rule_set():
