@@ -17,6 +17,7 @@ import pandas as pd
 
 from costmodel.costs.catalog import Catalog, load_catalog
 from costmodel.errors import InputError
+from costmodel.params.parameter import Parameter
 from costmodel.paths import tariffs_dir
 from costmodel.rules import conditions
 from costmodel.yamlio import check_keys, load_yaml
@@ -30,9 +31,19 @@ class Scheme:
     id: str
     title: str
     catalog: Catalog
-    constants: dict[str, dict]
+    parameters: dict[str, Parameter]  # "design.<name>"
     components: tuple[dict, ...]
     file: str
+
+
+class _WithDesignParameters:
+    """The rule set, with the scheme's engineering parameters beside its own: what a design condition reads."""
+
+    def __init__(self, ruleset, scheme: Scheme):
+        self._ruleset, self._scheme = ruleset, scheme
+
+    def parameter(self, path: str) -> Parameter:
+        return self._scheme.parameters[path] if path in self._scheme.parameters else self._ruleset.parameter(path)
 
 
 @lru_cache(maxsize=8)
@@ -40,11 +51,10 @@ def load_scheme(scheme_id: str = "cn-standard-2019") -> Scheme:
     file = tariffs_dir() / "designs" / scheme_id / "scheme.yaml"
     if not file.is_file():
         raise InputError(f"unknown design scheme {scheme_id!r} (no {file})")
-    raw = check_keys(load_yaml(file), str(file), {"id", "title", "catalog", "components"}, {"constants", "description"})
+    raw = check_keys(load_yaml(file), str(file), {"id", "title", "catalog", "components"}, {"parameters", "description"})
     catalog = load_catalog(raw["catalog"])
-    constants = raw.get("constants") or {}
-    for name, constant in constants.items():
-        check_keys(constant, f"{file}: constant {name}", {"value", "unit", "reference"})
+    parameters = {f"design.{name}": Parameter.from_yaml(f"design.{name}", entry, file)
+                  for name, entry in (raw.get("parameters") or {}).items()}
     for number, item in enumerate(raw["components"], start=1):
         spot = f"{file}: component {number}"
         check_keys(item, spot, {"id", "name", "zone", "select", "quantity"}, {"when"})
@@ -55,7 +65,10 @@ def load_scheme(scheme_id: str = "cn-standard-2019") -> Scheme:
         select = item["select"]
         named = [select.get("std_type")] + list((select.get("std_types") or {}).values())
         catalog.require([s for s in named if s])
-    return Scheme(raw["id"], raw["title"], catalog, constants, tuple(raw["components"]), str(file))
+        unknown = [p for p in conditions.parameters_in(item) if p.startswith("design.") and p not in parameters]
+        if unknown:
+            raise InputError(f"{spot} ({item['id']}): unknown design parameter(s) {unknown}; known: {sorted(parameters)}")
+    return Scheme(raw["id"], raw["title"], catalog, parameters, tuple(raw["components"]), str(file))
 
 
 def _cover(need: np.ndarray, members: pd.DataFrame, rating_column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +115,7 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
     return _cover(need, members, column)
 
 
-def _quantity(spec: Any, frame: pd.DataFrame, scheme: Scheme, units_by_component: dict) -> np.ndarray:
+def _quantity(spec: Any, frame: pd.DataFrame, context: _WithDesignParameters, units_by_component: dict) -> np.ndarray:
     if isinstance(spec, (int, float)):
         return np.full(len(frame), float(spec))
     if "units_of" in spec:
@@ -110,7 +123,9 @@ def _quantity(spec: Any, frame: pd.DataFrame, scheme: Scheme, units_by_component
     if "field" in spec:
         base = frame[spec["field"]].to_numpy(dtype=float)
     else:
-        base = np.full(len(frame), float(scheme.constants[spec["constant"]]["value"]))
+        base = context.parameter(spec["param"]).series(frame).to_numpy(dtype=float)
+    if "at_most" in spec:
+        base = np.minimum(base, context.parameter(spec["at_most"]["param"]).series(frame).to_numpy(dtype=float))
     return base / float(spec.get("divide_by", 1))
 
 
@@ -118,17 +133,18 @@ def design_components(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.Data
     """Components of each application's standard design, in long format."""
     chunks = []
     units_by_component: dict[str, pd.Series] = {}
+    context = _WithDesignParameters(ruleset, scheme)
     for item in scheme.components:
         mask = np.logical_and.reduce(
             [np.ones(len(decided), dtype=bool)]
-            + [conditions.evaluate(c, decided, ruleset).to_numpy() for c in item.get("when", []) or []]
+            + [conditions.evaluate(c, decided, context).to_numpy() for c in item.get("when", []) or []]
         )
         rows = decided[mask]
         if rows.empty:
             continue
         std_types, units = _select(item, rows, scheme.catalog)
         units_by_component[item["id"]] = pd.Series(units, index=rows.index)
-        quantity = _quantity(item["quantity"], rows, scheme, units_by_component) * units
+        quantity = _quantity(item["quantity"], rows, context, units_by_component) * units
         chunks.append(pd.DataFrame({
             "application_id": rows["application_id"].to_numpy(),
             "component": item["name"],
