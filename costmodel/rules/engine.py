@@ -7,11 +7,18 @@ those for any application that needs explaining.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
 from costmodel.classification import classify_enterprise_size, load_size_table
 from costmodel.rules import conditions
+
+@lru_cache(maxsize=8)
+def _size_table(standard: str) -> pd.DataFrame:
+    return load_size_table(standard)
+
 
 IN_SCOPE_VOLTAGES = ("low_voltage", "10kV")
 BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW"}
@@ -46,7 +53,7 @@ def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, 
     derive = enterprise & ~declared
     for standard in standards[derive].unique():
         rows = derive & standards.eq(standard)
-        derived, row_problems = classify_enterprise_size(frame[rows], load_size_table(standard))
+        derived, row_problems = classify_enterprise_size(frame[rows], _size_table(standard))
         size[rows] = derived
         rule[rows] = f"enterprise_size.{standard}"
         problems[rows] = row_problems
