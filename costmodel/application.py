@@ -141,9 +141,14 @@ def parse_application(data: object, where: str = "application") -> Application:
         raise InputError(_describe_validation(error, where)) from None
 
 
+MAX_APPLICATION_BYTES = 1 << 20  # one application is a few hundred bytes; more is a mistaken file
+
+
 def load_application(path: str | Path) -> Application:
     """Read an application from YAML or JSON; every problem names its field."""
     path = Path(path)
+    if path.is_file() and path.stat().st_size > MAX_APPLICATION_BYTES:
+        raise InputError(f"{path}: {path.stat().st_size:,} bytes; an application file is at most {MAX_APPLICATION_BYTES:,} bytes")
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -151,6 +156,8 @@ def load_application(path: str | Path) -> Application:
             raise InputError(f"{path}: file not found") from None
         except json.JSONDecodeError as error:
             raise InputError(f"{path}: malformed JSON at line {error.lineno}: {error.msg}") from None
+        except UnicodeDecodeError as error:
+            raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     else:
         data = load_yaml(path)
     if not isinstance(data, dict):

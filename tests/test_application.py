@@ -73,3 +73,16 @@ def test_malformed_yaml_and_json_files_name_the_file(tmp_path):
     not_mapping.write_text("- 1\n", encoding="utf-8")
     with pytest.raises(InputError, match="expected a mapping"):
         load_application(not_mapping)
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("empty.yaml", b"", "expected a mapping"),
+    ("gbk.yaml", "id: 小店\n".encode("gbk"), "not UTF-8 text"),
+    ("gbk.json", "{\"id\": \"小店\"}".encode("gbk"), "not UTF-8 text"),
+    ("huge.yaml", b"# padding\n" * 200_000, "an application file is at most 1,048,576 bytes"),
+])
+def test_empty_misencoded_and_huge_files_are_refused_by_name(name, content, expected, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=expected):
+        load_application(path)
