@@ -174,3 +174,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for every interface)"),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
+    workers: int = typer.Option(1, min=1, help="Worker processes (quotes are CPU-bound: one per core)"),
+) -> None:
+    """The HTTP API and the quote page (http://HOST:PORT/, OpenAPI at /docs)."""
+    import uvicorn
+
+    uvicorn.run("costmodel.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
