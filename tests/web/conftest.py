@@ -4,7 +4,6 @@ Without /usr/bin/chromium the tests skip on a developer's machine, but fail on C
 .ci/run installs chromium, and a skipped browser test would hide a broken page.
 """
 
-import os
 import socket
 import threading
 import time
@@ -15,19 +14,9 @@ import uvicorn
 
 from costmodel.api import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+from browser_support import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser tests"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason + " — on CI the browser tests must run, not skip", pytrace=False)
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -54,7 +43,7 @@ def live_server():
 
 @pytest.fixture(scope="session")
 def browser():
-    _require_chromium()
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -183,7 +183,7 @@ function comparisonTable(comparison) {
     ${row(t("customer"), quotes.map((q) => cny(q.totals.customer_cny)), signed(diff.customer_cny))}
     ${row(t("grid"), quotes.map((q) => cny(q.totals.grid_cny)), signed(diff.grid_cny))}
     ${row(t("total"), quotes.map((q) => cny(q.totals.total_cny)), signed(diff.total_cny))}</table>
-    ${quotes.map((q) => `<p><strong>${esc(q.ruleset)}</strong><br>${splitChart(q.totals, 420)}</p>`).join("")}`;
+    ${quotes.map((q) => `<p><strong>${esc(q.ruleset)}</strong><br>${splitChart(q.totals)}</p>`).join("")}`;
 }
 
 function renderResult({quote, comparison}) {
