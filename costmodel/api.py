@@ -17,6 +17,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 import costmodel
@@ -175,6 +176,23 @@ def validate_batch(text: bytes) -> tuple[list[Application], pd.DataFrame]:
     return valid, pd.DataFrame(rejected, columns=["application_id", "reason"])
 
 
+def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
+    """The answer to a batch upload: quoted rows (one quote_frame call), then rejected rows with reasons."""
+    valid, rejected = validate_batch(body)
+    rejected = rejected.assign(status="rejected")
+    parts = [rejected]
+    if valid:
+        # One rule set for the whole file: a jurisdiction must resolve to the same rule set on every row's date.
+        dates = sorted({a.application_date for a in valid})
+        resolved = {_ruleset(ruleset, day).id for day in dates}
+        if len(resolved) > 1:
+            raise InputError(f"batch: {ruleset!r} resolves to several rule sets over the application dates "
+                             f"({', '.join(sorted(resolved))}); name one rule set, or split the file")
+        quoted = quote_frame(applications_frame(valid), _ruleset(ruleset, dates[0]))
+        parts = [quoted.summary().assign(status="quoted", reason=""), rejected, quoted.rejected.assign(status="rejected")]
+    return pd.concat([p for p in parts if not p.empty] or [rejected], ignore_index=True).reindex(columns=BATCH_COLUMNS)
+
+
 def _csv_chunks(frame: pd.DataFrame, header: bool) -> Iterator[str]:
     for start in range(0, len(frame), BATCH_CHUNK_ROWS):
         yield frame.iloc[start:start + BATCH_CHUNK_ROWS].to_csv(index=False, header=header and start == 0,
@@ -294,22 +312,7 @@ def create_app() -> FastAPI:
         body = await request.body()
         if len(body) > MAX_BATCH_BYTES:
             raise HTTPException(413, f"batch CSV is {len(body)} bytes; at most {MAX_BATCH_BYTES} allowed")
-        valid, rejected = validate_batch(body)
-        rejected = rejected.assign(status="rejected")
-        parts = [rejected]
-        if valid:
-            frame = applications_frame(valid)
-            # One rule set for the whole file: a jurisdiction resolves by the earliest application date,
-            # and must be the same rule set for every row's date.
-            dates = sorted({a.application_date for a in valid})
-            resolved = {_ruleset(ruleset, day).id for day in dates}
-            if len(resolved) > 1:
-                raise InputError(f"batch: {ruleset!r} resolves to several rule sets over the application dates "
-                                 f"({', '.join(sorted(resolved))}); name one rule set, or split the file")
-            quoted = quote_frame(frame, _ruleset(ruleset, dates[0]))
-            parts = [quoted.summary().assign(status="quoted", reason=""),
-                     pd.concat([rejected, quoted.rejected.assign(status="rejected")], ignore_index=True)]
-        table = pd.concat([p for p in parts if not p.empty] or [rejected], ignore_index=True).reindex(columns=BATCH_COLUMNS)
+        table = await run_in_threadpool(batch_table, body, ruleset)  # CPU-bound: keep the event loop free
         return StreamingResponse(_csv_chunks(table, header=True), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="quotes.csv"'})
 
