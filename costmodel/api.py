@@ -120,7 +120,11 @@ def _error_item(error: dict) -> dict:
         return {"field": "(body)", "value": None, "allowed": f'valid JSON ({error.get("ctx", {}).get("error", "")})'}
     field = ".".join(str(part) for part in error["loc"] if part != "body") or "(body)"
     value = error.get("input")
-    return {"field": field, "value": None if isinstance(value, dict) else value, "allowed": error["msg"]}
+    if isinstance(value, bytes):  # a body that is not JSON (e.g. sent as text/plain) arrives raw
+        value = value[:200].decode("utf-8", "replace")
+    elif isinstance(value, dict) or not isinstance(value, (str, int, float, bool, list, type(None))):
+        value = None if isinstance(value, dict) else str(value)
+    return {"field": field, "value": value, "allowed": error["msg"]}
 
 
 def _nested(row: dict) -> dict:
@@ -333,4 +337,5 @@ def create_app() -> FastAPI:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]
+    # HTTP headers are Latin-1: keep file names to ASCII
+    return "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in name)[:80]

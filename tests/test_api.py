@@ -185,3 +185,17 @@ def test_page_and_openapi_are_served(client):
     assert {"/quote", "/compare", "/batch", "/rulesets", "/rulesets/{ruleset_id}/parameters", "/parameters/{path}", "/health"} <= set(paths)
     assert client.get("/examples/world-bank-warehouse").json()["id"] == "wb-warehouse"
     assert client.get("/examples/nope").status_code == 404
+
+
+def test_a_body_sent_as_text_is_a_422_not_a_500(client):
+    # found by schemathesis: the raw bytes of the body came back in the error and could not be serialised
+    response = client.post("/quote", content=json.dumps({"application": warehouse()}), headers={"content-type": "text/plain"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "(body)"
+
+
+def test_a_non_ascii_application_id_downloads_under_an_ascii_file_name(client):
+    # found by schemathesis: the id went into the Content-Disposition header, which must be Latin-1
+    response = client.post("/quote.json", json={"application": warehouse(id="仓库-1")})
+    assert response.status_code == 200
+    assert 'filename="quote-__-1.json"' in response.headers["content-disposition"]
