@@ -19,5 +19,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+serve: $(STAMP)
+	$(BIN)/costmodel serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8000)
+
 clean:
 	rm -rf $(VENV)

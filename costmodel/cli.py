@@ -202,6 +202,18 @@ def check(ruleset: str = typer.Argument(..., help="Rule set id")) -> None:
     console.print("  ok", style="green")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for every interface)"),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
+    workers: int = typer.Option(1, min=1, help="Worker processes (quotes are CPU-bound: one per core)"),
+) -> None:
+    """The HTTP API and the quote page (http://HOST:PORT/, OpenAPI at /docs)."""
+    import uvicorn
+
+    uvicorn.run("costmodel.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
 register_schedule_commands(app)
 
 
@@ -219,3 +231,4 @@ def main(argv: Optional[list[str]] = None) -> None:
     except typer.exceptions.TyperException as error:  # usage errors: typer prints them as click would
         error.show()
         sys.exit(getattr(error, "exit_code", 2))
+

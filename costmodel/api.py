@@ -1,0 +1,341 @@
+"""The HTTP API and the web page: a thin layer over the library.
+
+`create_app()` builds the FastAPI app; `costmodel serve` runs it with uvicorn. Bad input never
+becomes a 500: request validation errors and `CostmodelError`s return 422 (404 for an unknown
+rule set or parameter named in the URL) with the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from functools import lru_cache
+from typing import Any, Iterator
+
+import pandas as pd
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+import costmodel
+from costmodel.application import FRAME_COLUMNS, Application, applications_frame, load_application, parse_application
+from costmodel.classification import load_size_table
+from costmodel.errors import CostmodelError, InputError
+from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
+from costmodel.paths import REPO_ROOT
+from costmodel.quote import Quote, quote_application, quote_frame
+from costmodel.web import report
+
+EXAMPLES_DIR = REPO_ROOT / "examples" / "applications"
+# An upload bigger than this is refused before parsing (about 400k applications).
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+BATCH_COLUMNS = ["application_id", "status", "enterprise_size", "supply_voltage", "boundary", "boundary_rule",
+                 "customer_cny", "grid_cny", "total_cny", "reason"]
+BATCH_CHUNK_ROWS = 5000
+
+
+class QuoteRequest(BaseModel):
+    application: Application
+    ruleset: str = Field("shandong", description="Rule-set id, or a jurisdiction (shandong, national) resolved by the application date")
+
+
+class CompareRequest(BaseModel):
+    application: Application
+    rulesets: list[str] = Field(["national-1996", "shandong"], min_length=2,
+                                description="Rule-set ids or jurisdictions, first is the baseline")
+
+
+class Comparison(BaseModel):
+    application_id: str
+    quotes: list[Quote]
+    difference_last_minus_first: dict[str, float]
+
+
+class RuleSetInfo(BaseModel):
+    id: str
+    title: str
+    jurisdiction: str
+    in_effect_from: dt.date
+    lineage: list[str]
+    content_hash: str
+
+
+class ParameterValue(BaseModel):
+    ruleset: str
+    path: str
+    since: dt.date
+    value: Any
+    unit: str
+    breakdown: str | None
+    description: str
+    source: str
+    document: str
+    clause: str
+    source_tag: str
+    placeholder: bool
+
+
+@lru_cache(maxsize=256)
+def _ruleset(name: str, when: dt.date):
+    # resolve_ruleset re-reads every manifest to resolve a jurisdiction; rule-set files do not change
+    # while the server runs, so resolve each (name, date) once.
+    return resolve_ruleset(name, when)
+
+
+def _known_ruleset(ruleset_id: str):
+    if ruleset_id not in available_rulesets():
+        raise HTTPException(404, f"unknown rule set {ruleset_id!r}; allowed: {', '.join(available_rulesets())}")
+    return load_ruleset(ruleset_id)
+
+
+def _parameter_rows(ruleset, paths: list[str]) -> list[ParameterValue]:
+    rows = []
+    for path in paths:
+        parameter = ruleset.parameters[path]
+        for since, value in zip(parameter.dates, parameter.values):
+            rows.append(ParameterValue(
+                ruleset=ruleset.id, path=path, since=since, value=value, unit=parameter.unit, breakdown=parameter.breakdown,
+                description=parameter.description, source=parameter.reference.cite(), document=parameter.reference.document,
+                clause=parameter.reference.clause, source_tag=parameter.reference.source, placeholder=parameter.placeholder,
+            ))
+    return rows
+
+
+def _quote(body: QuoteRequest) -> Quote:
+    return quote_application(body.application, _ruleset(body.ruleset, body.application.application_date))
+
+
+def _compare(body: CompareRequest) -> Comparison:
+    quotes = [quote_application(body.application, _ruleset(name, body.application.application_date)) for name in body.rulesets]
+    first, last = quotes[0].totals, quotes[-1].totals
+    return Comparison(application_id=body.application.id, quotes=quotes, difference_last_minus_first={
+        key: getattr(last, key) - getattr(first, key) for key in ("customer_cny", "grid_cny", "total_cny")})
+
+
+def _error_item(error: dict) -> dict:
+    if error["type"] == "json_invalid":
+        return {"field": "(body)", "value": None, "allowed": f'valid JSON ({error.get("ctx", {}).get("error", "")})'}
+    field = ".".join(str(part) for part in error["loc"] if part != "body") or "(body)"
+    value = error.get("input")
+    if isinstance(value, bytes):  # a body that is not JSON (e.g. sent as text/plain) arrives raw
+        value = value[:200].decode("utf-8", "replace")
+    elif isinstance(value, dict) or not isinstance(value, (str, int, float, bool, list, type(None))):
+        value = None if isinstance(value, dict) else str(value)
+    return {"field": field, "value": value, "allowed": error["msg"]}
+
+
+def _nested(row: dict) -> dict:
+    """A flat batch row (FRAME_COLUMNS, strings) as the nested application the model validates."""
+    def given(key: str) -> Any:
+        value = row.get(key)
+        if key == "phases" and isinstance(value, str) and value.strip().isdigit():
+            return int(value)  # a Literal[1, 3] takes no string, unlike the numeric fields
+        return None if value is None or value == "" else value
+
+    enterprise_keys = {"industry": "industry", "employees": "employees", "operating_revenue_10k_cny": "revenue_10k_cny",
+                       "total_assets_10k_cny": "assets_10k_cny", "size_class": "size_class", "ownership": "ownership",
+                       "in_project_database": "in_project_database"}
+    enterprise = {key: given(column) for key, column in enterprise_keys.items() if given(column) is not None}
+    applicant: dict[str, Any] = {"kind": given("applicant_kind")}
+    if enterprise or applicant["kind"] == "enterprise":
+        applicant["enterprise"] = enterprise
+    site_keys = ["area", "park_level", "distance_to_lv_m", "distance_to_10kv_m", "transformer_headroom_kva", "road_crossings"]
+    request_keys = ["capacity", "capacity_unit", "power_factor", "phases", "supply", "duration"]
+    return {
+        "id": given("application_id"), "application_date": given("application_date"), "applicant": applicant,
+        "site": {key: given(key) for key in site_keys if given(key) is not None},
+        "request": {key: given(key) for key in request_keys if given(key) is not None},
+    }
+
+
+def validate_batch(text: bytes) -> tuple[list[Application], pd.DataFrame]:
+    """Valid applications of a CSV upload, and the rejected rows with their reasons.
+
+    Builds one Application per row only to validate it; quoting then runs once over all valid rows.
+    """
+    try:
+        raw = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"batch CSV: cannot read it ({str(error).strip()}); expected a header row with {', '.join(FRAME_COLUMNS)}") from None
+    missing = [c for c in ("application_id", "application_date", "applicant_kind", "area", "distance_to_lv_m",
+                           "distance_to_10kv_m", "transformer_headroom_kva", "capacity") if c not in raw.columns]
+    unknown = [c for c in raw.columns if c not in FRAME_COLUMNS]
+    if missing or unknown:
+        raise InputError(f"batch CSV: columns missing {missing}, unknown {unknown}; allowed columns: {', '.join(FRAME_COLUMNS)}")
+    valid, rejected, seen = [], [], set()
+    for line, row in enumerate(raw.to_dict("records"), start=2):  # line 1 is the header
+        where = f"line {line}"
+        try:
+            application = parse_application(_nested(row), where)
+            if application.id in seen:
+                raise InputError(f"{where}: application_id {application.id!r} repeats an earlier row; ids must be unique")
+        except InputError as error:
+            rejected.append({"application_id": row.get("application_id", ""), "reason": str(error).replace("\n", " ")})
+            continue
+        seen.add(application.id)
+        valid.append(application)
+    return valid, pd.DataFrame(rejected, columns=["application_id", "reason"])
+
+
+def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
+    """The answer to a batch upload: quoted rows (one quote_frame call), then rejected rows with reasons."""
+    valid, rejected = validate_batch(body)
+    rejected = rejected.assign(status="rejected")
+    parts = [rejected]
+    if valid:
+        # One rule set for the whole file: a jurisdiction must resolve to the same rule set on every row's date.
+        dates = sorted({a.application_date for a in valid})
+        resolved = {_ruleset(ruleset, day).id for day in dates}
+        if len(resolved) > 1:
+            raise InputError(f"batch: {ruleset!r} resolves to several rule sets over the application dates "
+                             f"({', '.join(sorted(resolved))}); name one rule set, or split the file")
+        quoted = quote_frame(applications_frame(valid), _ruleset(ruleset, dates[0]))
+        parts = [quoted.summary().assign(status="quoted", reason=""), rejected, quoted.rejected.assign(status="rejected")]
+    return pd.concat([p for p in parts if not p.empty] or [rejected], ignore_index=True).reindex(columns=BATCH_COLUMNS)
+
+
+def _csv_chunks(frame: pd.DataFrame, header: bool) -> Iterator[str]:
+    for start in range(0, len(frame), BATCH_CHUNK_ROWS):
+        yield frame.iloc[start:start + BATCH_CHUNK_ROWS].to_csv(index=False, header=header and start == 0,
+                                                                columns=BATCH_COLUMNS, lineterminator="\n")
+    if header and frame.empty:
+        yield ",".join(BATCH_COLUMNS) + "\n"
+
+
+def create_app() -> FastAPI:
+    api = FastAPI(title="costmodel", version=costmodel.__version__,
+                  description="What a grid connection costs in China and who pays (customer vs grid company), and why.")
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        items = [_error_item(item) for item in error.errors()]
+        message = "; ".join(f'{item["field"]}: {item["allowed"]}' + (f' (got {item["value"]!r})' if item["value"] is not None else "")
+                            for item in items)
+        return JSONResponse({"detail": items, "message": message}, status_code=422)
+
+    @api.exception_handler(CostmodelError)
+    async def _user_error(request: Request, error: CostmodelError) -> JSONResponse:
+        return JSONResponse({"detail": [{"field": None, "value": None, "allowed": str(error)}], "message": str(error)},
+                            status_code=422)
+
+    @api.exception_handler(HTTPException)
+    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse({"detail": [{"field": None, "value": None, "allowed": str(error.detail)}],
+                             "message": str(error.detail)}, status_code=error.status_code)
+
+    @api.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "rulesets": len(available_rulesets())}
+
+    @api.get("/rulesets", response_model=list[RuleSetInfo])
+    def rulesets() -> list[RuleSetInfo]:
+        out = []
+        for ruleset_id in available_rulesets():
+            loaded = load_ruleset(ruleset_id)
+            out.append(RuleSetInfo(id=loaded.id, title=loaded.title, jurisdiction=loaded.jurisdiction,
+                                   in_effect_from=loaded.in_effect_from, lineage=list(loaded.lineage), content_hash=loaded.content_hash))
+        return out
+
+    @api.get("/rulesets/{ruleset_id}/parameters", response_model=list[ParameterValue])
+    def ruleset_parameters(ruleset_id: str) -> list[ParameterValue]:
+        loaded = _known_ruleset(ruleset_id)
+        return _parameter_rows(loaded, sorted(loaded.parameters))
+
+    @api.get("/parameters/{path}", response_model=list[ParameterValue])
+    def parameter_history(path: str, ruleset: str | None = Query(None, description="Rule-set id; every rule set when absent")) -> list[ParameterValue]:
+        """The value history of one parameter with its sources, in one rule set or across all that define it."""
+        ids = [ruleset] if ruleset else available_rulesets()
+        rows = []
+        for ruleset_id in ids:
+            loaded = _known_ruleset(ruleset_id)
+            if path in loaded.parameters:
+                rows += _parameter_rows(loaded, [path])
+        if not rows:
+            known = sorted({p for r in ids for p in load_ruleset(r).parameters})
+            raise HTTPException(404, f"no parameter {path!r} in {', '.join(ids)}; known: {', '.join(known)}")
+        return rows
+
+    @api.get("/industries")
+    def industries() -> list[dict]:
+        """Industry keys of the enterprise size table, with their Chinese names (for the form)."""
+        return load_size_table()[["industry", "name_zh"]].to_dict("records")
+
+    @api.get("/examples")
+    def examples() -> list[str]:
+        return sorted(path.stem for path in EXAMPLES_DIR.glob("*.yaml"))
+
+    @api.get("/examples/{name}", response_model=Application)
+    def example(name: str) -> Application:
+        if name not in examples():
+            raise HTTPException(404, f"no example {name!r}; allowed: {', '.join(examples())}")
+        return load_application(EXAMPLES_DIR / f"{name}.yaml")
+
+    @api.post("/quote", response_model=Quote)
+    def quote(body: QuoteRequest) -> Quote:
+        """The itemised quote: who pays for each part, and the trace of why."""
+        return _quote(body)
+
+    @api.post("/compare", response_model=Comparison)
+    def compare(body: CompareRequest) -> Comparison:
+        """The same application under several rule sets; the difference is last minus first."""
+        return _compare(body)
+
+    @api.post("/quote.json")
+    def quote_json(body: QuoteRequest) -> Response:
+        quoted = _quote(body)
+        return Response(quoted.model_dump_json(indent=2), media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="quote-{_safe(quoted.application_id)}.json"'})
+
+    @api.post("/quote.html", response_class=HTMLResponse)
+    def quote_html(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
+                   compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> HTMLResponse:
+        """A printable quote page (open it and print, or save)."""
+        quoted, others = _with_comparison(body, compare_with)
+        return HTMLResponse(report.quote_html(quoted, lang, others), headers={
+            "Content-Disposition": f'inline; filename="quote-{_safe(quoted["application_id"])}.html"'})
+
+    @api.post("/quote.pdf", response_class=Response)
+    def quote_pdf(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
+                  compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> Response:
+        """The quote as a PDF (Chinese text needs a CJK font; English without one)."""
+        quoted, others = _with_comparison(body, compare_with)
+        return Response(report.quote_pdf(quoted, lang, others), media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="quote-{_safe(quoted["application_id"])}.pdf"'})
+
+    @api.post("/batch", response_class=StreamingResponse, openapi_extra={
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    async def batch(request: Request, ruleset: str = Query("shandong", description="Rule-set id or jurisdiction")) -> StreamingResponse:
+        """Quote a CSV of applications (one row each, the columns of the application frame).
+
+        Send the file as the request body (Content-Type text/csv). The answer streams back as CSV: one
+        row per application, `status` quoted or rejected, and the reason for each rejected row.
+        """
+        body = await request.body()
+        if len(body) > MAX_BATCH_BYTES:
+            raise HTTPException(413, f"batch CSV is {len(body)} bytes; at most {MAX_BATCH_BYTES} allowed")
+        table = await run_in_threadpool(batch_table, body, ruleset)  # CPU-bound: keep the event loop free
+        return StreamingResponse(_csv_chunks(table, header=True), media_type="text/csv",
+                                 headers={"Content-Disposition": 'attachment; filename="quotes.csv"'})
+
+    api.mount("/static", StaticFiles(directory=report.STATIC_DIR), name="static")
+
+    @api.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(report.STATIC_DIR / "index.html")
+
+    def _with_comparison(body: QuoteRequest, compare_with: str | None) -> tuple[dict, list[dict]]:
+        quoted = _quote(body).model_dump(mode="json")
+        if not compare_with:
+            return quoted, []
+        other = quote_application(body.application, _ruleset(compare_with, body.application.application_date))
+        return quoted, [other.model_dump(mode="json")]
+
+    return api
+
+
+def _safe(name: str) -> str:
+    # HTTP headers are Latin-1: keep file names to ASCII
+    return "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in name)[:80]

@@ -1,0 +1,266 @@
+// The quote page: form -> POST /quote and /compare -> rendered result. No libraries, no build step.
+"use strict";
+
+const BASELINE = "national-1996"; // the pre-reform rules shown side by side
+const ZONES = ["upstream", "extension", "site", "installation", "charges"];
+const OUTCOME_PREFIX = {supply_voltage: "v_", investment_boundary: "b_", enterprise_size: "s_"};
+const FIELD_LABELS = {operating_revenue_10k_cny: "revenue", total_assets_10k_cny: "assets", kind: "applicant_kind", id: "application_id"};
+
+let LABELS = {};
+let lang = "zh";
+let last = null; // {request, quote, comparison}
+
+const $ = (selector) => document.querySelector(selector);
+const t = (key) => (LABELS[lang] && LABELS[lang][key]) || key;
+const cny = (value) => Math.round(value).toLocaleString("en-US");
+const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const outcome = (decision, value) => {
+  const key = (OUTCOME_PREFIX[decision] || "") + value;
+  return LABELS[lang] && key in LABELS[lang] ? t(key) : value;
+};
+
+async function getJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+function applyLabels() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.title = t("title");
+  fillIndustries();
+  if (last) renderResult(last);
+}
+
+let INDUSTRIES = [];
+function fillIndustries() {
+  const select = $("#industry");
+  const current = select.value;
+  select.innerHTML = INDUSTRIES.map((i) => `<option value="${esc(i.industry)}">${esc(lang === "zh" ? `${i.name_zh} (${i.industry})` : i.industry)}</option>`).join("");
+  if (current) select.value = current;
+}
+
+function setForm(app) {
+  const form = $("#application-form");
+  const enterprise = app.applicant.enterprise || {};
+  const values = {
+    id: app.id, application_date: app.application_date, applicant_kind: app.applicant.kind,
+    industry: enterprise.industry, employees: enterprise.employees, operating_revenue_10k_cny: enterprise.operating_revenue_10k_cny,
+    total_assets_10k_cny: enterprise.total_assets_10k_cny, size_class: enterprise.size_class || "",
+    ...app.site, ...app.request,
+  };
+  for (const [name, value] of Object.entries(values)) {
+    const field = form.elements[name];
+    if (field) field.value = value ?? "";
+  }
+  form.elements.in_project_database.checked = Boolean(enterprise.in_project_database);
+  toggleEnterprise();
+}
+
+function toggleEnterprise() {
+  $("#enterprise-fields").hidden = $("#application-form").elements.applicant_kind.value !== "enterprise";
+}
+
+// The form as the API's Application: empty fields are left out, so the API names what is missing.
+function readForm() {
+  const f = $("#application-form").elements;
+  const number = (name) => (f[name].value === "" ? undefined : Number(f[name].value));
+  const text = (name) => (f[name].value === "" ? undefined : f[name].value);
+  const applicant = {kind: f.applicant_kind.value};
+  if (applicant.kind === "enterprise") {
+    applicant.enterprise = {
+      industry: text("industry"), employees: number("employees"), operating_revenue_10k_cny: number("operating_revenue_10k_cny"),
+      total_assets_10k_cny: number("total_assets_10k_cny"), size_class: text("size_class"), in_project_database: f.in_project_database.checked,
+    };
+  }
+  return {
+    ruleset: f.ruleset.value,
+    application: {
+      id: text("id"), application_date: text("application_date"), applicant,
+      site: {area: f.area.value, park_level: f.park_level.value, distance_to_lv_m: number("distance_to_lv_m"),
+             distance_to_10kv_m: number("distance_to_10kv_m"), transformer_headroom_kva: number("transformer_headroom_kva"),
+             road_crossings: number("road_crossings")},
+      request: {capacity: number("capacity"), capacity_unit: f.capacity_unit.value, power_factor: number("power_factor"),
+                phases: Number(f.phases.value), supply: f.supply.value, duration: f.duration.value},
+    },
+  };
+}
+
+async function post(url, body) {
+  const response = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  if (!response.ok) {
+    let problem;
+    try { problem = await response.json(); } catch { problem = {detail: [{field: null, value: null, allowed: `${response.status} ${response.statusText}`}]}; }
+    throw problem;
+  }
+  return response;
+}
+
+function fieldLabel(path) {
+  if (!path) return "";
+  const name = path.split(".").pop();
+  const key = FIELD_LABELS[name] || name;
+  return LABELS[lang] && key in LABELS[lang] ? `${t(key)} (${path})` : path;
+}
+
+function showError(problem) {
+  const box = $("#error");
+  const items = (problem && problem.detail) || [{allowed: String(problem)}];
+  const lines = items.map((item) => {
+    const where = fieldLabel(item.field);
+    const got = item.value === null || item.value === undefined ? "" : ` — ${lang === "zh" ? "填写的是" : "got"} ${JSON.stringify(item.value)}`;
+    return `${where ? where + ": " : ""}${item.allowed}${got}`;
+  });
+  box.innerHTML = `<strong>${esc(t("error"))}</strong><ul>${lines.map((l) => `<li>${esc(l)}</li>`).join("")}</ul>`;
+  box.hidden = false;
+}
+
+function splitChart(totals, width = 560) {
+  const total = totals.total_cny;
+  const customerWidth = total ? Math.round((width * totals.customer_cny) / total) : 0;
+  const gridWidth = total ? width - customerWidth : 0;
+  return `<svg class="split" role="img" viewBox="0 0 ${width} 64" width="${width}" height="64">
+    <title>${esc(t("split"))}</title>
+    <rect x="0" y="0" width="${width}" height="28" fill="#eee"/>
+    <rect x="0" y="0" width="${customerWidth}" height="28" fill="#c0504d"/>
+    <rect x="${customerWidth}" y="0" width="${gridWidth}" height="28" fill="#4f81bd"/>
+    <rect x="0" y="40" width="12" height="12" fill="#c0504d"/>
+    <text x="18" y="51" font-size="13">${esc(t("customer"))} ${cny(totals.customer_cny)} ${esc(t("cny"))}</text>
+    <rect x="${width / 2}" y="40" width="12" height="12" fill="#4f81bd"/>
+    <text x="${width / 2 + 18}" y="51" font-size="13">${esc(t("grid"))} ${cny(totals.grid_cny)} ${esc(t("cny"))}</text></svg>`;
+}
+
+function linesTable(quote) {
+  const heads = [["component", ""], ["std_type", ""], ["quantity", "num"], ["unit", ""], ["unit_cost", "num"], ["amount", "num"], ["paid_by", ""], ["rule", ""]];
+  const zones = [...ZONES.filter((z) => quote.lines.some((l) => l.zone === z)), ...new Set(quote.lines.map((l) => l.zone).filter((z) => !ZONES.includes(z)))];
+  let out = `<tr>${heads.map(([k, c]) => `<th class="${c}">${esc(t(k))}</th>`).join("")}</tr>`;
+  for (const zone of zones) {
+    const lines = quote.lines.filter((l) => l.zone === zone);
+    const subtotal = lines.reduce((sum, l) => sum + l.amount_cny, 0);
+    out += `<tr class="zone"><th colspan="5">${esc(t("zone_" + zone))}</th><th class="num">${cny(subtotal)}</th><th colspan="2"></th></tr>`;
+    for (const l of lines) {
+      const flag = l.placeholder ? " *" : l.indicative ? " ~" : "";
+      out += `<tr><td>${esc(l.component)}</td><td>${esc(l.std_type)}</td><td class="num">${l.quantity}</td><td>${esc(l.unit)}</td>
+        <td class="num">${cny(l.unit_cost_cny)}</td><td class="num">${cny(l.amount_cny)}${flag}</td><td>${esc(t("p_" + l.funded_by))}</td><td>${esc(l.rule_id)}</td></tr>`;
+    }
+  }
+  return out;
+}
+
+function traceItems(quote) {
+  return quote.trace.map((step) => {
+    const result = step.decision === "fees" ? step.description : outcome(step.decision, step.outcome);
+    const sentence = t("trace_sentence").replace("{decision}", t("d_" + step.decision)).replace("{outcome}", result)
+      .replace("{rule}", step.rule_id).replace("{description}", step.description).replace("{cites}", step.cites);
+    const details = [...step.parameters.map((p) => `${t("read")}: ${p}`), ...step.conditions.map((c) => `${t("tested")}: ${c}`)];
+    return `<li>${esc(sentence)}${details.length ? `<details><summary>${esc(t("read"))} / ${esc(t("tested"))}</summary><ul>${details.map((d) => `<li>${esc(d)}</li>`).join("")}</ul></details>` : ""}</li>`;
+  }).join("");
+}
+
+function scheduleSummary(schedule) {
+  const limit = schedule.limit_working_days;
+  const limitText = limit === null ? t("limit_none") : t(schedule.within_limit ? "limit_within" : "limit_over").replace("{limit}", limit);
+  return t("schedule_summary").replace("{date}", schedule.energisation_due_date).replace("{days}", schedule.total_working_days)
+    .replace("{calendar}", schedule.calendar_days).replace("{limit}", limitText);
+}
+
+function scheduleTable(schedule) {
+  const head = `<tr>${["stage", "start", "due", "working_days", "critical_path"].map((k) => `<th>${esc(t(k))}</th>`).join("")}</tr>`;
+  return head + schedule.stages.map((s) => `<tr${s.on_critical_path ? ' class="critical"' : ""}><td>${esc(lang === "zh" ? s.name_zh : s.name_en)}</td>`
+    + `<td>${esc(s.start_date)}</td><td>${esc(s.due_date)}</td><td class="num">${s.working_days}</td><td>${s.on_critical_path ? "●" : ""}</td></tr>`).join("");
+}
+
+function comparisonTable(comparison) {
+  const quotes = comparison.quotes;
+  const head = `<tr><th></th>${quotes.map((q) => `<th>${esc(q.ruleset)}</th>`).join("")}<th>${esc(t("difference"))}</th></tr>`;
+  const row = (label, values, diff = "") => `<tr><th>${esc(label)}</th>${values.map((v) => `<td class="num">${esc(v)}</td>`).join("")}<td class="num">${esc(diff)}</td></tr>`;
+  const diff = comparison.difference_last_minus_first;
+  const signed = (v) => (v > 0 ? "+" : v < 0 ? "−" : "") + cny(Math.abs(v));
+  return `<table id="comparison-table">${head}
+    ${row(t("supply_voltage"), quotes.map((q) => outcome("supply_voltage", q.supply_voltage)))}
+    ${row(t("boundary"), quotes.map((q) => outcome("investment_boundary", q.boundary)))}
+    ${row(t("customer"), quotes.map((q) => cny(q.totals.customer_cny)), signed(diff.customer_cny))}
+    ${row(t("grid"), quotes.map((q) => cny(q.totals.grid_cny)), signed(diff.grid_cny))}
+    ${row(t("total"), quotes.map((q) => cny(q.totals.total_cny)), signed(diff.total_cny))}</table>
+    ${quotes.map((q) => `<p><strong>${esc(q.ruleset)}</strong><br>${splitChart(q.totals)}</p>`).join("")}`;
+}
+
+function renderResult({quote, comparison}) {
+  $("#supply-voltage").textContent = outcome("supply_voltage", quote.supply_voltage);
+  $("#boundary").textContent = outcome("investment_boundary", quote.boundary);
+  $("#enterprise-size").textContent = `${outcome("enterprise_size", quote.enterprise_size)} · ${quote.capacity_kva.toLocaleString("en-US")} kVA`;
+  $("#customer-total").textContent = `${cny(quote.totals.customer_cny)} ${t("cny")}`;
+  $("#grid-total").textContent = `${cny(quote.totals.grid_cny)} ${t("cny")}`;
+  $("#total").textContent = `${cny(quote.totals.total_cny)} ${t("cny")}`;
+  $("#chart").innerHTML = splitChart(quote.totals);
+  $("#lines").innerHTML = linesTable(quote);
+  $("#trace").innerHTML = traceItems(quote);
+  $("#schedule-section").hidden = !quote.schedule;
+  $("#schedule-summary").textContent = quote.schedule ? scheduleSummary(quote.schedule) : "";
+  $("#schedule").innerHTML = quote.schedule ? scheduleTable(quote.schedule) : "";
+  $("#comparison").innerHTML = comparison ? comparisonTable(comparison) : "";
+  const p = quote.provenance;
+  $("#provenance").textContent = `${t("provenance")}: ${p.ruleset_id} (${p.ruleset_lineage.join(" ← ")}) #${p.ruleset_content_hash}; ${p.evaluation_date}; ${p.catalog_id} ${p.catalog_edition}; ${p.design_scheme}`;
+  $("#warnings").textContent = quote.warnings.length ? `${t("warnings")}: ${quote.warnings.join("; ")} (~ ${t("indicative")}, * ${t("placeholder")})` : "";
+  $("#result").hidden = false;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const button = $("#submit");
+  button.disabled = true;
+  button.textContent = t("working");
+  $("#error").hidden = true;
+  const request = readForm();
+  try {
+    const quote = await (await post("/quote", request)).json();
+    const comparison = await (await post("/compare", {application: request.application, rulesets: [BASELINE, quote.ruleset]})).json();
+    last = {request, quote, comparison};
+    renderResult(last);
+  } catch (problem) {
+    $("#result").hidden = true;
+    last = null;
+    showError(problem);
+  } finally {
+    button.disabled = false;
+    button.textContent = t("submit");
+  }
+}
+
+async function download(kind) {
+  if (!last) return;
+  const url = kind === "json" ? "/quote.json" : `/quote.${kind}?lang=${lang}&compare_with=${BASELINE}`;
+  try {
+    const blob = await (await post(url, last.request)).blob();
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `quote-${last.quote.application_id}.${kind}`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  } catch (problem) {
+    showError(problem);
+  }
+}
+
+async function start() {
+  LABELS = await getJSON("/static/labels.json");
+  const [examples, rulesets, industries] = await Promise.all([getJSON("/examples"), getJSON("/rulesets"), getJSON("/industries")]);
+  INDUSTRIES = industries;
+  $("#example").innerHTML = examples.map((name) => `<option>${esc(name)}</option>`).join("");
+  $("#ruleset").innerHTML += rulesets.map((r) => `<option value="${esc(r.id)}">${esc(r.id)}</option>`).join("");
+  applyLabels();
+  const first = examples.includes("world-bank-warehouse") ? "world-bank-warehouse" : examples[0];
+  $("#example").value = first;
+  setForm(await getJSON(`/examples/${first}`));
+  $("#example").addEventListener("change", async (e) => setForm(await getJSON(`/examples/${e.target.value}`)));
+  $("#application-form").elements.applicant_kind.addEventListener("change", toggleEnterprise);
+  $("#application-form").addEventListener("submit", submit);
+  $("#language").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; applyLabels(); });
+  document.querySelectorAll("[data-download]").forEach((b) => b.addEventListener("click", () => download(b.dataset.download)));
+  document.body.dataset.ready = "true";
+}
+
+start().catch((error) => showError(error.message || error));

@@ -1,0 +1,201 @@
+"""The HTTP API: a thin layer over the library, never a 500 for bad input."""
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from costmodel.api import create_app
+from costmodel.application import load_application
+from costmodel.params import available_rulesets, load_ruleset
+from costmodel.quote import quote_application
+from costmodel.web import report
+from tests_support import EXAMPLES
+
+WAREHOUSE = load_application(EXAMPLES / "world-bank-warehouse.yaml")
+
+
+@pytest.fixture(scope="module")
+def client():
+    # raise_server_exceptions=False: a server error must show up as a 500 the test can see, as a client would
+    return TestClient(create_app(), raise_server_exceptions=False)
+
+
+def warehouse(**changes) -> dict:
+    data = WAREHOUSE.model_dump(mode="json")
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        target = data
+        for key in parents:
+            target = target[key]
+        target[leaf] = value
+    return data
+
+
+def test_health_and_rulesets(client):
+    assert client.get("/health").json() == {"status": "ok", "rulesets": len(available_rulesets())}
+    listed = client.get("/rulesets").json()
+    assert [r["id"] for r in listed] == available_rulesets()
+    qingdao = next(r for r in listed if r["id"] == "shandong-2019-qingdao")
+    assert qingdao["lineage"][:2] == ["shandong-2019-qingdao", "shandong-2019"]
+
+
+def test_quote_is_the_library_quote(client):
+    response = client.post("/quote", json={"application": warehouse(), "ruleset": "shandong-2019"})
+    assert response.status_code == 200
+    body = response.json()
+    # hand-worked in tests/test_quote.py: 85,000 transformer + 24,000 cable + 30,000 crossing + 2,830 meter box, all grid
+    assert body["totals"] == {"customer_cny": 0.0, "grid_cny": 141_830.0, "total_cny": 141_830.0}
+    assert body == json.loads(quote_application(WAREHOUSE, load_ruleset("shandong-2019")).model_dump_json())
+
+
+@pytest.mark.parametrize(("date", "expected"), [("2019-09-02", "shandong-2019"), ("2019-06-30", "shandong-2018"),
+                                                ("2018-08-01", "shandong-2018")])
+def test_the_default_ruleset_is_shandong_in_force_on_the_application_date(client, date, expected):
+    body = client.post("/quote", json={"application": warehouse(application_date=date)}).json()
+    assert body["ruleset"] == expected
+
+
+def test_compare_gives_the_difference_last_minus_first(client):
+    body = client.post("/compare", json={"application": warehouse(), "rulesets": ["national-1996", "shandong-2019"]}).json()
+    assert [q["ruleset"] for q in body["quotes"]] == ["national-1996", "shandong-2019"]
+    # national-1996: the customer pays 389,000 (hand-worked in tests/test_quote.py); shandong-2019: nothing
+    assert body["difference_last_minus_first"] == {"customer_cny": -389_000.0, "grid_cny": 141_830.0, "total_cny": -247_170.0}
+
+
+def test_compare_needs_two_rulesets(client):
+    response = client.post("/compare", json={"application": warehouse(), "rulesets": ["shandong-2019"]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "rulesets"
+
+
+@pytest.mark.parametrize(("changes", "field", "value", "allowed"), [
+    ({"site__area": "suburb"}, "application.site.area", "suburb", "'urban' or 'rural'"),
+    ({"request__capacity": -5}, "application.request.capacity", -5, "greater than 0"),
+    ({"request__phases": 2}, "application.request.phases", 2, "1 or 3"),
+    ({"application_date": "2019-13-01"}, "application.application_date", "2019-13-01", "valid date"),
+    ({"site__colour": "red"}, "application.site.colour", "red", "Extra inputs are not permitted"),
+])
+def test_validation_errors_name_field_value_and_what_is_allowed(client, changes, field, value, allowed):
+    response = client.post("/quote", json={"application": warehouse(**changes)})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["field"] == field and problem["value"] == value and allowed in problem["allowed"]
+
+
+@pytest.mark.parametrize(("body", "status", "says"), [
+    ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: national-1996"),
+    ({"application": warehouse(application_date="2001-01-01")}, 422, "no shandong rule set was in force on 2001-01-01"),
+    # beyond what 10 kV serves: the core rejects the row; the API must say why, not fail
+    ({"application": warehouse(request__capacity=99_999)}, 422, "exceeds what 10 kV serves"),
+    ({"application": warehouse(applicant__enterprise__industry="mining")}, 422, "industry"),
+    ({}, 422, "application: Field required"),
+])
+def test_bad_input_is_never_a_500(client, body, status, says):
+    response = client.post("/quote", json=body)
+    assert response.status_code == status, response.text
+    assert says in response.json()["message"]
+
+
+def test_malformed_json_is_a_422(client):
+    response = client.post("/quote", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "(body)"
+
+
+def test_parameters_of_a_ruleset_and_the_history_of_one(client):
+    rows = client.get("/rulesets/shandong-2019/parameters").json()
+    ruleset = load_ruleset("shandong-2019")
+    assert {r["path"] for r in rows} == set(ruleset.parameters)
+    history = client.get("/parameters/supply_voltage.low_voltage_cap", params={"ruleset": "shandong-2019"}).json()
+    # Shandong 2019 raised the urban low-voltage cap to 160 kVA and the rural one to 100 kVA
+    latest = max(history, key=lambda r: r["since"])
+    assert latest["since"] == "2019-07-01" and latest["value"] == {"urban": 160, "rural": 100} and latest["unit"] == "kVA"
+    assert "城市规划区低压接入容量扩大至160千伏安" in latest["clause"] and latest["source_tag"] == "article"
+    across = client.get("/parameters/supply_voltage.low_voltage_cap").json()
+    assert {r["ruleset"] for r in across} == {r for r in available_rulesets() if "supply_voltage.low_voltage_cap" in load_ruleset(r).parameters}
+
+
+def test_unknown_ruleset_or_parameter_in_the_url_is_a_404(client):
+    assert client.get("/rulesets/../../etc/parameters").status_code == 404
+    missing = client.get("/rulesets/shandong-2030/parameters")
+    assert missing.status_code == 404 and "allowed: national-1996" in missing.json()["message"]
+    unknown = client.get("/parameters/no.such", params={"ruleset": "shandong-2019"})
+    assert unknown.status_code == 404 and "supply_voltage.low_voltage_cap" in unknown.json()["message"]
+
+
+BATCH_CSV = """application_id,application_date,applicant_kind,industry,employees,revenue_10k_cny,area,distance_to_lv_m,distance_to_10kv_m,transformer_headroom_kva,capacity,road_crossings,phases
+wh,2019-09-02,enterprise,warehousing,60,2000,urban,150,150,100,140,1,3
+bad-area,2019-09-02,enterprise,warehousing,60,2000,suburb,150,150,100,140,1,3
+home,2019-09-02,residential,,,,rural,10,300,50,8,0,1
+wh,2019-09-02,residential,,,,rural,10,300,50,8,0,1
+huge,2019-09-02,enterprise,warehousing,60,2000,urban,150,150,100,99999,1,3
+"""
+
+
+def test_batch_quotes_valid_rows_and_gives_reasons_for_the_rest(client):
+    response = client.post("/batch", content=BATCH_CSV, params={"ruleset": "shandong-2019"}, headers={"content-type": "text/csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    table = pd.read_csv(io.StringIO(response.text)).fillna({"reason": ""})
+    status = dict(zip(table["application_id"] + "/" + table["status"], table["reason"]))
+    assert set(status) == {"wh/quoted", "home/quoted", "bad-area/rejected", "wh/rejected", "huge/rejected"}
+    assert "site.area" in status["bad-area/rejected"] and "line 3" in status["bad-area/rejected"]
+    assert "repeats an earlier row" in status["wh/rejected"]
+    assert "exceeds what 10 kV serves" in status["huge/rejected"]
+    quoted = table[table["status"] == "quoted"].set_index("application_id")
+    assert quoted.loc["wh", "grid_cny"] == 141_830 and quoted.loc["wh", "customer_cny"] == 0
+    assert quoted.loc["wh", "boundary"] == "meter"
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"x,y\n1,2\n", "columns missing"),
+    (b"", "cannot read it"),
+    ("application_id,application_date\n".encode(), "columns missing"),
+])
+def test_a_batch_that_cannot_be_read_is_a_422(client, content, says):
+    response = client.post("/batch", content=content, headers={"content-type": "text/csv"})
+    assert response.status_code == 422 and says in response.json()["message"]
+
+
+def test_batch_with_dates_under_two_rulesets_asks_for_one(client):
+    two_dates = BATCH_CSV.splitlines()[0] + "\n" + BATCH_CSV.splitlines()[1] + "\n" + BATCH_CSV.splitlines()[1].replace("wh,2019-09-02", "old,2019-01-02") + "\n"
+    response = client.post("/batch", content=two_dates, headers={"content-type": "text/csv"})
+    assert response.status_code == 422 and "shandong-2018, shandong-2019" in response.json()["message"]
+
+
+def test_downloads(client):
+    request = {"application": warehouse(), "ruleset": "shandong-2019"}
+    page = client.post("/quote.html", json=request, params={"lang": "zh"})
+    assert page.status_code == 200 and "客户出资" in page.text and "141,830" in page.text and "389,000" in page.text
+    english = client.post("/quote.html", json=request, params={"lang": "en", "compare_with": ""})
+    assert "Grid company invests" in english.text and "Before and after the reform" not in english.text
+    pdf = client.post("/quote.pdf", json=request)
+    assert pdf.content.startswith(b"%PDF-") and 'filename="quote-wb-warehouse.pdf"' in pdf.headers["content-disposition"]
+    as_json = client.post("/quote.json", json=request)
+    assert json.loads(as_json.content)["totals"]["grid_cny"] == 141_830
+    assert client.post("/quote.pdf", json=request, params={"lang": "fr"}).status_code == 422
+
+
+def test_page_and_openapi_are_served(client):
+    assert "application-form" in client.get("/").text
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/quote", "/compare", "/batch", "/rulesets", "/rulesets/{ruleset_id}/parameters", "/parameters/{path}", "/health"} <= set(paths)
+    assert client.get("/examples/world-bank-warehouse").json()["id"] == "wb-warehouse"
+    assert client.get("/examples/nope").status_code == 404
+
+
+def test_a_body_sent_as_text_is_a_422_not_a_500(client):
+    # found by schemathesis: the raw bytes of the body came back in the error and could not be serialised
+    response = client.post("/quote", content=json.dumps({"application": warehouse()}), headers={"content-type": "text/plain"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "(body)"
+
+
+def test_a_non_ascii_application_id_downloads_under_an_ascii_file_name(client):
+    # found by schemathesis: the id went into the Content-Disposition header, which must be Latin-1
+    response = client.post("/quote.json", json={"application": warehouse(id="仓库-1")})
+    assert response.status_code == 200
+    assert 'filename="quote-__-1.json"' in response.headers["content-disposition"]

@@ -1,0 +1,97 @@
+"""The quote page in a real browser (headless chromium), checked against the library."""
+
+import re
+
+import pytest
+
+from costmodel.application import load_application
+from costmodel.params import load_ruleset
+from costmodel.quote import quote_application
+from tests_support import EXAMPLES
+
+WAREHOUSE = EXAMPLES / "world-bank-warehouse.yaml"
+
+
+def _amount(text: str) -> float:
+    """'141,830 元' -> 141830.0"""
+    digits = re.sub(r"[^\d.\-−]", "", text).replace("−", "-")
+    return float(digits)
+
+
+def _fill_warehouse(page) -> None:
+    """Type the World Bank warehouse case field by field, as a user would."""
+    app = load_application(WAREHOUSE)
+    enterprise = app.applicant.enterprise
+    page.select_option("#example", "household")  # start from another case so every field really changes
+    household = load_application(EXAMPLES / "household.yaml")
+    page.wait_for_function(f"document.querySelector('[name=id]').value === {household.id!r}")
+    page.fill("[name=id]", app.id)
+    page.fill("[name=application_date]", app.application_date.isoformat())
+    page.select_option("[name=ruleset]", "shandong-2019")
+    page.select_option("[name=applicant_kind]", "enterprise")
+    page.select_option("[name=industry]", enterprise.industry)
+    page.fill("[name=employees]", str(enterprise.employees))
+    page.fill("[name=operating_revenue_10k_cny]", str(enterprise.operating_revenue_10k_cny))
+    page.fill("[name=total_assets_10k_cny]", "")
+    page.select_option("[name=size_class]", "")
+    page.select_option("[name=area]", app.site.area)
+    page.select_option("[name=park_level]", app.site.park_level)
+    page.fill("[name=distance_to_lv_m]", str(app.site.distance_to_lv_m))
+    page.fill("[name=distance_to_10kv_m]", str(app.site.distance_to_10kv_m))
+    page.fill("[name=transformer_headroom_kva]", str(app.site.transformer_headroom_kva))
+    page.fill("[name=road_crossings]", str(app.site.road_crossings))
+    page.fill("[name=capacity]", str(app.request.capacity))
+    page.select_option("[name=capacity_unit]", app.request.capacity_unit)
+    page.fill("[name=power_factor]", str(app.request.power_factor))
+    page.select_option("[name=phases]", str(app.request.phases))
+    page.select_option("[name=supply]", app.request.supply)
+    page.select_option("[name=duration]", app.request.duration)
+
+
+def test_warehouse_totals_on_the_page_match_the_library(page, artifacts):
+    _fill_warehouse(page)
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    expected = quote_application(load_application(WAREHOUSE), load_ruleset("shandong-2019"))
+    assert _amount(page.inner_text("#customer-total")) == pytest.approx(expected.totals.customer_cny)
+    assert _amount(page.inner_text("#grid-total")) == pytest.approx(expected.totals.grid_cny)
+    assert _amount(page.inner_text("#total")) == pytest.approx(expected.totals.total_cny)
+    assert page.inner_text("#supply-voltage") == "低压(0.4千伏)"
+    # every line of the library's quote is on the page, and the trace cites the Shandong clause
+    lines = page.inner_text("#lines")
+    assert all(line.component in lines for line in expected.lines)
+    assert "小微企业接入全部“零投资”" in page.inner_text("#trace")
+    # side by side with the pre-reform rules: national-1996 makes the customer pay (hand-worked 389,000 in tests/test_quote.py)
+    baseline = quote_application(load_application(WAREHOUSE), load_ruleset("national-1996"))
+    comparison = page.inner_text("#comparison-table")
+    assert f"{baseline.totals.customer_cny:,.0f}" in comparison
+    assert page.locator("#chart svg rect").count() >= 3
+    page.screenshot(path=str(artifacts / "quote-warehouse-zh.png"), full_page=True)
+
+    page.click("#language")
+    assert page.inner_text("#supply-voltage") == "low voltage (0.4 kV)"
+    assert _amount(page.inner_text("#grid-total")) == pytest.approx(expected.totals.grid_cny)
+    page.screenshot(path=str(artifacts / "quote-warehouse-en.png"), full_page=True)
+
+
+def test_bad_input_shows_a_readable_message(page, artifacts):
+    page.fill("[name=capacity]", "-5")
+    page.fill("[name=distance_to_lv_m]", "")
+    page.click("#submit")
+    error = page.wait_for_selector("#error:not([hidden])")
+    text = error.inner_text()
+    assert "申请容量" in text and "greater than 0" in text and "-5" in text
+    assert "distance_to_lv_m" in text and "Field required" in text
+    assert page.locator("#result").is_hidden()
+    page.screenshot(path=str(artifacts / "quote-bad-input.png"), full_page=True)
+
+
+def test_pdf_download_from_the_page(page):
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    with page.expect_download() as info:
+        page.click("[data-download=pdf]")
+    download = info.value
+    assert download.suggested_filename == "quote-wb-warehouse.pdf"
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"

@@ -1,0 +1,51 @@
+"""Printable HTML and PDF quotes: Chinese with a CJK font, English Latin-1 without one."""
+
+import pytest
+
+from costmodel.application import load_application
+from costmodel.params import load_ruleset
+from costmodel.quote import quote_application
+from costmodel.web import report
+from tests_support import EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def quote() -> dict:
+    return quote_application(load_application(EXAMPLES / "world-bank-warehouse.yaml"), load_ruleset("shandong-2019")).model_dump(mode="json")
+
+
+def test_labels_exist_in_both_languages():
+    labels = report.all_labels()
+    assert set(labels["zh"]) == set(labels["en"])
+
+
+def test_trace_sentences_cite_the_clause(quote):
+    sentences = report.trace_sentences(quote, report.labels("en"))
+    assert sentences[2].startswith("Investment boundary: the meter (zero investment). Rule boundary.zero_investment_small_micro")
+    assert "小微企业接入全部“零投资”" in sentences[2]
+
+
+def test_the_schedule_is_shown_with_its_limit_and_stages(quote):
+    schedule = quote["schedule"]
+    english = report.quote_html(quote, "en")
+    assert f"Power by {schedule['energisation_due_date']}: {schedule['total_working_days']} working days" in english
+    assert f"within the {schedule['limit_working_days']}-working-day limit" in english
+    assert f"<td>{schedule['stages'][0]['name_en']}</td>" in english
+    assert f"<td>{schedule['stages'][0]['name_zh']}</td>" in report.quote_html(quote, "zh")
+
+
+def test_latin1_fallback_keeps_ascii_and_marks_what_it_drops():
+    assert report.latin1("《中小企业划型标准规定》(2011), 第四条 ≤ 160") == '"[...]"(2011), [...] <= 160'
+
+
+def test_pdf_without_a_cjk_font_is_english(quote, monkeypatch):
+    monkeypatch.setattr(report, "find_cjk_font", lambda: None)
+    pdf = report.quote_pdf(quote, "zh")
+    assert pdf.startswith(b"%PDF-") and b"Helvetica" in pdf
+
+
+def test_pdf_embeds_the_cjk_font_when_installed(quote):
+    if report.find_cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-wqy-microhei)")
+    pdf = report.quote_pdf(quote, "zh")
+    assert pdf.startswith(b"%PDF-") and b"/FontFile2" in pdf and b"Helvetica" not in pdf
