@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from functools import lru_cache
 from typing import Any, Iterator
 
 import pandas as pd
@@ -78,13 +77,6 @@ class ParameterValue(BaseModel):
     placeholder: bool
 
 
-@lru_cache(maxsize=256)
-def _ruleset(name: str, when: dt.date):
-    # resolve_ruleset re-reads every manifest to resolve a jurisdiction; rule-set files do not change
-    # while the server runs, so resolve each (name, date) once.
-    return resolve_ruleset(name, when)
-
-
 def _known_ruleset(ruleset_id: str):
     if ruleset_id not in available_rulesets():
         raise HTTPException(404, f"unknown rule set {ruleset_id!r}; allowed: {', '.join(available_rulesets())}")
@@ -105,11 +97,11 @@ def _parameter_rows(ruleset, paths: list[str]) -> list[ParameterValue]:
 
 
 def _quote(body: QuoteRequest) -> Quote:
-    return quote_application(body.application, _ruleset(body.ruleset, body.application.application_date))
+    return quote_application(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
 
 
 def _compare(body: CompareRequest) -> Comparison:
-    quotes = [quote_application(body.application, _ruleset(name, body.application.application_date)) for name in body.rulesets]
+    quotes = [quote_application(body.application, resolve_ruleset(name, body.application.application_date)) for name in body.rulesets]
     first, last = quotes[0].totals, quotes[-1].totals
     return Comparison(application_id=body.application.id, quotes=quotes, difference_last_minus_first={
         key: getattr(last, key) - getattr(first, key) for key in ("customer_cny", "grid_cny", "total_cny")})
@@ -188,11 +180,11 @@ def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
     if valid:
         # One rule set for the whole file: a jurisdiction must resolve to the same rule set on every row's date.
         dates = sorted({a.application_date for a in valid})
-        resolved = {_ruleset(ruleset, day).id for day in dates}
+        resolved = {resolve_ruleset(ruleset, day).id for day in dates}
         if len(resolved) > 1:
             raise InputError(f"batch: {ruleset!r} resolves to several rule sets over the application dates "
                              f"({', '.join(sorted(resolved))}); name one rule set, or split the file")
-        quoted = quote_frame(applications_frame(valid), _ruleset(ruleset, dates[0]))
+        quoted = quote_frame(applications_frame(valid), resolve_ruleset(ruleset, dates[0]))
         parts = [quoted.summary().assign(status="quoted", reason=""), rejected, quoted.rejected.assign(status="rejected")]
     return pd.concat([p for p in parts if not p.empty] or [rejected], ignore_index=True).reindex(columns=BATCH_COLUMNS)
 
@@ -330,7 +322,7 @@ def create_app() -> FastAPI:
         quoted = _quote(body).model_dump(mode="json")
         if not compare_with:
             return quoted, []
-        other = quote_application(body.application, _ruleset(compare_with, body.application.application_date))
+        other = quote_application(body.application, resolve_ruleset(compare_with, body.application.application_date))
         return quoted, [other.model_dump(mode="json")]
 
     return api

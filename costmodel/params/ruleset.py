@@ -135,11 +135,8 @@ def resolve_ruleset(name: str, when: dt.date) -> RuleSet:
     """A rule-set id as is; a jurisdiction name (`shandong`) to the rule set in force on `when`."""
     if name in available_rulesets():
         return load_ruleset(name)
-    candidates = []
-    for ruleset_id in available_rulesets():
-        manifest = load_yaml(rulesets_root() / ruleset_id / "manifest.yaml")
-        if manifest.get("jurisdiction") == name:
-            candidates.append((manifest["in_effect_from"], ruleset_id))
+    candidates = [(ruleset.in_effect_from, ruleset.id) for ruleset in map(load_ruleset, available_rulesets())
+                  if ruleset.jurisdiction == name]
     if not candidates:
         raise InputError(
             f"unknown rule set or jurisdiction {name!r}; allowed rule sets: {', '.join(available_rulesets())}"
