@@ -19,7 +19,7 @@ from costmodel.errors import InputError
 from costmodel.params import RuleSet
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
-from costmodel.trace import TraceStep, trace_for
+from costmodel.trace import TraceStep, traces_for
 
 # Boundary points in order along the supply path. The grid company funds every zone upstream of the
 # application's boundary point; charges lie past every boundary, so the customer pays them.
@@ -159,23 +159,26 @@ class Schedule(BaseModel):
     warnings: list[str]
 
 
-def _schedule(batch: QuoteBatch, application_id: str) -> Schedule:
-    stages, summary = batch.schedules([application_id])
-    row = summary.iloc[0]
-    return Schedule(
-        ruleset_id=str(row["ruleset_id"]),
-        total_working_days=int(row["total_working_days"]),
-        limit_working_days=None if pd.isna(row["limit_working_days"]) else int(row["limit_working_days"]),
-        within_limit=None if pd.isna(row["within_limit"]) else bool(row["within_limit"]),
-        energisation_due_date=row["energisation_due_date"].date(),
-        calendar_days=int(row["calendar_days"]),
-        limit_reference=str(row["limit_reference"]),
-        stages=[ScheduleStage(stage_id=str(s.stage_id), name_zh=str(s.name_zh), name_en=str(s.name_en),
-                              working_days=int(s.working_days), start_date=s.start_date.date(), due_date=s.due_date.date(),
-                              on_critical_path=bool(s.on_critical_path), reference=str(s.reference))
-                for s in stages.itertuples()],
-        warnings=[w for w in str(row["warnings"]).split("; ") if w],
-    )
+def _schedules(batch: QuoteBatch, application_ids: list[str]) -> dict[str, Schedule]:
+    stages, summary = batch.schedules(application_ids)
+    stages_by_application = {key: group for key, group in stages.groupby("application_id", sort=False, observed=True)}
+    schedules = {}
+    for row in summary.itertuples(index=False):
+        schedules[row.application_id] = Schedule(
+            ruleset_id=str(row.ruleset_id),
+            total_working_days=int(row.total_working_days),
+            limit_working_days=None if pd.isna(row.limit_working_days) else int(row.limit_working_days),
+            within_limit=None if pd.isna(row.within_limit) else bool(row.within_limit),
+            energisation_due_date=row.energisation_due_date.date(),
+            calendar_days=int(row.calendar_days),
+            limit_reference=str(row.limit_reference),
+            stages=[ScheduleStage(stage_id=str(s.stage_id), name_zh=str(s.name_zh), name_en=str(s.name_en),
+                                  working_days=int(s.working_days), start_date=s.start_date.date(), due_date=s.due_date.date(),
+                                  on_critical_path=bool(s.on_critical_path), reference=str(s.reference))
+                    for s in stages_by_application[row.application_id].itertuples()],
+            warnings=[w for w in str(row.warnings).split("; ") if w],
+        )
+    return schedules
 
 
 class Provenance(BaseModel):
@@ -206,51 +209,71 @@ class Quote(BaseModel):
     warnings: list[str]
 
 
-def _warnings(lines: pd.DataFrame) -> list[str]:
+def _warnings(lines: list[dict]) -> list[str]:
     notes = []
-    if lines["placeholder"].any():
-        names = ", ".join(sorted(lines.loc[lines["placeholder"], "component"].unique()))
-        notes.append(f"placeholder rates (set the province's own before relying on them): {names}")
-    if lines["indicative"].any():
-        notes.append(f"{int(lines['indicative'].sum())} line(s) priced with indicative unit costs, not cited figures")
+    placeholders = sorted({line["component"] for line in lines if line["placeholder"]})
+    if placeholders:
+        notes.append(f"placeholder rates (set the province's own before relying on them): {', '.join(placeholders)}")
+    indicative = sum(bool(line["indicative"]) for line in lines)
+    if indicative:
+        notes.append(f"{indicative} line(s) priced with indicative unit costs, not cited figures")
     return notes
 
 
+def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = None) -> list[Quote]:
+    """Full quotes, with trace and schedule, of the (given) applications of a batch, in batch order."""
+    decided = batch.decisions
+    if application_ids is not None:
+        wanted = set(application_ids)
+        missing = wanted - set(decided["application_id"])
+        if missing:
+            first = sorted(missing)[0]
+            reason = batch.rejected.loc[batch.rejected["application_id"] == first, "reason"]
+            raise InputError(reason.iloc[0] if len(reason) else f"no application {first!r} in the batch")
+        decided = decided[decided["application_id"].isin(wanted)]
+    ids = decided["application_id"].tolist()
+    traces = traces_for(decided, batch.ruleset)
+    schedules = _schedules(batch, ids)
+    lines = batch.lines[batch.lines["application_id"].isin(ids)]
+    records = lines.astype(object).where(lines.notna(), None)
+    lines_by_application: dict[str, list[dict]] = {i: [] for i in ids}
+    for record in records.to_dict("records"):
+        lines_by_application[record.pop("application_id")].append(record)
+    totals = batch.totals.set_index("application_id")
+    quotes = []
+    for row in decided.itertuples(index=False):
+        own_lines = lines_by_application[row.application_id]
+        quotes.append(Quote(
+            application_id=row.application_id,
+            ruleset=batch.ruleset.id,
+            enterprise_size=str(row.enterprise_size),
+            capacity_kva=float(row.capacity_kva),
+            capacity_kw=float(row.capacity_kw),
+            supply_voltage=str(row.supply_voltage),
+            boundary=str(row.boundary),
+            totals=Totals(**totals.loc[row.application_id, ["customer_cny", "grid_cny", "total_cny"]].to_dict()),
+            lines=[QuoteLine(**record) for record in own_lines],
+            trace=traces[row.application_id],
+            schedule=schedules[row.application_id],
+            provenance=Provenance(
+                ruleset_id=batch.ruleset.id,
+                ruleset_title=batch.ruleset.title,
+                ruleset_lineage=list(batch.ruleset.lineage),
+                ruleset_content_hash=batch.ruleset.content_hash,
+                overrides=list(batch.ruleset.overrides),
+                evaluation_date=row.evaluation_date.date(),
+                catalog_id=batch.scheme.catalog.id,
+                catalog_edition=batch.scheme.catalog.edition,
+                design_scheme=batch.scheme.id,
+            ),
+            warnings=_warnings(own_lines),
+        ))
+    return quotes
+
+
 def quote_from_batch(batch: QuoteBatch, application_id: str) -> Quote:
-    """The full quote, with its trace, of one application of a batch."""
-    row = batch.decisions[batch.decisions["application_id"] == application_id]
-    if row.empty:
-        reason = batch.rejected.loc[batch.rejected["application_id"] == application_id, "reason"]
-        raise InputError(reason.iloc[0] if len(reason) else f"no application {application_id!r} in the batch")
-    lines = batch.lines[batch.lines["application_id"] == application_id]
-    totals = batch.totals[batch.totals["application_id"] == application_id].iloc[0]
-    first = row.iloc[0]
-    records = lines.drop(columns="application_id").astype(object).where(lines.drop(columns="application_id").notna(), None)
-    return Quote(
-        application_id=application_id,
-        ruleset=batch.ruleset.id,
-        enterprise_size=str(first["enterprise_size"]),
-        capacity_kva=float(first["capacity_kva"]),
-        capacity_kw=float(first["capacity_kw"]),
-        supply_voltage=str(first["supply_voltage"]),
-        boundary=str(first["boundary"]),
-        totals=Totals(customer_cny=totals["customer_cny"], grid_cny=totals["grid_cny"], total_cny=totals["total_cny"]),
-        lines=[QuoteLine(**record) for record in records.to_dict("records")],
-        trace=trace_for(row, batch.ruleset),
-        schedule=_schedule(batch, application_id),
-        provenance=Provenance(
-            ruleset_id=batch.ruleset.id,
-            ruleset_title=batch.ruleset.title,
-            ruleset_lineage=list(batch.ruleset.lineage),
-            ruleset_content_hash=batch.ruleset.content_hash,
-            overrides=list(batch.ruleset.overrides),
-            evaluation_date=first["evaluation_date"].date(),
-            catalog_id=batch.scheme.catalog.id,
-            catalog_edition=batch.scheme.catalog.edition,
-            design_scheme=batch.scheme.id,
-        ),
-        warnings=_warnings(lines),
-    )
+    """The full quote of one application of a batch."""
+    return quotes_from_batch(batch, [application_id])[0]
 
 
 def quote_application(application: Application, ruleset: RuleSet, scheme: Scheme | None = None) -> Quote:

@@ -1,5 +1,6 @@
-"""The rule trace of one application: which rule decided what, citing its clause and every
-parameter it read as `name<date> = value`."""
+"""The rule trace: which rule decided what, citing its clause and every parameter it read as
+`name<date> = value`. Built for a whole frame at once (each condition evaluated column-wise); the
+trace of one application is the same call on a one-row frame."""
 
 from __future__ import annotations
 
@@ -19,80 +20,80 @@ class TraceStep(BaseModel):
     conditions: list[str]
 
 
-def _parameter_values(paths: list[str], row: pd.DataFrame, ruleset) -> list[str]:
-    when = row["evaluation_date"].iloc[0].date()
-    described = []
+def _parameter_values(paths: list[str], frame: pd.DataFrame, ruleset) -> list[list[str]]:
+    dates = [d.date() for d in frame["evaluation_date"]]
+    per_path = []
     for path in paths:
         parameter = ruleset.parameter(path)
-        category = row[parameter.breakdown].iloc[0] if parameter.breakdown else None
-        described.append(parameter.describe_value(when, category))
-    return described
+        categories = frame[parameter.breakdown] if parameter.breakdown else [None] * len(frame)
+        per_path.append([parameter.describe_value(when, category) for when, category in zip(dates, categories)])
+    return [list(values) for values in zip(*per_path)] if per_path else [[] for _ in range(len(frame))]
 
 
-def _table_step(name: str, column: str, row: pd.DataFrame, ruleset) -> TraceStep:
+def _table_steps(name: str, column: str, frame: pd.DataFrame, ruleset) -> list[TraceStep]:
     table = ruleset.decision(name)
-    rule = table.rule(row[f"{column}_rule"].iloc[0])
     paths = list(dict.fromkeys(p for r in table.rules for p in r.parameters()))
-    tested = []
-    for candidate in table.rules:
-        if candidate.when:
-            described = "; ".join(conditions.describe(c, row, ruleset) for c in candidate.when)
-            tested.append(f"{candidate.id}: {described}")
-    return TraceStep(
-        decision=name,
-        outcome=str(row[column].iloc[0]),
-        rule_id=rule.id,
-        description=rule.description,
-        cites=rule.cites.cite(),
-        parameters=_parameter_values(paths, row, ruleset),
-        conditions=tested,
-    )
-
-
-def _size_step(row: pd.DataFrame, ruleset) -> TraceStep:
-    rule_id = row["enterprise_size_rule"].iloc[0]
-    standard = ruleset.parameter("enterprise_size.standard")
-    figures = [
-        f"{name} = {row[name].iloc[0]}"
-        for name in ("applicant_kind", "industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class")
-        if pd.notna(row[name].iloc[0])
+    tested_by_rule = [
+        [f"{candidate.id}: {'; '.join(parts)}" for parts in zip(*(conditions.describe(c, frame, ruleset) for c in candidate.when))]
+        for candidate in table.rules if candidate.when
     ]
-    descriptions = {
-        "enterprise_size.declared": "The applicant declared its size class",
-        "enterprise_size.not_an_enterprise": "Size classes apply to enterprises only",
-    }
-    return TraceStep(
-        decision="enterprise_size",
-        outcome=str(row["enterprise_size"].iloc[0]),
-        rule_id=rule_id,
-        description=descriptions.get(rule_id, "Size class from the enterprise's industry, employees, revenue and assets"),
-        cites=standard.reference.cite(),
-        parameters=_parameter_values([standard.path], row, ruleset),
-        conditions=figures,
-    )
-
-
-def _fee_steps(row: pd.DataFrame, ruleset) -> list[TraceStep]:
+    tested = [list(row) for row in zip(*tested_by_rule)] if tested_by_rule else [[] for _ in range(len(frame))]
+    read = _parameter_values(paths, frame, ruleset)
     steps = []
-    for fee in ruleset.decision("fees").fees:
-        if all(bool(conditions.evaluate(c, row, ruleset).iloc[0]) for c in fee.when):
-            steps.append(TraceStep(
-                decision="fees",
-                outcome=fee.id,
-                rule_id=fee.id,
-                description=fee.name,
-                cites=fee.cites.cite(),
-                parameters=_parameter_values([fee.rate_parameter], row, ruleset),
-                conditions=[conditions.describe(c, row, ruleset) for c in fee.when],
-            ))
+    for i, (rule_id, outcome) in enumerate(zip(frame[f"{column}_rule"], frame[column])):
+        rule = table.rule(rule_id)
+        steps.append(TraceStep(decision=name, outcome=str(outcome), rule_id=rule.id, description=rule.description,
+                               cites=rule.cites.cite(), parameters=read[i], conditions=tested[i]))
     return steps
 
 
-def trace_for(row: pd.DataFrame, ruleset) -> list[TraceStep]:
-    """The trace of one decided application (a one-row frame)."""
-    return [
-        _size_step(row, ruleset),
-        _table_step("supply_voltage", "supply_voltage", row, ruleset),
-        _table_step("investment_boundary", "boundary", row, ruleset),
-        *_fee_steps(row, ruleset),
-    ]
+SIZE_DESCRIPTIONS = {
+    "enterprise_size.declared": "The applicant declared its size class",
+    "enterprise_size.not_an_enterprise": "Size classes apply to enterprises only",
+}
+SIZE_FIGURES = ("applicant_kind", "industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class")
+
+
+def _size_steps(frame: pd.DataFrame, ruleset) -> list[TraceStep]:
+    standard = ruleset.parameter("enterprise_size.standard")
+    read = _parameter_values([standard.path], frame, ruleset)
+    steps = []
+    for i, row in enumerate(frame[["enterprise_size_rule", "enterprise_size", *SIZE_FIGURES]].itertuples(index=False)):
+        record = row._asdict()
+        rule_id = record["enterprise_size_rule"]
+        steps.append(TraceStep(
+            decision="enterprise_size",
+            outcome=str(record["enterprise_size"]),
+            rule_id=rule_id,
+            description=SIZE_DESCRIPTIONS.get(rule_id, "Size class from the enterprise's industry, employees, revenue and assets"),
+            cites=standard.reference.cite(),
+            parameters=read[i],
+            conditions=[f"{name} = {record[name]}" for name in SIZE_FIGURES if pd.notna(record[name])],
+        ))
+    return steps
+
+
+def _fee_steps(frame: pd.DataFrame, ruleset) -> list[list[TraceStep]]:
+    steps: list[list[TraceStep]] = [[] for _ in range(len(frame))]
+    for fee in ruleset.decision("fees").fees:
+        applies = [True] * len(frame)
+        for condition in fee.when:
+            applies = [a and b for a, b in zip(applies, conditions.evaluate(condition, frame, ruleset).to_numpy())]
+        tested = list(zip(*(conditions.describe(c, frame, ruleset) for c in fee.when))) or [()] * len(frame)
+        read = _parameter_values([fee.rate_parameter], frame, ruleset)
+        for i in (i for i, hit in enumerate(applies) if hit):
+            steps[i].append(TraceStep(decision="fees", outcome=fee.id, rule_id=fee.id, description=fee.name,
+                                      cites=fee.cites.cite(), parameters=read[i], conditions=list(tested[i])))
+    return steps
+
+
+def traces_for(decided: pd.DataFrame, ruleset) -> dict[str, list[TraceStep]]:
+    """The trace of every decided application of a frame, by application id."""
+    sizes = _size_steps(decided, ruleset)
+    voltages = _table_steps("supply_voltage", "supply_voltage", decided, ruleset)
+    boundaries = _table_steps("investment_boundary", "boundary", decided, ruleset)
+    fees = _fee_steps(decided, ruleset)
+    return {
+        application_id: [sizes[i], voltages[i], boundaries[i], *fees[i]]
+        for i, application_id in enumerate(decided["application_id"])
+    }

@@ -137,27 +137,28 @@ def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> pd
     return left.isin(right)
 
 
-def describe(spec: dict, row: pd.DataFrame, ruleset) -> str:
-    """The condition for one application, with the values it read: for the trace."""
+def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
+    """The condition for each application, with the values it read: for the trace."""
     if "any" in spec or "all" in spec:
         word = " or " if "any" in spec else " and "
-        return "(" + word.join(describe(inner, row, ruleset) for inner in next(iter(spec.values()))) + ")"
-    when = row["evaluation_date"].iloc[0]
-    when = when.date() if hasattr(when, "date") else when
+        parts = [describe(inner, frame, ruleset) for inner in next(iter(spec.values()))]
+        return ["(" + word.join(texts) + ")" for texts in zip(*parts)]
+    dates = [d.date() for d in frame["evaluation_date"]]
 
-    def side(value: Any, column: str | None = None) -> str:
+    def side(value: Any, column: str | None = None) -> list[str]:
         if isinstance(value, dict) and "param" in value:
             parameter = ruleset.parameter(value["param"])
-            category = row[parameter.breakdown].iloc[0] if parameter.breakdown else None
-            return parameter.describe_value(when, category)
+            categories = frame[parameter.breakdown] if parameter.breakdown else [None] * len(frame)
+            return [parameter.describe_value(when, category) for when, category in zip(dates, categories)]
         if isinstance(value, dict) and "field" in value:
-            return f"{value['field']} {row[value['field']].iloc[0]}"
+            return [f"{value['field']} {v}" for v in frame[value["field"]]]
         if column is not None:
-            return f"{column} {row[column].iloc[0]}"
-        return str(value)
+            return [f"{column} {v}" for v in frame[column]]
+        return [str(value)] * len(frame)
 
     column = left_column(spec, ruleset)
     left = side({"param": spec["param"]}) if column is None else side(None, column)
     op = next(k for k in spec if k in COMPARISONS or k in MEMBERSHIP)
-    holds = bool(evaluate(spec, row, ruleset).iloc[0])
-    return f"{left} {SYMBOLS[op]} {side(spec[op])}: {'yes' if holds else 'no'}"
+    holds = evaluate(spec, frame, ruleset).to_numpy()
+    right = side(spec[op])
+    return [f"{l} {SYMBOLS[op]} {r}: {'yes' if h else 'no'}" for l, r, h in zip(left, right, holds)]
