@@ -7,6 +7,7 @@ rule set or parameter named in the URL) with the field, the value and what is al
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 from typing import Any, Iterator
@@ -23,9 +24,9 @@ import costmodel
 from costmodel.application import FRAME_COLUMNS, Application, applications_frame, load_application, parse_application
 from costmodel.classification import load_size_table
 from costmodel.errors import CostmodelError, InputError
-from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
+from costmodel.params import RuleSet, available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.paths import REPO_ROOT
-from costmodel.quote import Quote, quote_application, quote_frame
+from costmodel.quote import Quote, quote_application, quote_frame, quotes_from_batch
 from costmodel.web import report
 
 EXAMPLES_DIR = REPO_ROOT / "examples" / "applications"
@@ -100,10 +101,81 @@ def _quote(body: QuoteRequest) -> Quote:
     return quote_application(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
 
 
+def _quote_many(items: list[tuple[Application, RuleSet]]) -> list[Quote | Exception]:
+    """Quote many (application, rule set) pairs with one vectorised call per rule set."""
+    results: list[Quote | Exception] = [None] * len(items)
+    by_ruleset: dict[int, list[int]] = {}
+    for position, (_, ruleset) in enumerate(items):
+        by_ruleset.setdefault(id(ruleset), []).append(position)
+    for positions in by_ruleset.values():
+        ruleset = items[positions[0]][1]
+        # Clients may send the same application id: quote under unique keys, give each its own back.
+        keyed = [items[p][0].model_copy(update={"id": f"request-{p}"}) for p in positions]
+        try:
+            batch = quote_frame(applications_frame(keyed), ruleset)
+        except CostmodelError:  # a fault of the whole call: quote each alone so the error reaches its own request
+            for p in positions:
+                try:
+                    results[p] = quote_application(items[p][0], ruleset)
+                except CostmodelError as error:
+                    results[p] = error
+            continue
+        for reject in batch.rejected.itertuples(index=False):
+            results[int(reject.application_id.removeprefix("request-"))] = InputError(reject.reason)
+        for quoted in quotes_from_batch(batch):
+            p = int(quoted.application_id.removeprefix("request-"))
+            results[p] = quoted.model_copy(update={"application_id": items[p][0].id})
+    return results
+
+
+class QuoteCoalescer:
+    """Concurrent quote requests arriving within a short window share one vectorised call.
+
+    A batch of 16 costs about a tenth of 16 single quotes, so under load every request waits for
+    one shared batch instead of for fifteen others.
+    """
+
+    def __init__(self, window_s: float = 0.002, max_batch: int = 64):
+        self.window_s, self.max_batch = window_s, max_batch
+        self._pending: list[tuple[Application, RuleSet, asyncio.Future]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def quote(self, application: Application, ruleset: RuleSet) -> Quote:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((application, ruleset, future))
+        if len(self._pending) >= self.max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.window_s, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        items, self._pending = self._pending, []
+        if items:
+            asyncio.ensure_future(self._run(items))
+
+    async def _run(self, items: list[tuple[Application, RuleSet, asyncio.Future]]) -> None:
+        try:
+            results = await run_in_threadpool(_quote_many, [(application, ruleset) for application, ruleset, _ in items])
+        except Exception as error:  # noqa: BLE001 - handed to every waiting request, which reports it
+            results = [error] * len(items)
+        for (_, _, future), result in zip(items, results):
+            if not future.done():
+                future.set_exception(result) if isinstance(result, BaseException) else future.set_result(result)
+
+
 def _compare(body: CompareRequest) -> Comparison:
     quotes = [quote_application(body.application, resolve_ruleset(name, body.application.application_date)) for name in body.rulesets]
+    return _comparison(body.application.id, quotes)
+
+
+def _comparison(application_id: str, quotes: list[Quote]) -> Comparison:
     first, last = quotes[0].totals, quotes[-1].totals
-    return Comparison(application_id=body.application.id, quotes=quotes, difference_last_minus_first={
+    return Comparison(application_id=application_id, quotes=quotes, difference_last_minus_first={
         key: getattr(last, key) - getattr(first, key) for key in ("customer_cny", "grid_cny", "total_cny")})
 
 
@@ -265,15 +337,19 @@ def create_app() -> FastAPI:
             raise HTTPException(404, f"no example {name!r}; allowed: {', '.join(examples())}")
         return load_application(EXAMPLES_DIR / f"{name}.yaml")
 
+    coalescer = QuoteCoalescer()
+
     @api.post("/quote", response_model=Quote)
-    def quote(body: QuoteRequest) -> Quote:
-        """The itemised quote: who pays for each part, and the trace of why."""
-        return _quote(body)
+    async def quote(body: QuoteRequest) -> Quote:
+        """The itemised quote: who pays for each part, when power comes, and the trace of why."""
+        return await coalescer.quote(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
 
     @api.post("/compare", response_model=Comparison)
-    def compare(body: CompareRequest) -> Comparison:
+    async def compare(body: CompareRequest) -> Comparison:
         """The same application under several rule sets; the difference is last minus first."""
-        return _compare(body)
+        when = body.application.application_date
+        quotes = await asyncio.gather(*(coalescer.quote(body.application, resolve_ruleset(name, when)) for name in body.rulesets))
+        return _comparison(body.application.id, list(quotes))
 
     @api.post("/quote.json")
     def quote_json(body: QuoteRequest) -> Response:

@@ -232,6 +232,8 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             raise InputError(reason.iloc[0] if len(reason) else f"no application {first!r} in the batch")
         decided = decided[decided["application_id"].isin(wanted)]
     ids = decided["application_id"].tolist()
+    if not ids:
+        return []
     traces = traces_for(decided, batch.ruleset)
     schedules = _schedules(batch, ids)
     lines = batch.lines[batch.lines["application_id"].isin(ids)]

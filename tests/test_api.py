@@ -199,3 +199,31 @@ def test_a_non_ascii_application_id_downloads_under_an_ascii_file_name(client):
     response = client.post("/quote.json", json={"application": warehouse(id="仓库-1")})
     assert response.status_code == 200
     assert 'filename="quote-__-1.json"' in response.headers["content-disposition"]
+
+
+def test_concurrent_quotes_share_a_batch_yet_each_gets_its_own_answer():
+    import asyncio
+
+    import httpx
+
+    from costmodel.application import parse_application
+
+    base = WAREHOUSE.model_dump(mode="json")
+    capacities = [20, 140, 161, 900, 20_000, 140]  # the same id every time; 20,000 kVA is beyond 10 kV
+
+    def variant(capacity):
+        return {**base, "request": {**base["request"], "capacity": capacity}}
+
+    async def send_all():
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post("/quote", json={"application": variant(c), "ruleset": "shandong-2019"})
+                                          for c in capacities))
+
+    responses = asyncio.run(send_all())
+    assert [r.status_code for r in responses] == [200, 200, 200, 200, 422, 200]
+    assert "exceeds what 10 kV serves" in responses[4].json()["message"]
+    for capacity, response in zip(capacities, responses):
+        if response.status_code == 200:
+            alone = quote_application(parse_application(variant(capacity)), load_ruleset("shandong-2019"))
+            assert response.json() == alone.model_dump(mode="json")
