@@ -23,6 +23,7 @@ READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "exc
 # frame column -> (model, field) whose annotation and bounds it must satisfy
 FIELDS = {
     "application_id": (Application, "id"),
+    "application_date": (Application, "application_date"),
     "applicant_kind": (Applicant, "kind"),
     "industry": (Enterprise, "industry"),
     "employees": (Enterprise, "employees"),
