@@ -113,6 +113,7 @@ def _indicators(before: BatchResult, after: BatchResult) -> tuple[pd.DataFrame, 
     return frame, rejected.reset_index(drop=True)
 
 
+COUNTS = ["applications", "voltage_changed", "boundary_changed", "moved_to_low_voltage", "affected"]
 MEASURES = ["voltage_changed", "boundary_changed", "moved_to_low_voltage", "affected", "customer_delta_cny", "grid_delta_cny",
             "customer_before_cny", "customer_after_cny", "grid_before_cny", "grid_after_cny"]
 
@@ -129,15 +130,14 @@ def _aggregate(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
         table.insert(0, "applications", grouped.size())
         table.index.name = by
         table = table.reset_index()
-    counts = ["applications", "voltage_changed", "boundary_changed", "moved_to_low_voltage", "affected"]
-    return table.astype({c: int for c in counts})
+    return table.astype({c: int for c in COUNTS})
 
 
 def compare_results(before: BatchResult, after: BatchResult, baseline_id: str, reform_id: str) -> Comparison:
     applications, rejected = _indicators(before, after)
     overall = _aggregate(applications, None).iloc[0].to_dict()
     overall = {"baseline": baseline_id, "reform": reform_id, "rows_in": before.rows_in, "rows_rejected": len(rejected),
-               **{k: (int(v) if isinstance(v, (np.integer, int)) else float(v)) for k, v in overall.items()}}
+               **{k: (int(v) if k in COUNTS else float(v)) for k, v in overall.items()}}
     by_group = {group: _aggregate(applications, group) for group in GROUPS}
     return Comparison(baseline_id, reform_id, applications, overall, by_group, rejected, before.rows_in)
 
