@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -157,8 +159,12 @@ def list_rulesets() -> None:
 def params(
     ruleset: str = typer.Argument(..., help="Rule set id"),
     format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
+    reform: Optional[str] = typer.Option(None, help="A reform id (tariffs/overrides) or override file: show its diff against RULESET"),
 ) -> None:
     """Every parameter of a rule set: each value with its unit, date and source."""
+    if reform is not None:
+        _show_reform_diff(ruleset, reform, format)
+        return
     loaded = load_ruleset(ruleset)
     rows = []
     for path, parameter in sorted(loaded.parameters.items()):
@@ -212,6 +218,184 @@ def serve(
     import uvicorn
 
     uvicorn.run("costmodel.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+def _show_reform_diff(baseline: str, reform_name: str, format: str) -> None:
+    from costmodel.params.overrides import load_reform
+
+    reform = load_reform(reform_name, baseline)
+    diff = reform.diff()
+    if format == "json":
+        print(json.dumps({"reform": reform.id, "ruleset": reform.ruleset.id, "file": reform.file,
+                          "content_hash": reform.ruleset.content_hash, "diff": diff.to_dict("records")}, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{reform.ruleset.id}: {reform.title} (hash {reform.ruleset.content_hash})")
+    for column in diff.columns:
+        table.add_column(column, overflow="fold")
+    for row in diff.itertuples(index=False):
+        table.add_row(*[escape(str(v)) for v in row])
+    console.print(table)
+
+
+portfolio_app = typer.Typer(help="Portfolios of applications for policy studies.", no_args_is_help=True)
+app.add_typer(portfolio_app, name="portfolio")
+
+
+@portfolio_app.command("generate")
+def portfolio_generate(
+    rows: int = typer.Option(..., help="Number of applications"),
+    seed: int = typer.Option(..., help="Random seed: the same seed gives the same portfolio"),
+    out: Path = typer.Option(..., help="Output file: .csv, .parquet or .xlsx"),
+    assumptions: Optional[Path] = typer.Option(None, help="Distribution assumptions YAML (default examples/portfolios/synthetic.yaml)"),
+) -> None:
+    """A synthetic portfolio drawn from documented distributions."""
+    from costmodel.scenarios.generate import DEFAULT_ASSUMPTIONS, generate_portfolio
+    from costmodel.scenarios.portfolio import write_table
+
+    frame = generate_portfolio(rows, seed, assumptions or DEFAULT_ASSUMPTIONS)
+    write_table(frame, out)
+    console.print(f"wrote {len(frame):,} applications to {out} (seed {seed})")
+
+
+def _progress(total: int, passes: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=Console(stderr=True), transient=False)
+    task = progress.add_task("quoting", total=total * passes)
+    return progress, lambda done: progress.advance(task, done)
+
+
+def _load_portfolio(path: Path):
+    from costmodel.scenarios.portfolio import load_portfolio
+
+    portfolio = load_portfolio(path)
+    if len(portfolio.rejected):
+        console.print(f"{len(portfolio.rejected):,} of {portfolio.rows_in:,} rows rejected by validation", style="yellow")
+    return portfolio
+
+
+def _rejected_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".rejected.csv")
+
+
+@app.command()
+def batch(
+    portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
+    ruleset: str = typer.Option(..., help="Rule set id"),
+    out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
+    chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
+) -> None:
+    """Quote every application of a portfolio; rows in = rows quoted + rows rejected."""
+    from costmodel.scenarios.portfolio import write_table
+    from costmodel.scenarios.studies import quote_portfolio
+
+    loaded = _load_portfolio(portfolio)
+    progress, advance = _progress(len(loaded.frame), 1)
+    with progress:
+        result = quote_portfolio(loaded, load_ruleset(ruleset), chunk_rows, advance)
+    write_table(result.quotes, out)
+    result.rejected.to_csv(_rejected_path(out), index=False)
+    console.print(f"{result.rows_in:,} rows in = {len(result.quotes):,} quoted ({out}) + {len(result.rejected):,} rejected "
+                  f"({_rejected_path(out)})")
+
+
+def _comparison_tables(comparison) -> dict:
+    tables = {"overall": pd.DataFrame([comparison.overall])}
+    tables.update({f"by_{group}": table for group, table in comparison.by_group.items()})
+    tables["affected"] = comparison.affected
+    tables["rejected"] = comparison.rejected
+    return tables
+
+
+@app.command("compare-portfolio")
+def compare_portfolio_command(
+    portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
+    baseline: str = typer.Option(..., help="Baseline rule set id"),
+    reform: str = typer.Option(..., help="Reform: a rule set id, a reform id (tariffs/overrides) or an override file"),
+    json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
+    out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
+) -> None:
+    """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
+    from costmodel.params.overrides import load_reform
+    from costmodel.scenarios.report import write_outputs
+    from costmodel.scenarios.studies import compare_portfolio
+
+    base = load_ruleset(baseline)
+    reformed = load_ruleset(reform) if reform in available_rulesets() else load_reform(reform, baseline).ruleset
+    loaded = _load_portfolio(portfolio)
+    progress, advance = _progress(len(loaded.frame), 2)
+    with progress:
+        comparison = compare_portfolio(loaded, base, reformed, advance)
+    if json_output:
+        print(json.dumps(comparison.overall, indent=2, ensure_ascii=False))
+    else:
+        _print_comparison(comparison)
+    if out is not None:
+        tables = _comparison_tables(comparison)
+        notes = [f"portfolio {portfolio}: {comparison.rows_in:,} rows, {len(comparison.rejected):,} rejected",
+                 f"baseline {base.id} (hash {base.content_hash}); reform {reformed.id} (hash {reformed.content_hash})",
+                 "deltas are reform minus baseline; a negative customer delta is a saving"]
+        written = write_outputs(out, f"{reformed.id} vs {base.id}", tables, notes,
+                                summary_tables=["overall", "by_area", "by_enterprise_size", "by_capacity_band", "by_park_level"])
+        Console(stderr=True).print(f"wrote {len(written)} files to {out}")
+
+
+def _print_comparison(comparison) -> None:
+    overall = comparison.overall
+    console.print(f"[bold]{comparison.reform_id}[/] vs [bold]{comparison.baseline_id}[/]: "
+                  f"{overall['applications']:,} applications compared, {overall['rows_rejected']:,} rejected")
+    console.print(f"  supply voltage changes: {overall['voltage_changed']:,} (moved to low voltage: {overall['moved_to_low_voltage']:,}); "
+                  f"boundary changes: {overall['boundary_changed']:,}; affected: {overall['affected']:,}")
+    console.print(f"  customer cost delta {overall['customer_delta_cny']:+,.0f} CNY "
+                  f"({overall['customer_before_cny']:,.0f} → {overall['customer_after_cny']:,.0f})")
+    console.print(f"  grid investment delta {overall['grid_delta_cny']:+,.0f} CNY "
+                  f"({overall['grid_before_cny']:,.0f} → {overall['grid_after_cny']:,.0f})")
+    for group, frame in comparison.by_group.items():
+        table = Table(title=f"by {group}")
+        columns = [group, "applications", "voltage_changed", "boundary_changed", "customer_delta_cny", "grid_delta_cny"]
+        for column in columns:
+            table.add_column(column, justify="left" if column == group else "right")
+        for row in frame[columns].itertuples(index=False):
+            table.add_row(str(row[0]), *[f"{v:,}" if isinstance(v, (int, np.integer)) else f"{v:+,.0f}" for v in row[1:4]],
+                          f"{row[4]:+,.0f}", f"{row[5]:+,.0f}")
+        console.print(table)
+
+
+@app.command("sweep")
+def sweep_command(
+    portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
+    parameter: str = typer.Option(..., help="Parameter path, e.g. supply_voltage.low_voltage_cap"),
+    values: str = typer.Option(..., help="Comma-separated values, e.g. 100,120,140,160,200"),
+    ruleset: str = typer.Option("shandong-2019", help="Baseline rule set id"),
+    category: Optional[str] = typer.Option(None, help="Only this category of a broken-down parameter, e.g. rural"),
+    out: Path = typer.Option(Path("out/sweep"), help="Directory for the table, chart, workbook and summary"),
+) -> None:
+    """The impact of each value of one parameter: table and chart of grid investment and customer savings."""
+    from costmodel.params.overrides import load_yaml_scalar
+    from costmodel.scenarios.report import sweep_chart, write_outputs
+    from costmodel.scenarios.studies import sweep
+
+    base = load_ruleset(ruleset)
+    unit = base.parameter(parameter).unit
+    parsed = [load_yaml_scalar(v.strip()) for v in values.split(",") if v.strip()]
+    loaded = _load_portfolio(portfolio)
+    progress, advance = _progress(len(loaded.frame), len(parsed) + 1)
+    with progress:
+        table = sweep(loaded, base, parameter, parsed, category, advance)
+    label = parameter + (f"[{category}]" if category else "")
+    charts = sweep_chart(table, label, unit, out / "sweep")
+    written = write_outputs(out, f"Sweep of {label} against {base.id}", {"sweep": table},
+                            [f"portfolio {portfolio}: {loaded.rows_in:,} rows",
+                             f"baseline {base.id} (hash {base.content_hash}); values in {unit}",
+                             "customer savings = baseline customer cost - reform customer cost"], charts)
+    shown = Table(title=f"sweep of {label} ({unit}) against {base.id}")
+    for column in table.columns:
+        shown.add_column(column, justify="right")
+    for row in table.itertuples(index=False):
+        shown.add_row(*[f"{v:,.0f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, (int, np.integer)) else str(v) for v in row])
+    console.print(shown)
+    Console(stderr=True).print(f"wrote {len(written)} files to {out}")
 
 
 register_schedule_commands(app)

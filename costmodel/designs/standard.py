@@ -71,12 +71,17 @@ def load_scheme(scheme_id: str = "cn-standard-2019") -> Scheme:
     return Scheme(raw["id"], raw["title"], catalog, parameters, tuple(raw["components"]), str(file))
 
 
-def _cover(need: np.ndarray, members: pd.DataFrame, rating_column: str) -> tuple[np.ndarray, np.ndarray]:
+def _cover(need: np.ndarray, members: pd.DataFrame, rating_column: str, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
     """Smallest member covering the need; beyond the largest, equal parallel units share it."""
     ratings = members[rating_column].to_numpy(dtype=float)
     units = np.maximum(np.ceil(need / ratings[-1]), 1)
     position = np.searchsorted(ratings, need / units - 1e-9, side="left")
-    return members.index.to_numpy()[np.minimum(position, len(ratings) - 1)], units
+    return _codes(catalog, members.index)[np.minimum(position, len(ratings) - 1)], units
+
+
+def _codes(catalog: Catalog, std_types) -> np.ndarray:
+    """Positions of std_types in the catalogue: lines carry these codes, not repeated strings."""
+    return catalog.items.index.get_indexer(pd.Index(std_types))
 
 
 def _need(frame: pd.DataFrame, cover: str, members: pd.DataFrame) -> tuple[np.ndarray, str]:
@@ -88,31 +93,43 @@ def _need(frame: pd.DataFrame, cover: str, members: pd.DataFrame) -> tuple[np.nd
     raise InputError(f"select.cover {cover!r}; allowed: capacity_kva, current")
 
 
+def _fields_read(item: dict, context: _WithDesignParameters) -> list[str]:
+    """The application columns `_select` and `_quantity` read for a component."""
+    select, quantity = item["select"], item["quantity"]
+    fields = ["capacity_kva"] + [select[key] for key in ("std_type_by", "family_by") if key in select]
+    if isinstance(quantity, dict) and "field" in quantity:
+        fields.append(quantity["field"])
+    for path in conditions.parameters_in(quantity):
+        breakdown = context.parameter(path).breakdown
+        fields += ["evaluation_date"] + ([breakdown] if breakdown else [])
+    return list(dict.fromkeys(fields))
+
+
 def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
-    """(std_type, parallel units) for each row."""
+    """(catalogue code of the std_type, parallel units) for each row."""
     select = item["select"]
     ones = np.ones(len(frame))
     if "std_type" in select:
-        return np.full(len(frame), select["std_type"], dtype=object), ones
+        return np.full(len(frame), _codes(catalog, [select["std_type"]])[0]), ones
     if "std_type_by" in select:
         keys = frame[select["std_type_by"]].map(select["std_types"])
         if keys.isna().any():
             bad = frame.loc[keys.isna(), select["std_type_by"]].iloc[0]
             raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={bad!r}; allowed: {list(select['std_types'])}")
-        return keys.to_numpy(dtype=object), ones
+        return _codes(catalog, keys.astype(object)), ones
     if "family_by" in select:
-        std_types = np.empty(len(frame), dtype=object)
+        codes = np.zeros(len(frame), dtype=np.intp)
         units = np.ones(len(frame))
         for key, family in select["families"].items():
             rows = (frame[select["family_by"]] == key).to_numpy()
             if rows.any():
                 members = catalog.family(family, "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
                 need, column = _need(frame[rows], select["cover"], members)
-                std_types[rows], units[rows] = _cover(need, members, column)
-        return std_types, units
+                codes[rows], units[rows] = _cover(need, members, column, catalog)
+        return codes, units
     members = catalog.family(select["family"], "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
     need, column = _need(frame, select["cover"], members)
-    return _cover(need, members, column)
+    return _cover(need, members, column, catalog)
 
 
 def _quantity(spec: Any, frame: pd.DataFrame, context: _WithDesignParameters, units_by_component: dict) -> np.ndarray:
@@ -129,34 +146,57 @@ def _quantity(spec: Any, frame: pd.DataFrame, context: _WithDesignParameters, un
     return base / float(spec.get("divide_by", 1))
 
 
-def design_components(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
-    """Components of each application's standard design, in long format."""
-    chunks = []
+def _categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """Per-line labels from codes into `labels` (which may repeat) without building a string per line."""
+    categories = list(dict.fromkeys(labels))
+    recode = np.array([categories.index(label) for label in labels], dtype=np.int32)
+    return pd.Categorical.from_codes(recode[codes], categories=categories)
+
+
+def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
+    """Components in long format, unsorted, as categoricals, with `_row` (the application's position in
+    `decided`) and `_order` (the component's place in the scheme): the batch path's form."""
+    rows_of, orders, codes_of, quantities = [], [], [], []
     units_by_component: dict[str, pd.Series] = {}
     context = _WithDesignParameters(ruleset, scheme)
-    for item in scheme.components:
+    for order, item in enumerate(scheme.components):
         mask = np.logical_and.reduce(
             [np.ones(len(decided), dtype=bool)]
             + [conditions.evaluate(c, decided, context).to_numpy() for c in item.get("when", []) or []]
         )
-        rows = decided[mask]
-        if rows.empty:
+        if not mask.any():
             continue
-        std_types, units = _select(item, rows, scheme.catalog)
+        rows = decided.loc[mask, _fields_read(item, context)]
+        codes, units = _select(item, rows, scheme.catalog)
         units_by_component[item["id"]] = pd.Series(units, index=rows.index)
-        quantity = _quantity(item["quantity"], rows, context, units_by_component) * units
-        chunks.append(pd.DataFrame({
-            "application_id": rows["application_id"].to_numpy(),
-            "component": item["name"],
-            "std_type": std_types,
-            "zone": item["zone"],
-            "quantity": quantity,
-            "unit": scheme.catalog.items["unit"].reindex(std_types).to_numpy(),
-            "design_rule": f"{scheme.id}:{item['id']}",
-            "_order": len(chunks),
-            "_row": rows.index.to_numpy(),
-        }))
-    if not chunks:
-        return pd.DataFrame(columns=COMPONENT_COLUMNS)
-    components = pd.concat(chunks, ignore_index=True).sort_values(["_row", "_order"], kind="stable")
-    return components[COMPONENT_COLUMNS].reset_index(drop=True)
+        rows_of.append(np.flatnonzero(mask))
+        orders.append(np.full(len(rows), order, dtype=np.int32))
+        codes_of.append(np.asarray(codes, dtype=np.intp))
+        quantities.append(_quantity(item["quantity"], rows, context, units_by_component) * units)
+    if not rows_of:
+        return pd.DataFrame(columns=COMPONENT_COLUMNS + ["_row", "_order"])
+    row, order, std = np.concatenate(rows_of), np.concatenate(orders), np.concatenate(codes_of)
+    items = scheme.catalog.items
+    return pd.DataFrame({
+        "application_id": decided["application_id"].to_numpy()[row],
+        "component": _categorical(order, [item["name"] for item in scheme.components]),
+        "std_type": pd.Categorical.from_codes(std, categories=items.index),
+        "zone": _categorical(order, [item["zone"] for item in scheme.components]),
+        "quantity": np.concatenate(quantities),
+        "unit": _categorical(std, list(items["unit"])),
+        "design_rule": _categorical(order, [f"{scheme.id}:{item['id']}" for item in scheme.components]),
+        "_row": row,
+        "_order": order,
+    }, copy=False)
+
+
+def design_components(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
+    """Components of each application's standard design, in long format, in application then scheme order."""
+    components = component_rows(decided, scheme, ruleset).sort_values(["_row", "_order"], kind="stable")
+    return as_objects(components[COMPONENT_COLUMNS]).reset_index(drop=True)
+
+
+def as_objects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns back to plain values, as an itemised quote shows them."""
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    return frame.astype({c: object for c in categorical}) if categorical else frame

@@ -116,10 +116,14 @@ def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> pd.Series:
         result = _membership(left, right, frame, ruleset)
         return ~result if op == "not_in" else result
     right_value = _operand(right, frame, ruleset)
-    left_values = left.to_numpy()
-    right_values = right_value.to_numpy() if isinstance(right_value, pd.Series) else right_value
     with np.errstate(invalid="ignore"):
-        result = COMPARISONS[op](left_values, right_values)
+        if isinstance(left.dtype, pd.CategoricalDtype) and not isinstance(right_value, pd.Series):
+            # Compare each category once, then spread by code (code -1, missing, compares as NaN).
+            per_category = COMPARISONS[op](np.append(left.cat.categories.to_numpy(dtype=object), np.nan), right_value)
+            result = np.asarray(per_category, dtype=bool)[left.cat.codes.to_numpy()]
+        else:
+            right_values = right_value.to_numpy() if isinstance(right_value, pd.Series) else right_value
+            result = COMPARISONS[op](left.to_numpy(), right_values)
     return pd.Series(np.asarray(result, dtype=bool), index=frame.index)
 
 

@@ -43,22 +43,24 @@ def prepare(frame: pd.DataFrame, ruleset) -> pd.DataFrame:
 def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
     standard_parameter = ruleset.parameter("enterprise_size.standard")
     standards = standard_parameter.series(frame)
-    size = pd.Series("not_applicable", index=frame.index, dtype=object)
-    rule = pd.Series("enterprise_size.not_an_enterprise", index=frame.index, dtype=object)
-    problems = pd.Series(None, index=frame.index, dtype=object)
-    enterprise = frame["applicant_kind"].eq("enterprise")
-    declared = enterprise & frame["size_class"].notna()
-    size[declared] = frame.loc[declared, "size_class"]
+    size = np.full(len(frame), "not_applicable", dtype=object)
+    rule = np.full(len(frame), "enterprise_size.not_an_enterprise", dtype=object)
+    problems = np.full(len(frame), None, dtype=object)
+    enterprise = frame["applicant_kind"].eq("enterprise").to_numpy()
+    declared = enterprise & frame["size_class"].notna().to_numpy()
+    size[declared] = np.asarray(frame["size_class"].to_numpy()[declared], dtype=object)
     rule[declared] = "enterprise_size.declared"
     derive = enterprise & ~declared
     for standard in standards[derive].unique():
-        rows = derive & standards.eq(standard)
+        rows = derive & standards.eq(standard).to_numpy()
         derived, row_problems = classify_enterprise_size(frame[rows], _size_table(standard))
-        size[rows] = derived
+        size[rows] = np.asarray(derived, dtype=object)
         rule[rows] = f"enterprise_size.{standard}"
-        problems[rows] = row_problems
-    out = frame.assign(enterprise_size=size, enterprise_size_rule=rule)
-    return out, problems
+        problems[rows] = row_problems.to_numpy()
+    # The caller owns `frame` (prepare made it): add columns in place rather than copy a million rows.
+    frame["enterprise_size"] = size
+    frame["enterprise_size_rule"] = rule
+    return frame, pd.Series(problems, index=frame.index, dtype=object)
 
 
 def decide(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
@@ -108,5 +110,6 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
             "catalogue_ref": f"{ruleset.id}:{parameter.path}",
             "indicative": False,
             "placeholder": parameter.placeholder,
+            "_row": np.flatnonzero(mask),
         }))
     return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()

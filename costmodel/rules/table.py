@@ -130,13 +130,14 @@ class DecisionTable:
             for rule in self.rules
         }
         ids = frame["application_id"].to_numpy() if "application_id" in frame else np.arange(len(frame))
+        number = {rule.id: index for index, rule in enumerate(self.rules)}  # rules as integers: no object arrays
 
-        def resolve(rule_id: str) -> tuple[np.ndarray, np.ndarray]:
-            decided_by = np.full(len(frame), None, dtype=object)
-            defined = np.zeros(len(frame), dtype=bool)
+        def resolve(rule_id: str) -> np.ndarray:
+            """Index of the deciding rule in this subtree per row, -1 where none applies."""
+            decided_by = np.full(len(frame), -1, dtype=np.int32)
             results = {child: resolve(child) for child in self.children[rule_id]}
             for a, b in combinations(results, 2):
-                both = (results[a][0] != None) & (results[b][0] != None)  # noqa: E711 - elementwise
+                both = (results[a] >= 0) & (results[b] >= 0)
                 if both.any() and not (a in self.priority and b in self.priority):
                     first = ids[np.flatnonzero(both)[0]]
                     raise RuleConflictError(
@@ -145,18 +146,15 @@ class DecisionTable:
                         f"list both under 'priority' (first wins)"
                     )
             for child in sorted(results, key=self._rank):
-                take = (results[child][0] != None) & ~defined  # noqa: E711
-                decided_by[take] = results[child][0][take]
-                defined |= take
-            own = applies[rule_id] & ~defined
-            decided_by[own] = rule_id
-            return decided_by, defined | own
+                take = (results[child] >= 0) & (decided_by < 0)
+                decided_by[take] = results[child][take]
+            decided_by[applies[rule_id] & (decided_by < 0)] = number[rule_id]
+            return decided_by
 
-        decided_by, _ = resolve(self.default.id)
-        outcome_of = {rule.id: rule.then for rule in self.rules}
-        rule_ids = pd.Series(decided_by, index=frame.index)
-        outcomes = rule_ids.map(outcome_of)
-        return outcomes, rule_ids
+        decided_by = resolve(self.default.id)
+        rule_ids = np.array([rule.id for rule in self.rules] + [None], dtype=object)[decided_by]
+        outcomes = np.array([rule.then for rule in self.rules] + [None], dtype=object)[decided_by]
+        return pd.Series(outcomes, index=frame.index, dtype=object), pd.Series(rule_ids, index=frame.index, dtype=object)
 
 
 @dataclass(frozen=True)

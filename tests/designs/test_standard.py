@@ -18,8 +18,9 @@ def _transformers() -> pd.DataFrame:
     (5000, ("S13-M-2000/10", 3)),    # ceil(5000/2000) = 3 units of 1,666.7 kVA each need the 2,000 kVA rating
 ])
 def test_smallest_units_that_cover_the_need(need_kva, expected):
-    std_types, units = _cover(np.array([float(need_kva)]), _transformers(), "rating_kva")
-    assert (std_types[0], int(units[0])) == expected
+    catalog = load_catalog()
+    codes, units = _cover(np.array([float(need_kva)]), _transformers(), "rating_kva", catalog)
+    assert (catalog.items.index[codes[0]], int(units[0])) == expected
 
 
 def test_the_scheme_uses_only_catalogue_std_types_and_known_zones():

@@ -1,0 +1,81 @@
+"""1,000,000 applications compared baseline vs reform (both full quotes, read from Parquet), and the
+ratio against quoting the same applications one at a time through quote_application.
+
+    .venv/bin/python benchmarks/portfolio_million.py [--rows 1000000] [--sample 200]
+
+The timed part runs in a fresh child process so its peak memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REFORM = "rural-lv-cap-160"
+BASELINE = "shandong-2019"
+
+
+def timed_compare(path: str) -> None:
+    from costmodel.params import load_ruleset
+    from costmodel.params.overrides import load_reform
+    from costmodel.scenarios.portfolio import load_portfolio
+    from costmodel.scenarios.studies import compare_portfolio
+
+    baseline, reform = load_ruleset(BASELINE), load_reform(REFORM).ruleset  # rule-set loading is not the work measured
+    start = time.perf_counter()
+    portfolio = load_portfolio(path)
+    loaded = time.perf_counter()
+    comparison = compare_portfolio(portfolio, baseline, reform)
+    done = time.perf_counter()
+    print(json.dumps({"rows": portfolio.rows_in, "read_validate_s": loaded - start, "compare_s": done - loaded,
+                      "wall_s": done - start, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                      "moved_to_low_voltage": comparison.overall["moved_to_low_voltage"]}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        timed_compare(args.child)
+        return
+
+    from costmodel.params import load_ruleset
+    from costmodel.params.overrides import load_reform
+    from costmodel.quote import quote_application
+    from costmodel.scenarios.generate import generate_portfolio
+    from costmodel.scenarios.portfolio import validate_frame, write_table
+    from tests_support_bench import application_from_row
+
+    folder = Path(tempfile.mkdtemp(prefix="costmodel-bench-"))
+    path = folder / f"portfolio-{args.rows}.parquet"
+    write_table(generate_portfolio(args.rows, seed=1), path)
+    result = json.loads(subprocess.run([sys.executable, __file__, "--child", str(path)], check=True,
+                                       capture_output=True, text=True).stdout)
+
+    baseline, reform = load_ruleset(BASELINE), load_reform(REFORM).ruleset
+    sample = validate_frame(generate_portfolio(args.sample, seed=2)).frame
+    apps = [application_from_row(row) for _, row in sample.iterrows()]  # building the inputs is not timed
+    start = time.perf_counter()
+    for app in apps:
+        quote_application(app, baseline)
+        quote_application(app, reform)
+    single_per_app = (time.perf_counter() - start) / len(apps)
+    batch_per_app = result["wall_s"] / result["rows"]
+    result.update({"single_s_per_application_both_rulesets": single_per_app,
+                   "batch_s_per_application_both_rulesets": batch_per_app,
+                   "speedup": single_per_app / batch_per_app})
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()

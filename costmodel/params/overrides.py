@@ -1,0 +1,268 @@
+"""Reforms as data: parameter overrides applied to a baseline rule set.
+
+A reform file (tariffs/overrides/<id>.yaml) reads:
+
+    id: rural-lv-cap-160
+    title: Rural low-voltage cap raised to 160 kVA
+    baseline: shandong-2019
+    reference: {document: ..., clause: ..., source: practice}   # optional; else "reform <id>"
+    parameters:
+      supply_voltage.low_voltage_cap:
+        2019-07-01: {rural: 160 kVA}        # from this date on; a breakdown may name some categories only
+      red_line_extension.park_levels:
+        2019-07-01.2021-01-01: [national, provincial, municipal, county]   # start.stop: baseline again from stop
+
+A number may carry its unit ("160 kVA"); it must then be the parameter's unit. The same overrides come
+from a CSV with columns path, value, start and optionally stop, category, unit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from costmodel.errors import InputError
+from costmodel.params.parameter import Parameter, Reference
+from costmodel.params.ruleset import RuleSet, load_ruleset
+from costmodel.paths import tariffs_dir
+from costmodel.yamlio import check_keys, load_yaml, load_yaml_text
+
+NUMBER_WITH_UNIT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z_%]+)\s*$")
+CSV_REQUIRED = ["path", "value", "start"]
+CSV_OPTIONAL = ["stop", "category", "unit"]
+
+
+@dataclass(frozen=True)
+class Reform:
+    id: str
+    title: str
+    file: str
+    baseline: RuleSet
+    parameters: dict[str, Parameter]
+    ruleset: RuleSet
+
+    def diff(self) -> pd.DataFrame:
+        """One row per overridden parameter and date where baseline and reform differ."""
+        rows = []
+        for path, reformed in self.parameters.items():
+            base = self.baseline.parameter(path)
+            for when in sorted(set(base.dates) | set(reformed.dates)):
+                before, after = _value_at(base, when), _value_at(reformed, when)
+                if before != after:
+                    rows.append({"path": path, "since": when.isoformat(), "baseline": _show(before),
+                                 "reform": _show(after), "unit": base.unit})
+        return pd.DataFrame(rows, columns=["path", "since", "baseline", "reform", "unit"])
+
+
+def _value_at(parameter: Parameter, when: dt.date) -> Any:
+    return parameter.values[parameter._index(when)] if when >= parameter.dates[0] else None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else str(value)
+
+
+def overrides_dir() -> Path:
+    return tariffs_dir() / "overrides"
+
+
+def available_reforms() -> list[str]:
+    folder = overrides_dir()
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _date(text: Any, where: str) -> dt.date:
+    if isinstance(text, dt.date):
+        return text
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise InputError(f"{where}: {text!r} is not a date; write YYYY-MM-DD (or start.stop as YYYY-MM-DD.YYYY-MM-DD)") from None
+
+
+def _period(key: Any, where: str) -> tuple[dt.date, dt.date | None]:
+    if isinstance(key, dt.date):
+        return key, None
+    text = str(key)
+    start, _, stop = text.partition(".")
+    begin = _date(start, where)
+    end = _date(stop, where) if stop else None
+    if end is not None and end <= begin:
+        raise InputError(f"{where}: period {text!r} ends before it starts; allowed: start.stop with stop after start")
+    return begin, end
+
+
+def _scalar(value: Any, base: Parameter, where: str) -> Any:
+    """A value of the baseline parameter's kind; a number may carry the parameter's unit."""
+    sample = base.values[0]
+    if base.breakdown is not None:
+        sample = next(iter(sample.values()))
+    if isinstance(value, str):
+        match = NUMBER_WITH_UNIT.match(value)
+        if match:
+            if match.group(2) != base.unit:
+                raise InputError(f"{where}: unit {match.group(2)!r} given for {value!r}; allowed: {base.unit} (the unit of {base.path})")
+            value = float(match.group(1))
+            value = int(value) if value.is_integer() and isinstance(sample, int) else value
+    kinds = {bool: "true or false", list: "a list", str: "text"}
+    if isinstance(sample, bool) or isinstance(sample, (list, str)):
+        kind = type(sample)
+        if not isinstance(value, kind):
+            raise InputError(f"{where}: {value!r} is not allowed; allowed: {kinds[kind]} like the baseline value {sample!r}")
+        if isinstance(sample, list) and sample and value and {type(v) for v in value} != {type(v) for v in sample}:
+            raise InputError(f"{where}: {value!r} mixes kinds; allowed: a list of items like {sample!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where}: {value!r} is not a number; allowed: a number in {base.unit}")
+    if value < 0:
+        raise InputError(f"{where}: {value!r} is negative; allowed: a number >= 0 in {base.unit}")
+    return value
+
+
+def _value(raw: Any, base: Parameter, when: dt.date, where: str) -> Any:
+    if base.breakdown is None:
+        return _scalar(raw, base, where)
+    current = dict(_value_at(base, when) or base.values[0])
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: {base.path} is broken down by {base.breakdown}; allowed: a mapping of "
+                         f"{', '.join(map(str, current))} to values (some or all)")
+    unknown = set(raw) - set(current)
+    if unknown:
+        raise InputError(f"{where}: {base.breakdown} {sorted(map(str, unknown))} unknown; allowed: {', '.join(map(str, current))}")
+    current.update({key: _scalar(value, base, f"{where} [{key}]") for key, value in raw.items()})
+    return current
+
+
+def override_parameter(base: Parameter, periods: list[tuple[dt.date, dt.date | None, Any]], where: str) -> Parameter:
+    """The baseline parameter with each (start, stop, raw value) laid over it, in order."""
+    parameter = base
+    for start, stop, raw in periods:
+        value = _value(raw, parameter, start, f"{where}, {start.isoformat()}")
+        timeline = {d: v for d, v in zip(parameter.dates, parameter.values) if d < start or (stop is not None and d >= stop)}
+        if stop is not None and stop not in timeline:
+            timeline[stop] = _value_at(parameter, stop)
+        timeline[start] = value
+        dates = tuple(sorted(timeline))
+        parameter = replace(parameter, dates=dates, values=tuple(timeline[d] for d in dates),
+                            file=f"{where} over {base.file}")
+    return parameter
+
+
+def _apply(baseline: RuleSet, reform_id: str, title: str, file: str, entries: dict[str, list], reference: Reference,
+           digest: bytes) -> Reform:
+    parameters = {}
+    for path, periods in entries.items():
+        if path not in baseline.parameters:
+            raise InputError(f"{file}: unknown parameter {path!r} for rule set {baseline.id}; allowed: {', '.join(sorted(baseline.parameters))}")
+        base = baseline.parameter(path)
+        parameters[path] = replace(override_parameter(base, periods, f"{file}: {path}"), reference=reference,
+                                   placeholder=base.placeholder)
+    ruleset = baseline.with_parameters(parameters, reform_id)
+    content_hash = hashlib.sha256(baseline.content_hash.encode() + digest).hexdigest()[:16]
+    ruleset = replace(ruleset, id=f"{baseline.id}+{reform_id}", title=f"{baseline.title} + {title}", content_hash=content_hash)
+    return Reform(reform_id, title, file, baseline, parameters, ruleset)
+
+
+def _reference(raw: Any, where: str, reform_id: str) -> Reference:
+    if raw is None:
+        return Reference(document=f"reform {reform_id}", clause="policy study override", source="practice",
+                         note=f"hypothetical value from {where}")
+    return Reference.from_yaml(raw, where)
+
+
+def load_reform_file(path: str | Path, baseline: str | None = None) -> Reform:
+    """A reform from a YAML or CSV override file, applied to `baseline` (default: the file's own)."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return _load_csv(path, baseline)
+    try:
+        document = load_yaml(path)
+    except ValueError as error:  # PyYAML builds dates itself and fails on 2019-17-01 with a bare ValueError
+        if isinstance(error, InputError):
+            raise
+        raise InputError(f"{path}: a date is not valid ({error}); write dates as YYYY-MM-DD") from None
+    raw = check_keys(document, str(path), {"parameters"}, {"id", "title", "baseline", "description", "reference"})
+    reform_id = str(raw.get("id", path.stem))
+    baseline_id = baseline or raw.get("baseline")
+    if not baseline_id:
+        raise InputError(f"{path}: no baseline: add 'baseline: <rule set id>' or pass --baseline")
+    base = load_ruleset(baseline_id)
+    if not isinstance(raw["parameters"], dict) or not raw["parameters"]:
+        raise InputError(f"{path}: parameters must map parameter paths to {{date or start.stop: value}}")
+    entries = {}
+    for parameter_path, dated in raw["parameters"].items():
+        where = f"{path}: {parameter_path}"
+        if not isinstance(dated, dict) or not dated:
+            raise InputError(f"{where}: expected a mapping {{date or start.stop: value}}, got {dated!r}")
+        entries[parameter_path] = [(*_period(key, f"{where}, key {key!r}"), value) for key, value in dated.items()]
+    reference = _reference(raw.get("reference"), str(path), reform_id)
+    return _apply(base, reform_id, str(raw.get("title", reform_id)), str(path), entries, reference, path.read_bytes())
+
+
+def _load_csv(path: Path, baseline: str | None) -> Reform:
+    if baseline is None:
+        raise InputError(f"{path}: a CSV override names no baseline; pass --baseline")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, FileNotFoundError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot be read as CSV overrides ({error}); columns: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)}") from None
+    missing = [c for c in CSV_REQUIRED if c not in table.columns]
+    unknown = [c for c in table.columns if c not in CSV_REQUIRED + CSV_OPTIONAL]
+    if missing or unknown or table.empty:
+        raise InputError(f"{path}: columns missing {missing}, unknown {unknown} ({len(table)} rows); "
+                         f"allowed: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)}, at least one row")
+    base = load_ruleset(baseline)
+    entries: dict[str, list] = {}
+    for number, row in enumerate(table.to_dict("records"), start=2):  # a handful of override rows, not data
+        where = f"{path} line {number}"
+        value: Any = load_yaml_scalar(row["value"])
+        if row.get("unit"):
+            value = f"{value} {row['unit']}"
+        if row.get("category"):
+            value = {row["category"]: value}
+        start = _date(row["start"], f"{where}, column start")
+        stop = _date(row["stop"], f"{where}, column stop") if row.get("stop") else None
+        entries.setdefault(row["path"], []).append((start, stop, value))
+    reform_id = path.stem
+    reference = _reference(None, str(path), reform_id)
+    return _apply(base, reform_id, reform_id, str(path), entries, reference, path.read_bytes())
+
+
+def load_yaml_scalar(text: str) -> Any:
+    """A CSV cell read as YAML reads a value: 160 -> int, true -> bool, [a, b] -> list."""
+    return load_yaml_text(text, "override value") if text.strip() else text
+
+
+def load_reform(name: str | Path, baseline: str | None = None) -> Reform:
+    """A reform by id (tariffs/overrides/<id>.yaml) or by file path."""
+    path = Path(name)
+    if path.suffix.lower() in (".yaml", ".yml", ".csv") and path.is_file():
+        return load_reform_file(path, baseline)
+    if str(name) in available_reforms():
+        return load_reform_file(overrides_dir() / f"{name}.yaml", baseline)
+    raise InputError(f"unknown reform {str(name)!r}: not a file and not one of {', '.join(available_reforms()) or '(none)'}")
+
+
+def sweep_ruleset(baseline: RuleSet, path: str, value: Any, category: str | None = None) -> RuleSet:
+    """The baseline with one parameter set to `value` from its start (for one category, or all of them)."""
+    base = baseline.parameter(path)
+    if base.breakdown is not None:
+        categories = list(base.values[0])
+        if category is not None and category not in categories:
+            raise InputError(f"--category {category!r} for {path}; allowed: {', '.join(map(str, categories))}")
+        value = {key: value for key in ([category] if category else categories)}
+    elif category is not None:
+        raise InputError(f"--category {category!r}: {path} has no breakdown; leave --category out")
+    tag = f"{path}{'[' + category + ']' if category else ''}={value if not isinstance(value, dict) else next(iter(value.values()))}"
+    reference = _reference(None, "sweep", tag)
+    entries = {path: [(base.dates[0], None, value)]}
+    return _apply(baseline, tag, tag, "sweep", entries, reference, tag.encode()).ruleset

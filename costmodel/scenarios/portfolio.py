@@ -1,0 +1,293 @@
+"""Portfolios: many applications in one flat table (CSV, Parquet or Excel), validated row by row.
+
+The allowed values and bounds are read from the pydantic `Application` model, so a portfolio row is
+accepted exactly when the same application written as YAML would be. Validation is column-wise: every
+row either goes through or is rejected with its row number, the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costmodel.application import FRAME_COLUMNS, Applicant, Application, Enterprise, Request, Site
+from costmodel.classification import allowed_industries, load_size_table
+from costmodel.errors import InputError
+
+READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel", ".xls": "excel"}
+# frame column -> (model, field) whose annotation and bounds it must satisfy
+FIELDS = {
+    "application_id": (Application, "id"),
+    "application_date": (Application, "application_date"),
+    "applicant_kind": (Applicant, "kind"),
+    "industry": (Enterprise, "industry"),
+    "employees": (Enterprise, "employees"),
+    "revenue_10k_cny": (Enterprise, "operating_revenue_10k_cny"),
+    "assets_10k_cny": (Enterprise, "total_assets_10k_cny"),
+    "size_class": (Enterprise, "size_class"),
+    "ownership": (Enterprise, "ownership"),
+    "in_project_database": (Enterprise, "in_project_database"),
+    "area": (Site, "area"),
+    "park_level": (Site, "park_level"),
+    "distance_to_lv_m": (Site, "distance_to_lv_m"),
+    "distance_to_10kv_m": (Site, "distance_to_10kv_m"),
+    "transformer_headroom_kva": (Site, "transformer_headroom_kva"),
+    "road_crossings": (Site, "road_crossings"),
+    "capacity": (Request, "capacity"),
+    "capacity_unit": (Request, "capacity_unit"),
+    "power_factor": (Request, "power_factor"),
+    "phases": (Request, "phases"),
+    "supply": (Request, "supply"),
+    "duration": (Request, "duration"),
+}
+ENTERPRISE_ONLY = ["industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class", "ownership"]
+CATEGORY_COLUMNS = ["applicant_kind", "industry", "size_class", "ownership", "area", "park_level", "capacity_unit",
+                    "supply", "duration"]
+REJECTED_COLUMNS = ["row", "application_id", "field", "value", "reason"]
+TRUE_WORDS = {"true", "1", "yes", "y", "t"}
+FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
+
+
+@dataclass
+class Portfolio:
+    """Accepted applications (the engine's frame, `row` = 1-based data row in the file) and rejected rows."""
+
+    frame: pd.DataFrame
+    rejected: pd.DataFrame  # row, application_id, field, value, reason
+    rows_in: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.rows_in != len(self.frame) + len(self.rejected):
+            raise AssertionError(f"{self.source}: {self.rows_in} rows in, {len(self.frame)} accepted + {len(self.rejected)} rejected")
+
+
+def _spec(column: str) -> tuple[tuple | None, dict, bool, typing.Any]:
+    """(allowed literal values or None, numeric bounds, integer?, default) of a frame column."""
+    model, name = FIELDS[column]
+    info = model.model_fields[name]
+    annotation = info.annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    literal = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else None
+    bounds = {}
+    for item in info.metadata:
+        for key in ("ge", "gt", "le", "lt", "max_length"):
+            if hasattr(item, key):
+                bounds[key] = getattr(item, key)
+    default = None if info.is_required() else info.default
+    integer = annotation is int or (literal is not None and all(isinstance(v, int) for v in literal))
+    return literal, bounds, integer, default
+
+
+def _required(column: str) -> bool:
+    model, name = FIELDS[column]
+    return model.model_fields[name].is_required()
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The raw table of a portfolio file; an unreadable, unknown or empty file is an InputError naming it."""
+    path = Path(path)
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(f"{path}: unknown portfolio format {path.suffix!r}; allowed: {', '.join(sorted(READERS))}")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    try:
+        if kind == "csv":
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        elif kind == "parquet":
+            raw = pd.read_parquet(path)
+        else:
+            raw = pd.read_excel(path, dtype=object)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; a portfolio needs a header row with {', '.join(FRAME_COLUMNS)}") from None
+    except Exception as error:  # any parser failure is the user's file, not a bug here
+        raise InputError(f"{path}: cannot be read as {kind}: {error}") from None
+    if raw.empty:
+        raise InputError(f"{path}: no application rows; a portfolio needs at least one row under its header")
+    missing = [c for c in FRAME_COLUMNS if c not in raw.columns and _required(c)]
+    unknown = [c for c in raw.columns if c not in FRAME_COLUMNS]
+    if missing or unknown:
+        raise InputError(f"{path}: columns missing {missing}, unknown {unknown}; allowed columns: {', '.join(FRAME_COLUMNS)}")
+    return raw
+
+
+class _Problems:
+    """Problems found column-wise: (row position, field, value, reason) kept as arrays."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, mask: np.ndarray, field: str, values: pd.Series, allowed: str, what: str = "is not allowed") -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        shown = values[mask].astype(object).map(repr).astype(str)
+        self.parts.append(pd.DataFrame({
+            "position": np.flatnonzero(mask),
+            "field": field,
+            "value": shown.to_numpy(),
+            "reason": (field + " " + shown + f" {what}; allowed: {allowed}").to_numpy(),
+        }))
+
+    def bad(self) -> np.ndarray:
+        mask = np.zeros(self.n, dtype=bool)
+        for part in self.parts:
+            mask[part["position"].to_numpy()] = True
+        return mask
+
+    def table(self, ids: pd.Series) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame(columns=REJECTED_COLUMNS)
+        found = pd.concat(self.parts, ignore_index=True).sort_values("position", kind="stable")
+        grouped = found.groupby("position", sort=True).agg({"field": ", ".join, "value": " | ".join, "reason": "; ".join})
+        positions = grouped.index.to_numpy()
+        return pd.DataFrame({
+            "row": positions + 1,
+            "application_id": ids.to_numpy()[positions],
+            "field": grouped["field"].to_numpy(),
+            "value": grouped["value"].to_numpy(),
+            "reason": grouped["reason"].to_numpy(),
+        })
+
+
+def _bounds_text(bounds: dict) -> str:
+    words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    return " and ".join(f"{words[k]} {v:g}" for k, v in bounds.items() if k in words)
+
+
+def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
+    """Every row accepted into the engine's frame or rejected with its reason; nothing lost."""
+    n = len(raw)
+    raw = raw.reset_index(drop=True)
+    problems = _Problems(n)
+    out: dict[str, pd.Series] = {}
+    kind = raw["applicant_kind"].astype(object)
+    enterprise = kind.eq("enterprise").to_numpy()
+
+    for column in FRAME_COLUMNS:
+        if column == "application_date":
+            continue
+        values = raw[column] if column in raw.columns else pd.Series(None, index=raw.index, dtype=object)
+        literal, bounds, integer, default = _spec(column)
+        absent = values.isna().to_numpy()
+        if column in ENTERPRISE_ONLY:
+            problems.add(~absent & ~enterprise, column, values, "empty unless applicant_kind is enterprise", "is given for a non-enterprise")
+        if column == "in_project_database":
+            out[column] = _booleans(values, problems, enterprise)
+            continue
+        if _required(column):
+            problems.add(absent, column, values, "a value (required)", "is missing")
+        if literal is not None:
+            allowed = list(literal)
+            if integer:
+                number = pd.to_numeric(values, errors="coerce")
+                bad = ~absent & ~number.isin(allowed).to_numpy()
+                problems.add(bad, column, values, ", ".join(map(str, allowed)))
+                out[column] = number.fillna(default).astype(int) if default is not None else number
+                continue
+            text = values.astype(object).where(~absent, None)
+            bad = ~absent & ~text.isin(allowed).to_numpy()
+            problems.add(bad, column, values, ", ".join(map(str, allowed)))
+            if default is not None and column not in ENTERPRISE_ONLY:
+                text = text.where(~absent, default)
+            elif column == "ownership":
+                text = text.where(~(absent & enterprise), default)
+            out[column] = text
+        elif column in ("application_id", "industry"):
+            text = values.astype(object).where(~absent, None)
+            if "max_length" in bounds:
+                length = text.str.len().fillna(0).to_numpy()
+                problems.add(~absent & (length > bounds["max_length"]), column, values, f"at most {bounds['max_length']} characters")
+            out[column] = text
+        else:
+            number = pd.to_numeric(values, errors="coerce")
+            if values.dtype == bool:
+                number = pd.Series(np.nan, index=values.index)
+            not_number = ~absent & number.isna().to_numpy()
+            problems.add(not_number, column, values, "a number" + (" " + _bounds_text(bounds) if bounds else ""), "is not a number")
+            array = number.to_numpy(dtype=float)
+            checks = {"ge": np.less, "gt": np.less_equal, "le": np.greater, "lt": np.greater_equal}
+            with np.errstate(invalid="ignore"):
+                outside = ~np.isfinite(array) & ~np.isnan(array)
+                for key, failing in checks.items():
+                    if key in bounds:
+                        outside |= failing(array, bounds[key])
+                if integer:
+                    outside |= np.isfinite(array) & (array != np.round(array))
+            problems.add(outside, column, values, ("a whole number " if integer else "a number ") + _bounds_text(bounds), "is out of range")
+            if default is not None and column not in ENTERPRISE_ONLY:
+                array = np.where(np.isnan(array), float(default), array)
+            out[column] = pd.Series(array, index=raw.index)
+
+    dates = pd.to_datetime(raw["application_date"], errors="coerce", format="mixed") if raw["application_date"].dtype == object \
+        else pd.to_datetime(raw["application_date"], errors="coerce")
+    date_absent = raw["application_date"].isna().to_numpy()
+    problems.add(date_absent, "application_date", raw["application_date"], "a date YYYY-MM-DD (required)", "is missing")
+    problems.add(~date_absent & dates.isna().to_numpy(), "application_date", raw["application_date"], "a date YYYY-MM-DD", "is not a date")
+    out["application_date"] = dates.dt.normalize()
+
+    industries = allowed_industries(load_size_table())
+    industry = out["industry"]
+    problems.add(enterprise & industry.notna().to_numpy() & ~industry.isin(industries).to_numpy(), "industry", industry,
+                 ", ".join(industries))
+    underivable = enterprise & out["size_class"].isna().to_numpy() & industry.isna().to_numpy()
+    problems.add(underivable, "size_class", out["size_class"], "a size class (large, medium, small, micro) or an industry with its figures",
+                 "is missing")
+    duplicated = out["application_id"].duplicated(keep="first").to_numpy() & out["application_id"].notna().to_numpy()
+    problems.add(duplicated, "application_id", out["application_id"], "each application_id once", "repeats an earlier row")
+
+    bad = problems.bad()
+    rejected = problems.table(out["application_id"])
+    frame = pd.DataFrame({column: out[column] for column in FRAME_COLUMNS})
+    frame["phases"] = frame["phases"].astype(float)
+    frame = frame[~bad]
+    frame["phases"] = frame["phases"].astype(int)
+    frame["road_crossings"] = frame["road_crossings"].astype(int)
+    frame.insert(0, "row", np.flatnonzero(~bad) + 1)
+    return Portfolio(_categorised(frame.reset_index(drop=True)), rejected, n, source)
+
+
+def _booleans(values: pd.Series, problems: _Problems, enterprise: np.ndarray) -> pd.Series:
+    if values.dtype == bool:
+        return values.where(enterprise, False)
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
+    true, false = text.isin(TRUE_WORDS).to_numpy(), text.isin(FALSE_WORDS).to_numpy()
+    problems.add(~true & ~false, "in_project_database", values, "true or false")
+    problems.add(true & ~enterprise, "in_project_database", values, "false unless applicant_kind is enterprise", "is given for a non-enterprise")
+    return pd.Series(true, index=values.index)
+
+
+def _categorised(frame: pd.DataFrame) -> pd.DataFrame:
+    """Low-cardinality text columns as categoricals: a million rows stay small and compare fast."""
+    for column in CATEGORY_COLUMNS:
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+def load_portfolio(path: str | Path) -> Portfolio:
+    """Read and validate a portfolio file."""
+    return validate_frame(read_table(path), str(path))
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """A table to CSV, Parquet or Excel by the file's suffix."""
+    path = Path(path)
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(f"{path}: unknown table format {path.suffix!r}; allowed: {', '.join(sorted(READERS))}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "csv":
+        frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+    elif kind == "parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_excel(path, index=False)
+    return path

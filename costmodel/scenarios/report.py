@@ -1,0 +1,88 @@
+"""Outputs an analyst can use: CSV per table, one Excel workbook (a sheet per table), a Markdown and an
+HTML summary with the charts."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+import pandas as pd  # noqa: E402
+
+EXCEL_MAX_ROWS = 1_048_575  # a sheet's limit, less the header
+
+
+def sweep_chart(table: pd.DataFrame, parameter: str, unit: str, out: Path) -> list[Path]:
+    """Grid investment change and customer savings (million CNY) against the swept value: PNG and SVG."""
+    figure, left = plt.subplots(figsize=(7, 4))
+    left.plot(table["value"], table["grid_delta_cny"] / 1e6, marker="o", label="grid company investment change")
+    left.plot(table["value"], table["customer_savings_cny"] / 1e6, marker="s", label="customer savings")
+    left.set_xlabel(f"{parameter} ({unit})")
+    left.set_ylabel("million CNY vs baseline")
+    right = left.twinx()
+    right.bar(table["value"], table["moved_to_low_voltage"], width=(table["value"].max() - table["value"].min() or 1) / 30,
+              alpha=0.25, color="grey", label="customers moved to low voltage")
+    right.set_ylabel("customers moved to low voltage")
+    lines = left.get_legend_handles_labels()
+    bars = right.get_legend_handles_labels()
+    left.legend(lines[0] + bars[0], lines[1] + bars[1], loc="upper left", fontsize=8)
+    left.set_title(f"Sweep of {parameter}")
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
+    for path in paths:
+        figure.savefig(path)
+    plt.close(figure)
+    return paths
+
+
+def _markdown_table(table: pd.DataFrame, limit: int = 30) -> str:
+    shown = table.head(limit)
+    cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]  # a summary's few rows
+    header = "| " + " | ".join(map(str, shown.columns)) + " |"
+    rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
+    body = ["| " + " | ".join(row) + " |" for row in cells]
+    more = [f"\n({len(table) - limit} more rows in the CSV and the workbook)"] if len(table) > limit else []
+    return "\n".join([header, rule, *body, *more])
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
+    return str(value)
+
+
+def write_outputs(out_dir: Path, title: str, tables: dict[str, pd.DataFrame], notes: list[str],
+                  charts: list[Path] = (), summary_tables: list[str] | None = None) -> list[Path]:
+    """CSV per table, workbook.xlsx, summary.md and summary.html in out_dir; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in tables.items():
+        path = out_dir / f"{name}.csv"
+        table.to_csv(path, index=False)
+        written.append(path)
+    workbook = out_dir / "workbook.xlsx"
+    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
+        for name, table in tables.items():
+            table.head(EXCEL_MAX_ROWS).to_excel(writer, sheet_name=name[:31], index=False)
+    written.append(workbook)
+    shown = summary_tables if summary_tables is not None else list(tables)
+    markdown = [f"# {title}", "", *[f"- {note}" for note in notes], ""]
+    for chart in charts:
+        if chart.suffix == ".png":
+            markdown += [f"![{chart.stem}]({chart.name})", ""]
+    for name in shown:
+        markdown += [f"## {name}", "", _markdown_table(tables[name]), ""]
+    (out_dir / "summary.md").write_text("\n".join(markdown), encoding="utf-8")
+    page = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
+            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>",
+            f"<h1>{html.escape(title)}</h1><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"]
+    page += [f"<img src='{chart.name}' alt='{chart.stem}'>" for chart in charts if chart.suffix == ".svg"]
+    for name in shown:
+        page.append(f"<h2>{html.escape(name)}</h2>" + tables[name].head(30).to_html(index=False, float_format=lambda v: f"{v:,.0f}"))
+    (out_dir / "summary.html").write_text("\n".join(page), encoding="utf-8")
+    return written + [out_dir / "summary.md", out_dir / "summary.html", *charts]

@@ -1,0 +1,167 @@
+"""Portfolio studies over the one quote path: batch quotes, baseline-vs-reform comparison, threshold sweeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from costmodel.params import RuleSet
+from costmodel.params.overrides import sweep_ruleset
+from costmodel.quote import quote_frame
+from costmodel.scenarios.portfolio import REJECTED_COLUMNS, Portfolio
+
+# Reporting bands for capacity (kVA): a way to group results, not a policy threshold.
+CAPACITY_BANDS_KVA = [0, 50, 100, 160, 200, 315, 630, 1000, 2500, float("inf")]
+GROUPS = ["area", "enterprise_size", "capacity_band", "park_level"]
+SUMMARY_COLUMNS = ["row", "application_id", "applicant_kind", "area", "park_level", "enterprise_size", "capacity_kva",
+                   "supply_voltage", "supply_voltage_rule", "boundary", "boundary_rule", "customer_cny", "grid_cny", "total_cny"]
+
+
+@dataclass
+class BatchResult:
+    quotes: pd.DataFrame  # one row per quoted application: SUMMARY_COLUMNS
+    rejected: pd.DataFrame  # REJECTED_COLUMNS: validation and quote rejections
+    rows_in: int
+
+
+def quote_portfolio(portfolio: Portfolio, ruleset: RuleSet, chunk_rows: int = 250_000,
+                    progress: Callable[[int], None] | None = None) -> BatchResult:
+    """Quote every accepted row in chunks through quote_frame; rows in = rows quoted + rows rejected."""
+    frame = portfolio.frame
+    quoted, refused = [], [portfolio.rejected]
+    for start in range(0, len(frame), chunk_rows):
+        chunk = frame.iloc[start:start + chunk_rows]
+        batch = quote_frame(chunk, ruleset, itemised=False)
+        summary = batch.decisions[SUMMARY_COLUMNS[:-3]].assign(
+            customer_cny=batch.totals["customer_cny"].to_numpy(), grid_cny=batch.totals["grid_cny"].to_numpy(),
+            total_cny=batch.totals["total_cny"].to_numpy())
+        quoted.append(summary)
+        if len(batch.rejected):
+            rows = chunk["row"].to_numpy()[pd.Index(chunk["application_id"]).get_indexer(batch.rejected["application_id"])]
+            refused.append(pd.DataFrame({"row": rows, "application_id": batch.rejected["application_id"].to_numpy(),
+                                         "field": "(quote)", "value": "", "reason": batch.rejected["reason"].to_numpy()}))
+        if progress:
+            progress(len(chunk))
+    quotes = pd.concat(quoted, ignore_index=True) if quoted else pd.DataFrame(columns=SUMMARY_COLUMNS)
+    rejected = pd.concat([r for r in refused if len(r)], ignore_index=True) if any(len(r) for r in refused) \
+        else pd.DataFrame(columns=REJECTED_COLUMNS)
+    rejected = rejected.sort_values("row", kind="stable").reset_index(drop=True)
+    if portfolio.rows_in != len(quotes) + len(rejected):
+        raise AssertionError(f"{portfolio.source}: {portfolio.rows_in} rows in, {len(quotes)} quoted + {len(rejected)} rejected")
+    return BatchResult(quotes, rejected, portfolio.rows_in)
+
+
+@dataclass
+class Comparison:
+    baseline_id: str
+    reform_id: str
+    applications: pd.DataFrame  # one row per application quoted under both
+    overall: dict
+    by_group: dict[str, pd.DataFrame]
+    rejected: pd.DataFrame
+    rows_in: int
+
+    @property
+    def affected(self) -> pd.DataFrame:
+        changed = self.applications["affected"].to_numpy()
+        return self.applications[changed].sort_values("customer_delta_cny", kind="stable").reset_index(drop=True)
+
+
+def capacity_band(capacity_kva: pd.Series) -> pd.Categorical:
+    edges = CAPACITY_BANDS_KVA
+    labels = [f"{lo:g}-{hi:g} kVA" if hi != float("inf") else f">{lo:g} kVA" for lo, hi in zip(edges[:-1], edges[1:])]
+    return pd.cut(capacity_kva, edges, labels=labels, right=True, include_lowest=True)
+
+
+def _indicators(before: BatchResult, after: BatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-application before/after/delta on the rows quoted under both; the rest rejected."""
+    a, b = before.quotes, after.quotes
+    if not np.array_equal(a["row"].to_numpy(), b["row"].to_numpy()):
+        common = np.intersect1d(a["row"].to_numpy(), b["row"].to_numpy())
+        a, b = a[np.isin(a["row"].to_numpy(), common)], b[np.isin(b["row"].to_numpy(), common)]
+    rejected = pd.concat([before.rejected, after.rejected], ignore_index=True).drop_duplicates("row").sort_values("row")
+    voltage_changed = a["supply_voltage"].to_numpy() != b["supply_voltage"].to_numpy()
+    boundary_changed = a["boundary"].to_numpy() != b["boundary"].to_numpy()
+    customer_delta = b["customer_cny"].to_numpy() - a["customer_cny"].to_numpy()
+    grid_delta = b["grid_cny"].to_numpy() - a["grid_cny"].to_numpy()
+    frame = pd.DataFrame({
+        "row": a["row"].to_numpy(),
+        "application_id": a["application_id"].to_numpy(),
+        "customer_delta_cny": customer_delta,
+        "grid_delta_cny": grid_delta,
+        "voltage_changed": voltage_changed,
+        "boundary_changed": boundary_changed,
+        "moved_to_low_voltage": voltage_changed & (b["supply_voltage"].to_numpy() == "low_voltage"),
+        "affected": voltage_changed | boundary_changed | (np.abs(customer_delta) > 0.005) | (np.abs(grid_delta) > 0.005),
+        "supply_voltage_before": a["supply_voltage"].to_numpy(),
+        "supply_voltage_after": b["supply_voltage"].to_numpy(),
+        "boundary_before": a["boundary"].to_numpy(),
+        "boundary_after": b["boundary"].to_numpy(),
+        "customer_before_cny": a["customer_cny"].to_numpy(),
+        "customer_after_cny": b["customer_cny"].to_numpy(),
+        "grid_before_cny": a["grid_cny"].to_numpy(),
+        "grid_after_cny": b["grid_cny"].to_numpy(),
+        "area": a["area"].to_numpy(),
+        "enterprise_size": pd.Categorical(a["enterprise_size"].to_numpy()),
+        "capacity_band": capacity_band(a["capacity_kva"].reset_index(drop=True)),
+        "park_level": a["park_level"].to_numpy(),
+        "capacity_kva": a["capacity_kva"].to_numpy(),
+    })
+    return frame, rejected.reset_index(drop=True)
+
+
+COUNTS = ["applications", "voltage_changed", "boundary_changed", "moved_to_low_voltage", "affected"]
+MEASURES = ["voltage_changed", "boundary_changed", "moved_to_low_voltage", "affected", "customer_delta_cny", "grid_delta_cny",
+            "customer_before_cny", "customer_after_cny", "grid_before_cny", "grid_after_cny"]
+
+
+def _aggregate(frame: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    numbers = frame[MEASURES].astype(float)
+    if by is None:
+        table = numbers.sum().to_frame().T
+        table.insert(0, "applications", len(frame))
+    else:
+        grouped = numbers.groupby(frame[by].to_numpy() if not isinstance(frame[by].dtype, pd.CategoricalDtype) else frame[by],
+                                  observed=True, sort=True)
+        table = grouped.sum()
+        table.insert(0, "applications", grouped.size())
+        table.index.name = by
+        table = table.reset_index()
+    return table.astype({c: int for c in COUNTS})
+
+
+def compare_results(before: BatchResult, after: BatchResult, baseline_id: str, reform_id: str) -> Comparison:
+    applications, rejected = _indicators(before, after)
+    overall = _aggregate(applications, None).iloc[0].to_dict()
+    overall = {"baseline": baseline_id, "reform": reform_id, "rows_in": before.rows_in, "rows_rejected": len(rejected),
+               **{k: (int(v) if k in COUNTS else float(v)) for k, v in overall.items()}}
+    by_group = {group: _aggregate(applications, group) for group in GROUPS}
+    return Comparison(baseline_id, reform_id, applications, overall, by_group, rejected, before.rows_in)
+
+
+def compare_portfolio(portfolio: Portfolio, baseline: RuleSet, reform: RuleSet, progress: Callable[[int], None] | None = None,
+                      chunk_rows: int = 10**9) -> Comparison:
+    """Both full quotes of every application, and what changes from baseline to reform."""
+    before = quote_portfolio(portfolio, baseline, chunk_rows, progress)
+    after = quote_portfolio(portfolio, reform, chunk_rows, progress)
+    return compare_results(before, after, baseline.id, reform.id)
+
+
+def sweep(portfolio: Portfolio, baseline: RuleSet, path: str, values: list, category: str | None = None,
+          progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """The overall impact of each value of one parameter against the baseline."""
+    before = quote_portfolio(portfolio, baseline, 10**9, progress)
+    rows = []
+    for value in values:
+        reform = sweep_ruleset(baseline, path, value, category)
+        result = compare_results(before, quote_portfolio(portfolio, reform, 10**9, progress), baseline.id, reform.id)
+        overall = result.overall
+        rows.append({"value": value, "applications": overall["applications"], "moved_to_low_voltage": overall["moved_to_low_voltage"],
+                     "voltage_changed": overall["voltage_changed"], "boundary_changed": overall["boundary_changed"],
+                     "affected": overall["affected"], "customer_savings_cny": -overall["customer_delta_cny"],
+                     "grid_delta_cny": overall["grid_delta_cny"], "customer_after_cny": overall["customer_after_cny"],
+                     "grid_after_cny": overall["grid_after_cny"]})
+    return pd.DataFrame(rows)

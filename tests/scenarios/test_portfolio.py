@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from costmodel.errors import InputError
+from costmodel.scenarios.generate import generate_portfolio
+from costmodel.scenarios.portfolio import load_portfolio, validate_frame, write_table
+
+HEADER = ("application_id,application_date,applicant_kind,industry,employees,revenue_10k_cny,assets_10k_cny,size_class,"
+          "ownership,in_project_database,area,park_level,distance_to_lv_m,distance_to_10kv_m,transformer_headroom_kva,"
+          "road_crossings,capacity,capacity_unit,power_factor,phases,supply,duration\n")
+GOOD = "a1,2019-09-02,enterprise,retail,20,300,,,private,false,urban,none,100,200,500,0,120,kVA,,3,single,permanent\n"
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "portfolio.csv"
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+def test_each_bad_row_is_rejected_with_row_field_value_and_what_is_allowed(tmp_path):
+    rows = [
+        GOOD,
+        GOOD.replace("a1,", "a2,").replace("urban", "suburban"),                 # row 2: unknown category
+        GOOD.replace("a1,", "a3,").replace(",100,200,", ",-5,200,"),              # row 3: negative distance
+        GOOD.replace("a1,", "a4,").replace(",120,kVA", ",,kVA"),                  # row 4: missing capacity
+        GOOD,                                                                      # row 5: duplicate a1
+        GOOD.replace("a1,", "a6,").replace(",120,kVA", ",lots,kVA"),              # row 6: not a number
+        GOOD.replace("a1,", "a7,").replace("2019-09-02", "2019-13-45"),           # row 7: not a date
+        "a8,2019-09-02,residential,retail,,,,,,false,urban,none,10,200,500,0,8,kW,,1,single,permanent\n",  # row 8
+        GOOD.replace("a1,", "a9,").replace(",3,single", ",2,single"),             # row 9: phases 2
+        GOOD.replace("a1,", "a10,"),                                               # row 10: fine
+    ]
+    portfolio = load_portfolio(_write(tmp_path, "".join(rows)))
+    assert portfolio.rows_in == 10
+    assert list(portfolio.frame["application_id"]) == ["a1", "a10"]
+    rejected = portfolio.rejected.set_index("row")
+    assert list(rejected.index) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert rejected.loc[2, "field"] == "area" and "'suburban'" in rejected.loc[2, "reason"] and "urban, rural" in rejected.loc[2, "reason"]
+    assert rejected.loc[3, "field"] == "distance_to_lv_m" and ">= 0" in rejected.loc[3, "reason"]
+    assert rejected.loc[4, "field"] == "capacity" and "missing" in rejected.loc[4, "reason"]
+    assert rejected.loc[5, "field"] == "application_id" and "once" in rejected.loc[5, "reason"]
+    assert rejected.loc[6, "field"] == "capacity" and "'lots'" in rejected.loc[6, "reason"]
+    assert rejected.loc[7, "field"] == "application_date"
+    assert rejected.loc[8, "field"] == "industry" and "non-enterprise" in rejected.loc[8, "reason"]
+    assert rejected.loc[9, "field"] == "phases" and "1, 3" in rejected.loc[9, "reason"]
+    assert len(portfolio.frame) + len(portfolio.rejected) == portfolio.rows_in
+
+
+def test_defaults_of_the_application_model_fill_empty_optional_cells(tmp_path):
+    body = "b1,2019-09-02,enterprise,,,,,micro,,,rural,,100,200,500,,120,,,,,\n"
+    frame = load_portfolio(_write(tmp_path, body)).frame
+    row = frame.iloc[0]
+    assert (row["park_level"], row["capacity_unit"], row["phases"], row["supply"], row["duration"], row["ownership"]) == \
+        ("none", "kVA", 3, "single", "permanent", "private")
+    assert row["road_crossings"] == 0 and not row["in_project_database"]
+
+
+@pytest.mark.parametrize("content, message", [("", "empty"), (HEADER, "no application rows"), ("a,b\n1,2\n", "columns missing")])
+def test_empty_or_unreadable_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=message) as error:
+        load_portfolio(path)
+    assert str(path) in str(error.value)
+
+
+def test_unknown_format_and_missing_file(tmp_path):
+    with pytest.raises(InputError, match="unknown portfolio format"):
+        load_portfolio(tmp_path / "x.txt")
+    with pytest.raises(InputError, match="file not found"):
+        load_portfolio(tmp_path / "x.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_generated_portfolio_round_trips_through_every_format(tmp_path, suffix):
+    frame = generate_portfolio(300, seed=3)
+    path = write_table(frame, tmp_path / f"p{suffix}")
+    portfolio = load_portfolio(path)
+    assert portfolio.rejected.empty
+    assert len(portfolio.frame) == 300
+    pd.testing.assert_series_equal(portfolio.frame["capacity"], frame["capacity"], check_names=False)
+    assert portfolio.frame["application_id"].tolist() == frame["application_id"].tolist()
+
+
+def test_the_generator_is_reproducible_from_its_seed():
+    pd.testing.assert_frame_equal(generate_portfolio(500, seed=11), generate_portfolio(500, seed=11))
+    assert not generate_portfolio(500, seed=11).equals(generate_portfolio(500, seed=12))
+
+
+def test_shipped_example_portfolio_loads(examples_dir):
+    portfolio = load_portfolio(examples_dir / "portfolios" / "small.csv")
+    assert portfolio.rows_in == len(portfolio.frame) + len(portfolio.rejected)
+    assert len(portfolio.frame) >= 20
+
+
+def test_validation_in_memory_frame_keeps_row_numbers():
+    frame = generate_portfolio(50, seed=5)
+    frame.loc[10, "area"] = "moon"
+    portfolio = validate_frame(frame)
+    assert portfolio.rejected["row"].tolist() == [11]
+    assert 11 not in portfolio.frame["row"].tolist() and len(portfolio.frame) == 49

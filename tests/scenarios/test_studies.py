@@ -1,0 +1,109 @@
+import pandas as pd
+import pytest
+
+from costmodel.application import parse_application
+from costmodel.params import load_ruleset
+from costmodel.params.overrides import load_reform
+from costmodel.quote import quote_application
+from costmodel.scenarios.generate import generate_portfolio
+from costmodel.scenarios.portfolio import validate_frame
+from costmodel.scenarios.studies import compare_portfolio, quote_portfolio, sweep
+
+
+def _application(row: pd.Series):
+    """The same application as a nested document, as a user would write it in YAML."""
+    def value(name):
+        v = row[name]
+        return None if pd.isna(v) else v.item() if hasattr(v, "item") else v
+    applicant = {"kind": value("applicant_kind")}
+    if applicant["kind"] == "enterprise":
+        applicant["enterprise"] = {
+            "industry": value("industry"), "employees": None if value("employees") is None else int(value("employees")),
+            "operating_revenue_10k_cny": value("revenue_10k_cny"), "total_assets_10k_cny": value("assets_10k_cny"),
+            "size_class": value("size_class"), "ownership": value("ownership"), "in_project_database": bool(value("in_project_database"))}
+    return parse_application({
+        "id": row["application_id"], "application_date": row["application_date"].date(), "applicant": applicant,
+        "site": {k: value(k) for k in ("area", "park_level", "distance_to_lv_m", "distance_to_10kv_m", "transformer_headroom_kva", "road_crossings")},
+        "request": {"capacity": value("capacity"), "capacity_unit": value("capacity_unit"), "power_factor": value("power_factor"),
+                    "phases": int(value("phases")), "supply": value("supply"), "duration": value("duration")},
+    })
+
+
+@pytest.fixture(scope="module")
+def portfolio():
+    return validate_frame(generate_portfolio(4000, seed=42), "generated")
+
+
+def test_every_batch_row_equals_the_single_quote_and_every_rule_is_exercised(portfolio):
+    ruleset = load_ruleset("shandong-2019")
+    result = quote_portfolio(portfolio, ruleset, chunk_rows=1500)
+    quotes = result.quotes
+    rules = {r.id for name in ("supply_voltage", "investment_boundary") for r in ruleset.decision(name).rules}
+    exercised = set(quotes["supply_voltage_rule"]) | set(quotes["boundary_rule"])
+    # voltage.beyond_10kv rejects the row instead (see the test of rejected rows)
+    assert exercised == rules - {"voltage.beyond_10kv"}
+    # one application per combination of deciding rules, enterprise size and fee, quoted one at a time
+    keys = ["supply_voltage_rule", "boundary_rule", "enterprise_size", "area"]
+    sample = quotes.groupby(keys, observed=True).head(1)
+    frame = portfolio.frame.set_index("row")
+    fees = frame[(frame["supply"] == "dual") | (frame["duration"] == "temporary")].index[:5]
+    rows = list(sample["row"]) + [r for r in fees if r in set(quotes["row"])]
+    assert len(rows) > 20
+    by_row = quotes.set_index("row")
+    for row in rows:
+        single = quote_application(_application(frame.loc[row]), ruleset)
+        assert single.supply_voltage == by_row.at[row, "supply_voltage"]
+        assert single.boundary == by_row.at[row, "boundary"]
+        assert single.totals.customer_cny == by_row.at[row, "customer_cny"]
+        assert single.totals.grid_cny == by_row.at[row, "grid_cny"]
+
+
+def test_rows_in_equal_rows_quoted_plus_rows_rejected(portfolio):
+    frame = generate_portfolio(300, seed=9)
+    frame.loc[5, "capacity"] = -1            # rejected by validation
+    frame.loc[6, "capacity"] = 50_000        # rejected by the quote: beyond 10 kV
+    frame.loc[6, "capacity_unit"] = "kVA"
+    result = quote_portfolio(validate_frame(frame), load_ruleset("shandong-2019"), chunk_rows=100)
+    assert len(result.quotes) + len(result.rejected) == 300
+    assert {6, 7} <= set(result.rejected["row"])
+    reasons = result.rejected.set_index("row")["reason"]
+    assert "capacity" in reasons[6] and "exceeds what 10 kV serves" in reasons[7]
+
+
+def _hand_portfolio():
+    """Micro enterprises (zero investment at low voltage), no road crossings, headroom 500 kVA, 100 m to LV, 200 m to 10 kV."""
+    capacities = [("rural", 90), ("rural", 100), ("rural", 110), ("rural", 130), ("rural", 150), ("rural", 160),
+                  ("rural", 170), ("rural", 250), ("urban", 150), ("urban", 170)]
+    rows = [{"application_id": f"h{i}", "application_date": pd.Timestamp("2019-09-02"), "applicant_kind": "enterprise",
+             "industry": None, "employees": float("nan"), "revenue_10k_cny": float("nan"), "assets_10k_cny": float("nan"),
+             "size_class": "micro", "ownership": "private", "in_project_database": False, "area": area, "park_level": "none",
+             "distance_to_lv_m": 100.0, "distance_to_10kv_m": 200.0, "transformer_headroom_kva": 500.0, "road_crossings": 0,
+             "capacity": float(kva), "capacity_unit": "kVA", "power_factor": float("nan"), "phases": 3, "supply": "single",
+             "duration": "permanent"} for i, (area, kva) in enumerate(capacities)]
+    return validate_frame(pd.DataFrame(rows), "hand-made")
+
+
+def test_a_rural_cap_sweep_reproduces_counts_and_savings_worked_out_by_hand():
+    table = sweep(_hand_portfolio(), load_ruleset("shandong-2019"), "supply_voltage.low_voltage_cap", [100, 120, 140, 160, 200], "rural")
+    # Baseline rural cap 100 kVA: 90 and 100 are already low voltage. A rural cap of c moves the rural
+    # requests in (100, c] to low voltage: 120 -> {110}; 140 -> {110, 130}; 160 -> {110, 130, 150, 160};
+    # 200 -> those and 170. Urban requests never move (their cap stays 160).
+    assert table["moved_to_low_voltage"].tolist() == [0, 1, 2, 4, 5]
+    assert table["boundary_changed"].tolist() == [0, 1, 2, 4, 5]   # micro: point of connection -> meter
+    # A moved micro customer saved its whole 10 kV connection: 0.2 km overhead 70 mm2 70,500 + demarcation
+    # switch 35,000 + site cable 21,000 + metering 60,000 + LV switchboard 45,000 + transformer
+    # (160 kVA 85,000 up to 160 kVA; 200 kVA 98,000 for 170) = 316,500 or 329,500; it now pays nothing.
+    assert table["customer_savings_cny"].tolist() == pytest.approx([0, 316_500, 633_000, 1_266_000, 1_595_500])
+    # The grid company now funds 0.1 km of LV overhead 4x120 (5,550) and a meter box (2,830) per moved customer.
+    assert table["grid_delta_cny"].tolist() == pytest.approx([0, 8_380, 16_760, 33_520, 41_900])
+
+
+def test_compare_reports_deltas_by_group_and_the_affected_applications():
+    baseline = load_ruleset("shandong-2019")
+    comparison = compare_portfolio(_hand_portfolio(), baseline, load_reform("rural-lv-cap-160").ruleset)
+    assert comparison.overall["moved_to_low_voltage"] == 4
+    assert comparison.overall["customer_delta_cny"] == pytest.approx(-1_266_000)
+    assert sorted(comparison.affected["application_id"]) == ["h2", "h3", "h4", "h5"]
+    by_area = comparison.by_group["area"].set_index("area")
+    assert by_area.at["rural", "voltage_changed"] == 4 and by_area.at["urban", "voltage_changed"] == 0
+    assert by_area["applications"].sum() == 10
