@@ -27,6 +27,8 @@ from costmodel.errors import CostmodelError, InputError
 from costmodel.params import RuleSet, available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.paths import REPO_ROOT
 from costmodel.quote import Quote, quote_application, quote_frame, quotes_from_batch
+from costmodel.scenarios.portfolio import validate_frame
+from costmodel.scenarios.studies import quote_portfolio
 from costmodel.web import report
 
 EXAMPLES_DIR = REPO_ROOT / "examples" / "applications"
@@ -191,74 +193,25 @@ def _error_item(error: dict) -> dict:
     return {"field": field, "value": value, "allowed": error["msg"]}
 
 
-def _nested(row: dict) -> dict:
-    """A flat batch row (FRAME_COLUMNS, strings) as the nested application the model validates."""
-    def given(key: str) -> Any:
-        value = row.get(key)
-        if key == "phases" and isinstance(value, str) and value.strip().isdigit():
-            return int(value)  # a Literal[1, 3] takes no string, unlike the numeric fields
-        return None if value is None or value == "" else value
-
-    enterprise_keys = {"industry": "industry", "employees": "employees", "operating_revenue_10k_cny": "revenue_10k_cny",
-                       "total_assets_10k_cny": "assets_10k_cny", "size_class": "size_class", "ownership": "ownership",
-                       "in_project_database": "in_project_database"}
-    enterprise = {key: given(column) for key, column in enterprise_keys.items() if given(column) is not None}
-    applicant: dict[str, Any] = {"kind": given("applicant_kind")}
-    if enterprise or applicant["kind"] == "enterprise":
-        applicant["enterprise"] = enterprise
-    site_keys = ["area", "park_level", "distance_to_lv_m", "distance_to_10kv_m", "transformer_headroom_kva", "road_crossings"]
-    request_keys = ["capacity", "capacity_unit", "power_factor", "phases", "supply", "duration"]
-    return {
-        "id": given("application_id"), "application_date": given("application_date"), "applicant": applicant,
-        "site": {key: given(key) for key in site_keys if given(key) is not None},
-        "request": {key: given(key) for key in request_keys if given(key) is not None},
-    }
-
-
-def validate_batch(text: bytes) -> tuple[list[Application], pd.DataFrame]:
-    """Valid applications of a CSV upload, and the rejected rows with their reasons.
-
-    Builds one Application per row only to validate it; quoting then runs once over all valid rows.
-    """
+def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
+    """The answer to a batch upload: quoted rows, then rejected rows with their reasons (the portfolio path)."""
     try:
-        raw = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        raw = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(f"batch CSV: cannot read it ({str(error).strip()}); expected a header row with {', '.join(FRAME_COLUMNS)}") from None
-    missing = [c for c in ("application_id", "application_date", "applicant_kind", "area", "distance_to_lv_m",
-                           "distance_to_10kv_m", "transformer_headroom_kva", "capacity") if c not in raw.columns]
-    unknown = [c for c in raw.columns if c not in FRAME_COLUMNS]
-    if missing or unknown:
-        raise InputError(f"batch CSV: columns missing {missing}, unknown {unknown}; allowed columns: {', '.join(FRAME_COLUMNS)}")
-    valid, rejected, seen = [], [], set()
-    for line, row in enumerate(raw.to_dict("records"), start=2):  # line 1 is the header
-        where = f"line {line}"
-        try:
-            application = parse_application(_nested(row), where)
-            if application.id in seen:
-                raise InputError(f"{where}: application_id {application.id!r} repeats an earlier row; ids must be unique")
-        except InputError as error:
-            rejected.append({"application_id": row.get("application_id", ""), "reason": str(error).replace("\n", " ")})
-            continue
-        seen.add(application.id)
-        valid.append(application)
-    return valid, pd.DataFrame(rejected, columns=["application_id", "reason"])
-
-
-def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
-    """The answer to a batch upload: quoted rows (one quote_frame call), then rejected rows with reasons."""
-    valid, rejected = validate_batch(body)
-    rejected = rejected.assign(status="rejected")
-    parts = [rejected]
-    if valid:
-        # One rule set for the whole file: a jurisdiction must resolve to the same rule set on every row's date.
-        dates = sorted({a.application_date for a in valid})
-        resolved = {resolve_ruleset(ruleset, day).id for day in dates}
-        if len(resolved) > 1:
-            raise InputError(f"batch: {ruleset!r} resolves to several rule sets over the application dates "
-                             f"({', '.join(sorted(resolved))}); name one rule set, or split the file")
-        quoted = quote_frame(applications_frame(valid), resolve_ruleset(ruleset, dates[0]))
-        parts = [quoted.summary().assign(status="quoted", reason=""), rejected, quoted.rejected.assign(status="rejected")]
-    return pd.concat([p for p in parts if not p.empty] or [rejected], ignore_index=True).reindex(columns=BATCH_COLUMNS)
+    portfolio = validate_frame(raw, "batch CSV")
+    dates = portfolio.frame["application_date"].dt.date.unique() if len(portfolio.frame) else []
+    # One rule set for the whole file: a jurisdiction must resolve to the same rule set on every row's date.
+    resolved = {resolve_ruleset(ruleset, day).id for day in dates}
+    if len(resolved) > 1:
+        raise InputError(f"batch: {ruleset!r} resolves to several rule sets over the application dates "
+                         f"({', '.join(sorted(resolved))}); name one rule set, or split the file")
+    ruleset_loaded = resolve_ruleset(ruleset, min(dates)) if len(dates) else load_ruleset(available_rulesets()[0])
+    result = quote_portfolio(portfolio, ruleset_loaded)
+    rejected = result.rejected.assign(status="rejected", reason="line " + (result.rejected["row"] + 1).astype(str) + ": "
+                                      + result.rejected["reason"].astype(str))
+    table = pd.concat([result.quotes.assign(status="quoted", reason=""), rejected], ignore_index=True)
+    return table.reindex(columns=BATCH_COLUMNS)
 
 
 def _csv_chunks(frame: pd.DataFrame, header: bool) -> Iterator[str]:

@@ -141,7 +141,8 @@ def test_batch_quotes_valid_rows_and_gives_reasons_for_the_rest(client):
     table = pd.read_csv(io.StringIO(response.text)).fillna({"reason": ""})
     status = dict(zip(table["application_id"] + "/" + table["status"], table["reason"]))
     assert set(status) == {"wh/quoted", "home/quoted", "bad-area/rejected", "wh/rejected", "huge/rejected"}
-    assert "site.area" in status["bad-area/rejected"] and "line 3" in status["bad-area/rejected"]
+    assert "area 'suburb' is not allowed; allowed: urban, rural" in status["bad-area/rejected"]
+    assert status["bad-area/rejected"].startswith("line 3: ")
     assert "repeats an earlier row" in status["wh/rejected"]
     assert "exceeds what 10 kV serves" in status["huge/rejected"]
     quoted = table[table["status"] == "quoted"].set_index("application_id")

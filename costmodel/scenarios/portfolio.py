@@ -111,11 +111,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot be read as {kind}: {error}") from None
     if raw.empty:
         raise InputError(f"{path}: no application rows; a portfolio needs at least one row under its header")
+    check_columns(raw, str(path))
+    return raw
+
+
+def check_columns(raw: pd.DataFrame, source: str) -> None:
     missing = [c for c in FRAME_COLUMNS if c not in raw.columns and _required(c)]
     unknown = [c for c in raw.columns if c not in FRAME_COLUMNS]
     if missing or unknown:
-        raise InputError(f"{path}: columns missing {missing}, unknown {unknown}; allowed columns: {', '.join(FRAME_COLUMNS)}")
-    return raw
+        raise InputError(f"{source}: columns missing {missing}, unknown {unknown}; allowed columns: {', '.join(FRAME_COLUMNS)}")
 
 
 class _Problems:
@@ -165,6 +169,7 @@ def _bounds_text(bounds: dict) -> str:
 
 def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
     """Every row accepted into the engine's frame or rejected with its reason; nothing lost."""
+    check_columns(raw, source)
     n = len(raw)
     raw = raw.reset_index(drop=True)
     problems = _Problems(n)
