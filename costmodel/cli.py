@@ -286,15 +286,24 @@ def batch(
     out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
     chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
 ) -> None:
-    """Quote every application of a portfolio; rows in = rows quoted + rows rejected."""
+    """Quote every application of a portfolio; rows in = rows quoted + rows rejected.
+
+    Finished chunks are kept in <out>.parts/ until the end, so a batch interrupted and run again
+    resumes where it stopped, without losing or repeating rows.
+    """
     from costmodel.scenarios.portfolio import write_table
-    from costmodel.scenarios.studies import quote_portfolio
+    from costmodel.scenarios.studies import Checkpoint, quote_portfolio
 
     loaded = _load_portfolio(portfolio)
+    chosen = load_ruleset(ruleset)
+    checkpoint = Checkpoint(out.with_name(out.name + ".parts"), loaded, chosen, chunk_rows)
+    if checkpoint.finished_chunks():
+        console.print(f"resuming: {checkpoint.finished_chunks()} chunk(s) of {chunk_rows:,} rows already quoted in {checkpoint.folder}")
     progress, advance = _progress(len(loaded.frame), 1)
     with progress:
-        result = quote_portfolio(loaded, load_ruleset(ruleset), chunk_rows, advance)
+        result = quote_portfolio(loaded, chosen, chunk_rows, advance, checkpoint)
     write_table(result.quotes, out)
+    checkpoint.remove()
     result.rejected.to_csv(_rejected_path(out), index=False)
     console.print(f"{result.rows_in:,} rows in = {len(result.quotes):,} quoted ({out}) + {len(result.rejected):,} rejected "
                   f"({_rejected_path(out)})")

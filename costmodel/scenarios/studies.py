@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -27,22 +31,78 @@ class BatchResult:
     rows_in: int
 
 
+class Checkpoint:
+    """Finished chunks of a batch on disk, so an interrupted batch resumes without losing or repeating rows.
+
+    Each chunk is written whole (to a temporary name, then renamed) and keyed by its first row; a
+    manifest ties the folder to the portfolio, the rule set and the chunk size, so a changed input
+    starts afresh instead of mixing results.
+    """
+
+    def __init__(self, folder: Path, portfolio: Portfolio, ruleset: RuleSet, chunk_rows: int):
+        self.folder = Path(folder)
+        digest = hashlib.sha256(pd.util.hash_pandas_object(portfolio.frame, index=False).to_numpy().tobytes())
+        self.key = {"portfolio": digest.hexdigest()[:16], "rows": len(portfolio.frame), "ruleset": ruleset.id,
+                    "ruleset_hash": ruleset.content_hash, "chunk_rows": chunk_rows}
+        manifest = self.folder / "manifest.json"
+        if manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8")) != self.key:
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps(self.key), encoding="utf-8")
+
+    def _path(self, start: int, kind: str) -> Path:
+        return self.folder / f"{kind}-{start:012d}.parquet"
+
+    def done(self, start: int) -> bool:
+        return self._path(start, "rejected").is_file()
+
+    def load(self, start: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return pd.read_parquet(self._path(start, "quotes")), pd.read_parquet(self._path(start, "rejected"))
+
+    def save(self, start: int, quotes: pd.DataFrame, rejected: pd.DataFrame) -> None:
+        # The rejected file is written last: its presence marks the chunk complete.
+        for kind, frame in (("quotes", quotes), ("rejected", rejected)):
+            temporary = self._path(start, kind).with_suffix(".tmp")
+            frame.to_parquet(temporary, index=False)
+            temporary.replace(self._path(start, kind))
+
+    def finished_chunks(self) -> int:
+        return len(list(self.folder.glob("rejected-*.parquet")))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _quote_chunk(chunk: pd.DataFrame, ruleset: RuleSet) -> tuple[pd.DataFrame, pd.DataFrame]:
+    batch = quote_frame(chunk, ruleset, itemised=False)
+    summary = batch.decisions[SUMMARY_COLUMNS[:-3]].assign(
+        customer_cny=batch.totals["customer_cny"].to_numpy(), grid_cny=batch.totals["grid_cny"].to_numpy(),
+        total_cny=batch.totals["total_cny"].to_numpy())
+    rows = chunk["row"].to_numpy()[pd.Index(chunk["application_id"]).get_indexer(batch.rejected["application_id"])]
+    refused = pd.DataFrame({"row": rows, "application_id": batch.rejected["application_id"].to_numpy(),
+                            "field": "(quote)", "value": "", "reason": batch.rejected["reason"].to_numpy()},
+                           columns=REJECTED_COLUMNS)
+    return summary, refused
+
+
 def quote_portfolio(portfolio: Portfolio, ruleset: RuleSet, chunk_rows: int = 250_000,
-                    progress: Callable[[int], None] | None = None) -> BatchResult:
-    """Quote every accepted row in chunks through quote_frame; rows in = rows quoted + rows rejected."""
+                    progress: Callable[[int], None] | None = None, checkpoint: Checkpoint | None = None) -> BatchResult:
+    """Quote every accepted row in chunks through quote_frame; rows in = rows quoted + rows rejected.
+
+    With a checkpoint, chunks finished by an earlier, interrupted run are read back, not quoted again.
+    """
     frame = portfolio.frame
     quoted, refused = [], [portfolio.rejected]
     for start in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[start:start + chunk_rows]
-        batch = quote_frame(chunk, ruleset, itemised=False)
-        summary = batch.decisions[SUMMARY_COLUMNS[:-3]].assign(
-            customer_cny=batch.totals["customer_cny"].to_numpy(), grid_cny=batch.totals["grid_cny"].to_numpy(),
-            total_cny=batch.totals["total_cny"].to_numpy())
+        if checkpoint is not None and checkpoint.done(start):
+            summary, rejected = checkpoint.load(start)
+        else:
+            summary, rejected = _quote_chunk(chunk, ruleset)
+            if checkpoint is not None:
+                checkpoint.save(start, summary, rejected)
         quoted.append(summary)
-        if len(batch.rejected):
-            rows = chunk["row"].to_numpy()[pd.Index(chunk["application_id"]).get_indexer(batch.rejected["application_id"])]
-            refused.append(pd.DataFrame({"row": rows, "application_id": batch.rejected["application_id"].to_numpy(),
-                                         "field": "(quote)", "value": "", "reason": batch.rejected["reason"].to_numpy()}))
+        refused.append(rejected)
         if progress:
             progress(len(chunk))
     quotes = pd.concat(quoted, ignore_index=True) if quoted else pd.DataFrame(columns=SUMMARY_COLUMNS)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -107,3 +109,48 @@ def test_compare_reports_deltas_by_group_and_the_affected_applications():
     by_area = comparison.by_group["area"].set_index("area")
     assert by_area.at["rural", "voltage_changed"] == 4 and by_area.at["urban", "voltage_changed"] == 0
     assert by_area["applications"].sum() == 10
+
+
+def test_an_interrupted_batch_resumes_without_losing_or_repeating_rows(tmp_path, monkeypatch):
+    from costmodel.scenarios import studies
+    from costmodel.scenarios.portfolio import load_portfolio
+
+    portfolio = load_portfolio(Path(__file__).resolve().parents[2] / "examples" / "portfolios" / "small.csv")
+    ruleset = load_ruleset("shandong-2019")
+    uninterrupted = studies.quote_portfolio(portfolio, ruleset, chunk_rows=30)
+
+    calls = []
+    real_chunk = studies._quote_chunk
+
+    def failing_after_three(chunk, ruleset):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the user presses Ctrl-C during the fourth chunk
+        calls.append(int(chunk["row"].iloc[0]))
+        return real_chunk(chunk, ruleset)
+
+    monkeypatch.setattr(studies, "_quote_chunk", failing_after_three)
+    checkpoint = studies.Checkpoint(tmp_path / "parts", portfolio, ruleset, 30)
+    with pytest.raises(KeyboardInterrupt):
+        studies.quote_portfolio(portfolio, ruleset, 30, checkpoint=checkpoint)
+    assert checkpoint.finished_chunks() == 3
+
+    calls.clear()
+    monkeypatch.setattr(studies, "_quote_chunk", lambda chunk, ruleset: calls.append(int(chunk["row"].iloc[0])) or real_chunk(chunk, ruleset))
+    resumed = studies.quote_portfolio(portfolio, ruleset, 30, checkpoint=studies.Checkpoint(tmp_path / "parts", portfolio, ruleset, 30))
+    # 200 rows in chunks of 30: 7 chunks, the first three (rows 1, 31, 61) read back, four quoted now
+    assert len(calls) == 4 and min(calls) == 91
+    pd.testing.assert_frame_equal(resumed.quotes, uninterrupted.quotes, check_dtype=False)
+    pd.testing.assert_frame_equal(resumed.rejected, uninterrupted.rejected, check_dtype=False)
+    assert resumed.rows_in == len(resumed.quotes) + len(resumed.rejected) == 200
+
+
+def test_a_checkpoint_of_another_rule_set_is_not_reused(tmp_path):
+    from costmodel.scenarios import studies
+    from costmodel.scenarios.portfolio import load_portfolio
+
+    portfolio = load_portfolio(Path(__file__).resolve().parents[2] / "examples" / "portfolios" / "small.csv")
+    first = studies.Checkpoint(tmp_path / "parts", portfolio, load_ruleset("shandong-2019"), 50)
+    studies.quote_portfolio(portfolio, load_ruleset("shandong-2019"), 50, checkpoint=first)
+    assert first.finished_chunks() == 4
+    other = studies.Checkpoint(tmp_path / "parts", portfolio, load_ruleset("national-1996"), 50)
+    assert other.finished_chunks() == 0
