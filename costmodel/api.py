@@ -301,7 +301,8 @@ def create_app() -> FastAPI:
     async def compare(body: CompareRequest) -> Comparison:
         """The same application under several rule sets; the difference is last minus first."""
         when = body.application.application_date
-        quotes = await asyncio.gather(*(coalescer.quote(body.application, resolve_ruleset(name, when)) for name in body.rulesets))
+        rulesets = [resolve_ruleset(name, when) for name in body.rulesets]  # all names checked before any quote starts
+        quotes = await asyncio.gather(*(coalescer.quote(body.application, ruleset) for ruleset in rulesets))
         return _comparison(body.application.id, list(quotes))
 
     @api.post("/quote.json")
