@@ -53,7 +53,7 @@ def main() -> None:
     from costmodel.quote import quote_application
     from costmodel.scenarios.generate import generate_portfolio
     from costmodel.scenarios.portfolio import validate_frame, write_table
-    from tests_support_bench import application_from_row
+    from costmodel.application import application_from_row
 
     folder = Path(tempfile.mkdtemp(prefix="costmodel-bench-"))
     path = folder / f"portfolio-{args.rows}.parquet"

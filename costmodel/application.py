@@ -124,6 +124,29 @@ def applications_frame(apps: list[Application]) -> pd.DataFrame:
     return pd.DataFrame([_row(app) for app in apps], columns=FRAME_COLUMNS)
 
 
+def application_from_row(row: pd.Series) -> Application:
+    """One row of the application frame back as the nested Application a user writes (the inverse of `_row`)."""
+    def value(name):
+        v = row[name]
+        return None if pd.isna(v) else v.item() if hasattr(v, "item") else v
+
+    applicant: dict = {"kind": value("applicant_kind")}
+    if applicant["kind"] == "enterprise":
+        employees = value("employees")
+        applicant["enterprise"] = {
+            "industry": value("industry"), "employees": None if employees is None else int(employees),
+            "operating_revenue_10k_cny": value("revenue_10k_cny"), "total_assets_10k_cny": value("assets_10k_cny"),
+            "size_class": value("size_class"), "ownership": value("ownership"),
+            "in_project_database": bool(value("in_project_database"))}
+    return parse_application({
+        "id": row["application_id"], "application_date": pd.Timestamp(row["application_date"]).date(), "applicant": applicant,
+        "site": {k: value(k) for k in ("area", "park_level", "distance_to_lv_m", "distance_to_10kv_m", "transformer_headroom_kva",
+                                       "road_crossings")},
+        "request": {"capacity": value("capacity"), "capacity_unit": value("capacity_unit"), "power_factor": value("power_factor"),
+                    "phases": int(value("phases")), "supply": value("supply"), "duration": value("duration")},
+    }, f"application {row['application_id']}")
+
+
 def _describe_validation(error: ValidationError, where: str) -> str:
     problems = []
     for item in error.errors():

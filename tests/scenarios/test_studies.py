@@ -3,32 +3,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from costmodel.application import parse_application
+from costmodel.application import application_from_row
 from costmodel.params import load_ruleset
 from costmodel.params.overrides import load_reform
 from costmodel.quote import quote_application
 from costmodel.scenarios.generate import generate_portfolio
 from costmodel.scenarios.portfolio import validate_frame
 from costmodel.scenarios.studies import compare_portfolio, quote_portfolio, sweep
-
-
-def _application(row: pd.Series):
-    """The same application as a nested document, as a user would write it in YAML."""
-    def value(name):
-        v = row[name]
-        return None if pd.isna(v) else v.item() if hasattr(v, "item") else v
-    applicant = {"kind": value("applicant_kind")}
-    if applicant["kind"] == "enterprise":
-        applicant["enterprise"] = {
-            "industry": value("industry"), "employees": None if value("employees") is None else int(value("employees")),
-            "operating_revenue_10k_cny": value("revenue_10k_cny"), "total_assets_10k_cny": value("assets_10k_cny"),
-            "size_class": value("size_class"), "ownership": value("ownership"), "in_project_database": bool(value("in_project_database"))}
-    return parse_application({
-        "id": row["application_id"], "application_date": row["application_date"].date(), "applicant": applicant,
-        "site": {k: value(k) for k in ("area", "park_level", "distance_to_lv_m", "distance_to_10kv_m", "transformer_headroom_kva", "road_crossings")},
-        "request": {"capacity": value("capacity"), "capacity_unit": value("capacity_unit"), "power_factor": value("power_factor"),
-                    "phases": int(value("phases")), "supply": value("supply"), "duration": value("duration")},
-    })
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +34,7 @@ def test_every_batch_row_equals_the_single_quote_and_every_rule_is_exercised(por
     assert len(rows) > 20
     by_row = quotes.set_index("row")
     for row in rows:
-        single = quote_application(_application(frame.loc[row]), ruleset)
+        single = quote_application(application_from_row(frame.loc[row]), ruleset)
         assert single.supply_voltage == by_row.at[row, "supply_voltage"]
         assert single.boundary == by_row.at[row, "boundary"]
         assert single.totals.customer_cny == by_row.at[row, "customer_cny"]
