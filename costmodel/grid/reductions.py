@@ -18,6 +18,7 @@ Tests (names as in Duin & Volgenant 1989, Polzin & Vahdati Daneshmand 2001):
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -27,7 +28,9 @@ from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
 
 from costmodel.errors import InputError
 
-REDUCTION_NAMES = ("parallel", "degree1", "degree2", "terminal_degree1", "long_edge", "nearest_vertex")
+REDUCTION_NAMES = (
+    "parallel", "degree1", "degree2", "terminal_degree1", "long_edge", "nearest_vertex", "dual_ascent",
+)
 
 
 @dataclass
@@ -254,3 +257,73 @@ def reduce(g: WorkGraph, max_rounds: int = 20) -> WorkGraph:
         for x in [x for x in g.adj if x not in g.terminals]:
             g.delete_node(x)
     return g
+
+
+def dual_ascent(n: int, tail: np.ndarray, head: np.ndarray, cost: np.ndarray, terminals: np.ndarray, root: int):
+    """Wong's dual ascent on the directed cut formulation rooted at ``root``.
+
+    Repeatedly takes the terminal whose current cut is smallest, the cut being the arcs entering
+    the set W of nodes that reach it over arcs of zero reduced cost, and raises that cut's dual by
+    the smallest reduced cost on it. Returns (lower bound, reduced costs, cuts as arc arrays).
+    W only grows, so it is kept per terminal and extended as arcs reach zero.
+    """
+    red = np.asarray(cost, dtype=float).copy()
+    into: list[list[int]] = [[] for _ in range(n)]
+    for a, h in enumerate(head.tolist()):
+        into[h].append(a)
+    tails = tail.tolist()
+    eps = 1e-9
+    bound = 0.0
+    cuts: list[np.ndarray] = []
+    state = {}
+    for t in terminals.tolist():
+        if t != root:
+            state[t] = ({t}, list(into[t]))
+    heap = [(len(cut), t) for t, (_, cut) in state.items()]
+    heapq.heapify(heap)
+    while heap:
+        size, t = heapq.heappop(heap)
+        members, cut = state[t]
+        # grow W over arcs that reached zero since last time
+        grown = False
+        stack = [tails[a] for a in cut if red[a] <= eps and tails[a] not in members]
+        while stack:
+            x = stack.pop()
+            if x in members:
+                continue
+            members.add(x)
+            grown = True
+            for a in into[x]:
+                if red[a] <= eps and tails[a] not in members:
+                    stack.append(tails[a])
+        if root in members:
+            continue  # this terminal is connected to the root: inactive
+        if grown:
+            cut = [a for x in members for a in into[x] if tails[a] not in members]
+            state[t] = (members, cut)
+            if len(cut) != size:
+                heapq.heappush(heap, (len(cut), t))
+                continue
+        if not cut:
+            return np.inf, red, cuts  # the terminal cannot be reached at all
+        arr = np.array(cut, dtype=np.int64)
+        delta = red[arr].min()
+        red[arr] -= delta
+        red[arr[red[arr] < eps]] = 0.0
+        bound += delta
+        cuts.append(arr)
+        heapq.heappush(heap, (len(cut), t))
+    return bound, red, cuts
+
+
+def dual_ascent_fixing(n, tail, head, red, bound, terminals, root, cutoff) -> np.ndarray:
+    """Arcs that lie in no arborescence of cost <= ``cutoff`` (mask).
+
+    Any arborescence A using arc (u, v) costs at least bound + d(root, u) + red(u, v) + d(v, T),
+    with d the reduced-cost distance and T the terminals other than the root.
+    """
+    mat = coo_matrix((red + 1e-12, (tail, head)), shape=(n, n)).tocsr()
+    from_root = dijkstra(mat, directed=True, indices=root)
+    others = terminals[terminals != root]
+    to_term = dijkstra(mat.T.tocsr(), directed=True, indices=others, min_only=True)
+    return bound + from_root[tail] + red + to_term[head] > cutoff + 1e-7
