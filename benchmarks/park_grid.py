@@ -31,7 +31,7 @@ SPARE_KVA = (8000, 7500, 7500, 7000, 6500)      # five feeder bays, 36.5 MVA for
 
 
 def park_grid(n: int = 12, plots: int = 20, total_kva: float = 32000, spacing_m: float = 400,
-              feeder_km: float = 4.0, seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+              feeder_km: float = 2.0, seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
     """nodes and corridors frames of an n x n street grid park with five feeder bays."""
     rng = np.random.default_rng(seed)
     rows = [{"id": f"J{r}_{c}", "x_m": c * spacing_m, "y_m": r * spacing_m, "kind": "junction",

@@ -83,7 +83,7 @@ def _numeric(frame: pd.DataFrame, file: str, column: str, *, minimum: float | No
         low = (values <= minimum) if strict else (values < minimum)
         if low.any():
             sign = ">" if strict else ">="
-            raise InputError(f"{_where(file, frame, low, column)}: value {values[low].iloc[0]!r} is not allowed; must be {sign} {minimum}")
+            raise InputError(f"{_where(file, frame, low, column)}: value {_first_value(frame, low, column)!r} is not allowed; must be {sign} {minimum}")
     return values.astype(float)
 
 

@@ -22,6 +22,7 @@ def plot_design(network: Network, design: Design, path: Path | str, title: str =
     if path.suffix.lower() not in (".png", ".svg"):
         raise InputError(f"map file {str(path)!r}: suffix {path.suffix!r} is not allowed; allowed: .png, .svg")
     nodes = network.nodes
+    plt.rcParams["svg.fonttype"] = "none"   # labels stay text in SVG (searchable, editable)
     fig, ax = plt.subplots(figsize=(9, 8))
     for status, colour, width in (("candidate", "0.85", 0.8), ("existing", "0.45", 1.6)):
         part = network.corridors[network.corridors["status"] == status]
