@@ -106,7 +106,7 @@ class SteinerResult:
         }
 
 
-def build(problem: SteinerProblem, dual_ascent_rounds: int = 4) -> SteinerModel:
+def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, max_seed_cut: int = 40) -> SteinerModel:
     """Reduce the graph, find a heuristic tree, bound it by dual ascent and build the LP/MIP model."""
     start = time.perf_counter()
     ids = problem.nodes["node"].to_numpy()
@@ -164,7 +164,7 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4) -> SteinerModel:
             sm.incumbent, sm.incumbent_cost = sm.to_original(u[:0]), work.fixed_cost
         sm.status = "proven"
     else:
-        sm.pyomo = _build_pyomo(sm, cuts)
+        sm.pyomo = _build_pyomo(sm, [c for c in cuts if len(c) <= max_seed_cut])
     sm.seconds_build = time.perf_counter() - start
     return sm
 
@@ -198,11 +198,21 @@ def _build_pyomo(sm: SteinerModel, cuts: list[np.ndarray]) -> pyo.ConcreteModel:
     g, tail, head = sm.graph, sm.tail, sm.head
     n_arcs = len(tail)
     cost = np.repeat(g.w, 2)
+    # Every terminal but the root has exactly one entering arc, so taking its cheapest entering
+    # cost off all its entering arcs (into the constant) changes no choice. Wire-routing instances
+    # join each terminal by edges of 100000: without this shift HiGHS's dual simplex stalls on them
+    # (one LP re-solve of instance169 took 86,000 iterations instead of about 800).
+    entering_min = np.full(g.n, np.inf)
+    np.minimum.at(entering_min, head, cost)
+    shift = np.zeros(g.n)
+    others = sm.terminals[sm.terminals != sm.root]
+    shift[others] = entering_min[others]
+    cost = cost - shift[head]
     m = pyo.ConcreteModel(name="steiner_dcut")
     m.A = pyo.RangeSet(0, n_arcs - 1)
     m.x = pyo.Var(m.A, bounds=(0, 1), within=pyo.Reals)
     xs = [m.x[a] for a in range(n_arcs)]
-    m.obj = pyo.Objective(expr=LinearExpression(constant=0.0, linear_coefs=cost.tolist(), linear_vars=xs))
+    m.obj = pyo.Objective(expr=LinearExpression(constant=float(shift.sum()), linear_coefs=cost.tolist(), linear_vars=xs))
     closed = head == sm.root
     if sm.arc_fixed is not None:
         closed |= sm.arc_fixed
@@ -419,6 +429,10 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     stats["seconds_lp"] = time.perf_counter() - start
 
     forbidden = np.zeros(len(sm.tail), dtype=bool)
+    if x is not None and not closed():
+        support = np.flatnonzero(x > 1e-6)
+        if (x[support] > 1 - 1e-6).all() and not _component_cuts(sm, support):
+            offer(heur.prune(g, np.unique(support // 2), sm.terminals))  # the LP optimum is a tree
     if x is not None and not closed():
         # 2. LP-guided heuristic: edges the LP likes become cheap
         guided = heur.Graph(g.n, g.u, g.v, g.w * (1.0 - np.maximum(x[0::2], x[1::2])) + 1e-6 * g.w)
