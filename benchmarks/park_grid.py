@@ -2,8 +2,9 @@
 
 Generates the instance of issue 6 (12 x 12: 149 nodes, 269 corridors, 32 MVA of plots, five
 feeder bays with spare capacity, 10 kV voltage-drop limit of the rule set) and solves it with
-  ours      multi-commodity flow + lazy voltage rows + greedy warm start
-  baseline  plain single-commodity flow with big-M voltage rows on every arc, no warm start
+  ours            single-commodity flow + lazy voltage rows + greedy warm start (the default)
+  baseline        single-commodity flow with big-M voltage rows on every arc, no warm start
+  tree            ours + connectivity rows;  multicommodity  ours with one commodity per plot
 in the same run, reporting status, objective, bound, gap and seconds, and the ratios.
 
     .venv/bin/python benchmarks/park_grid.py                 # 12x12, 60 s each
@@ -73,11 +74,10 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
     limits = load_grid_limits(ruleset)
     inst = prepare(network, customers, limits)
     settings = {
-        "ours": dict(formulation="tree", voltage_rows="lazy", warm_start=True),
+        "ours": dict(formulation="plain", voltage_rows="lazy", warm_start=True),
+        "tree": dict(formulation="tree", voltage_rows="lazy", warm_start=True),
         "baseline": dict(formulation="plain", voltage_rows="all", warm_start=False),
         "multicommodity": dict(formulation="multicommodity", voltage_rows="lazy", warm_start=True),
-        "tree_all_rows": dict(formulation="tree", voltage_rows="all", warm_start=True),
-        "plain_lazy_warm": dict(formulation="plain", voltage_rows="lazy", warm_start=True),
     }
     out = []
     for name in methods:

@@ -1,16 +1,21 @@
 """Capacitated fixed-charge design of a radial extension: build, solve, extract.
 
-Formulation (one directed arc per corridor direction, one binary per arc and conductor):
+Variables (one directed arc per corridor direction, never into a source):
   w[o]      arc-option o (tail -> head with std_type t) is built;   sum over a corridor <= 1
   y[s]      source s (feeder bay / transformer) supplies;            root arc r -> s
-  f[k, a]   share of customer k's supply on arc a (multi-commodity); f[k, a] <= sum_t w[a, t]
-  p[o]      kVA on arc-option o;  p[o] <= capacity[o] w[o];  sum_t p[a, t] = sum_k demand[k] f[k, a]
+  p[o]      kVA on arc-option o;  p[o] <= capacity[o] w[o]
   u[n]      linearised voltage drop at n in percent of nominal (DistFlow, one-sided):
             u[head] >= u[tail] + sum_t drop[o] p[o] - limit (1 - sum_t w[a, t]),  u <= limit
-  in-degree of every node <= 1 (radial), = 1 at customers; sum_k demand[k] f[k, r->s] <= spare[s] y[s].
-`plain` replaces the commodities by one aggregate flow (the baseline of benchmarks/park_grid.py).
+  in-degree of every node <= 1 (radial), = 1 at customers; supply of s <= spare[s] y[s].
+Formulations (FORMULATIONS; chosen by measurement in benchmarks/park_grid.py, docs/performance.md):
+  plain           aggregate flow balance (default: fastest measured on the park grids)
+  tree            plain + "a built arc leaves only a fed node" + "an arc into a customer carries at
+                  least its demand"
+  multicommodity  one commodity per customer, f[k, a] <= sum_t w[a, t] (tightest LP, but the LP
+                  of a 12x12 park with 20 plots does not finish in 30 s here)
 Voltage rows can be added lazily: solve, compute the drops on the radial result, add the rows of
-arcs into the nodes on violated paths, solve again (a relaxation until no drop exceeds the limit).
+arcs into the nodes on violated paths, solve again (a relaxation until no drop exceeds the limit;
+every round's bound is a valid bound). A greedy radial design is the MIP start.
 """
 
 from __future__ import annotations
@@ -118,7 +123,7 @@ def _prune(options: pd.DataFrame, is_customer: np.ndarray, is_source: np.ndarray
 
 # --------------------------------------------------------------------------------------- build
 
-def build_model(inst: Instance, formulation: str = "multicommodity", voltage_rows: str = "lazy") -> pyo.ConcreteModel:
+def build_model(inst: Instance, formulation: str = "plain", voltage_rows: str = "lazy") -> pyo.ConcreteModel:
     """The Pyomo model; `voltage_rows` is "all" (every arc, big-M) or "lazy" (none until added)."""
     if formulation not in FORMULATIONS:
         raise InputError(f"formulation {formulation!r} is not allowed; allowed: {', '.join(FORMULATIONS)}")
@@ -194,8 +199,7 @@ def build_model(inst: Instance, formulation: str = "multicommodity", voltage_row
 
     if formulation == "tree":
         # a built arc leaves a node only if one enters it (sources excepted), and carries at
-        # least its head's demand: cheap rows that give the LP much of the connectivity of
-        # the commodities (measured in benchmarks/park_grid.py)
+        # least its head's demand: part of the commodities' connectivity at little LP cost
         m.fed = pyo.Constraint([a for a in by_arc if int(arcs.at[a, "tail"]) not in source_pos],
                                rule=lambda m, a: built[a] <= sum(built[b] for b in into.get(int(arcs.at[a, "tail"]), [])))
         m.carries = pyo.Constraint([a for a in by_arc if demand[int(arcs.at[a, "head"])] > 0],
@@ -528,7 +532,7 @@ class SolveResult:
 
 
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
-          formulation: str = "multicommodity", voltage_rows: str = "lazy", warm_start: bool = True,
+          formulation: str = "plain", voltage_rows: str = "lazy", warm_start: bool = True,
           threads: int | None = None, log_file: str = "") -> SolveResult:
     """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together)."""
     start = time.perf_counter()
