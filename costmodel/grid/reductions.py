@@ -14,6 +14,9 @@ Tests (names as in Duin & Volgenant 1989, Polzin & Vahdati Daneshmand 2001):
   bottleneck Steiner distance between its ends is in no optimal tree.
 - ``nearest_vertex``: a terminal's cheapest edge (t, v) is in some optimal tree when
   c(t, v) + d(v, z) <= second-cheapest edge of t, for another terminal z: contract it.
+- ``dual_ascent`` (bound-based, Polzin & Vahdati Daneshmand): after Wong's dual ascent, an arc
+  whose reduced-cost lower bound exceeds the incumbent's cost is in no better tree; an edge with
+  both arcs so fixed is deleted. Exact relative to the incumbent, which the solver keeps.
 """
 
 from __future__ import annotations

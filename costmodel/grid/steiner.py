@@ -1,24 +1,33 @@
 """Exact Steiner tree in graphs: reductions, heuristic warm start, directed cut model with row generation.
 
 Formulation (bidirected cut, Wong 1984): every edge {u, v} becomes arcs u->v and v->u with binary
-x; the root is a terminal; for every node set S without the root but with a terminal,
-x(arcs entering S) >= 1. Those rows are exponentially many, so they are generated:
+x; the root is the first terminal; for every node set S without the root but with a terminal,
+x(arcs entering S) >= 1. Those rows are exponentially many, so they are generated.
 
-1. LP phase: solve the LP relaxation, find violated cuts by a max-flow/min-cut from the root to
-   every terminal (back cuts, with a tiny "creep" capacity on every arc so the cuts found are
-   small), add them, re-solve (dual simplex, warm), until none is violated. This LP is very tight
-   on Steiner instances; its value is a proven lower bound.
-2. The LP guides a second heuristic (shortest-path heuristic on weights scaled by 1 - x*) and
-   reduced-cost fixing removes arcs that cannot be in a tree cheaper than the incumbent.
-3. MIP phase (only if bound and incumbent still differ): the same rows plus integrality, the
-   incumbent as MIP start; each integer solution is checked for connectivity and cuts around its
-   unreached parts are added until it is a tree.
+``build``:
+1. exact reductions (``reductions.reduce``) and the heuristic tree (``heuristics``): incumbent;
+2. Wong's dual ascent: a lower bound, reduced costs and a first set of cuts; arcs whose
+   reduced-cost bound exceeds the incumbent are fixed at 0, edges fixed both ways are deleted and
+   the reductions rerun (a few rounds). Often this alone proves the incumbent optimal;
+3. the Pyomo model: in-degree rows, the dual-ascent cuts, and an objective with each terminal's
+   cheapest entering cost moved into the constant (see ``_build_pyomo``).
 
-The model is built and solved through Pyomo's persistent HiGHS interface (appsi), which keeps the
-HiGHS instance alive so added rows are re-solved from the previous basis.
+``solve``:
+1. LP phase: solve the LP, find violated cuts by max-flow/min-cut from the root to every terminal
+   (back cuts, nested up to 5 per terminal, a tiny "creep" capacity on every arc so cuts are
+   small), add them and the violated flow-balance / one-way rows, re-solve warm, until nothing is
+   violated. Its value is a proven lower bound, usually the optimum on these instances;
+2. an LP-guided heuristic (weights scaled by 1 - x*) and reduced-cost fixing;
+3. MIP phase if bound and incumbent still differ: the same rows plus integrality, the incumbent as
+   MIP start; each integer solution is checked for connectivity and cuts around its unreached
+   parts are added until it is a tree.
 
-Build, solve and extract are separate: ``build`` reduces the graph, runs the heuristic and builds
-the Pyomo model; ``solve`` runs the cut loop; ``extract`` maps the tree back to original edge ids.
+Pyomo's persistent HiGHS interface (appsi) keeps the HiGHS instance alive, so added rows are
+re-solved from the previous basis. Pyomo's share of the time was measured on instance169
+(cProfile, 20 s run): adding rows 1.0 s and set_instance 0.5 s against 12.6 s inside HiGHS, so
+the loop stays in Pyomo rather than raw highspy.
+
+``extract`` maps the tree back to original edge ids (forced edges and contracted paths included).
 """
 
 from __future__ import annotations
@@ -228,20 +237,9 @@ def _build_pyomo(sm: SteinerModel, cuts: list[np.ndarray]) -> pyo.ConcreteModel:
             continue
         expr = LinearExpression(constant=0.0, linear_coefs=[1.0] * len(arcs), linear_vars=[xs[a] for a in arcs])
         m.indeg.add(expr == 1 if is_term[node] else expr <= 1)
-    # a Steiner node in the tree has an outgoing arc: in-degree >= every outgoing arc
-    m.flow_balance = pyo.ConstraintList()
-    for a in range(n_arcs):
-        node = int(tail[a])
-        if node == sm.root or is_term[node]:
-            continue
-        arcs = into[node]
-        m.flow_balance.add(
-            LinearExpression(constant=0.0, linear_coefs=[1.0] * len(arcs) + [-1.0],
-                             linear_vars=[xs[b] for b in arcs] + [xs[a]]) >= 0
-        )
-    m.one_way = pyo.ConstraintList()
-    for e in range(len(g.u)):
-        m.one_way.add(xs[2 * e] + xs[2 * e + 1] <= 1)
+    # flow-balance (in-degree >= each outgoing arc of a Steiner node) and one-way (x_uv + x_vu <= 1)
+    # rows are added only when violated: all of them up front triple the rows and slow every re-solve
+    m.local = pyo.ConstraintList()
     m.cuts = pyo.ConstraintList()
     for arcs in cuts:
         m.cuts.add(LinearExpression(constant=0.0, linear_coefs=[1.0] * len(arcs),
@@ -344,6 +342,9 @@ class _CutLoop:
             setattr(uc, flag, False)
         self.solver.set_instance(self.m)
         self.n_cuts = 0
+        self.into = _incidence(sm.head, sm.graph.n)
+        self.is_term = np.zeros(sm.graph.n, dtype=bool)
+        self.is_term[sm.terminals] = True
 
     def add_cuts(self, cuts: list[np.ndarray]) -> None:
         new = []
@@ -351,8 +352,27 @@ class _CutLoop:
             expr = LinearExpression(constant=0.0, linear_coefs=[1.0] * len(arcs),
                                     linear_vars=[self.xs[a] for a in arcs.tolist()])
             new.append(self.m.cuts.add(expr >= 1))
-        self.solver.add_constraints(new)
+        if new:
+            self.solver.add_constraints(new)
         self.n_cuts += len(new)
+
+    def add_local(self, x: np.ndarray) -> int:
+        """Add the violated flow-balance and one-way rows for the point ``x``; how many."""
+        sm, xs = self.sm, self.xs
+        indeg = np.bincount(sm.head, weights=x, minlength=sm.graph.n)
+        steiner = ~self.is_term[sm.tail] & (sm.tail != sm.root)
+        balance = np.flatnonzero(steiner & (x > indeg[sm.tail] + 1e-6))
+        new = []
+        for a in balance.tolist():
+            arcs = self.into[int(sm.tail[a])]
+            new.append(self.m.local.add(LinearExpression(
+                constant=0.0, linear_coefs=[1.0] * len(arcs) + [-1.0],
+                linear_vars=[xs[b] for b in arcs] + [xs[a]]) >= 0))
+        for e in np.flatnonzero(x[0::2] + x[1::2] > 1 + 1e-6).tolist():
+            new.append(self.m.local.add(xs[2 * e] + xs[2 * e + 1] <= 1))
+        if new:  # adding nothing would still discard the solver's solution
+            self.solver.add_constraints(new)
+        return len(new)
 
     def run(self, time_left: float, options: dict | None = None):
         self.solver.config.time_limit = max(time_left, 0.01)
@@ -384,9 +404,10 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     the best bound proven so far.
     """
     start = time.perf_counter()
-    deadline = start + max(time_limit_s - sm.seconds_build, 0.0)
+    # a small reserve for the work after the last solver call (heuristic, extraction)
+    deadline = start + max(time_limit_s - sm.seconds_build, 0.0) * 0.97 - 0.3
     stats: dict[str, float] = {"seconds_build": sm.seconds_build, "heuristic_objective": sm.heuristic_objective,
-                               "dual_ascent_bound": sm.dual_bound, "lp_rounds": 0, "cuts": 0, "mip_rounds": 0}
+                               "dual_ascent_bound": min(sm.dual_bound, sm.incumbent_cost), "lp_rounds": 0, "cuts": 0, "mip_rounds": 0}
     if sm.status == "infeasible":
         return {"status": "infeasible", "edges": [], "objective": None, "bound": None, "stats": stats}
     if sm.status == "proven":
@@ -409,7 +430,7 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     loop = _CutLoop(sm)
     # 1. LP phase: arcs the dual ascent fixed at zero only exclude trees no cheaper than the
     # incumbent, so an LP value above the incumbent (or an infeasible LP) proves the incumbent.
-    x, lp_value = None, None
+    x, lp_value, reduced_costs = None, None, None
     while time.perf_counter() < deadline and not closed():
         res = loop.run(deadline - time.perf_counter(), {"presolve": "off"})
         if res.termination_condition == TerminationCondition.infeasible:
@@ -422,7 +443,9 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         lb = max(lb, min(fc + lp_value, best["cost"]))
         x = loop.values()
         cuts = separate(sm, x, max_per_terminal=5)
-        if not cuts:
+        local = loop.add_local(x)
+        if not cuts and not local:
+            reduced_costs = loop.reduced_costs()  # valid only for the final LP
             break
         loop.add_cuts(cuts)
     stats["lp_bound"] = lb
@@ -433,14 +456,14 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         support = np.flatnonzero(x > 1e-6)
         if (x[support] > 1 - 1e-6).all() and not _component_cuts(sm, support):
             offer(heur.prune(g, np.unique(support // 2), sm.terminals))  # the LP optimum is a tree
-    if x is not None and not closed():
+    if x is not None and not closed() and deadline - time.perf_counter() > 1.0:
         # 2. LP-guided heuristic: edges the LP likes become cheap
         guided = heur.Graph(g.n, g.u, g.v, g.w * (1.0 - np.maximum(x[0::2], x[1::2])) + 1e-6 * g.w)
         tree = heur.shortest_path_tree(guided, sm.terminals, sm.root)
         offer(heur.improve(g, heur.prune(g, tree, sm.terminals), sm.terminals))
-        if lp_value is not None:
+        if reduced_costs is not None:
             # reduced-cost fixing against the (possibly improved) incumbent
-            forbidden = lp_value + loop.reduced_costs() > best["cost"] - fc - (1 - 1e-6 if sm.integral_weights else 1e-9)
+            forbidden = lp_value + reduced_costs > best["cost"] - fc - (1 - 1e-6 if sm.integral_weights else 1e-9)
             stats["arcs_fixed_by_reduced_cost"] = int(forbidden.sum())
     stats["lp_heuristic_objective"] = best["cost"]
 

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from costmodel.grid.reductions import (
+    dual_ascent,
+    dual_ascent_fixing,
     WorkGraph,
     degree_tests,
     long_edge_test,
@@ -127,3 +129,46 @@ def test_reduce_keeps_optimum_on_random_graphs(seed):
     # every surviving edge expands to original edges whose weights sum to its weight
     for a, b, w, orig in g.edges.values():
         assert sum(edges[tuple(sorted(edge_list[k][:2]))] for k in orig) == w
+
+
+def test_dual_ascent_on_a_path_reaches_the_optimum():
+    # root 0 - 1 - 2 terminal, weights 3 and 4: the cuts {2} then {1, 2} give 4 + 3
+    tail, head = np.array([0, 1, 1, 2]), np.array([1, 0, 2, 1])
+    bound, red, cuts = dual_ascent(3, tail, head, np.array([3.0, 3.0, 4.0, 4.0]), np.array([0, 2]), 0)
+    assert bound == 7
+    assert red[0] == 0 and red[2] == 0  # the tree arcs 0->1, 1->2 are tight
+    assert sorted(c.tolist() for c in cuts) == [[0], [2]]  # arcs into {2}, then into {1, 2}
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_dual_ascent_bound_and_fixing_keep_an_optimal_tree(seed):
+    import networkx as nx
+
+    rng = np.random.default_rng(50 + seed)
+    n = 9
+    h = nx.Graph()
+    for a, b in itertools.combinations(range(n), 2):
+        if rng.random() < 0.4 or b == a + 1:
+            h.add_edge(a, b, weight=int(rng.integers(1, 8)))
+    terminals = np.sort(rng.choice(n, size=4, replace=False))
+    best, tree = np.inf, None
+    others = sorted(set(range(n)) - set(terminals.tolist()))
+    for k in range(len(others) + 1):
+        for extra in itertools.combinations(others, k):
+            sub = h.subgraph(set(terminals.tolist()) | set(extra))
+            if nx.is_connected(sub):
+                mst = nx.minimum_spanning_tree(sub)
+                if mst.size(weight="weight") < best:
+                    best, tree = mst.size(weight="weight"), mst
+    edges = list(h.edges(data="weight"))
+    tail = np.array([x for a, b, _ in edges for x in (a, b)])
+    head = np.array([x for a, b, _ in edges for x in (b, a)])
+    cost = np.array([float(w) for *_, w in edges for _ in (0, 1)])
+    root = int(terminals[0])
+    bound, red, _ = dual_ascent(n, tail, head, cost, terminals, root)
+    assert bound <= best + 1e-9
+    fixed = dual_ascent_fixing(n, tail, head, red, bound, terminals, root, cutoff=best)
+    # arcs of the optimal tree directed away from the root are never fixed at cutoff = optimum
+    for a, b in nx.bfs_edges(tree, root):
+        arc = next(i for i in range(len(tail)) if tail[i] == a and head[i] == b)
+        assert not fixed[arc]
