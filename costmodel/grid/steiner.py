@@ -115,7 +115,7 @@ class SteinerResult:
         }
 
 
-def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, max_seed_cut: int = 40) -> SteinerModel:
+def build(problem: SteinerProblem, dual_ascent_rounds: int = 4) -> SteinerModel:
     """Reduce the graph, find a heuristic tree, bound it by dual ascent and build the LP/MIP model."""
     start = time.perf_counter()
     ids = problem.nodes["node"].to_numpy()
@@ -173,7 +173,7 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, max_seed_cut: in
             sm.incumbent, sm.incumbent_cost = sm.to_original(u[:0]), work.fixed_cost
         sm.status = "proven"
     else:
-        sm.pyomo = _build_pyomo(sm, [c for c in cuts if len(c) <= max_seed_cut])
+        sm.pyomo = _build_pyomo(sm, cuts)
     sm.seconds_build = time.perf_counter() - start
     return sm
 
