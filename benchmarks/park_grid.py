@@ -1,0 +1,123 @@
+"""Capacitated park benchmark: an n x n street grid, three cable sizes, five feeder bays.
+
+Generates the instance of issue 6 (12 x 12: 149 nodes, 269 corridors, 32 MVA of plots, five
+feeder bays with spare capacity, 10 kV voltage-drop limit of the rule set) and solves it with
+  ours            single-commodity flow + lazy voltage rows + greedy warm start (the default)
+  baseline        single-commodity flow with big-M voltage rows on every arc, no warm start
+  tree            ours + connectivity rows;  multicommodity  ours with one commodity per plot
+in the same run, reporting status, objective, bound, gap and seconds, and the ratios.
+
+    .venv/bin/python benchmarks/park_grid.py                 # 12x12, 60 s each
+    .venv/bin/python benchmarks/park_grid.py --n 16 --time-limit 180
+    .venv/bin/python benchmarks/park_grid.py --write examples/some-dir   # the CSVs only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from costmodel.grid.model import prepare, solve  # noqa: E402
+from costmodel.grid.network import load_grid_limits, network_from_frames  # noqa: E402
+
+CABLES = "YJV22-8.7/15-3x120;YJV22-8.7/15-3x240;YJV22-8.7/15-3x400"
+SPARE_KVA = (8000, 7500, 7500, 7000, 6500)      # five feeder bays, 36.5 MVA for 32 MVA of plots
+
+
+def park_grid(n: int = 12, plots: int = 20, total_kva: float = 32000, spacing_m: float = 400,
+              feeder_km: float = 2.0, seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """nodes and corridors frames of an n x n street grid park with five feeder bays."""
+    rng = np.random.default_rng(seed)
+    rows = [{"id": f"J{r}_{c}", "x_m": c * spacing_m, "y_m": r * spacing_m, "kind": "junction",
+             "voltage_kv": 10, "spare_capacity_kva": 0, "demand_kva": 0} for r in range(n) for c in range(n)]
+    nodes = pd.DataFrame(rows)
+    plot_at = rng.choice(n * n, size=plots, replace=False)
+    demand = rng.uniform(0.5, 1.5, size=plots)
+    nodes.loc[plot_at, "kind"] = "customer"
+    nodes.loc[plot_at, "demand_kva"] = np.round(demand / demand.sum() * total_kva)
+    corridors = []
+    for r in range(n):
+        for c in range(n):
+            for dr, dc in ((0, 1), (1, 0)):
+                if r + dr < n and c + dc < n:
+                    corridors.append({"from_node": f"J{r}_{c}", "to_node": f"J{r + dr}_{c + dc}",
+                                      "length_km": round(spacing_m / 1000 * rng.uniform(0.9, 1.1), 3),
+                                      "cost_multiplier": 1.5 if rng.random() < 0.1 else 1.0})
+    # bays on the west, south and east edges, from substations feeder_km outside the park
+    entries = [(n // 4, 0, -1, 0), (3 * n // 4, 0, -1, 0), (0, n // 2, 0, -1), (n // 3, n - 1, 1, 0), (2 * n // 3, n - 1, 1, 0)]
+    feeders = []
+    for i, ((r, c, dx, dy), spare) in enumerate(zip(entries, SPARE_KVA)):
+        feeders.append({"id": f"F{i + 1}", "x_m": c * spacing_m + dx * feeder_km * 1000, "y_m": r * spacing_m + dy * feeder_km * 1000,
+                        "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": spare, "demand_kva": 0})
+        corridors.append({"from_node": f"F{i + 1}", "to_node": f"J{r}_{c}",
+                          "length_km": round(feeder_km * rng.uniform(0.8, 1.2), 3), "cost_multiplier": 1.0})
+    nodes = pd.concat([pd.DataFrame(feeders), nodes], ignore_index=True)
+    corridors = pd.DataFrame(corridors)
+    corridors.insert(0, "id", [f"C{i + 1}" for i in range(len(corridors))])
+    corridors["allowed_std_types"] = CABLES
+    corridors["status"] = "candidate"
+    return nodes, corridors
+
+
+def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list[str]) -> list[dict]:
+    nodes, corridors = park_grid(n)
+    network = network_from_frames(nodes, corridors, source=f"park_grid n={n}")
+    customers = nodes[nodes["kind"] == "customer"]
+    customers = pd.DataFrame({"application_id": customers["id"], "node_id": customers["id"], "demand_kva": customers["demand_kva"]})
+    limits = load_grid_limits(ruleset)
+    inst = prepare(network, customers, limits)
+    settings = {
+        "ours": dict(formulation="plain", voltage_rows="lazy", warm_start=True),
+        "tree": dict(formulation="tree", voltage_rows="lazy", warm_start=True),
+        "baseline": dict(formulation="plain", voltage_rows="all", warm_start=False),
+        "multicommodity": dict(formulation="multicommodity", voltage_rows="lazy", warm_start=True),
+    }
+    out = []
+    for name in methods:
+        r = solve(inst, time_limit_s, mip_gap, **settings[name])
+        row = {"method": name, "n": n, "nodes": len(network.nodes), "corridors": len(network.corridors),
+               "customers": len(customers), "status": r.status, "objective_cny": r.objective_cny,
+               "bound_cny": r.bound_cny, "gap": r.gap, "seconds": round(r.seconds, 1), "rounds": r.iterations,
+               "voltage_rows": r.voltage_rows, "warm_start_cny": r.warm_start_cny}
+        print(json.dumps(row), flush=True)
+        out.append(row)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=12)
+    ap.add_argument("--time-limit", type=float, default=60)
+    ap.add_argument("--mip-gap", type=float, default=0.005)
+    ap.add_argument("--ruleset", default="national-1996")
+    ap.add_argument("--methods", default="ours,baseline")
+    ap.add_argument("--write", help="write nodes.csv / corridors.csv / customers.csv to this folder and stop")
+    args = ap.parse_args()
+    if args.write:
+        nodes, corridors = park_grid(args.n)
+        folder = Path(args.write)
+        folder.mkdir(parents=True, exist_ok=True)
+        nodes.to_csv(folder / "nodes.csv", index=False)
+        corridors.to_csv(folder / "corridors.csv", index=False)
+        plots = nodes[nodes["kind"] == "customer"]
+        pd.DataFrame({"application_id": plots["id"], "node_id": plots["id"]}).to_csv(folder / "customers.csv", index=False)
+        return
+    rows = run(args.n, args.time_limit, args.mip_gap, args.ruleset, args.methods.split(","))
+    by = {r["method"]: r for r in rows}
+    if "ours" in by and "baseline" in by:
+        a, b = by["ours"], by["baseline"]
+        print(json.dumps({"seconds_ratio_baseline_over_ours": round(b["seconds"] / max(a["seconds"], 1e-9), 2),
+                          "gap_ours": a["gap"], "gap_baseline": b["gap"],
+                          "objective_ratio_baseline_over_ours": (b["objective_cny"] / a["objective_cny"]
+                                                                 if a["objective_cny"] and b["objective_cny"] else None)}))
+
+
+if __name__ == "__main__":
+    main()

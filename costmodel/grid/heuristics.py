@@ -1,0 +1,186 @@
+"""Steiner tree heuristics: an upper bound and a warm start for the exact model.
+
+- ``shortest_path_tree``: Takahashi & Matsuyama (1980): grow from a root, each time joining the
+  terminal nearest to the tree by its shortest path.
+- ``mst_prune``: minimum spanning tree of the subgraph induced by a node set, then non-terminal
+  leaves removed (never increases cost).
+- ``improve``: local search by Steiner-node insertion (add a node next to the tree if the induced
+  MST gets cheaper) and key-path exchange (replace a path between key nodes by a cheaper path
+  between the two parts of the tree it separates).
+
+Graphs are arrays: n nodes 0..n-1, edge i joins u[i] and v[i] with weight w[i] >= 0, no parallels.
+Trees are returned as sorted arrays of edge indices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
+
+_TINY = 1e-9  # stands in for weight 0: sparse matrices drop explicit zeros
+
+
+class Graph:
+    """Undirected graph in CSR form plus an (a, b) -> edge index lookup."""
+
+    def __init__(self, n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray):
+        self.n = n
+        self.u, self.v, self.w = np.asarray(u), np.asarray(v), np.asarray(w, dtype=float)
+        ww = np.where(self.w > 0, self.w, _TINY)
+        rows, cols = np.r_[self.u, self.v], np.r_[self.v, self.u]
+        self.csr = coo_matrix((np.r_[ww, ww], (rows, cols)), shape=(n, n)).tocsr()
+        self._eid = {(a, b): i for i, (a, b) in enumerate(zip(rows.tolist(), cols.tolist()))}
+        m = len(self.u)
+        self._eid = {k: (i if i < m else i - m) for k, i in self._eid.items()}
+
+    def edge(self, a: int, b: int) -> int:
+        return self._eid[(a, b)]
+
+    def cost(self, edges: np.ndarray) -> float:
+        return float(self.w[edges].sum())
+
+
+def shortest_path_tree(g: Graph, terminals: np.ndarray, root: int) -> np.ndarray:
+    """Takahashi–Matsuyama shortest-path heuristic from ``root``."""
+    in_tree = np.zeros(g.n, dtype=bool)
+    in_tree[root] = True
+    todo = set(int(t) for t in terminals) - {root}
+    chosen: list[int] = []
+    while todo:
+        dist, pred, _ = dijkstra(g.csr, indices=np.flatnonzero(in_tree), min_only=True, return_predecessors=True)
+        cand = np.array(sorted(todo))
+        t = int(cand[np.argmin(dist[cand])])
+        if not np.isfinite(dist[t]):
+            raise ValueError("terminals are not connected")
+        x = t
+        while not in_tree[x]:
+            p = int(pred[x])
+            chosen.append(g.edge(p, x))
+            in_tree[x] = True
+            x = p
+        todo -= set(np.flatnonzero(in_tree).tolist())
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def prune(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> np.ndarray:
+    """Remove non-terminal leaves until none is left."""
+    edges = list(int(e) for e in edges)
+    is_term = np.zeros(g.n, dtype=bool)
+    is_term[terminals] = True
+    while True:
+        deg = np.bincount(np.r_[g.u[edges], g.v[edges]], minlength=g.n) if edges else np.zeros(g.n, int)
+        leaf = (deg == 1) & ~is_term
+        keep = [e for e in edges if not (leaf[g.u[e]] or leaf[g.v[e]])]
+        if len(keep) == len(edges):
+            return np.array(sorted(keep), dtype=np.int64)
+        edges = keep
+
+
+def mst_prune(g: Graph, nodes: np.ndarray, terminals: np.ndarray) -> np.ndarray | None:
+    """MST of the subgraph induced by ``nodes``, pruned; None if that subgraph is disconnected."""
+    nodes = np.unique(nodes)
+    sub = g.csr[nodes][:, nodes]
+    if connected_components(sub, directed=False)[0] > 1:
+        return None
+    tree = minimum_spanning_tree(sub).tocoo()
+    edges = np.array([g.edge(int(nodes[a]), int(nodes[b])) for a, b in zip(tree.row, tree.col)], dtype=np.int64)
+    return prune(g, edges, terminals)
+
+
+def _tree_nodes(g: Graph, edges: np.ndarray) -> np.ndarray:
+    return np.unique(np.r_[g.u[edges], g.v[edges]])
+
+
+def _insertion_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[np.ndarray, bool]:
+    nodes = _tree_nodes(g, edges)
+    in_tree = np.zeros(g.n, dtype=bool)
+    in_tree[nodes] = True
+    # only a node with at least two tree neighbours can shorten the induced MST
+    touch = np.bincount(np.r_[g.u[in_tree[g.v]], g.v[in_tree[g.u]]], minlength=g.n)
+    best, best_cost, improved = edges, g.cost(edges), False
+    for x in np.flatnonzero((touch >= 2) & ~in_tree).tolist():
+        cand = mst_prune(g, np.r_[_tree_nodes(g, best), x], terminals)
+        if cand is not None and g.cost(cand) < best_cost - 1e-9:
+            best, best_cost, improved = cand, g.cost(cand), True
+    return best, improved
+
+
+def _key_path_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Try to replace each key path by the shortest path between the two parts it joins."""
+    is_term = np.zeros(g.n, dtype=bool)
+    is_term[terminals] = True
+    adj: dict[int, list[tuple[int, int]]] = {}
+    for e in edges.tolist():
+        adj.setdefault(int(g.u[e]), []).append((int(g.v[e]), e))
+        adj.setdefault(int(g.v[e]), []).append((int(g.u[e]), e))
+    is_key = {x for x, nb in adj.items() if is_term[x] or len(nb) >= 3}
+    seen_paths: set[tuple[int, ...]] = set()
+    for start in sorted(is_key):
+        for nxt, e in adj[start]:
+            path_edges, inner, prev, x = [e], [], start, nxt
+            while x not in is_key:
+                inner.append(x)
+                (y, f), = [(y, f) for y, f in adj[x] if y != prev]
+                path_edges.append(f)
+                prev, x = x, y
+            key = tuple(sorted(path_edges))
+            if key in seen_paths:
+                continue
+            seen_paths.add(key)
+            rest = np.array(sorted(set(edges.tolist()) - set(path_edges)), dtype=np.int64)
+            # split the rest of the tree into the side of `start` and the side of `x`
+            side = _component_of(g, rest, start)
+            other = _component_of(g, rest, x)
+            dist, pred, _ = dijkstra(g.csr, indices=side, min_only=True, return_predecessors=True)
+            target = other[np.argmin(dist[other])]
+            if dist[target] < g.w[path_edges].sum() - 1e-9:
+                new, y = [], int(target)
+                side_set = set(side.tolist())
+                while y not in side_set:
+                    p = int(pred[y])
+                    new.append(g.edge(p, y))
+                    y = p
+                merged = np.unique(np.r_[rest, np.array(new, dtype=np.int64)])
+                nodes = _tree_nodes(g, merged)
+                cand = mst_prune(g, nodes, terminals)
+                if cand is not None and g.cost(cand) < g.cost(edges) - 1e-9:
+                    return cand, True
+    return edges, False
+
+
+def _component_of(g: Graph, edges: np.ndarray, x: int) -> np.ndarray:
+    if len(edges) == 0:
+        return np.array([x])
+    sub = coo_matrix((np.ones(len(edges)), (g.u[edges], g.v[edges])), shape=(g.n, g.n))
+    _, labels = connected_components(sub, directed=False)
+    nodes = _tree_nodes(g, edges)
+    comp = nodes[labels[nodes] == labels[x]]
+    return comp if x in set(comp.tolist()) else np.array([x])
+
+
+def improve(g: Graph, edges: np.ndarray, terminals: np.ndarray, max_passes: int = 50) -> np.ndarray:
+    """Local search until neither move helps (or ``max_passes``)."""
+    for _ in range(max_passes):
+        edges, a = _insertion_pass(g, edges, terminals)
+        edges, b = _key_path_pass(g, edges, terminals)
+        if not (a or b):
+            break
+    return edges
+
+
+def steiner_heuristic(g: Graph, terminals: np.ndarray, n_roots: int = 8) -> np.ndarray:
+    """Best of the shortest-path heuristic from up to ``n_roots`` terminals, MST-pruned, improved."""
+    terminals = np.asarray(terminals)
+    if len(terminals) <= 1:
+        return np.array([], dtype=np.int64)
+    roots = terminals[np.unique(np.linspace(0, len(terminals) - 1, min(n_roots, len(terminals))).astype(int))]
+    best = None
+    for r in roots.tolist():
+        tree = shortest_path_tree(g, terminals, int(r))
+        pruned = mst_prune(g, _tree_nodes(g, tree), terminals)
+        if pruned is not None and g.cost(pruned) <= g.cost(tree):
+            tree = pruned
+        if best is None or g.cost(tree) < g.cost(best):
+            best = tree
+    return improve(g, best, terminals)

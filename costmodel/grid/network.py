@@ -1,0 +1,306 @@
+"""Network data for the optimiser: nodes.csv, corridors.csv, customers, conductors, grid limits.
+
+Everything is validated on load; errors name the file, the line, the column, the value and what
+is allowed. Line numbers count the header as line 1, as an editor shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from costmodel.errors import InputError
+
+TARIFFS_DIR = Path(__file__).resolve().parents[2] / "tariffs"
+DEFAULT_CATALOGUE = TARIFFS_DIR / "catalogs" / "cn-indicative-2019" / "unit_costs.csv"
+
+NODE_KINDS = ("substation", "feeder_point", "public_transformer", "junction", "customer")
+SOURCE_KINDS = ("substation", "feeder_point", "public_transformer")
+CORRIDOR_STATUS = ("existing", "candidate")
+CONDUCTOR_FAMILIES = ("mv_cable", "mv_overhead", "lv_cable", "lv_overhead")
+# std_types a corridor may use when its allowed_std_types cell is empty, by voltage class
+DEFAULT_FAMILY = {"mv": "mv_cable", "lv": "lv_cable"}
+
+NODE_COLUMNS = ("id", "x_m", "y_m", "kind", "voltage_kv")
+NODE_OPTIONAL = ("spare_capacity_kva", "demand_kva")
+CORRIDOR_COLUMNS = ("id", "from_node", "to_node", "length_km", "allowed_std_types", "cost_multiplier", "status")
+CUSTOMER_COLUMNS = ("application_id", "node_id")
+
+
+@dataclass(frozen=True)
+class Network:
+    """Validated network: nodes indexed by id, corridors indexed by id, conductor options (long)."""
+
+    nodes: pd.DataFrame
+    corridors: pd.DataFrame
+    options: pd.DataFrame
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class GridLimits:
+    voltage_deviation_limit_pct: float
+    power_factor: float
+    references: dict[str, str]
+
+
+def _where(file: str, frame: pd.DataFrame, bad: pd.Series, column: str) -> str:
+    """'nodes.csv line 4 (id 'J3'), column kind' for the first row flagged in `bad`."""
+    position = int(np.flatnonzero(bad.to_numpy())[0])
+    row_id = frame["id"].iloc[position] if "id" in frame.columns else None
+    label = f" (id {row_id!r})" if isinstance(row_id, str) and row_id else ""
+    return f"{file} line {position + 2}{label}, column {column}"
+
+
+def _first_value(frame: pd.DataFrame, bad: pd.Series, column: str):
+    return frame[column].iloc[int(np.flatnonzero(bad.to_numpy())[0])]
+
+
+def _require_columns(frame: pd.DataFrame, file: str, required) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"{file}: missing column(s) {', '.join(missing)}; required: {', '.join(required)}")
+
+
+def _numeric(frame: pd.DataFrame, file: str, column: str, *, minimum: float | None = None,
+             default: float | None = None, strict: bool = False) -> pd.Series:
+    raw = frame[column] if column in frame.columns else pd.Series(default, index=frame.index)
+    text = raw.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    values = pd.to_numeric(text.where(~empty), errors="coerce")
+    if default is not None:
+        values = values.where(~empty, default)
+    bad = values.isna() & (~empty | (default is None))
+    if bad.any():
+        raise InputError(f"{_where(file, frame, bad, column)}: value {_first_value(frame, bad, column)!r} is not a number")
+    if minimum is not None:
+        low = (values <= minimum) if strict else (values < minimum)
+        if low.any():
+            sign = ">" if strict else ">="
+            raise InputError(f"{_where(file, frame, low, column)}: value {_first_value(frame, low, column)!r} is not allowed; must be {sign} {minimum}")
+    return values.astype(float)
+
+
+def _ids(frame: pd.DataFrame, file: str, column: str = "id") -> pd.Series:
+    ids = frame[column].astype("string").str.strip()
+    empty = ids.isna() | (ids == "")
+    if empty.any():
+        raise InputError(f"{_where(file, frame, empty, column)}: empty; every row needs an {column}")
+    duplicated = ids.duplicated()
+    if duplicated.any():
+        raise InputError(f"{_where(file, frame, duplicated, column)}: duplicate id {ids[duplicated].iloc[0]!r}; ids must be unique")
+    return ids.astype(str)
+
+
+def _choice(frame: pd.DataFrame, file: str, column: str, allowed) -> pd.Series:
+    values = frame[column].astype("string").str.strip()
+    bad = ~values.isin(allowed)
+    if bad.any():
+        raise InputError(f"{_where(file, frame, bad, column)}: value {_first_value(frame, bad, column)!r} is not allowed; allowed: {', '.join(allowed)}")
+    return values.astype(str)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    frame.columns = [c.strip() for c in frame.columns]
+    return frame
+
+
+def load_conductors(catalogue: Path | str = DEFAULT_CATALOGUE) -> pd.DataFrame:
+    """Conductor rows of the unit-cost catalogue, indexed by std_type."""
+    table = pd.read_csv(catalogue)
+    table = table[table["family"].isin(CONDUCTOR_FAMILIES)].set_index("std_type")
+    return table[["family", "unit", "unit_cost_cny", "voltage_kv", "ampacity_a",
+                  "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km"]]
+
+
+def validate_nodes(raw: pd.DataFrame, file: str = "nodes.csv") -> pd.DataFrame:
+    _require_columns(raw, file, NODE_COLUMNS)
+    nodes = pd.DataFrame({"id": _ids(raw, file)})
+    nodes["x_m"] = _numeric(raw, file, "x_m")
+    nodes["y_m"] = _numeric(raw, file, "y_m")
+    nodes["kind"] = _choice(raw, file, "kind", NODE_KINDS)
+    nodes["voltage_kv"] = _numeric(raw, file, "voltage_kv", minimum=0, strict=True)
+    nodes["spare_capacity_kva"] = _numeric(raw, file, "spare_capacity_kva", minimum=0, default=0.0)
+    nodes["demand_kva"] = _numeric(raw, file, "demand_kva", minimum=0, default=0.0)
+    misplaced = (nodes["spare_capacity_kva"] > 0) & ~nodes["kind"].isin(SOURCE_KINDS)
+    if misplaced.any():
+        raise InputError(f"{_where(file, nodes, misplaced, 'spare_capacity_kva')}: value {nodes['spare_capacity_kva'][misplaced].iloc[0]!r} "
+                         f"on a {nodes['kind'][misplaced].iloc[0]} node; only {', '.join(SOURCE_KINDS)} nodes have spare capacity")
+    misplaced = (nodes["demand_kva"] > 0) & (nodes["kind"] != "customer")
+    if misplaced.any():
+        raise InputError(f"{_where(file, nodes, misplaced, 'demand_kva')}: value {nodes['demand_kva'][misplaced].iloc[0]!r} "
+                         f"on a {nodes['kind'][misplaced].iloc[0]} node; only customer nodes have demand")
+    return nodes.set_index("id")
+
+
+def validate_corridors(raw: pd.DataFrame, nodes: pd.DataFrame, conductors: pd.DataFrame,
+                       file: str = "corridors.csv") -> pd.DataFrame:
+    _require_columns(raw, file, CORRIDOR_COLUMNS)
+    corridors = pd.DataFrame({"id": _ids(raw, file)})
+    for end in ("from_node", "to_node"):
+        ref = raw[end].astype(str).str.strip()
+        unknown = ~ref.isin(nodes.index)
+        if unknown.any():
+            raise InputError(f"{_where(file, raw, unknown, end)}: node {ref[unknown].iloc[0]!r} is not in nodes.csv")
+        corridors[end] = ref
+    loop = corridors["from_node"] == corridors["to_node"]
+    if loop.any():
+        raise InputError(f"{_where(file, raw, loop, 'to_node')}: corridor joins node {corridors['to_node'][loop].iloc[0]!r} to itself")
+    v_from = nodes.loc[corridors["from_node"], "voltage_kv"].to_numpy()
+    v_to = nodes.loc[corridors["to_node"], "voltage_kv"].to_numpy()
+    mismatch = pd.Series(~np.isclose(v_from, v_to), index=corridors.index)
+    if mismatch.any():
+        i = int(np.flatnonzero(mismatch)[0])
+        raise InputError(f"{_where(file, raw, mismatch, 'to_node')}: joins nodes at {v_from[i]} kV and {v_to[i]} kV; "
+                         "a corridor must join nodes of one voltage (transformers are nodes, not corridors)")
+    corridors["voltage_kv"] = v_from
+    corridors["length_km"] = _numeric(raw, file, "length_km", minimum=0)
+    corridors["cost_multiplier"] = _numeric(raw, file, "cost_multiplier", minimum=0, default=1.0, strict=True)
+    corridors["status"] = _choice(raw, file, "status", CORRIDOR_STATUS)
+
+    lists = raw["allowed_std_types"].astype(str).str.split(";").map(lambda items: [s.strip() for s in items if s.strip()])
+    known = set(conductors.index)
+    for position, items in enumerate(lists):
+        unknown = [s for s in items if s not in known]
+        if unknown:
+            bad = pd.Series(np.arange(len(raw)) == position, index=raw.index)
+            raise InputError(f"{_where(file, raw, bad, 'allowed_std_types')}: std_type {unknown[0]!r} is not a conductor of the "
+                             f"catalogue; allowed: {', '.join(sorted(known))}")
+    existing_without_type = (lists.map(len) == 0) & (corridors["status"] == "existing")
+    if existing_without_type.any():
+        raise InputError(f"{_where(file, raw, existing_without_type, 'allowed_std_types')}: an existing corridor must name its "
+                         "installed conductor first (further std_types are reinforcement options)")
+    corridors["allowed_std_types"] = lists
+    return corridors.set_index("id")
+
+
+def conductor_options(corridors: pd.DataFrame, conductors: pd.DataFrame) -> pd.DataFrame:
+    """One row per (corridor, std_type) the design may choose, with cost, capacity and impedance.
+
+    An existing corridor's first std_type is its installed conductor (cost 0); the others replace
+    it (reinforcement) at full cost. An empty list allows every cable of the corridor's voltage class.
+    """
+    default = {cls: list(conductors.index[conductors["family"] == family]) for cls, family in DEFAULT_FAMILY.items()}
+    voltage_class = np.where(corridors["voltage_kv"] > 1.0, "mv", "lv")
+    lists = pd.Series([items or default[cls] for items, cls in zip(corridors["allowed_std_types"], voltage_class)],
+                      index=corridors.index)
+    long = lists.rename("std_type").explode().reset_index().rename(columns={"id": "corridor_id"})
+    long["installed"] = long.groupby("corridor_id").cumcount().eq(0) & long["corridor_id"].map(corridors["status"]).eq("existing")
+    corridor = corridors.loc[long["corridor_id"]].reset_index(drop=True)
+    conductor = conductors.loc[long["std_type"]].reset_index(drop=True)
+    long["from_node"] = corridor["from_node"].to_numpy()
+    long["to_node"] = corridor["to_node"].to_numpy()
+    long["length_km"] = corridor["length_km"].to_numpy()
+    long["voltage_kv"] = corridor["voltage_kv"].to_numpy()
+    long["status"] = corridor["status"].to_numpy()
+    long["cost_cny"] = np.where(long["installed"], 0.0,
+                                conductor["unit_cost_cny"].to_numpy() * long["length_km"] * corridor["cost_multiplier"].to_numpy())
+    long["capacity_kva"] = math.sqrt(3) * long["voltage_kv"] * conductor["ampacity_a"].to_numpy()
+    for column in ("ampacity_a", "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km"):
+        long[column] = conductor[column].to_numpy()
+    return long
+
+
+def load_network(network_dir: Path | str, catalogue: Path | str = DEFAULT_CATALOGUE) -> Network:
+    """Read and validate `nodes.csv` and `corridors.csv` of a network directory."""
+    folder = Path(network_dir)
+    nodes = validate_nodes(_read_csv(folder / "nodes.csv"), str(folder / "nodes.csv"))
+    conductors = load_conductors(catalogue)
+    corridors = validate_corridors(_read_csv(folder / "corridors.csv"), nodes, conductors, str(folder / "corridors.csv"))
+    return Network(nodes, corridors, conductor_options(corridors, conductors), str(folder))
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.reset_index() if "id" not in frame.columns else frame.reset_index(drop=True)
+    if "allowed_std_types" in frame.columns:
+        frame = frame.assign(allowed_std_types=frame["allowed_std_types"].map(
+            lambda v: ";".join(v) if isinstance(v, (list, tuple)) else v))
+    return frame.astype(object).where(frame.notna(), "").astype(str)
+
+
+def network_from_frames(nodes: pd.DataFrame, corridors: pd.DataFrame,
+                        catalogue: Path | str = DEFAULT_CATALOGUE, source: str = "frames") -> Network:
+    """The same validation for frames built in code (importers, benchmarks, tests)."""
+    checked_nodes = validate_nodes(_as_text(nodes), f"{source}:nodes")
+    conductors = load_conductors(catalogue)
+    checked = validate_corridors(_as_text(corridors), checked_nodes, conductors, f"{source}:corridors")
+    return Network(checked_nodes, checked, conductor_options(checked, conductors), source)
+
+
+def load_customers(path: Path | str, network: Network) -> pd.DataFrame:
+    """Customers to connect: application_id, node_id, demand_kva (default: the node's demand_kva)."""
+    file = str(path)
+    raw = _read_csv(Path(path))
+    return validate_customers(raw, network, file)
+
+
+def validate_customers(raw: pd.DataFrame, network: Network, file: str = "customers.csv") -> pd.DataFrame:
+    _require_columns(raw, file, CUSTOMER_COLUMNS)
+    customers = pd.DataFrame({"application_id": raw["application_id"].astype(str).str.strip()})
+    customers["node_id"] = _ids(raw, file, "node_id")
+    unknown = ~customers["node_id"].isin(network.nodes.index)
+    if unknown.any():
+        raise InputError(f"{_where(file, raw, unknown, 'node_id')}: node {customers['node_id'][unknown].iloc[0]!r} is not in nodes.csv")
+    kinds = network.nodes.loc[customers["node_id"], "kind"].to_numpy()
+    wrong = pd.Series(kinds != "customer", index=customers.index)
+    if wrong.any():
+        raise InputError(f"{_where(file, raw, wrong, 'node_id')}: node {customers['node_id'][wrong].iloc[0]!r} is a "
+                         f"{kinds[wrong.to_numpy()][0]} node; allowed: a node of kind customer (its red-line point)")
+    empty_app = customers["application_id"] == ""
+    if empty_app.any():
+        raise InputError(f"{_where(file, raw, empty_app, 'application_id')}: empty; every customer needs an application_id")
+    node_demand = network.nodes.loc[customers["node_id"], "demand_kva"].to_numpy()
+    given = _numeric(raw, file, "demand_kva", minimum=0, default=float("nan")) if "demand_kva" in raw else pd.Series(np.nan, index=raw.index)
+    customers["demand_kva"] = given.fillna(pd.Series(node_demand, index=raw.index))
+    zero = customers["demand_kva"] <= 0
+    if zero.any():
+        raise InputError(f"{_where(file, raw, zero, 'demand_kva')}: demand of node {customers['node_id'][zero].iloc[0]!r} is 0; "
+                         "give demand_kva > 0 here or in nodes.csv")
+    return customers.reset_index(drop=True)
+
+
+def customers_from_nodes(network: Network) -> pd.DataFrame:
+    """Every customer node with demand, its node id as application id."""
+    rows = network.nodes[(network.nodes["kind"] == "customer") & (network.nodes["demand_kva"] > 0)]
+    return pd.DataFrame({"application_id": rows.index, "node_id": rows.index, "demand_kva": rows["demand_kva"].to_numpy()})
+
+
+def _parameter_file(ruleset_id: str, name: str, root: Path) -> Path:
+    """The parameter file of a rule set, or of the nearest ancestor it `extends`."""
+    folder = root / "rulesets" / ruleset_id
+    if not folder.is_dir():
+        known = sorted(p.name for p in (root / "rulesets").iterdir() if p.is_dir())
+        raise InputError(f"unknown rule set {ruleset_id!r}; allowed: {', '.join(known)}")
+    file = folder / "parameters" / "grid" / f"{name}.yaml"
+    if file.is_file():
+        return file
+    manifest = folder / "manifest.yaml"
+    parent = yaml.safe_load(manifest.read_text()).get("extends") if manifest.is_file() else None
+    if not parent:
+        raise InputError(f"rule set {ruleset_id!r} has no parameter grid.{name} (looked in {file})")
+    return _parameter_file(parent, name, root)
+
+
+def load_grid_limits(ruleset_id: str, when: dt.date | None = None, tariffs_dir: Path = TARIFFS_DIR) -> GridLimits:
+    """grid.voltage_deviation_limit and grid.load_power_factor of a rule set at a date (default: latest)."""
+    values, references = {}, {}
+    for name in ("voltage_deviation_limit", "load_power_factor"):
+        file = _parameter_file(ruleset_id, name, tariffs_dir)
+        raw = yaml.safe_load(file.read_text())
+        dated = sorted(raw["values"].items())
+        chosen = [v for d, v in dated if when is None or d <= when] or [dated[0][1]]
+        values[name] = float(chosen[-1])
+        ref = raw["reference"]
+        references[f"grid.{name}"] = f"{ref['document']}, {ref['clause']} [{ref['source']}]"
+    if not 0 < values["load_power_factor"] <= 1:
+        raise InputError(f"grid.load_power_factor of {ruleset_id!r} is {values['load_power_factor']}; allowed: 0 < value <= 1")
+    return GridLimits(values["voltage_deviation_limit"], values["load_power_factor"], references)

@@ -1,0 +1,78 @@
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from costmodel.grid.heuristics import Graph, improve, mst_prune, prune, shortest_path_tree, steiner_heuristic
+
+
+def make(n, edges):
+    e = np.array(edges, dtype=float)
+    return Graph(n, e[:, 0].astype(int), e[:, 1].astype(int), e[:, 2])
+
+
+def is_steiner_tree(g, edges, terminals):
+    h = nx.Graph()
+    h.add_edges_from(zip(g.u[edges].tolist(), g.v[edges].tolist()))
+    return nx.is_tree(h) and set(terminals) <= set(h.nodes)
+
+
+# star: terminals 0, 1, 2 pairwise 4 apart, centre 3 at 2.5 from each (7.5 < 8)
+STAR = [(0, 1, 4), (1, 2, 4), (0, 2, 4), (0, 3, 2.5), (1, 3, 2.5), (2, 3, 2.5)]
+
+
+def test_shortest_path_tree_on_a_path():
+    g = make(4, [(0, 1, 1), (1, 2, 2), (2, 3, 3)])
+    tree = shortest_path_tree(g, np.array([0, 3]), 0)
+    assert tree.tolist() == [0, 1, 2] and g.cost(tree) == 6
+
+
+def test_star_centre_pays_off():
+    g = make(4, STAR)
+    tree = steiner_heuristic(g, np.array([0, 1, 2]))
+    assert g.cost(tree) == 7.5
+    assert is_steiner_tree(g, tree, [0, 1, 2])
+
+
+def test_insertion_finds_the_star_centre_from_a_terminal_only_tree():
+    g = make(4, STAR)
+    start = np.array([0, 1])  # 0-1 and 1-2: cost 8
+    better = improve(g, start, np.array([0, 1, 2]))
+    assert g.cost(better) == 7.5
+
+
+def test_key_path_exchange_replaces_an_expensive_path():
+    # terminals 0 and 1; given tree 0-2-1 costs 10, the direct edge costs 3
+    g = make(3, [(0, 2, 5), (2, 1, 5), (0, 1, 3)])
+    better = improve(g, np.array([0, 1]), np.array([0, 1]))
+    assert better.tolist() == [2]
+
+
+def test_prune_and_mst_prune_drop_non_terminal_leaves():
+    g = make(4, [(0, 1, 1), (1, 2, 1), (2, 3, 1)])
+    assert prune(g, np.array([0, 1, 2]), np.array([0, 1])).tolist() == [0]
+    assert mst_prune(g, np.array([0, 1, 2, 3]), np.array([0, 2])).tolist() == [0, 1]
+    assert mst_prune(g, np.array([0, 3]), np.array([0, 3])) is None  # induced subgraph disconnected
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_heuristic_gives_a_tree_no_cheaper_than_the_optimum(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = 8
+    edges = [(a, b, int(rng.integers(1, 9))) for a, b in itertools.combinations(range(n), 2) if rng.random() < 0.5]
+    edges += [(a, a + 1, 9) for a in range(n - 1) if not any(e[:2] == (a, a + 1) for e in edges)]
+    g = make(n, edges)
+    terminals = np.sort(rng.choice(n, size=4, replace=False))
+    tree = steiner_heuristic(g, terminals)
+    assert is_steiner_tree(g, tree, terminals.tolist())
+    h = nx.Graph()
+    h.add_weighted_edges_from(edges)
+    optimum = min(
+        nx.minimum_spanning_tree(h.subgraph(set(terminals.tolist()) | set(extra))).size(weight="weight")
+        for k in range(n - 3)
+        for extra in itertools.combinations(sorted(set(range(n)) - set(terminals.tolist())), k)
+        if nx.is_connected(h.subgraph(set(terminals.tolist()) | set(extra)))
+    )
+    assert g.cost(tree) >= optimum
+    assert g.cost(tree) <= 2 * optimum  # the shortest-path heuristic is a 2-approximation

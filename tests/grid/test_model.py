@@ -1,0 +1,144 @@
+"""Hand-solved networks: the optimiser must find the design worked out below by hand.
+
+Catalogue figures used (tariffs/catalogs/cn-indicative-2019): 3x70 cable 420,000 CNY/km, 215 A,
+r 0.268, x 0.111 ohm/km; 3x240 cable 680,000 CNY/km, 430 A; JKLYJ-10-70 overhead 352,500 CNY/km,
+250 A, r 0.443, x 0.35 ohm/km. Limits of national-1996: 7% drop, power factor 0.9.
+Drop in % = S[kVA] * L[km] * (r*0.9 + x*sqrt(1-0.81)) / (10 * 10 kV^2).
+"""
+
+import math
+
+import pandas as pd
+import pytest
+
+from costmodel.grid.model import extract, prepare, solve
+from costmodel.grid.network import GridLimits, load_grid_limits, network_from_frames
+
+CABLE70, CABLE240 = "YJV22-8.7/15-3x70", "YJV22-8.7/15-3x240"
+OVERHEAD70 = "JKLYJ-10-70"
+SIN = math.sqrt(1 - 0.9 ** 2)
+
+
+def build(nodes, corridors, customers):
+    """nodes: (id, kind, spare, demand) at 10 kV; corridors: (id, a, b, km, types[, status])."""
+    node_frame = pd.DataFrame([{"id": n, "x_m": i * 100.0, "y_m": 0.0, "kind": k, "voltage_kv": 10,
+                                "spare_capacity_kva": s, "demand_kva": d} for i, (n, k, s, d) in enumerate(nodes)])
+    corridor_frame = pd.DataFrame([{"id": c[0], "from_node": c[1], "to_node": c[2], "length_km": c[3],
+                                    "allowed_std_types": c[4], "cost_multiplier": 1.0,
+                                    "status": c[5] if len(c) > 5 else "candidate"} for c in corridors])
+    network = network_from_frames(node_frame, corridor_frame)
+    customer_frame = pd.DataFrame([{"application_id": a, "node_id": n, "demand_kva": d} for a, n, d in customers])
+    return network, customer_frame
+
+
+def optimise(network, customers, limits=None):
+    limits = limits or load_grid_limits("national-1996")
+    inst = prepare(network, customers, limits)
+    return extract(inst, solve(inst, time_limit_s=20, mip_gap=1e-6))
+
+
+def test_one_route():
+    network, customers = build([("F", "feeder_point", 5000, 0), ("C", "customer", 0, 2000)],
+                               [("L1", "F", "C", 1.0, CABLE70)], [("app-1", "C", 2000)])
+    design = optimise(network, customers)
+    assert design.report["status"] == "optimal"
+    assert design.report["objective_cny"] == pytest.approx(420_000)
+    assert list(design.corridors["corridor_id"]) == ["L1"]
+    assert design.corridors.iloc[0]["from_node"] == "F"
+    expected_drop = 2000 * 1.0 * (0.268 * 0.9 + 0.111 * SIN) / 1000
+    assert design.customers.iloc[0]["drop_pct"] == pytest.approx(expected_drop)
+
+
+def test_two_routes_cheaper_one_chosen():
+    # via J1: 0.5 + 0.5 km = 420,000; via J2: 0.6 + 0.6 km = 504,000
+    network, customers = build(
+        [("F", "feeder_point", 5000, 0), ("J1", "junction", 0, 0), ("J2", "junction", 0, 0), ("C", "customer", 0, 1000)],
+        [("A1", "F", "J1", 0.5, CABLE70), ("A2", "J1", "C", 0.5, CABLE70),
+         ("B1", "F", "J2", 0.6, CABLE70), ("B2", "J2", "C", 0.6, CABLE70)],
+        [("app-1", "C", 1000)])
+    design = optimise(network, customers)
+    assert set(design.corridors["corridor_id"]) == {"A1", "A2"}
+    assert design.report["objective_cny"] == pytest.approx(420_000)
+
+
+def test_capacity_forces_larger_conductor():
+    # 3x70 carries sqrt(3)*10*215 = 3,724 kVA < 5,000; 3x240 carries 7,448 kVA
+    network, customers = build([("F", "feeder_point", 8000, 0), ("C", "customer", 0, 5000)],
+                               [("L1", "F", "C", 2.0, f"{CABLE70};{CABLE240}")], [("app-1", "C", 5000)])
+    design = optimise(network, customers)
+    assert design.corridors.iloc[0]["std_type"] == CABLE240
+    assert design.report["objective_cny"] == pytest.approx(2 * 680_000)
+
+
+def voltage_case(overhead_km=4.5):
+    # F1: 4.5 km overhead JKLYJ-10-70, 1,586,250 CNY, drop 3000*4.5*(0.443*0.9+0.35*0.436)/1000 = 7.44% > 7%
+    # F2: 5.0 km cable 3x70, 2,100,000 CNY, drop 3000*5*(0.268*0.9+0.111*0.436)/1000 = 4.34%
+    return build([("F1", "feeder_point", 5000, 0), ("F2", "feeder_point", 5000, 0), ("C", "customer", 0, 3000)],
+                 [("OH", "F1", "C", overhead_km, OVERHEAD70), ("UG", "F2", "C", 5.0, CABLE70)],
+                 [("app-1", "C", 3000)])
+
+
+def test_voltage_drop_forces_the_other_feeder():
+    network, customers = voltage_case()
+    loose = GridLimits(20.0, 0.9, {})
+    assert list(optimise(network, customers, loose).corridors["corridor_id"]) == ["OH"]
+    design = optimise(network, customers)
+    assert list(design.corridors["corridor_id"]) == ["UG"]
+    assert design.report["objective_cny"] == pytest.approx(2_100_000)
+    assert design.customers.iloc[0]["source_node"] == "F2"
+    assert design.customers.iloc[0]["drop_pct"] == pytest.approx(3000 * 5 * (0.268 * 0.9 + 0.111 * SIN) / 1000)
+
+
+def test_lazy_rows_and_full_rows_agree_on_the_voltage_case():
+    network, customers = voltage_case()
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    lazy = solve(inst, 20, 1e-6, voltage_rows="lazy", warm_start=False)
+    full = solve(inst, 20, 1e-6, formulation="plain", voltage_rows="all", warm_start=False)
+    mcf = solve(inst, 20, 1e-6, formulation="multicommodity", voltage_rows="lazy")
+    assert lazy.objective_cny == full.objective_cny == mcf.objective_cny == pytest.approx(2_100_000)
+    assert lazy.iterations == 2 and lazy.voltage_rows >= 1  # first round picks F1, then its row is added
+
+
+def test_infeasible_voltage_names_customer_and_limit():
+    network, customers = build([("F1", "feeder_point", 5000, 0), ("C", "customer", 0, 3000)],
+                               [("OH", "F1", "C", 4.5, OVERHEAD70)], [("app-9", "C", 3000)])
+    design = optimise(network, customers)
+    assert design.report["status"] == "infeasible"
+    text = design.report["diagnosis"][0]
+    assert "app-9" in text and "node C" in text and "7%" in text and "grid.voltage_deviation_limit" in text
+    assert "7.44%" in text   # the least possible drop, worked out above
+    assert design.corridors.empty
+
+
+def test_infeasible_capacity_and_reachability_named():
+    network, customers = build(
+        [("F", "feeder_point", 4000, 0), ("C", "customer", 0, 5000), ("D", "customer", 0, 100), ("J", "junction", 0, 0)],
+        [("L1", "F", "C", 1.0, CABLE240), ("L2", "J", "D", 1.0, CABLE70)],
+        [("big", "C", 5000), ("island", "D", 100)])
+    design = optimise(network, customers)
+    assert design.report["status"] == "infeasible"
+    big, island = design.report["diagnosis"]
+    assert "big" in big and "capacity" in big and "4000 kVA" in big      # the feeder's spare capacity binds
+    assert "island" in island and "cannot be reached" in island
+
+
+def test_sources_together_too_small():
+    network, customers = build(
+        [("F", "feeder_point", 3000, 0), ("C1", "customer", 0, 2000), ("C2", "customer", 0, 2000)],
+        [("L1", "F", "C1", 1.0, CABLE70), ("L2", "F", "C2", 1.0, CABLE70)],
+        [("a", "C1", 2000), ("b", "C2", 2000)])
+    design = optimise(network, customers)
+    assert design.report["status"] == "infeasible"
+    assert "4000 kVA" in design.report["diagnosis"][0] and "3000 kVA" in design.report["diagnosis"][0]
+
+
+def test_existing_cable_is_free_and_radial_result():
+    # existing F-J cable costs nothing; the customer hangs off J by a new 0.3 km cable (126,000)
+    network, customers = build(
+        [("F", "feeder_point", 5000, 0), ("J", "junction", 0, 0), ("C", "customer", 0, 1000)],
+        [("E1", "F", "J", 1.0, CABLE70, "existing"), ("N1", "J", "C", 0.3, CABLE70), ("N2", "F", "C", 0.35, CABLE70)],
+        [("app-1", "C", 1000)])
+    design = optimise(network, customers)
+    assert design.report["objective_cny"] == pytest.approx(126_000)
+    assert set(design.corridors["change"]) == {"existing", "new"}
+    assert design.nodes["node_id"].is_unique

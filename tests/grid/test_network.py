@@ -1,0 +1,82 @@
+"""Network CSV loading: the shipped example loads; bad rows are named with file, line, column, value."""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from costmodel.errors import InputError
+from costmodel.grid.network import load_customers, load_grid_limits, load_network
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "park"
+
+
+def test_example_loads_with_conductor_options():
+    network = load_network(EXAMPLE)
+    assert network.nodes.loc["F1", "kind"] == "feeder_point"
+    assert network.nodes.loc["F1", "spare_capacity_kva"] == 5000
+    # existing L059 (F1-S20): installed 3x240 at no cost, 3x400 as a reinforcement at full cost
+    options = network.options[network.options["corridor_id"] == "L059"].set_index("std_type")
+    assert options.loc["YJV22-8.7/15-3x240", "cost_cny"] == 0
+    assert options.loc["YJV22-8.7/15-3x400", "cost_cny"] == pytest.approx(0.62 * 860_000)
+    # 3x240: sqrt(3) * 10 kV * 430 A
+    assert options.loc["YJV22-8.7/15-3x240", "capacity_kva"] == pytest.approx(3 ** 0.5 * 10 * 430)
+    customers = load_customers(EXAMPLE / "customers.csv", network)
+    assert len(customers) == 14
+    assert customers.set_index("node_id").loc["P06", "demand_kva"] == 2000   # from nodes.csv
+
+
+def test_empty_allowed_types_mean_every_cable_of_the_voltage_class():
+    network = load_network(EXAMPLE)
+    lv = network.options[network.options["corridor_id"] == "L063"]       # LV1-Q1 at 0.4 kV, empty list
+    assert set(lv["std_type"]) == {"YJV22-0.6/1-4x120", "YJV22-0.6/1-4x240"}
+
+
+def test_grid_limits_of_the_rule_set():
+    limits = load_grid_limits("national-1996")
+    assert limits.voltage_deviation_limit_pct == 7
+    assert limits.power_factor == 0.9
+    assert "GB/T 12325-2008" in limits.references["grid.voltage_deviation_limit"]
+    with pytest.raises(InputError, match="unknown rule set 'nowhere'"):
+        load_grid_limits("nowhere")
+
+
+def broken(tmp_path, file, edit):
+    folder = tmp_path / "net"
+    shutil.copytree(EXAMPLE, folder)
+    frame = pd.read_csv(folder / file, dtype=str, keep_default_na=False)
+    edit(frame)
+    frame.to_csv(folder / file, index=False)
+    return folder
+
+
+@pytest.mark.parametrize("file, edit, message", [
+    ("nodes.csv", lambda f: f.loc.__setitem__((3, "id"), "S00"), r"nodes.csv line 5 \(id 'S00'\), column id: duplicate id 'S00'; ids must be unique"),
+    ("nodes.csv", lambda f: f.loc.__setitem__((0, "kind"), "junktion"),
+     r"nodes.csv line 2 \(id 'S00'\), column kind: value 'junktion' is not allowed; allowed: substation, feeder_point"),
+    ("nodes.csv", lambda f: f.loc.__setitem__((0, "spare_capacity_kva"), "300"), r"line 2 \(id 'S00'\), column spare_capacity_kva.*only substation"),
+    ("nodes.csv", lambda f: f.loc.__setitem__((1, "x_m"), "east"), r"line 3 \(id 'S01'\), column x_m: value 'east' is not a number"),
+    ("corridors.csv", lambda f: f.loc.__setitem__((2, "to_node"), "S99"), r"corridors.csv line 4 \(id 'L003'\), column to_node: node 'S99' is not in nodes.csv"),
+    ("corridors.csv", lambda f: f.loc.__setitem__((0, "length_km"), "-0.2"), r"line 2 \(id 'L001'\), column length_km: value '-0.2' is not allowed; must be >= 0"),
+    ("corridors.csv", lambda f: f.loc.__setitem__((0, "allowed_std_types"), "YJV22-8.7/15-3x95"),
+     r"line 2 \(id 'L001'\), column allowed_std_types: std_type 'YJV22-8.7/15-3x95' is not a conductor of the catalogue; allowed: "),
+    ("corridors.csv", lambda f: f.loc.__setitem__((0, "status"), "planned"), r"column status: value 'planned' is not allowed; allowed: existing, candidate"),
+    ("corridors.csv", lambda f: f.loc.__setitem__((0, "to_node"), "Q1"), r"line 2 \(id 'L001'\), column to_node: joins nodes at 10.0 kV and 0.4 kV"),
+    ("corridors.csv", lambda f: f.drop(columns="status", inplace=True), r"corridors.csv: missing column\(s\) status"),
+])
+def test_bad_network_rows_are_named(tmp_path, file, edit, message):
+    folder = broken(tmp_path, file, edit)
+    with pytest.raises(InputError, match=message):
+        load_network(folder)
+
+
+def test_bad_customer_rows_are_named(tmp_path):
+    network = load_network(EXAMPLE)
+    file = tmp_path / "customers.csv"
+    file.write_text("application_id,node_id,demand_kva\na,P01,\nb,S00,\n")
+    with pytest.raises(InputError, match=r"customers.csv line 3, column node_id: node 'S00' is a junction node; allowed: a node of kind customer"):
+        load_customers(file, network)
+    file.write_text("application_id,node_id,demand_kva\na,P01,-5\n")
+    with pytest.raises(InputError, match=r"line 2, column demand_kva: value '-5' is not allowed"):
+        load_customers(file, network)

@@ -1,0 +1,174 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from costmodel.grid.reductions import (
+    dual_ascent,
+    dual_ascent_fixing,
+    WorkGraph,
+    degree_tests,
+    long_edge_test,
+    nearest_vertex_test,
+    reduce,
+)
+
+
+def graph(n, edges, terminals):
+    e = np.array(edges, dtype=float).reshape(-1, 3)
+    return WorkGraph.from_arrays(n, e[:, 0].astype(int), e[:, 1].astype(int), e[:, 2], terminals)
+
+
+def edge_set(g):
+    return {(min(a, b), max(a, b), w) for a, b, w, _ in g.edges.values()}
+
+
+def brute_force(n, edges, terminals):
+    """Cheapest tree by trying every set of Steiner nodes (MST of the induced subgraph)."""
+    import networkx as nx
+
+    others = [x for x in range(n) if x not in terminals]
+    best = np.inf
+    for k in range(len(others) + 1):
+        for extra in itertools.combinations(others, k):
+            keep = set(terminals) | set(extra)
+            h = nx.Graph()
+            h.add_nodes_from(keep)
+            for a, b, w in edges:
+                if a in keep and b in keep and (not h.has_edge(a, b) or h[a][b]["weight"] > w):
+                    h.add_edge(a, b, weight=w)
+            if nx.is_connected(h):
+                best = min(best, sum(d["weight"] for *_, d in nx.minimum_spanning_edges(h, data=True)))
+    return best
+
+
+def test_parallel_keeps_cheaper():
+    g = graph(2, [(0, 1, 5), (1, 0, 3)], [0, 1])
+    assert edge_set(g) == {(0, 1, 3)}
+    assert g.removed["parallel"] == 1
+
+
+def test_degree1_removes_dangling_non_terminals():
+    # 3-4 hang off node 1; 0-1-2 joins the terminals
+    g = graph(5, [(0, 1, 1), (1, 2, 1), (1, 3, 1), (3, 4, 1), (0, 2, 5)], [0, 2])
+    degree_tests(g)
+    assert 3 not in g.adj and 4 not in g.adj
+    assert g.removed["degree1"] == 2
+
+
+def test_degree2_contracts_path_and_keeps_original_edges():
+    # terminals 0 and 3; 0-1-2-3 is a chain of non-terminals of degree 2; 0-3 direct costs 10
+    g = graph(4, [(0, 1, 2), (1, 2, 3), (2, 3, 4), (0, 3, 10)], [0, 3])
+    degree_tests(g)
+    assert g.removed["degree2"] == 2
+    # the chain became one edge of weight 9 standing for original edges 0, 1, 2; it beat the 10,
+    # and as the only edge of a terminal it was then forced into the tree
+    assert g.removed["parallel"] == 1
+    assert sorted(g.fixed_edges) == [0, 1, 2] and g.fixed_cost == 9
+    assert not g.edges
+
+
+def test_terminal_degree1_forces_its_edge():
+    # terminal 0 hangs on 1; terminals 2, 3 joined through 1
+    g = graph(4, [(0, 1, 7), (1, 2, 1), (1, 3, 1), (2, 3, 5)], [0, 2, 3])
+    degree_tests(g)
+    assert g.removed["terminal_degree1"] >= 1
+    assert 0 in g.fixed_edges and g.fixed_cost >= 7
+    assert 1 in g.terminals
+
+
+def test_long_edge_removed_only_when_strictly_longer():
+    # square 0-1-2-3 of unit edges, terminals 0 and 2, diagonal 0-2
+    square = [(0, 1, 1), (1, 2, 1), (2, 3, 1), (3, 0, 1)]
+    tie = graph(4, square + [(0, 2, 2)], [0, 2])
+    assert long_edge_test(tie) == 0
+    longer = graph(4, square + [(0, 2, 3)], [0, 2])
+    assert long_edge_test(longer) == 1
+    assert (0, 2, 3) not in edge_set(longer)
+
+
+def test_long_edge_uses_terminals_as_stepping_stones():
+    # 0-2 (w 5) is shorter than the path 0-1-2 (w 3+3=6) but 1 is a terminal:
+    # the bottleneck Steiner distance is 3, so 0-2 is in no optimal tree
+    g = graph(3, [(0, 1, 3), (1, 2, 3), (0, 2, 5)], [0, 1, 2])
+    assert long_edge_test(g) == 1
+    assert edge_set(g) == {(0, 1, 3), (1, 2, 3)}
+
+
+def test_nearest_vertex_contracts_cheapest_terminal_edge():
+    # terminal 0: cheapest edge to 1 (w 1), next 0-3 (w 4); terminal 2 is 2 away from 1: 1 + 2 <= 4
+    g = graph(4, [(0, 1, 1), (1, 2, 2), (0, 3, 4), (3, 2, 1)], [0, 2])
+    assert nearest_vertex_test(g) >= 1
+    assert 0 in g.fixed_edges
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_reduce_keeps_optimum_on_random_graphs(seed):
+    rng = np.random.default_rng(seed)
+    n = 9
+    edges = {}
+    for a, b in itertools.combinations(range(n), 2):
+        if rng.random() < 0.4:
+            edges[(a, b)] = int(rng.integers(1, 6))
+    # a spanning path keeps the graph connected
+    for a in range(n - 1):
+        edges.setdefault((a, a + 1), int(rng.integers(1, 6)))
+    edge_list = [(a, b, w) for (a, b), w in edges.items()]
+    terminals = sorted(rng.choice(n, size=int(rng.integers(2, 5)), replace=False).tolist())
+    opt = brute_force(n, edge_list, terminals)
+
+    g = graph(n, edge_list, terminals)
+    reduce(g)
+    rest = [(a, b, w) for a, b, w, _ in g.edges.values()]
+    nodes = sorted(g.adj)
+    index = {x: i for i, x in enumerate(nodes)}
+    reduced_opt = 0.0 if len(g.terminals) <= 1 else brute_force(
+        len(nodes), [(index[a], index[b], w) for a, b, w in rest], [index[t] for t in g.terminals]
+    )
+    assert g.fixed_cost + reduced_opt == opt
+    # every surviving edge expands to original edges whose weights sum to its weight
+    for a, b, w, orig in g.edges.values():
+        assert sum(edges[tuple(sorted(edge_list[k][:2]))] for k in orig) == w
+
+
+def test_dual_ascent_on_a_path_reaches_the_optimum():
+    # root 0 - 1 - 2 terminal, weights 3 and 4: the cuts {2} then {1, 2} give 4 + 3
+    tail, head = np.array([0, 1, 1, 2]), np.array([1, 0, 2, 1])
+    bound, red, cuts = dual_ascent(3, tail, head, np.array([3.0, 3.0, 4.0, 4.0]), np.array([0, 2]), 0)
+    assert bound == 7
+    assert red[0] == 0 and red[2] == 0  # the tree arcs 0->1, 1->2 are tight
+    assert sorted(c.tolist() for c in cuts) == [[0], [2]]  # arcs into {2}, then into {1, 2}
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_dual_ascent_bound_and_fixing_keep_an_optimal_tree(seed):
+    import networkx as nx
+
+    rng = np.random.default_rng(50 + seed)
+    n = 9
+    h = nx.Graph()
+    for a, b in itertools.combinations(range(n), 2):
+        if rng.random() < 0.4 or b == a + 1:
+            h.add_edge(a, b, weight=int(rng.integers(1, 8)))
+    terminals = np.sort(rng.choice(n, size=4, replace=False))
+    best, tree = np.inf, None
+    others = sorted(set(range(n)) - set(terminals.tolist()))
+    for k in range(len(others) + 1):
+        for extra in itertools.combinations(others, k):
+            sub = h.subgraph(set(terminals.tolist()) | set(extra))
+            if nx.is_connected(sub):
+                mst = nx.minimum_spanning_tree(sub)
+                if mst.size(weight="weight") < best:
+                    best, tree = mst.size(weight="weight"), mst
+    edges = list(h.edges(data="weight"))
+    tail = np.array([x for a, b, _ in edges for x in (a, b)])
+    head = np.array([x for a, b, _ in edges for x in (b, a)])
+    cost = np.array([float(w) for *_, w in edges for _ in (0, 1)])
+    root = int(terminals[0])
+    bound, red, _ = dual_ascent(n, tail, head, cost, terminals, root)
+    assert bound <= best + 1e-9
+    fixed = dual_ascent_fixing(n, tail, head, red, bound, terminals, root, cutoff=best)
+    # arcs of the optimal tree directed away from the root are never fixed at cutoff = optimum
+    for a, b in nx.bfs_edges(tree, root):
+        arc = next(i for i in range(len(tail)) if tail[i] == a and head[i] == b)
+        assert not fixed[arc]

@@ -1,0 +1,128 @@
+import itertools
+import json
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from costmodel.grid.cli_steiner import solve_gr_file
+from costmodel.grid.steiner import build, extract, solve, solve_steiner
+from costmodel.grid.stp import SteinerProblem, read_gr
+
+# in CI the repo sits beside a copy of shared/: <repo>/../shared
+PACE = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "steiner-pace2018"
+
+
+def problem(n, edges, terminals):
+    e = np.array(edges, dtype=np.int64).reshape(-1, 3)
+    nodes = pd.DataFrame({"node": np.arange(1, n + 1), "is_terminal": np.isin(np.arange(1, n + 1), terminals)})
+    frame = pd.DataFrame({"edge": np.arange(len(e)), "from_node": e[:, 0], "to_node": e[:, 1], "weight": e[:, 2]})
+    return SteinerProblem(nodes, frame, tuple(terminals), "test")
+
+
+def assert_tree(p, result):
+    h = nx.Graph()
+    chosen = p.edges.iloc[result.edges]
+    h.add_edges_from(zip(chosen["from_node"], chosen["to_node"]))
+    assert nx.is_tree(h) and set(p.terminals) <= set(h.nodes)
+    assert chosen["weight"].sum() == result.objective
+
+
+def test_path_takes_every_edge():
+    p = problem(4, [(1, 2, 3), (2, 3, 4), (3, 4, 5)], [1, 4])
+    r = solve_steiner(p)
+    assert (r.status, r.objective, r.bound, r.gap) == ("optimal", 12, 12, 0)
+    assert r.edges == [0, 1, 2]
+
+
+def test_star_where_the_steiner_node_pays_off():
+    # terminals 1, 2, 3 pairwise 8 apart; centre 4 is 5 from each: 15 < 16
+    p = problem(4, [(1, 2, 8), (2, 3, 8), (1, 3, 8), (1, 4, 5), (2, 4, 5), (3, 4, 5)], [1, 2, 3])
+    r = solve_steiner(p)
+    assert r.status == "optimal" and r.objective == 15 and r.edges == [3, 4, 5]
+
+
+def test_triangle_prefers_the_cheaper_two_edge_route():
+    # terminals 1 and 2: direct edge 10, through 3: 3 + 4 = 7
+    p = problem(3, [(1, 2, 10), (1, 3, 3), (3, 2, 4)], [1, 2])
+    r = solve_steiner(p)
+    assert r.objective == 7 and r.edges == [1, 2]
+
+
+def test_single_terminal_costs_nothing():
+    r = solve_steiner(problem(2, [(1, 2, 4)], [2]))
+    assert (r.status, r.objective, r.edges) == ("optimal", 0, [])
+
+
+def test_disconnected_terminals_are_infeasible():
+    r = solve_steiner(problem(4, [(1, 2, 1), (3, 4, 1)], [1, 4]))
+    assert r.status == "infeasible" and r.objective is None
+
+
+def brute_force(n, edges, terminals):
+    h = nx.Graph()
+    h.add_weighted_edges_from(edges)
+    best = np.inf
+    others = sorted(set(range(1, n + 1)) - set(terminals))
+    for k in range(len(others) + 1):
+        for extra in itertools.combinations(others, k):
+            sub = h.subgraph(set(terminals) | set(extra))
+            if len(sub) == len(set(terminals) | set(extra)) and nx.is_connected(sub):
+                best = min(best, nx.minimum_spanning_tree(sub).size(weight="weight"))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_graphs_match_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n = 10
+    edges = [(a, b, int(rng.integers(1, 12))) for a, b in itertools.combinations(range(1, n + 1), 2) if rng.random() < 0.35]
+    edges += [(a, a + 1, 12) for a in range(1, n) if not any(e[:2] == (a, a + 1) for e in edges)]
+    terminals = sorted(rng.choice(np.arange(1, n + 1), size=int(rng.integers(3, 6)), replace=False).tolist())
+    p = problem(n, edges, terminals)
+    r = solve_steiner(p)
+    assert r.status == "optimal"
+    assert r.objective == brute_force(n, edges, terminals)
+    assert_tree(p, r)
+
+
+def pace(name):
+    if not (PACE / "optima.csv").exists():
+        pytest.skip(f"PACE 2018 instances not found at {PACE} (shared/ must sit beside the repo)")
+    optima = pd.read_csv(PACE / "optima.csv").set_index("file")["optimum"]
+    return read_gr(PACE / name), float(optima[name])
+
+
+@pytest.mark.parametrize("name", ["instance081.gr", "instance092.gr", "instance056.gr", "instance076.gr"])
+def test_small_pace_instances_reach_the_known_optimum(name):
+    p, optimum = pace(name)
+    r = solve_steiner(p, time_limit_s=60)
+    assert (r.status, r.objective, r.bound) == ("optimal", optimum, optimum)
+    assert_tree(p, r)
+    g = nx.Graph()
+    g.add_weighted_edges_from(p.edges[["from_node", "to_node", "weight"]].itertuples(index=False))
+    baseline = nx.algorithms.approximation.steiner_tree(g, list(p.terminals)).size(weight="weight")
+    assert r.objective <= baseline
+
+
+def test_time_out_returns_heuristic_tree_with_valid_bound():
+    p, optimum = pace("instance069.gr")  # hypercube: 6% LP gap, needs branching
+    sm = build(p)
+    outcome = solve(sm, time_limit_s=sm.seconds_build + 0.5)
+    r = extract(sm, outcome, 0.5)
+    assert r.status == "time_limit"
+    assert r.bound <= optimum <= r.objective
+    assert_tree(p, r)
+
+
+def test_solve_gr_file_gives_json(tmp_path):
+    f = tmp_path / "tri.gr"
+    f.write_text("SECTION Graph\nNodes 3\nEdges 3\nE 1 2 10\nE 1 3 3\nE 3 2 4\nEND\n"
+                 "SECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\nEOF\n")
+    out = json.loads(json.dumps(solve_gr_file(f, time_limit_s=10)))
+    assert {k: out[k] for k in ("status", "objective", "bound", "gap")} == {
+        "status": "optimal", "objective": 7, "bound": 7, "gap": 0}
+    assert sorted(out["edges"]) == [[1, 3, 3], [3, 2, 4]]
+    assert out["seconds"] >= 0
