@@ -407,6 +407,75 @@ def sweep_command(
     Console(stderr=True).print(f"wrote {len(written)} files to {out}")
 
 
+@app.command()
+def optimize(
+    network: Path = typer.Argument(..., help="A network folder (nodes.csv, corridors.csv) or a Steiner instance (.gr)"),
+    customers: Optional[Path] = typer.Option(None, help="customers.csv: application_id, node_id[, demand_kva]"),
+    applications: Optional[Path] = typer.Option(None, help="The customers' applications (portfolio CSV/Parquet/Excel): who pays"),
+    ruleset: str = typer.Option("shandong-2019", help="Rule set: network limits and the funding rules"),
+    time_limit: float = typer.Option(60.0, min=0.1, help="Solver time limit, seconds"),
+    gap: float = typer.Option(0.005, min=0.0, help="Relative MIP gap at which to stop"),
+    map: Optional[Path] = typer.Option(None, "--map", help="Write a map of the design (.png or .svg)"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """The cheapest grid-side extension over a network, quoted line by line under the rule set."""
+    if network.suffix.lower() == ".gr":
+        from costmodel.grid.cli_steiner import solve_gr_file
+
+        result = solve_gr_file(network, time_limit, gap if gap != 0.005 else 0.0)
+        if as_json:
+            print(json.dumps(result, indent=2))
+        else:
+            console.print(f"{network.name}: {result['status']}, objective {result['objective']}, bound {result['bound']}, "
+                          f"gap {result['gap']}, {result['seconds']} s; reductions {result['reductions']}", markup=False)
+        return
+    if customers is None or applications is None:
+        raise typer.BadParameter("a network folder needs --customers and --applications", param_hint="--customers")
+    from costmodel.grid.cli_network import optimize_network
+    from costmodel.scenarios.portfolio import load_portfolio
+
+    portfolio = load_portfolio(applications)
+    if len(portfolio.rejected):
+        first = portfolio.rejected.iloc[0]
+        raise CostmodelError(f"{applications}: row {first['row']}: {first['reason']}")
+    chosen = load_ruleset(ruleset)
+    when = portfolio.frame["application_date"].max().date()
+    result = optimize_network(network, customers, ruleset, time_limit, gap, map, when)
+    report = result["report"]
+    batch = quote_frame(portfolio.frame, chosen, components=result["components"]) if len(result["components"]) else None
+    if as_json:
+        print(json.dumps({
+            "report": {k: v for k, v in report.items() if k != "references"} | {"references": report.get("references", {})},
+            "validation": result["validation"]["summary"], "violations": result["validation"]["violations"],
+            "map": result["map"],
+            "quote": None if batch is None else {
+                "totals": batch.summary().to_dict("records"),
+                "lines": batch.lines.astype(object).where(batch.lines.notna(), None).to_dict("records")},
+        }, indent=2, ensure_ascii=False, default=str))
+        return
+    console.print(f"[bold]{network.name}[/]: {report['status']}, cost {report.get('objective_cny')} CNY, bound {report.get('bound_cny')}, "
+                  f"gap {report.get('gap')}, {report.get('seconds')} s")
+    for text in report.get("diagnosis", []):
+        console.print(f"  diagnosis: {text}", markup=False, style="yellow")
+    summary = result["validation"]["summary"]
+    if summary:
+        console.print(f"AC check: {summary}", markup=False)
+    for violation in result["validation"]["violations"]:
+        console.print(f"  violation: {violation}", markup=False, style="red")
+    if batch is not None:
+        table = Table(title=f"Who pays for the extension under {chosen.id}")
+        for column in ("application", "size", "voltage", "boundary", "rule", "customer CNY", "grid CNY"):
+            table.add_column(column)
+        for row in batch.summary().itertuples(index=False):
+            table.add_row(row.application_id, str(row.enterprise_size), str(row.supply_voltage), str(row.boundary),
+                          str(row.boundary_rule), _cny(row.customer_cny), _cny(row.grid_cny))
+        console.print(table)
+        totals = batch.totals[["customer_cny", "grid_cny"]].sum()
+        console.print(f"Customers pay {_cny(totals['customer_cny'])} CNY; the grid company invests {_cny(totals['grid_cny'])} CNY")
+    if result["map"]:
+        console.print(f"map: {result['map']}")
+
+
 register_schedule_commands(app)
 
 

@@ -15,7 +15,7 @@ from pandas.api.types import union_categoricals
 from pydantic import BaseModel
 
 from costmodel.application import Application
-from costmodel.designs.standard import ZONES, Scheme, as_objects, component_rows, load_scheme
+from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, as_objects, component_rows, load_scheme
 from costmodel.errors import InputError
 from costmodel.params import RuleSet
 from costmodel.rules.engine import decide, fee_lines
@@ -145,12 +145,26 @@ class QuoteBatch:
         return self.decisions[keep].merge(self.totals, on="application_id", how="left")
 
 
-def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True) -> QuoteBatch:
+def _given_components(components: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
+    """A design made elsewhere (the optimiser) in the batch path's form: `_row` positions in `decided`."""
+    missing = [c for c in COMPONENT_COLUMNS if c not in components.columns]
+    if missing:
+        raise InputError(f"components: missing column(s) {missing}; required: {COMPONENT_COLUMNS}")
+    unknown_zones = sorted(set(components["zone"]) - set(ZONES))
+    if unknown_zones:
+        raise InputError(f"components: zone(s) {unknown_zones}; allowed: {list(ZONES)}")
+    rows = pd.Index(decided["application_id"]).get_indexer(components["application_id"])
+    return components.assign(_row=rows, _order=np.arange(len(components)))[rows >= 0]
+
+
+def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
+                components: pd.DataFrame | None = None) -> QuoteBatch:
     """Quote every application of a frame through one vectorised path.
 
     itemised=False skips only the presentation of the lines (application order, plain strings): the
     lines stay in scheme order with categorical labels, which a portfolio of a million needs; the
-    decisions and totals are the same numbers.
+    decisions and totals are the same numbers. `components`, a design made elsewhere (the optimiser's
+    extension), replaces the standard scheme's: the same rules fund it.
     """
     scheme = scheme or load_scheme()
     decided, problems = decide(frame, ruleset)
@@ -159,7 +173,13 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     if bad.any():
         decided = decided[~bad.to_numpy()]
     decided.index = pd.RangeIndex(len(decided))  # positions; `decided` is ours (decide built it), no copy needed
-    components = component_rows(decided, scheme, ruleset)
+    if components is None:
+        components = component_rows(decided, scheme, ruleset)
+    else:
+        unknown = sorted(set(components["application_id"]) - set(frame["application_id"]))
+        if unknown:
+            raise InputError(f"components name application(s) {unknown[:5]} that the applications do not contain")
+        components = _given_components(components, decided)
     if itemised:
         components = components.sort_values(["_row", "_order"], kind="stable")
     works = price_components(components, scheme)

@@ -26,7 +26,7 @@ METRES_PER_DEGREE = 111_320.0   # of latitude; geometry, not policy
 
 def from_pandapower(net, catalogue=DEFAULT_CATALOGUE) -> tuple[pd.DataFrame, pd.DataFrame]:
     """nodes and corridors frames (network.csv layout) of a pandapower net's in-service part."""
-    pp.runpp(net)
+    pp.runpp(net, numba=False)  # numba is not a dependency
     xy = _bus_xy(net)
     buses = net.bus[net.bus["in_service"]]
     nodes = pd.DataFrame({"id": "b" + buses.index.astype(str), "x_m": xy.loc[buses.index, "x"].to_numpy(),

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from costmodel.errors import InputError
+from costmodel.params import load_ruleset
+from costmodel.paths import tariffs_dir
 
-TARIFFS_DIR = Path(__file__).resolve().parents[2] / "tariffs"
-DEFAULT_CATALOGUE = TARIFFS_DIR / "catalogs" / "cn-indicative-2019" / "unit_costs.csv"
+DEFAULT_CATALOGUE = tariffs_dir() / "catalogs" / "cn-indicative-2019" / "unit_costs.csv"
 
 NODE_KINDS = ("substation", "feeder_point", "public_transformer", "junction", "customer")
 SOURCE_KINDS = ("substation", "feeder_point", "public_transformer")
@@ -274,33 +274,12 @@ def customers_from_nodes(network: Network) -> pd.DataFrame:
     return pd.DataFrame({"application_id": rows.index, "node_id": rows.index, "demand_kva": rows["demand_kva"].to_numpy()})
 
 
-def _parameter_file(ruleset_id: str, name: str, root: Path) -> Path:
-    """The parameter file of a rule set, or of the nearest ancestor it `extends`."""
-    folder = root / "rulesets" / ruleset_id
-    if not folder.is_dir():
-        known = sorted(p.name for p in (root / "rulesets").iterdir() if p.is_dir())
-        raise InputError(f"unknown rule set {ruleset_id!r}; allowed: {', '.join(known)}")
-    file = folder / "parameters" / "grid" / f"{name}.yaml"
-    if file.is_file():
-        return file
-    manifest = folder / "manifest.yaml"
-    parent = yaml.safe_load(manifest.read_text()).get("extends") if manifest.is_file() else None
-    if not parent:
-        raise InputError(f"rule set {ruleset_id!r} has no parameter grid.{name} (looked in {file})")
-    return _parameter_file(parent, name, root)
-
-
-def load_grid_limits(ruleset_id: str, when: dt.date | None = None, tariffs_dir: Path = TARIFFS_DIR) -> GridLimits:
-    """grid.voltage_deviation_limit and grid.load_power_factor of a rule set at a date (default: latest)."""
+def load_grid_limits(ruleset_id: str, when: dt.date | None = None) -> GridLimits:
+    """grid.voltage_deviation_limit and conversion.power_factor of a rule set at a date (default: its latest values)."""
+    ruleset = load_ruleset(ruleset_id)
     values, references = {}, {}
-    for name in ("voltage_deviation_limit", "load_power_factor"):
-        file = _parameter_file(ruleset_id, name, tariffs_dir)
-        raw = yaml.safe_load(file.read_text())
-        dated = sorted(raw["values"].items())
-        chosen = [v for d, v in dated if when is None or d <= when] or [dated[0][1]]
-        values[name] = float(chosen[-1])
-        ref = raw["reference"]
-        references[f"grid.{name}"] = f"{ref['document']}, {ref['clause']} [{ref['source']}]"
-    if not 0 < values["load_power_factor"] <= 1:
-        raise InputError(f"grid.load_power_factor of {ruleset_id!r} is {values['load_power_factor']}; allowed: 0 < value <= 1")
-    return GridLimits(values["voltage_deviation_limit"], values["load_power_factor"], references)
+    for path in ("grid.voltage_deviation_limit", "conversion.power_factor"):
+        parameter = ruleset.parameter(path)
+        values[path] = float(parameter.at(when or parameter.dates[-1]))
+        references[path] = parameter.reference.cite()
+    return GridLimits(values["grid.voltage_deviation_limit"], values["conversion.power_factor"], references)

@@ -45,7 +45,7 @@ def validate_design(design: Design, network: Network) -> dict:
     if design.corridors.empty:
         return {"summary": {}, "buses": pd.DataFrame(), "lines": pd.DataFrame(), "violations": []}
     net = design_to_pandapower(design, network)
-    pp.runpp(net, calculate_voltage_angles=False, init="flat")
+    pp.runpp(net, calculate_voltage_angles=False, init="flat", numba=False)  # numba is not a dependency
     limit = design.report["voltage_limit_pct"]
     buses = pd.DataFrame({"node_id": net.bus["name"].to_numpy(), "vm_pu_ac": net.res_bus["vm_pu"].to_numpy()})
     buses = buses.merge(design.nodes[["node_id", "voltage_pu_linear"]], on="node_id")

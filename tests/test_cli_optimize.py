@@ -1,0 +1,69 @@
+"""`costmodel optimize`: the optimiser's extension quoted under the rule set's funding rules."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from costmodel.params import load_ruleset
+from costmodel.quote import quote_frame
+from costmodel.scenarios.portfolio import load_portfolio
+
+PARK = Path(__file__).resolve().parents[1] / "examples" / "park"
+PACE = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "steiner-pace2018"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from costmodel.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def park_quotes():
+    result = run("optimize", str(PARK), "--customers", str(PARK / "customers.csv"), "--applications",
+                 str(PARK / "applications.csv"), "--ruleset", "shandong-2019", "--json")
+    assert result.returncode == 0, result.stderr
+    shandong = json.loads(result.stdout)
+    # The same design under the pre-reform rules, through the library (the design does not depend on them).
+    design = [line for line in shandong["quote"]["lines"]]
+    components = pd.DataFrame(design)[["application_id", "component", "std_type", "zone", "quantity", "unit", "design_rule"]]
+    batch = quote_frame(load_portfolio(PARK / "applications.csv").frame, load_ruleset("national-1996"), components=components)
+    before = {"report": shandong["report"], "quote": {"totals": batch.summary().to_dict("records"),
+                                                      "lines": batch.lines.to_dict("records")}}
+    return {"shandong-2019": shandong, "national-1996": before}
+
+
+def test_the_whole_extension_is_funded_by_someone(park_quotes):
+    for quote in park_quotes.values():
+        totals = quote["quote"]["totals"]
+        paid = sum(row["customer_cny"] + row["grid_cny"] for row in totals)
+        assert paid == pytest.approx(quote["report"]["objective_cny"], rel=1e-9)
+
+
+def test_the_park_rule_moves_the_extension_from_the_plots_to_the_grid(park_quotes):
+    # Every plot is in a municipal park: under Shandong 2019 the grid invests to the red line (and the
+    # two small low-voltage plots get zero investment); before the reform each plot funds its own
+    # extension from the point of connection.
+    shandong = park_quotes["shandong-2019"]["quote"]["totals"]
+    assert {row["boundary"] for row in shandong} == {"red_line", "meter"}
+    assert sum(row["customer_cny"] for row in shandong) == 0
+    before = park_quotes["national-1996"]["quote"]["totals"]
+    assert {row["boundary"] for row in before} == {"point_of_connection"}
+    assert sum(row["grid_cny"] for row in before) == 0
+    assert all(line["zone"] in ("extension", "upstream") for line in park_quotes["national-1996"]["quote"]["lines"])
+
+
+@pytest.mark.skipif(not PACE.is_dir(), reason="shared/benchmarks is not beside the repository")
+def test_a_steiner_instance_solves_to_its_known_optimum():
+    result = run("optimize", str(PACE / "instance081.gr"), "--json")
+    assert result.returncode == 0, result.stderr
+    solved = json.loads(result.stdout)
+    assert (solved["status"], solved["objective"]) == ("optimal", 1300798)  # optima.csv
+
+
+def test_a_network_folder_needs_customers_and_applications():
+    result = run("optimize", str(PARK))
+    assert result.returncode == 2 and "--customers and --applications" in result.stderr
