@@ -131,43 +131,40 @@ def _quote_many(items: list[tuple[Application, RuleSet]]) -> list[Quote | Except
 
 
 class QuoteCoalescer:
-    """Concurrent quote requests arriving within a short window share one vectorised call.
+    """Concurrent quote requests share one vectorised call.
 
-    A batch of 16 costs about a tenth of 16 single quotes, so under load every request waits for
-    one shared batch instead of for fifteen others.
+    One batch runs at a time; requests that arrive meanwhile (or within a short window of the first)
+    form the next batch. A batch of 16 costs about a tenth of 16 single quotes, so under load each
+    request waits for one shared batch instead of for fifteen others.
     """
 
-    def __init__(self, window_s: float = 0.002, max_batch: int = 64):
+    def __init__(self, window_s: float = 0.002, max_batch: int = 256):
         self.window_s, self.max_batch = window_s, max_batch
         self._pending: list[tuple[Application, RuleSet, asyncio.Future]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._draining = False
 
     async def quote(self, application: Application, ruleset: RuleSet) -> Quote:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future = asyncio.get_running_loop().create_future()
         self._pending.append((application, ruleset, future))
-        if len(self._pending) >= self.max_batch:
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self.window_s, self._flush)
+        if not self._draining:
+            self._draining = True
+            asyncio.ensure_future(self._drain())
         return await future
 
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        items, self._pending = self._pending, []
-        if items:
-            asyncio.ensure_future(self._run(items))
-
-    async def _run(self, items: list[tuple[Application, RuleSet, asyncio.Future]]) -> None:
+    async def _drain(self) -> None:
         try:
-            results = await run_in_threadpool(_quote_many, [(application, ruleset) for application, ruleset, _ in items])
-        except Exception as error:  # noqa: BLE001 - handed to every waiting request, which reports it
-            results = [error] * len(items)
-        for (_, _, future), result in zip(items, results):
-            if not future.done():
-                future.set_exception(result) if isinstance(result, BaseException) else future.set_result(result)
+            while self._pending:
+                await asyncio.sleep(self.window_s)  # let requests sent together join the batch
+                items, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+                try:
+                    results = await run_in_threadpool(_quote_many, [(application, ruleset) for application, ruleset, _ in items])
+                except Exception as error:  # noqa: BLE001 - handed to every waiting request, which reports it
+                    results = [error] * len(items)
+                for (_, _, future), result in zip(items, results):
+                    if not future.done():
+                        future.set_exception(result) if isinstance(result, BaseException) else future.set_result(result)
+        finally:
+            self._draining = False
 
 
 def _compare(body: CompareRequest) -> Comparison:
