@@ -29,7 +29,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
     design = extract(instance, solve(instance, time_limit_s, mip_gap))
-    has_design = design.report["status"] in ("optimal", "time_limit")
+    has_design = design.report["status"] in ("optimal", "time_limit", "solver_unavailable")
     validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None
     if out_map is not None and has_design:

@@ -518,7 +518,7 @@ def _chosen_from_model(m: pyo.ConcreteModel) -> list[int]:
 
 @dataclass
 class SolveResult:
-    status: str                    # optimal | time_limit | no_solution | infeasible
+    status: str                    # optimal | time_limit | no_solution | infeasible | solver_unavailable
     objective_cny: float | None
     bound_cny: float | None
     gap: float | None
@@ -549,6 +549,10 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
     m = build_model(inst, formulation, voltage_rows)
     log.append({"step": "build", "seconds": time.perf_counter() - start})
     solver = Highs()
+    if not solver.available():
+        return SolveResult("solver_unavailable", incumbent_cost, None, None, time.perf_counter() - start, incumbent, 0, 0,
+                           warm_cost, ["the HiGHS solver is not available (install highspy): the design is the heuristic "
+                                       "warm start, feasible but not proven optimal"], log)
     solver.config.load_solution = False
     solver.config.stream_solver = False
     if log_file:

@@ -142,3 +142,50 @@ def test_existing_cable_is_free_and_radial_result():
     assert design.report["objective_cny"] == pytest.approx(126_000)
     assert set(design.corridors["change"]) == {"existing", "new"}
     assert design.nodes["node_id"].is_unique
+
+
+def test_without_the_solver_the_warm_start_comes_back_with_a_clear_status(monkeypatch):
+    import costmodel.grid.model as model
+
+    class MissingHighs:
+        def available(self):
+            return False
+
+    monkeypatch.setattr(model, "Highs", MissingHighs)
+    network, customers = build([("F", "feeder_point", 5000, 0), ("C", "customer", 0, 2000)],
+                               [("L1", "F", "C", 1.0, CABLE70)], [("app-1", "C", 2000)])
+    design = optimise(network, customers)
+    assert design.report["status"] == "solver_unavailable"
+    assert design.report["objective_cny"] == pytest.approx(420_000)  # the only route, found by the heuristic
+    assert "not available" in design.report["diagnosis"][0]
+
+
+def test_the_optimiser_never_costs_more_than_the_standard_design():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from costmodel.application import parse_application
+    from costmodel.params import load_ruleset
+    from costmodel.quote import quote_application
+
+    @settings(max_examples=6, deadline=None)
+    @given(st.floats(0.1, 2.0), st.floats(200, 2000), st.lists(st.floats(0.05, 2.0), min_size=2, max_size=2))
+    def check(direct_km, demand_kva, detour_km):
+        # At 200 kVA and more the connection is at 10 kV. The standard design runs a cable along the
+        # direct route (urban, smallest cable covering the
+        # current); the optimiser may take it or a cheaper detour, never pay more.
+        network, customers = build(
+            [("F", "feeder_point", 50_000, 0), ("J", "junction", 0, 0), ("C", "customer", 0, demand_kva)],
+            [("D", "F", "C", direct_km, ""), ("A", "F", "J", detour_km[0], ""), ("B", "J", "C", detour_km[1], "")],
+            [("app", "C", demand_kva)])
+        design = optimise(network, customers)
+        standard = quote_application(parse_application({
+            "id": "app", "application_date": "2019-09-02",
+            "applicant": {"kind": "enterprise", "enterprise": {"size_class": "large"}},
+            "site": {"area": "urban", "distance_to_lv_m": 0, "distance_to_10kv_m": direct_km * 1000, "transformer_headroom_kva": 0},
+            "request": {"capacity": demand_kva}}), load_ruleset("shandong-2019"))
+        line_cny = sum(line.amount_cny for line in standard.lines if line.design_rule.endswith("mv.line"))
+        assert design.report["status"] == "optimal"
+        assert design.report["objective_cny"] <= line_cny + 1e-6
+
+    check()
