@@ -101,3 +101,19 @@ def test_validation_in_memory_frame_keeps_row_numbers():
     portfolio = validate_frame(frame)
     assert portfolio.rejected["row"].tolist() == [11]
     assert 11 not in portfolio.frame["row"].tolist() and len(portfolio.frame) == 49
+
+
+def test_absurd_values_are_rejected_with_the_bound(tmp_path):
+    rows = GOOD.replace(",120,kVA", ",5000000000,kVA") + GOOD.replace("a1,", "a2,").replace(",100,200,", ",100,9e9,")
+    portfolio = load_portfolio(_write(tmp_path, rows))
+    rejected = portfolio.rejected.set_index("row")
+    assert rejected.loc[1, "field"] == "capacity" and "allowed: a number > 0 and <= 1e+06" in rejected.loc[1, "reason"]
+    assert rejected.loc[2, "field"] == "distance_to_10kv_m" and "out of range" in rejected.loc[2, "reason"]
+
+
+def test_a_file_in_another_encoding_names_the_file(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes((HEADER + GOOD.replace("a1", "小店")).encode("gbk"))
+    with pytest.raises(InputError) as error:
+        load_portfolio(path)
+    assert str(path) in str(error.value)
