@@ -17,7 +17,8 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
    (back cuts, nested up to 5 per terminal, a tiny "creep" capacity on every arc so cuts are
    small), add them and the violated flow-balance / one-way rows, re-solve warm, until nothing is
    violated. Its value is a proven lower bound, usually the optimum on these instances;
-2. an LP-guided heuristic (weights scaled by 1 - x*) and reduced-cost fixing;
+2. an LP-guided heuristic (weights scaled by 1 - x*; also every 5 LP rounds) and reduced-cost
+   fixing;
 3. MIP phase if bound and incumbent still differ: the same rows plus integrality, the incumbent as
    MIP start; each integer solution is checked for connectivity and cuts around its unreached
    parts are added until it is a tree.
@@ -49,7 +50,7 @@ from costmodel.grid import heuristics as heur
 from costmodel.grid.reductions import REDUCTION_NAMES, WorkGraph, dual_ascent, dual_ascent_fixing, reduce
 from costmodel.grid.stp import SteinerProblem
 
-_SCALE = 1_000_000  # max-flow capacities are integers: x* in millionths
+_SCALE = 1_000_000
 _VIOLATION = 1e-6
 
 
@@ -173,6 +174,8 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4) -> SteinerModel:
             sm.incumbent, sm.incumbent_cost = sm.to_original(u[:0]), work.fixed_cost
         sm.status = "proven"
     else:
+        # All dual-ascent cuts go in: measured, seeding only those of <= 40 arcs (or keeping the
+        # rest in a pool until violated) left instance134 and 128 short of their bound in 60 s.
         sm.pyomo = _build_pyomo(sm, cuts)
     sm.seconds_build = time.perf_counter() - start
     return sm
@@ -427,6 +430,12 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         target = math.ceil(lb - 1e-6) if sm.integral_weights else lb
         return best["cost"] <= target + 1e-9 or (mip_gap > 0 and best["cost"] - lb <= mip_gap * abs(best["cost"]))
 
+    def guided_heuristic(x: np.ndarray) -> None:
+        """Shortest-path heuristic on weights scaled by 1 - x*, then local search on true weights."""
+        guided = heur.Graph(g.n, g.u, g.v, g.w * (1.0 - np.maximum(x[0::2], x[1::2])) + 1e-6 * g.w)
+        tree = heur.steiner_heuristic(guided, sm.terminals, n_roots=3)
+        offer(heur.improve(g, tree, sm.terminals))
+
     loop = _CutLoop(sm)
     # 1. LP phase: arcs the dual ascent fixed at zero only exclude trees no cheaper than the
     # incumbent, so an LP value above the incumbent (or an infeasible LP) proves the incumbent.
@@ -442,6 +451,10 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         lp_value = float(res.best_feasible_objective)
         lb = max(lb, min(fc + lp_value, best["cost"]))
         x = loop.values()
+        if stats["lp_rounds"] % 5 == 0:
+            guided_heuristic(x)
+            if closed():
+                break
         cuts = separate(sm, x, max_per_terminal=5)
         local = loop.add_local(x)
         if not cuts and not local:
@@ -457,10 +470,8 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         if (x[support] > 1 - 1e-6).all() and not _component_cuts(sm, support):
             offer(heur.prune(g, np.unique(support // 2), sm.terminals))  # the LP optimum is a tree
     if x is not None and not closed() and deadline - time.perf_counter() > 1.0:
-        # 2. LP-guided heuristic: edges the LP likes become cheap
-        guided = heur.Graph(g.n, g.u, g.v, g.w * (1.0 - np.maximum(x[0::2], x[1::2])) + 1e-6 * g.w)
-        tree = heur.shortest_path_tree(guided, sm.terminals, sm.root)
-        offer(heur.improve(g, heur.prune(g, tree, sm.terminals), sm.terminals))
+        guided_heuristic(x)
+    if x is not None and not closed():
         if reduced_costs is not None:
             # reduced-cost fixing against the (possibly improved) incumbent
             forbidden = lp_value + reduced_costs > best["cost"] - fc - (1 - 1e-6 if sm.integral_weights else 1e-9)
