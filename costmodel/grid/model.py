@@ -758,7 +758,7 @@ def extract(inst: Instance, result: SolveResult) -> Design:
         "status": opt["status"].to_numpy(), "change": change, "length_km": opt["length_km"].to_numpy(),
         "cost_multiplier": multiplier.loc[opt["corridor_id"]].to_numpy(),
         "cost_cny": opt["cost_cny"].to_numpy(), "flow_kva": flows, "capacity_kva": opt["capacity_kva"].to_numpy()})
-    corridors["loading_pct"] = 100 * corridors["flow_kva"] / corridors["capacity_kva"]
+    corridors["loading_pct"] = corridors["flow_kva"] / corridors["capacity_kva"] * 100
     used = np.flatnonzero(tree.supplied_by >= 0)
     nodes = pd.DataFrame({"node_id": ids[used], "kind": inst.network.nodes["kind"].to_numpy()[used],
                           "source_node": ids[tree.supplied_by[used]], "drop_pct": tree.drop_pct[used]})

@@ -32,8 +32,8 @@ def design_to_pandapower(design: Design, network: Network):
     pf = design.report["power_factor"]
     sin_phi = math.sqrt(1 - pf ** 2)
     for row in design.customers.dropna(subset=["source_node"]).itertuples():
-        pp.create_load(net, bus[row.node_id], p_mw=row.demand_kva * pf / 1000, q_mvar=row.demand_kva * sin_phi / 1000,
-                       name=str(row.application_id))
+        demand_mva = row.demand_kva / 1000
+        pp.create_load(net, bus[row.node_id], p_mw=demand_mva * pf, q_mvar=demand_mva * sin_phi, name=str(row.application_id))
     return net
 
 

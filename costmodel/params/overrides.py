@@ -2,17 +2,17 @@
 
 A reform file (tariffs/overrides/<id>.yaml) reads:
 
-    id: rural-lv-cap-160
-    title: Rural low-voltage cap raised to 160 kVA
+    id: <reform id>
+    title: <what the reform does>
     baseline: shandong-2019
     reference: {document: ..., clause: ..., source: practice}   # optional; else "reform <id>"
     parameters:
       supply_voltage.low_voltage_cap:
-        2019-07-01: {rural: 160 kVA}        # from this date on; a breakdown may name some categories only
+        2019-07-01: {rural: <value> <unit>}   # from this date on; a breakdown may name some categories only
       red_line_extension.park_levels:
         2019-07-01.2021-01-01: [national, provincial, municipal, county]   # start.stop: baseline again from stop
 
-A number may carry its unit ("160 kVA"); it must then be the parameter's unit. The same overrides come
+A number may carry its unit (see tariffs/overrides/rural-lv-cap-160.yaml); it must then be the parameter's unit. The same overrides come
 from a CSV with columns path, value, start and optionally stop, category, unit.
 """
 
