@@ -34,6 +34,8 @@ def load_yaml_text(text: str, where: str) -> Any:
         raise InputError(f"{where}: {error}") from None
     except yaml.YAMLError as error:
         raise InputError(f"{where}: malformed YAML: {error}") from None
+    except ValueError as error:  # an impossible date such as 2019-17-01 fails inside PyYAML's date constructor
+        raise InputError(f"{where}: a date is not valid ({error}); write dates as YYYY-MM-DD") from None
 
 
 def load_yaml(path: Path) -> Any:

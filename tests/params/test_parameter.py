@@ -63,3 +63,8 @@ def test_duplicate_yaml_keys_are_rejected():
 def test_malformed_yaml_names_the_file():
     with pytest.raises(InputError, match="p.yaml: malformed YAML"):
         load_yaml_text("values: [1, 2\n", "p.yaml")
+
+
+def test_an_impossible_date_is_a_load_error_naming_the_file():
+    with pytest.raises(InputError, match=r"p.yaml: a date is not valid \(month must be in 1..12\)"):
+        load_yaml_text("values:\n  2019-17-01: 5\n", "p.yaml")
