@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 import costmodel
-from costmodel.application import FRAME_COLUMNS, Application, applications_frame, load_application, parse_application
+from costmodel.application import FRAME_COLUMNS, Application, applications_frame, load_application
 from costmodel.classification import load_size_table
 from costmodel.errors import CostmodelError, InputError
 from costmodel.params import RuleSet, available_rulesets, load_ruleset, resolve_ruleset

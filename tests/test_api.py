@@ -11,7 +11,6 @@ from costmodel.api import create_app
 from costmodel.application import load_application
 from costmodel.params import available_rulesets, load_ruleset
 from costmodel.quote import quote_application
-from costmodel.web import report
 from tests_support import EXAMPLES
 
 WAREHOUSE = load_application(EXAMPLES / "world-bank-warehouse.yaml")
