@@ -41,7 +41,7 @@ def available_rulesets(root: Path | None = None) -> list[str]:
     return sorted(p.parents[1].name for p in ((root or tariffs_dir()) / "rulesets").glob("*/schedule/stages.yaml"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: stage sets are loaded once and cached
 class StageSet:
     ruleset_id: str
     stages: dict[str, dict]  # id -> stage entry (with "file"), in file order
@@ -202,6 +202,7 @@ def _longest_path(stage_set: StageSet, durations: dict[str, int]) -> dict[str, i
     return finish
 
 
+@lru_cache(maxsize=256)
 def template(stage_set: StageSet, voltage: str, external_works: bool) -> tuple[pd.DataFrame, dict]:
     """Stage offsets in working days for one combination, and the scope totals with their limits.
 
