@@ -45,7 +45,12 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
         raise InputError(f"unknown catalogue {catalog_id!r}; allowed: {', '.join(known)}")
     meta = load_yaml(folder / "meta.yaml")
     file = folder / "unit_costs.csv"
-    items = pd.read_csv(file, dtype={"std_type": str, "family": str, "unit": str, "source": str})
+    try:
+        items = pd.read_csv(file, dtype={"std_type": str, "family": str, "unit": str, "source": str}, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{file}: the file is empty; it needs a header row and one row per std_type") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{file}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in items.columns]
     if missing:
         raise InputError(f"{file}: missing column(s) {missing}")

@@ -109,7 +109,14 @@ def _choice(frame: pd.DataFrame, file: str, column: str, allowed) -> pd.Series:
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; it needs a header row and one row per item") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8") from None
+    except pd.errors.ParserError as error:
+        raise InputError(f"{path}: cannot be read as CSV: {str(error).strip()}") from None
     frame.columns = [c.strip() for c in frame.columns]
     return frame
 

@@ -40,3 +40,17 @@ def test_bad_catalogue_rows_name_row_column_and_value(old, new, message, tmp_pat
             load_catalog()
     finally:
         load_catalog.cache_clear()
+
+
+@pytest.mark.parametrize("content, message", [(b"", "the file is empty"), ("std_type,family\n电缆,x\n".encode("gbk"), "not UTF-8")])
+def test_an_empty_or_misencoded_catalogue_is_named(content, message, tmp_path, monkeypatch):
+    copy = tmp_path / "tariffs"
+    shutil.copytree(tariffs_dir(), copy)
+    (copy / "catalogs/cn-indicative-2019/unit_costs.csv").write_bytes(content)
+    monkeypatch.setenv("COSTMODEL_TARIFFS", str(copy))
+    load_catalog.cache_clear()
+    try:
+        with pytest.raises(InputError, match=message):
+            load_catalog()
+    finally:
+        load_catalog.cache_clear()

@@ -80,3 +80,16 @@ def test_bad_customer_rows_are_named(tmp_path):
     file.write_text("application_id,node_id,demand_kva\na,P01,-5\n")
     with pytest.raises(InputError, match=r"line 2, column demand_kva: value '-5' is not allowed"):
         load_customers(file, network)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    ("id,x_m,y_m,kind,voltage_kv,spare_capacity_kva,demand_kva\n变电站,0,0,substation,10,1000,\n".encode("gbk"), "not UTF-8 text"),
+])
+def test_empty_and_misencoded_network_files_are_named(tmp_path, content, message):
+    folder = tmp_path / "net"
+    shutil.copytree(EXAMPLE, folder)
+    (folder / "nodes.csv").write_bytes(content)
+    with pytest.raises(InputError, match=message) as error:
+        load_network(folder)
+    assert "nodes.csv" in str(error.value)
