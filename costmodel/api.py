@@ -167,11 +167,6 @@ class QuoteCoalescer:
             self._draining = False
 
 
-def _compare(body: CompareRequest) -> Comparison:
-    quotes = [quote_application(body.application, resolve_ruleset(name, body.application.application_date)) for name in body.rulesets]
-    return _comparison(body.application.id, quotes)
-
-
 def _comparison(application_id: str, quotes: list[Quote]) -> Comparison:
     first, last = quotes[0].totals, quotes[-1].totals
     return Comparison(application_id=application_id, quotes=quotes, difference_last_minus_first={

@@ -16,9 +16,9 @@ import pandas as pd
 
 from costmodel.errors import InputError
 from costmodel.params import load_ruleset
-from costmodel.paths import tariffs_dir
+from costmodel.costs.catalog import load_catalog
 
-DEFAULT_CATALOGUE = tariffs_dir() / "catalogs" / "cn-indicative-2019" / "unit_costs.csv"
+DEFAULT_CATALOGUE = "cn-indicative-2019"
 
 NODE_KINDS = ("substation", "feeder_point", "public_transformer", "junction", "customer")
 SOURCE_KINDS = ("substation", "feeder_point", "public_transformer")
@@ -121,10 +121,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def load_conductors(catalogue: Path | str = DEFAULT_CATALOGUE) -> pd.DataFrame:
-    """Conductor rows of the unit-cost catalogue, indexed by std_type."""
-    table = pd.read_csv(catalogue)
-    table = table[table["family"].isin(CONDUCTOR_FAMILIES)].set_index("std_type")
+def load_conductors(catalogue: str = DEFAULT_CATALOGUE) -> pd.DataFrame:
+    """Conductor rows of the unit-cost catalogue (validated and cached by the catalogue loader), by std_type."""
+    items = load_catalog(catalogue).items
+    table = items[items["family"].isin(CONDUCTOR_FAMILIES)]
     return table[["family", "unit", "unit_cost_cny", "voltage_kv", "ampacity_a",
                   "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km"]]
 
@@ -217,7 +217,7 @@ def conductor_options(corridors: pd.DataFrame, conductors: pd.DataFrame) -> pd.D
     return long
 
 
-def load_network(network_dir: Path | str, catalogue: Path | str = DEFAULT_CATALOGUE) -> Network:
+def load_network(network_dir: Path | str, catalogue: str = DEFAULT_CATALOGUE) -> Network:
     """Read and validate `nodes.csv` and `corridors.csv` of a network directory."""
     folder = Path(network_dir)
     nodes = validate_nodes(_read_csv(folder / "nodes.csv"), str(folder / "nodes.csv"))
@@ -235,7 +235,7 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def network_from_frames(nodes: pd.DataFrame, corridors: pd.DataFrame,
-                        catalogue: Path | str = DEFAULT_CATALOGUE, source: str = "frames") -> Network:
+                        catalogue: str = DEFAULT_CATALOGUE, source: str = "frames") -> Network:
     """The same validation for frames built in code (importers, benchmarks, tests)."""
     checked_nodes = validate_nodes(_as_text(nodes), f"{source}:nodes")
     conductors = load_conductors(catalogue)

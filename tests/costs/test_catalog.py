@@ -1,10 +1,7 @@
-import shutil
-
 import pytest
 
 from costmodel.costs.catalog import load_catalog
 from costmodel.errors import InputError
-from costmodel.paths import tariffs_dir
 
 
 def test_cited_figures_are_the_midpoints_of_the_cited_ranges():
@@ -26,31 +23,17 @@ def test_cited_figures_are_the_midpoints_of_the_cited_ranges():
     ("road-crossing,civil,road crossing by directional drilling or pipe jacking,crossing,30000",
      "road-crossing,civil,road crossing by directional drilling or pipe jacking,crossing,lots", "column unit_cost_cny: 'lots' is not a number"),
 ])
-def test_bad_catalogue_rows_name_row_column_and_value(old, new, message, tmp_path, monkeypatch):
-    copy = tmp_path / "tariffs"
-    shutil.copytree(tariffs_dir(), copy)
-    file = copy / "catalogs/cn-indicative-2019/unit_costs.csv"
+def test_bad_catalogue_rows_name_row_column_and_value(old, new, message, tariffs_copy):
+    file = tariffs_copy / "catalogs/cn-indicative-2019/unit_costs.csv"
     text = file.read_text(encoding="utf-8")
     assert old in text
     file.write_text(text.replace(old, new), encoding="utf-8")
-    monkeypatch.setenv("COSTMODEL_TARIFFS", str(copy))
-    load_catalog.cache_clear()
-    try:
-        with pytest.raises(InputError, match=message):
-            load_catalog()
-    finally:
-        load_catalog.cache_clear()
+    with pytest.raises(InputError, match=message):
+        load_catalog()
 
 
 @pytest.mark.parametrize("content, message", [(b"", "the file is empty"), ("std_type,family\n电缆,x\n".encode("gbk"), "not UTF-8")])
-def test_an_empty_or_misencoded_catalogue_is_named(content, message, tmp_path, monkeypatch):
-    copy = tmp_path / "tariffs"
-    shutil.copytree(tariffs_dir(), copy)
-    (copy / "catalogs/cn-indicative-2019/unit_costs.csv").write_bytes(content)
-    monkeypatch.setenv("COSTMODEL_TARIFFS", str(copy))
-    load_catalog.cache_clear()
-    try:
-        with pytest.raises(InputError, match=message):
-            load_catalog()
-    finally:
-        load_catalog.cache_clear()
+def test_an_empty_or_misencoded_catalogue_is_named(content, message, tariffs_copy):
+    (tariffs_copy / "catalogs/cn-indicative-2019/unit_costs.csv").write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        load_catalog()

@@ -1,12 +1,10 @@
 import datetime as dt
-import shutil
 
 import pytest
 
 from costmodel.errors import InputError
 from costmodel.params import load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import available_rulesets
-from costmodel.paths import tariffs_dir
 
 
 def test_shandong_resolves_by_application_date():
@@ -46,16 +44,6 @@ def test_every_shipped_parameter_has_unit_and_reference():
     for ruleset_id in available_rulesets():
         for parameter in load_ruleset(ruleset_id).parameters.values():
             assert parameter.unit and parameter.reference.document and parameter.reference.clause
-
-
-@pytest.fixture
-def tariffs_copy(tmp_path, monkeypatch):
-    copy = tmp_path / "tariffs"
-    shutil.copytree(tariffs_dir(), copy)
-    monkeypatch.setenv("COSTMODEL_TARIFFS", str(copy))
-    load_ruleset.cache_clear()
-    yield copy
-    load_ruleset.cache_clear()
 
 
 def test_a_rule_reading_a_missing_parameter_is_a_load_error(tariffs_copy):
