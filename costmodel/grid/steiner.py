@@ -9,22 +9,25 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
 2. Wong's dual ascent: a lower bound, reduced costs and a first set of cuts; arcs whose
    reduced-cost bound exceeds the incumbent are fixed at 0, edges fixed both ways are deleted and
    the reductions rerun (a few rounds). Often this alone proves the incumbent optimal;
-3. the Pyomo model: in-degree rows, the dual-ascent cuts, and an objective with each terminal's
-   cheapest entering cost moved into the constant (see ``_build_pyomo``).
+3. Dreyfus–Wagner's dynamic programme if few terminals are left (``dreyfus_wagner.fits``);
+   otherwise the Pyomo model: in-degree rows, the dual-ascent cuts, and an objective with each
+   terminal's cheapest entering cost moved into the constant (see ``_build_pyomo``).
 
 ``solve``:
 1. LP phase: solve the LP, find violated cuts by max-flow/min-cut from the root to every terminal
    (back cuts, nested up to 5 per terminal, a tiny "creep" capacity on every arc so cuts are
    small), add them and the violated flow-balance / one-way rows, re-solve warm, until nothing is
-   violated. Its value is a proven lower bound, usually the optimum on these instances;
+   violated. The LP is solved by HiGHS's interior point method without crossover; its row duals,
+   sign-corrected, give a proven lower bound each round (``_CutLoop.dual_bound``) and reduced
+   costs that fix arcs at 0 when bound + reduced cost exceeds the incumbent;
 2. an LP-guided heuristic (weights scaled by 1 - x*; also every 5 LP rounds) and reduced-cost
    fixing;
 3. MIP phase if bound and incumbent still differ: the same rows plus integrality, the incumbent as
    MIP start; each integer solution is checked for connectivity and cuts around its unreached
    parts are added until it is a tree.
 
-Pyomo's persistent HiGHS interface (appsi) keeps the HiGHS instance alive, so added rows are
-re-solved from the previous basis. Pyomo's share of the time was measured on instance169
+Pyomo's persistent HiGHS interface (appsi) keeps the HiGHS instance alive, so only added rows and
+changed bounds are passed on each round. Pyomo's share of the time was measured on instance169
 (cProfile, 20 s run): adding rows 1.0 s and set_instance 0.5 s against 12.6 s inside HiGHS, so
 the loop stays in Pyomo rather than raw highspy.
 
@@ -54,6 +57,7 @@ from costmodel.grid.stp import SteinerProblem
 _SCALE = 1_000_000
 _VIOLATION = 1e-6
 _LP_OPTIONS = {"presolve": "off", "solver": "ipm", "run_crossover": "off"}
+_LP_POLISH_OPTIONS = {"presolve": "off", "solver": "simplex", "run_crossover": "on"}
 _MIP_OPTIONS = {"presolve": "on", "solver": "choose", "run_crossover": "on"}  # options persist between solves
 
 
@@ -503,15 +507,19 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     # incumbent, so an LP value above the incumbent (or an infeasible LP) proves the incumbent.
     margin = 1 - 1e-6 if sm.integral_weights else 1e-9
     x, dual_value, reduced = None, None, None
+    lp_options = _LP_OPTIONS
     while time.perf_counter() < deadline and not closed():
         # interior point without crossover: late in the cut loop the LP is highly degenerate and a
         # warm dual simplex re-solve of instance187 took 3-5 s against 1-3 s (measured, same run)
-        res = loop.run(deadline - time.perf_counter(), _LP_OPTIONS)
+        res = loop.run(deadline - time.perf_counter(), lp_options)
         if res.termination_condition == TerminationCondition.infeasible:
             lb = best["cost"]
             break
         if res.termination_condition != TerminationCondition.optimal:
-            break
+            if lp_options is _LP_POLISH_OPTIONS:
+                break
+            lp_options = _LP_POLISH_OPTIONS  # the interior point method stalled (instance167)
+            continue
         stats["lp_rounds"] += 1
         dual_value, reduced = loop.dual_bound()
         lb = max(lb, min(fc + dual_value, best["cost"]))
@@ -525,7 +533,12 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         cuts = separate(sm, x, max_per_terminal=5)
         local = loop.add_local(x)
         if not cuts and not local:
-            break
+            if lp_options is _LP_POLISH_OPTIONS:
+                break
+            # an interior point can hide small violations (instance167's loop stopped 3.4 below
+            # the LP optimum): finish with simplex vertices
+            lp_options = _LP_POLISH_OPTIONS
+            continue
         loop.add_cuts(cuts)
     stats["lp_bound"] = lb
     stats["seconds_lp"] = time.perf_counter() - start
