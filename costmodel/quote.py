@@ -97,6 +97,12 @@ def totals_by_application(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.Data
     })
 
 
+def _side_by_side(columns: dict) -> pd.DataFrame:
+    """Columns as one frame without copying them (the DataFrame constructor copies columns of one type into one block)."""
+    index = pd.RangeIndex(len(next(iter(columns.values()))))
+    return pd.concat([pd.Series(values, index=index, name=name, copy=False) for name, values in columns.items()], axis=1, copy=False)
+
+
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate line frames, keeping label columns categorical (a plain concat would expand them)."""
     parts = [part for part in parts if not part.empty]
@@ -111,7 +117,7 @@ def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             stacked[column] = np.concatenate([part[column].to_numpy() if column in part else np.full(len(part), None)
                                               for part in parts])
-    return pd.DataFrame(stacked, copy=False)
+    return _side_by_side(stacked)
 
 
 @dataclass
@@ -186,7 +192,7 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
     totals = totals_by_application(lines, decided)
     lines["application_id"] = decided["application_id"].to_numpy()[_positions(lines, decided)]  # once, for all lines
-    lines = lines[LINE_COLUMNS]
+    lines = _side_by_side({column: lines[column] for column in LINE_COLUMNS})
     if itemised:
         lines = as_objects(lines).reset_index(drop=True)
     return QuoteBatch(decided, lines, totals, rejected.reset_index(drop=True), ruleset, scheme)
