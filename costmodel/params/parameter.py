@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,9 @@ class Parameter:
         )
 
     def _index(self, when: dt.date) -> int:
-        position = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), np.datetime64(when, "D"), side="right")) - 1
-        return max(position, 0)
+        if type(when) is not dt.date:  # a datetime, Timestamp or text: the day it falls on
+            when = pd.Timestamp(when).date()
+        return max(bisect_right(self.dates, when) - 1, 0)
 
     def date_at(self, when: dt.date) -> dt.date:
         return self.dates[self._index(when)]
