@@ -190,6 +190,7 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     works = price_components(components, scheme)
     lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
     totals = totals_by_application(lines, decided)
+    lines["application_id"] = decided["application_id"].to_numpy()[_positions(lines, decided)]  # once, for all lines
     lines = lines[LINE_COLUMNS]
     if itemised:
         lines = as_objects(lines).reset_index(drop=True)

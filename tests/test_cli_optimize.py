@@ -67,3 +67,13 @@ def test_a_steiner_instance_solves_to_its_known_optimum():
 def test_a_network_folder_needs_customers_and_applications():
     result = run("optimize", str(PARK))
     assert result.returncode == 2 and "--customers and --applications" in result.stderr
+
+
+@pytest.mark.skipif(not PACE.is_dir(), reason="shared/benchmarks is not beside the repository")
+def test_network_import_gr_writes_a_network_directory(tmp_path):
+    result = run("network", "import-gr", str(PACE / "instance056.gr"), "--out", str(tmp_path / "net"))
+    assert result.returncode == 0, result.stderr
+    assert "212 nodes, 381 corridors (YJV22-8.7/15-3x70), 10 customers" in result.stdout   # optima.csv sizes
+    corridors = pd.read_csv(tmp_path / "net" / "corridors.csv")
+    assert len(corridors) == 381 and (corridors["status"] == "candidate").all()
+    assert len(pd.read_csv(tmp_path / "net" / "customers.csv")) == 10               # 11 terminals, one the source

@@ -17,6 +17,7 @@ import pandas as pd
 
 from costmodel.costs.catalog import Catalog, load_catalog
 from costmodel.errors import InputError
+from costmodel.labels import labels_from_codes
 from costmodel.params.parameter import Parameter
 from costmodel.paths import tariffs_dir
 from costmodel.rules import conditions
@@ -146,16 +147,10 @@ def _quantity(spec: Any, frame: pd.DataFrame, context: _WithDesignParameters, un
     return base / float(spec.get("divide_by", 1))
 
 
-def _categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
-    """Per-line labels from codes into `labels` (which may repeat) without building a string per line."""
-    categories = list(dict.fromkeys(labels))
-    recode = np.array([categories.index(label) for label in labels], dtype=np.int32)
-    return pd.Categorical.from_codes(recode[codes], categories=categories)
-
-
 def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
     """Components in long format, unsorted, as categoricals, with `_row` (the application's position in
-    `decided`) and `_order` (the component's place in the scheme): the batch path's form."""
+    `decided`) and `_order` (the component's place in the scheme): the batch path's form. No
+    application_id: the caller takes it from `_row` once, for every line."""
     rows_of, orders, codes_of, quantities = [], [], [], []
     units_by_component: dict[str, pd.Series] = {}
     context = _WithDesignParameters(ruleset, scheme)
@@ -174,17 +169,16 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
         codes_of.append(np.asarray(codes, dtype=np.intp))
         quantities.append(_quantity(item["quantity"], rows, context, units_by_component) * units)
     if not rows_of:
-        return pd.DataFrame(columns=COMPONENT_COLUMNS + ["_row", "_order"])
+        return pd.DataFrame(columns=COMPONENT_COLUMNS[1:] + ["_row", "_order"])
     row, order, std = np.concatenate(rows_of), np.concatenate(orders), np.concatenate(codes_of)
     items = scheme.catalog.items
     return pd.DataFrame({
-        "application_id": decided["application_id"].to_numpy()[row],
-        "component": _categorical(order, [item["name"] for item in scheme.components]),
+        "component": labels_from_codes(order, [item["name"] for item in scheme.components]),
         "std_type": pd.Categorical.from_codes(std, categories=items.index),
-        "zone": _categorical(order, [item["zone"] for item in scheme.components]),
+        "zone": labels_from_codes(order, [item["zone"] for item in scheme.components]),
         "quantity": np.concatenate(quantities),
-        "unit": _categorical(std, list(items["unit"])),
-        "design_rule": _categorical(order, [f"{scheme.id}:{item['id']}" for item in scheme.components]),
+        "unit": labels_from_codes(std, list(items["unit"])),
+        "design_rule": labels_from_codes(order, [f"{scheme.id}:{item['id']}" for item in scheme.components]),
         "_row": row,
         "_order": order,
     }, copy=False)
@@ -193,6 +187,7 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
 def design_components(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
     """Components of each application's standard design, in long format, in application then scheme order."""
     components = component_rows(decided, scheme, ruleset).sort_values(["_row", "_order"], kind="stable")
+    components["application_id"] = decided["application_id"].to_numpy()[components["_row"].to_numpy(dtype=np.intp)]
     return as_objects(components[COMPONENT_COLUMNS]).reset_index(drop=True)
 
 
