@@ -259,12 +259,13 @@ def _schedules(batch: QuoteBatch, decided: pd.DataFrame) -> list[dict]:
     ends = np.cumsum(np.bincount(stages["application_id"], minlength=len(decided)))
     limits = summary["limit_working_days"]
     within = summary["within_limit"]
+    ruleset_id = batch.ruleset.schedule_id
     schedules = []
     for i, (total, due, days, reference, warnings) in enumerate(zip(
             summary["total_working_days"].tolist(), _dates(summary["energisation_due_date"]), summary["calendar_days"].tolist(),
             summary["limit_reference"].tolist(), summary["warnings"].tolist())):
         schedules.append({
-            "ruleset_id": batch.ruleset.schedule_id,
+            "ruleset_id": ruleset_id,
             "total_working_days": total,
             "limit_working_days": None if np.isnan(limits[i]) else int(limits[i]),
             "within_limit": None if within[i] is pd.NA else bool(within[i]),
