@@ -377,11 +377,13 @@ def size_conductors(inst: Instance, chosen: list[int], per_arc: dict) -> list[in
     return sized
 
 
-def greedy_design(inst: Instance, tries: int = 8, seed: int = 0) -> list[int] | None:
+def greedy_design(inst: Instance, tries: int = 8, seed: int = 0, retries: int = 3) -> list[int] | None:
     """Warm start: the cheapest of `greedy_attach` over several customer orders.
 
     Largest demand first, then farthest from any source first, then random orders: one order can
-    wall a customer in behind other feeders' trees where another does not.
+    wall a customer in behind other feeders' trees where another does not. An order that gets stuck
+    at a customer is retried with that customer first, up to `retries` times (a plot that only a
+    transformer site or one feeder can reach gets its route before the others take the way).
     """
     demand = inst.demand_kva
     nodes = sorted(set(int(n) for n in inst.customer_nodes))
@@ -392,19 +394,24 @@ def greedy_design(inst: Instance, tries: int = 8, seed: int = 0) -> list[int] | 
     orders += [list(rng.permutation(nodes)) for _ in range(max(tries - 2, 0))]
     best, best_cost = None, math.inf
     for order in orders[:tries]:
-        chosen = greedy_attach(inst, order)
+        for _ in range(retries + 1):
+            chosen, stuck = greedy_attach(inst, order)
+            if stuck is None:
+                break
+            order = [stuck] + [n for n in order if n != stuck]
         if chosen is not None and evaluate(inst, chosen).cost_cny < best_cost:
             best, best_cost = chosen, evaluate(inst, chosen).cost_cny
     return best
 
 
-def greedy_attach(inst: Instance, order: list[int]) -> list[int] | None:
+def greedy_attach(inst: Instance, order: list[int]) -> tuple[list[int] | None, int | None]:
     """Attach customer nodes in the given order to the cheapest feasible feeder tree.
 
     For each source with spare capacity, a Dijkstra from its current tree, each tree node starting
     at the cost of upgrading its path to carry the new demand, over free nodes with the cheapest
     conductor that carries it; the cheapest attachment whose tree passes the capacity and voltage
-    checks (after resizing and conductor upgrades) wins. None when some customer cannot be attached.
+    checks (after resizing and conductor upgrades) wins. Returns (chosen options, None), or (None,
+    the first customer node that could not be attached).
     """
     opt = inst.options
     cap, cost = opt["capacity_kva"].to_numpy(), opt["cost_cny"].to_numpy()
@@ -481,8 +488,8 @@ def greedy_attach(inst: Instance, order: list[int]) -> list[int] | None:
                 owner = np.where(is_source, np.arange(inst.n_nodes), tree.supplied_by)
                 break
         else:
-            return None
-    return tree.chosen if tree.feasible else None
+            return None, node
+    return (tree.chosen, None) if tree.feasible else (None, None)
 
 
 def _set_start(m: pyo.ConcreteModel, inst: Instance, chosen: list[int], formulation: str) -> None:

@@ -267,3 +267,26 @@ def test_the_warm_start_grows_a_site_to_the_larger_size(transformer_case):
     tree = evaluate(inst, greedy_design(inst))
     assert tree.feasible and tree.cost_cny == pytest.approx(114_000)
     assert inst.options.loc[tree.chosen, "std_type"].tolist().count("S13-M-200/10") == 1
+
+
+def test_a_stuck_warm_start_is_retried_with_the_stuck_customer_first():
+    # A (950 kVA) takes the cheap way F1-J-A (F1 has 1000 kVA spare); then C (100 kVA at 0.4 kV, only
+    # reachable through site X behind J) is stuck: F1 has 50 kVA left and F2's way runs through A.
+    # With C first: F1-J-X-C, then A from F2 (1 km, 420,000): 42,000 + 68,000 + 8,000 + 420,000.
+    nodes = pd.DataFrame([
+        {"id": "F1", "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": 1000},
+        {"id": "F2", "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": 5000},
+        {"id": "J", "kind": "junction", "voltage_kv": 10},
+        {"id": "A", "kind": "customer", "voltage_kv": 10, "demand_kva": 950},
+        {"id": "X", "kind": "candidate_transformer", "voltage_kv": 0.4, "hv_node": "J"},
+        {"id": "C", "kind": "customer", "voltage_kv": 0.4, "demand_kva": 100}]).assign(x_m=lambda f: 100.0 * f.index, y_m=0.0)
+    corridors = pd.DataFrame([{"id": i, "from_node": a, "to_node": b, "length_km": km, "allowed_std_types": t,
+                               "cost_multiplier": 1.0, "status": "candidate"}
+                              for i, a, b, km, t in [("F1J", "F1", "J", 0.1, CABLE70), ("JA", "J", "A", 0.1, CABLE70),
+                                                     ("F2A", "F2", "A", 1.0, CABLE70), ("XC", "X", "C", 0.05, "YJV22-0.6/1-4x120")]])
+    network = network_from_frames(nodes, corridors)
+    customers = pd.DataFrame({"application_id": ["a", "c"], "node_id": ["A", "C"], "demand_kva": [950, 100]})
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    assert greedy_design(inst, tries=1, retries=0) is None                 # largest demand first gets stuck at C
+    assert evaluate(inst, greedy_design(inst, tries=1)).cost_cny == pytest.approx(538_000)
+    assert optimise(network, customers).report["objective_cny"] == pytest.approx(538_000)
