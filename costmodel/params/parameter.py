@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -83,14 +84,18 @@ class Parameter:
         )
 
     def _index(self, when: dt.date) -> int:
-        position = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), np.datetime64(when, "D"), side="right")) - 1
-        return max(position, 0)
+        if type(when) is not dt.date:  # a datetime, Timestamp or text: the day it falls on
+            when = pd.Timestamp(when).date()
+        return max(bisect_right(self.dates, when) - 1, 0)
 
     def date_at(self, when: dt.date) -> dt.date:
         return self.dates[self._index(when)]
 
     def at(self, when: dt.date, category: str | None = None) -> Any:
-        value = self.values[self._index(when)]
+        return self._value(self._index(when), category)
+
+    def _value(self, index: int, category: str | None) -> Any:
+        value = self.values[index]
         if self.breakdown is None:
             return value
         if category not in value:
@@ -140,5 +145,19 @@ class Parameter:
 
     def describe_value(self, when: dt.date, category: str | None = None) -> str:
         """`path<date>[category] = value unit`, as the trace shows it."""
+        return self._describe(self._index(when), category)
+
+    def describe_values(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> list[str]:
+        """`describe_value` for each row (by its date and, with a breakdown, its category), each text made once."""
+        categories = frame[self.breakdown].tolist() if self.breakdown else [None] * len(frame)
+        texts: dict[tuple[int, Any], str] = {}
+        out = []
+        for key in zip(self.date_indices(frame[date_column]).tolist(), categories):
+            if key not in texts:
+                texts[key] = self._describe(*key)
+            out.append(texts[key])
+        return out
+
+    def _describe(self, index: int, category: str | None) -> str:
         where = f"[{category}]" if self.breakdown is not None else ""
-        return f"{self.path}<{self.date_at(when).isoformat()}>{where} = {self.at(when, category)} {self.unit}"
+        return f"{self.path}<{self.dates[index].isoformat()}>{where} = {self._value(index, category)} {self.unit}"

@@ -152,13 +152,10 @@ def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
         word = " or " if "any" in spec else " and "
         parts = [describe(inner, frame, ruleset) for inner in next(iter(spec.values()))]
         return ["(" + word.join(texts) + ")" for texts in zip(*parts)]
-    dates = [d.date() for d in frame["evaluation_date"]]
 
     def side(value: Any, column: str | None = None) -> list[str]:
         if isinstance(value, dict) and "param" in value:
-            parameter = ruleset.parameter(value["param"])
-            categories = frame[parameter.breakdown] if parameter.breakdown else [None] * len(frame)
-            return [parameter.describe_value(when, category) for when, category in zip(dates, categories)]
+            return ruleset.parameter(value["param"]).describe_values(frame)
         if isinstance(value, dict) and "field" in value:
             return [f"{value['field']} {v}" for v in frame[value["field"]]]
         if column is not None:
