@@ -56,8 +56,10 @@ def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, 
     rule = np.where(declared, 1, 0).astype(np.int32)
     problems = np.full(n, None, dtype=object)
     figures = [column for column in ("industry", *METRICS) if column in frame.columns]
-    for standard in standards[derive].unique():
-        rows = derive & standards.eq(standard).to_numpy()
+    standard_of = standards.to_numpy()[derive]  # compared only where a size is derived, not over every row
+    for standard in pd.unique(standard_of):
+        rows = derive.copy()
+        rows[derive] = standard_of == standard
         derived, row_problems = classify_enterprise_size(frame.loc[rows, figures], _size_table(standard))
         size[rows] = derived.cat.codes.to_numpy()  # SIZES order; -1 where it cannot be classified
         rules.append(f"enterprise_size.{standard}")
