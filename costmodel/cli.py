@@ -447,7 +447,7 @@ def optimize(
         print(json.dumps({
             "report": {k: v for k, v in report.items() if k != "references"} | {"references": report.get("references", {})},
             "validation": result["validation"]["summary"], "violations": result["validation"]["violations"],
-            "map": result["map"],
+            "transformers": result["design"].transformers.to_dict("records"), "map": result["map"],
             "quote": None if batch is None else {
                 "totals": batch.summary().to_dict("records"),
                 "lines": batch.lines.astype(object).where(batch.lines.notna(), None).to_dict("records")},
@@ -457,6 +457,9 @@ def optimize(
                   f"gap {report.get('gap')}, {report.get('seconds')} s")
     for text in report.get("diagnosis", []):
         console.print(f"  diagnosis: {text}", markup=False, style="yellow")
+    for row in result["design"].transformers.itertuples():
+        console.print(f"new transformer {row.std_type} at {row.node_id} (primary from {row.hv_node}): "
+                      f"{row.flow_kva:,.0f} of {row.rating_kva:,.0f} kVA, {_cny(row.cost_cny)} CNY", markup=False)
     summary = result["validation"]["summary"]
     if summary:
         console.print(f"AC check: {summary}", markup=False)

@@ -13,5 +13,7 @@ import pandas as pd
 def labels_from_codes(codes: np.ndarray, labels: list) -> pd.Categorical:
     """Per-row labels from codes into `labels` (which may repeat; code -1 is missing), as a categorical."""
     categories = list(dict.fromkeys(labels))
-    recode = np.array([categories.index(label) for label in labels] + [-1], dtype=np.int32)  # last entry serves -1
-    return pd.Categorical.from_codes(recode[codes], categories=categories)
+    # The smallest code type pandas would pick anyway, so it keeps our codes without another pass over them.
+    small = np.int8 if len(categories) < np.iinfo(np.int8).max else np.int16 if len(categories) < np.iinfo(np.int16).max else np.int32
+    recode = np.array([categories.index(label) for label in labels] + [-1], dtype=small)  # the last entry serves code -1
+    return pd.Categorical.from_codes(recode[codes], categories=categories, validate=False)

@@ -53,6 +53,12 @@ def test_the_park_rule_moves_the_extension_from_the_plots_to_the_grid(park_quote
     before = park_quotes["national-1996"]["quote"]["totals"]
     assert {row["boundary"] for row in before} == {"point_of_connection"}
     assert sum(row["grid_cny"] for row in before) == 0
+    # the low-voltage plot park-q3 gets a new 160 kVA transformer at site X1, funded like the cables
+    (new,) = park_quotes["shandong-2019"]["transformers"]
+    assert (new["node_id"], new["std_type"], new["flow_kva"]) == ("X1", "S13-M-160/10", 150)
+    item = [line for line in park_quotes["national-1996"]["quote"]["lines"] if line["std_type"] == "S13-M-160/10"]
+    assert [(line["application_id"], line["zone"], line["amount_cny"], line["funded_by"]) for line in item] == \
+        [("park-q3", "extension", 85_000, "customer")]
     assert all(line["zone"] in ("extension", "upstream") for line in park_quotes["national-1996"]["quote"]["lines"])
 
 

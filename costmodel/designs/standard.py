@@ -113,11 +113,13 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
     if "std_type" in select:
         return np.full(len(frame), _codes(catalog, [select["std_type"]])[0]), ones
     if "std_type_by" in select:
-        keys = frame[select["std_type_by"]].map(select["std_types"])
+        # Each distinct value looked up once, then spread by position.
+        positions, values = pd.factorize(frame[select["std_type_by"]], use_na_sentinel=False)
+        keys = pd.Series(np.asarray(values, dtype=object)).map(select["std_types"])
         if keys.isna().any():
-            bad = frame.loc[keys.isna(), select["std_type_by"]].iloc[0]
+            bad = values[int(np.flatnonzero(keys.isna())[0])]
             raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={bad!r}; allowed: {list(select['std_types'])}")
-        return _codes(catalog, keys.astype(object)), ones
+        return _codes(catalog, keys.astype(object))[positions], ones
     if "family_by" in select:
         codes = np.zeros(len(frame), dtype=np.intp)
         units = np.ones(len(frame))
@@ -125,7 +127,7 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
             rows = (frame[select["family_by"]] == key).to_numpy()
             if rows.any():
                 members = catalog.family(family, "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
-                need, column = _need(frame[rows], select["cover"], members)
+                need, column = _need(frame.loc[rows, ["capacity_kva"]], select["cover"], members)
                 codes[rows], units[rows] = _cover(need, members, column, catalog)
         return codes, units
     members = catalog.family(select["family"], "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
@@ -161,10 +163,14 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
         )
         if not mask.any():
             continue
-        rows = decided.loc[mask, _fields_read(item, context)]
+        positions = np.flatnonzero(mask)
+        # Only the columns this component reads, taken one by one: a row selection of the whole frame
+        # would copy every column.
+        rows = pd.DataFrame({field: decided[field].array.take(positions) for field in _fields_read(item, context)},
+                            index=decided.index[positions], copy=False)
         codes, units = _select(item, rows, scheme.catalog)
         units_by_component[item["id"]] = pd.Series(units, index=rows.index)
-        rows_of.append(np.flatnonzero(mask))
+        rows_of.append(positions)
         orders.append(np.full(len(rows), order, dtype=np.int32))
         codes_of.append(np.asarray(codes, dtype=np.intp))
         quantities.append(_quantity(item["quantity"], rows, context, units_by_component) * units)

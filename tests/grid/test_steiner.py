@@ -74,15 +74,17 @@ def brute_force(n, edges, terminals):
     return best
 
 
+@pytest.mark.parametrize("exact_dp", [True, False])
 @pytest.mark.parametrize("seed", range(12))
-def test_random_graphs_match_brute_force(seed):
+def test_random_graphs_match_brute_force(seed, exact_dp):
     rng = np.random.default_rng(seed)
     n = 10
     edges = [(a, b, int(rng.integers(1, 12))) for a, b in itertools.combinations(range(1, n + 1), 2) if rng.random() < 0.35]
     edges += [(a, a + 1, 12) for a in range(1, n) if not any(e[:2] == (a, a + 1) for e in edges)]
     terminals = sorted(rng.choice(np.arange(1, n + 1), size=int(rng.integers(3, 6)), replace=False).tolist())
     p = problem(n, edges, terminals)
-    r = solve_steiner(p)
+    sm = build(p, exact_dp=exact_dp)
+    r = extract(sm, solve(sm), 0.0)
     assert r.status == "optimal"
     assert r.objective == brute_force(n, edges, terminals)
     assert_tree(p, r)
@@ -109,7 +111,7 @@ def test_small_pace_instances_reach_the_known_optimum(name):
 
 def test_time_out_returns_heuristic_tree_with_valid_bound():
     p, optimum = pace("instance069.gr")  # hypercube: 6% LP gap, needs branching
-    sm = build(p)
+    sm = build(p, exact_dp=False)
     outcome = solve(sm, time_limit_s=sm.seconds_build + 0.5)
     r = extract(sm, outcome, 0.5)
     assert r.status == "time_limit"
