@@ -82,6 +82,7 @@ def prepare(network: Network, customers: pd.DataFrame, limits: GridLimits) -> In
     options["drop_pct_per_kva"] = (options["length_km"] * (options["r_ohm_per_km"] * limits.power_factor
                                                           + options["x_ohm_per_km"] * sin_phi)
                                    / (10.0 * options["voltage_kv"] ** 2))
+    options["restarts_voltage"] = options["element"] == "transformer"   # a new transformer's secondary
     forward = options.assign(tail=options["u"], head=options["v"])
     # a transformer feeds its low-voltage side only: its options keep the hv_node -> site direction
     lines = options[options["element"] == "line"]
@@ -223,7 +224,7 @@ def add_voltage_rows(m: pyo.ConcreteModel, inst: Instance, arc_ids) -> int:
     drop = inst.options["drop_pct_per_kva"].to_numpy()
     arcs = inst.arcs
     added = 0
-    transformer_arcs = set(inst.options.loc[inst.options["element"] == "transformer", "arc"])
+    transformer_arcs = set(inst.options.loc[inst.options["restarts_voltage"], "arc"])
     for a in arc_ids:
         if a in m.voltage or a not in m._by_arc or a in transformer_arcs:
             continue  # a new transformer's secondary starts afresh at nominal voltage
@@ -262,7 +263,7 @@ def evaluate(inst: Instance, chosen) -> Tree:
     opt = inst.options
     tail, head = opt["tail"].to_numpy(), opt["head"].to_numpy()
     per_kva, cap = opt["drop_pct_per_kva"].to_numpy(), opt["capacity_kva"].to_numpy()
-    restarts = (opt["element"] == "transformer").to_numpy()
+    restarts = opt["restarts_voltage"].to_numpy()
     parent = {int(head[o]): int(o) for o in chosen}
     sources = set(int(s) for s in inst.sources)
     demand = inst.demand_kva
@@ -670,7 +671,7 @@ def diagnose_alone(inst: Instance) -> list[str]:
     """Per customer, on its own: reachability, then capacity alone, then voltage alone."""
     opt = inst.options
     cap, per_kva = opt["capacity_kva"].to_numpy(), opt["drop_pct_per_kva"].to_numpy()
-    restarts = (opt["element"] == "transformer").to_numpy()
+    restarts = opt["restarts_voltage"].to_numpy()
     adj, _ = _adjacency(inst)
     problems = []
     limit = inst.limits.voltage_deviation_limit_pct

@@ -28,6 +28,25 @@ def test_values_by_date_and_category_per_row():
 
 def test_describe_value_names_the_date_in_force():
     assert _parameter().describe_value(dt.date(2019, 9, 1), "rural") == "supply_voltage.cap<2019-07-01>[rural] = 100 kVA"
+    # Before the first date the first value applies; a Timestamp counts as its day.
+    assert _parameter().describe_value(pd.Timestamp("2017-01-01 15:00"), "urban") == "supply_voltage.cap<2018-08-01>[urban] = 100 kVA"
+
+
+def test_describe_values_per_row_by_date_and_category():
+    frame = pd.DataFrame({
+        "evaluation_date": pd.to_datetime(["2019-07-01", "2019-06-30", "2019-07-01", "2020-01-01"]),
+        "area": ["urban", "rural", "urban", "rural"],
+    })
+    assert _parameter().describe_values(frame) == [
+        "supply_voltage.cap<2019-07-01>[urban] = 160 kVA", "supply_voltage.cap<2018-08-01>[rural] = 50 kVA",
+        "supply_voltage.cap<2019-07-01>[urban] = 160 kVA", "supply_voltage.cap<2019-07-01>[rural] = 100 kVA",
+    ]
+
+
+def test_describe_values_names_an_unknown_category():
+    frame = pd.DataFrame({"evaluation_date": pd.to_datetime(["2019-07-01"]), "area": ["suburb"]})
+    with pytest.raises(InputError, match="no value for area='suburb'; allowed: urban, rural"):
+        _parameter().describe_values(frame)
 
 
 @pytest.mark.parametrize("changes, message", [
