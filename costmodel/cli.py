@@ -447,7 +447,7 @@ def optimize(
         print(json.dumps({
             "report": {k: v for k, v in report.items() if k != "references"} | {"references": report.get("references", {})},
             "validation": result["validation"]["summary"], "violations": result["validation"]["violations"],
-            "map": result["map"],
+            "transformers": result["design"].transformers.to_dict("records"), "map": result["map"],
             "quote": None if batch is None else {
                 "totals": batch.summary().to_dict("records"),
                 "lines": batch.lines.astype(object).where(batch.lines.notna(), None).to_dict("records")},
@@ -457,6 +457,9 @@ def optimize(
                   f"gap {report.get('gap')}, {report.get('seconds')} s")
     for text in report.get("diagnosis", []):
         console.print(f"  diagnosis: {text}", markup=False, style="yellow")
+    for row in result["design"].transformers.itertuples():
+        console.print(f"new transformer {row.std_type} at {row.node_id} (primary from {row.hv_node}): "
+                      f"{row.flow_kva:,.0f} of {row.rating_kva:,.0f} kVA, {_cny(row.cost_cny)} CNY", markup=False)
     summary = result["validation"]["summary"]
     if summary:
         console.print(f"AC check: {summary}", markup=False)
@@ -474,6 +477,27 @@ def optimize(
         console.print(f"Customers pay {_cny(totals['customer_cny'])} CNY; the grid company invests {_cny(totals['grid_cny'])} CNY")
     if result["map"]:
         console.print(f"map: {result['map']}")
+
+
+network_app = typer.Typer(help="Network directories for the optimiser.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+
+@network_app.command("import-gr")
+def network_import_gr(
+    instance: Path = typer.Argument(..., help="A Steiner instance in the STP/PACE .gr format"),
+    out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv)"),
+    km_per_weight: float = typer.Option(0.001, help="Corridor length in km per unit of edge weight"),
+    demand_kva: float = typer.Option(1.0, help="Demand of each terminal but the first (the source)"),
+) -> None:
+    """A Steiner instance as a network directory: edges become candidate corridors of the cheapest cable."""
+    from costmodel.grid.importers import from_steiner, write_network
+
+    network = from_steiner(instance, km_per_weight=km_per_weight, demand_kva=demand_kva)
+    folder = write_network(network, out)
+    cable = network.corridors["allowed_std_types"].iloc[0][0] if len(network.corridors) else "none"
+    console.print(f"wrote {folder}: {len(network.nodes)} nodes, {len(network.corridors)} corridors ({cable}), "
+                  f"{int((network.nodes['kind'] == 'customer').sum())} customers", markup=False)
 
 
 register_schedule_commands(app)

@@ -20,6 +20,7 @@ from costmodel.errors import InputError
 from costmodel.params import RuleSet
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
+from costmodel.schedule.plan import schedule_columns
 from costmodel.trace import TraceStep, traces_for
 
 # Boundary points in order along the supply path. The grid company funds every zone upstream of the
@@ -97,6 +98,12 @@ def totals_by_application(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.Data
     })
 
 
+def _side_by_side(columns: dict) -> pd.DataFrame:
+    """Columns as one frame without copying them (the DataFrame constructor copies columns of one type into one block)."""
+    index = pd.RangeIndex(len(next(iter(columns.values()))))
+    return pd.concat([pd.Series(values, index=index, name=name, copy=False) for name, values in columns.items()], axis=1, copy=False)
+
+
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate line frames, keeping label columns categorical (a plain concat would expand them)."""
     parts = [part for part in parts if not part.empty]
@@ -111,7 +118,7 @@ def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             stacked[column] = np.concatenate([part[column].to_numpy() if column in part else np.full(len(part), None)
                                               for part in parts])
-    return pd.DataFrame(stacked, copy=False)
+    return _side_by_side(stacked)
 
 
 @dataclass
@@ -125,20 +132,24 @@ class QuoteBatch:
     ruleset: RuleSet
     scheme: Scheme
 
+    def schedule_input(self, decided: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The schedule's inputs for rows of `decisions`, as `schedule_columns` takes them."""
+        route_m = np.where(decided["supply_voltage"].eq("10kV"), decided["distance_to_10kv_m"], decided["distance_to_lv_m"])
+        return {
+            "application_id": decided["application_id"].to_numpy(),
+            "application_date": decided["application_date"].to_numpy(),
+            "supply_voltage": decided["supply_voltage"].to_numpy(),
+            "ruleset_id": np.full(len(decided), self.ruleset.schedule_id, dtype=object),
+            # A line that leaves the plot or crosses a road needs external-works approvals.
+            "has_external_works": (decided["road_crossings"].to_numpy() > 0) | (route_m > 0),
+        }
+
     def schedules(self, application_ids=None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Stage dates and totals of every (or the given) application: the schedule's one path."""
         decided = self.decisions
         if application_ids is not None:
             decided = decided[decided["application_id"].isin(application_ids)]
-        route_m = np.where(decided["supply_voltage"].eq("10kV"), decided["distance_to_10kv_m"], decided["distance_to_lv_m"])
-        return schedule_applications(pd.DataFrame({
-            "application_id": decided["application_id"].to_numpy(),
-            "application_date": decided["application_date"].to_numpy(),
-            "supply_voltage": decided["supply_voltage"].to_numpy(),
-            "ruleset_id": self.ruleset.schedule_id,
-            # A line that leaves the plot or crosses a road needs external-works approvals.
-            "has_external_works": (decided["road_crossings"].to_numpy() > 0) | (route_m > 0),
-        }))
+        return schedule_applications(pd.DataFrame(self.schedule_input(decided)))
 
     def summary(self) -> pd.DataFrame:
         keep = ["application_id", "enterprise_size", "supply_voltage", "supply_voltage_rule", "boundary", "boundary_rule"]
@@ -185,7 +196,8 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     works = price_components(components, scheme)
     lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
     totals = totals_by_application(lines, decided)
-    lines = lines[LINE_COLUMNS]
+    lines["application_id"] = decided["application_id"].to_numpy()[_positions(lines, decided)]  # once, for all lines
+    lines = _side_by_side({column: lines[column] for column in LINE_COLUMNS})
     if itemised:
         lines = as_objects(lines).reset_index(drop=True)
     return QuoteBatch(decided, lines, totals, rejected.reset_index(drop=True), ruleset, scheme)
@@ -213,6 +225,9 @@ class Totals(BaseModel):
     total_cny: float
 
 
+STAGE_FIELDS = ("stage_id", "name_zh", "name_en", "reference", "working_days", "start_date", "due_date", "on_critical_path")
+
+
 class ScheduleStage(BaseModel):
     stage_id: str
     name_zh: str
@@ -236,25 +251,36 @@ class Schedule(BaseModel):
     warnings: list[str]
 
 
-def _schedules(batch: QuoteBatch, application_ids: list[str]) -> dict[str, Schedule]:
-    stages, summary = batch.schedules(application_ids)
-    stages_by_application = {key: group for key, group in stages.groupby("application_id", sort=False, observed=True)}
-    schedules = {}
-    for row in summary.itertuples(index=False):
-        schedules[row.application_id] = Schedule(
-            ruleset_id=str(row.ruleset_id),
-            total_working_days=int(row.total_working_days),
-            limit_working_days=None if pd.isna(row.limit_working_days) else int(row.limit_working_days),
-            within_limit=None if pd.isna(row.within_limit) else bool(row.within_limit),
-            energisation_due_date=row.energisation_due_date.date(),
-            calendar_days=int(row.calendar_days),
-            limit_reference=str(row.limit_reference),
-            stages=[ScheduleStage(stage_id=str(s.stage_id), name_zh=str(s.name_zh), name_en=str(s.name_en),
-                                  working_days=int(s.working_days), start_date=s.start_date.date(), due_date=s.due_date.date(),
-                                  on_critical_path=bool(s.on_critical_path), reference=str(s.reference))
-                    for s in stages_by_application[row.application_id].itertuples()],
-            warnings=[w for w in str(row.warnings).split("; ") if w],
-        )
+def _dates(values: np.ndarray) -> list[dt.date]:
+    return values.astype("datetime64[D]").tolist()
+
+
+def _schedules(batch: QuoteBatch, decided: pd.DataFrame) -> list[dict]:
+    """The schedule of each row of `decided`, in its order, as Schedule's fields."""
+    inputs = batch.schedule_input(decided)
+    inputs["application_id"] = np.arange(len(decided))  # positions: the stages of row i follow those of row i - 1
+    stages, summary = schedule_columns(**inputs)
+    stage_rows = list(zip(*(np.asarray(stages[f], dtype=object).tolist() for f in STAGE_FIELDS[:4]), stages["working_days"].tolist(),
+                          _dates(stages["start_date"]), _dates(stages["due_date"]), stages["on_critical_path"].tolist()))
+    ends = np.cumsum(np.bincount(stages["application_id"], minlength=len(decided)))
+    limits = summary["limit_working_days"]
+    within = summary["within_limit"]
+    ruleset_id = batch.ruleset.schedule_id
+    schedules = []
+    for i, (total, due, days, reference, warnings) in enumerate(zip(
+            summary["total_working_days"].tolist(), _dates(summary["energisation_due_date"]), summary["calendar_days"].tolist(),
+            summary["limit_reference"].tolist(), summary["warnings"].tolist())):
+        schedules.append({
+            "ruleset_id": ruleset_id,
+            "total_working_days": total,
+            "limit_working_days": None if np.isnan(limits[i]) else int(limits[i]),
+            "within_limit": None if within[i] is pd.NA else bool(within[i]),
+            "energisation_due_date": due,
+            "calendar_days": days,
+            "limit_reference": reference,
+            "stages": [dict(zip(STAGE_FIELDS, row)) for row in stage_rows[ends[i - 1] if i else 0:ends[i]]],
+            "warnings": [w for w in warnings.split("; ") if w],
+        })
     return schedules
 
 
@@ -297,6 +323,21 @@ def _warnings(lines: list[dict]) -> list[str]:
     return notes
 
 
+def _line_records(lines: pd.DataFrame, ids: list[str]) -> dict[str, list[dict]]:
+    """Each application's lines as QuoteLine fields (missing values None), in batch order."""
+    lines = lines[lines["application_id"].isin(ids)]
+    fields = [column for column in LINE_COLUMNS if column != "application_id"]
+    columns = []
+    for field in fields:
+        values = lines[field].to_numpy(dtype=object)
+        values[pd.isna(values)] = None
+        columns.append(values.tolist())
+    by_application: dict[str, list[dict]] = {i: [] for i in ids}
+    for application_id, *values in zip(lines["application_id"].tolist(), *columns):
+        by_application[application_id].append(dict(zip(fields, values)))
+    return by_application
+
+
 def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = None) -> list[Quote]:
     """Full quotes, with trace and schedule, of the (given) applications of a batch, in batch order."""
     decided = batch.decisions
@@ -312,41 +353,35 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
     if not ids:
         return []
     traces = traces_for(decided, batch.ruleset)
-    schedules = _schedules(batch, ids)
-    lines = batch.lines[batch.lines["application_id"].isin(ids)]
-    records = lines.astype(object).where(lines.notna(), None)
-    lines_by_application: dict[str, list[dict]] = {i: [] for i in ids}
-    for record in records.to_dict("records"):
-        lines_by_application[record.pop("application_id")].append(record)
-    totals = batch.totals.set_index("application_id")
+    schedules = _schedules(batch, decided)
+    lines_by_application = _line_records(batch.lines, ids)
+    rows = decided.index.to_numpy()  # positions in batch.decisions, and so in batch.totals
+    totals = zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in ("customer_cny", "grid_cny", "total_cny")))
+    ruleset, scheme = batch.ruleset, batch.scheme
+    provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_lineage": list(ruleset.lineage),
+                  "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
+                  "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
-    for row in decided.itertuples(index=False):
-        own_lines = lines_by_application[row.application_id]
-        quotes.append(Quote(
-            application_id=row.application_id,
-            ruleset=batch.ruleset.id,
-            enterprise_size=str(row.enterprise_size),
-            capacity_kva=float(row.capacity_kva),
-            capacity_kw=float(row.capacity_kw),
-            supply_voltage=str(row.supply_voltage),
-            boundary=str(row.boundary),
-            totals=Totals(**totals.loc[row.application_id, ["customer_cny", "grid_cny", "total_cny"]].to_dict()),
-            lines=[QuoteLine(**record) for record in own_lines],
-            trace=traces[row.application_id],
-            schedule=schedules[row.application_id],
-            provenance=Provenance(
-                ruleset_id=batch.ruleset.id,
-                ruleset_title=batch.ruleset.title,
-                ruleset_lineage=list(batch.ruleset.lineage),
-                ruleset_content_hash=batch.ruleset.content_hash,
-                overrides=list(batch.ruleset.overrides),
-                evaluation_date=row.evaluation_date.date(),
-                catalog_id=batch.scheme.catalog.id,
-                catalog_edition=batch.scheme.catalog.edition,
-                design_scheme=batch.scheme.id,
-            ),
-            warnings=_warnings(own_lines),
-        ))
+    for application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule in zip(
+            ids, decided["enterprise_size"].astype(str).tolist(), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
+            decided["supply_voltage"].astype(str).tolist(), decided["boundary"].astype(str).tolist(),
+            _dates(decided["evaluation_date"].to_numpy()), totals, schedules):
+        own_lines = lines_by_application[application_id]
+        quotes.append(Quote.model_validate({
+            "application_id": application_id,
+            "ruleset": ruleset.id,
+            "enterprise_size": size,
+            "capacity_kva": kva,
+            "capacity_kw": kw,
+            "supply_voltage": voltage,
+            "boundary": boundary,
+            "totals": {"customer_cny": customer, "grid_cny": grid, "total_cny": total},
+            "lines": own_lines,
+            "trace": traces[application_id],
+            "schedule": schedule,
+            "provenance": {**provenance, "evaluation_date": evaluated},
+            "warnings": _warnings(own_lines),
+        }))
     return quotes
 
 

@@ -21,12 +21,7 @@ class TraceStep(BaseModel):
 
 
 def _parameter_values(paths: list[str], frame: pd.DataFrame, ruleset) -> list[list[str]]:
-    dates = [d.date() for d in frame["evaluation_date"]]
-    per_path = []
-    for path in paths:
-        parameter = ruleset.parameter(path)
-        categories = frame[parameter.breakdown] if parameter.breakdown else [None] * len(frame)
-        per_path.append([parameter.describe_value(when, category) for when, category in zip(dates, categories)])
+    per_path = [ruleset.parameter(path).describe_values(frame) for path in paths]
     return [list(values) for values in zip(*per_path)] if per_path else [[] for _ in range(len(frame))]
 
 

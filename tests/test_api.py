@@ -227,3 +227,13 @@ def test_concurrent_quotes_share_a_batch_yet_each_gets_its_own_answer():
         if response.status_code == 200:
             alone = quote_application(parse_application(variant(capacity)), load_ruleset("shandong-2019"))
             assert response.json() == alone.model_dump(mode="json")
+
+
+def test_startup_loads_the_tariffs_and_freezes_them_out_of_the_collector():
+    import gc
+
+    gc.unfreeze()
+    with TestClient(create_app()) as client:
+        assert gc.get_freeze_count() > 0
+        assert client.get("/health").status_code == 200
+    gc.unfreeze()

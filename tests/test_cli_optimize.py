@@ -53,6 +53,12 @@ def test_the_park_rule_moves_the_extension_from_the_plots_to_the_grid(park_quote
     before = park_quotes["national-1996"]["quote"]["totals"]
     assert {row["boundary"] for row in before} == {"point_of_connection"}
     assert sum(row["grid_cny"] for row in before) == 0
+    # the low-voltage plot park-q3 gets a new 160 kVA transformer at site X1, funded like the cables
+    (new,) = park_quotes["shandong-2019"]["transformers"]
+    assert (new["node_id"], new["std_type"], new["flow_kva"]) == ("X1", "S13-M-160/10", 150)
+    item = [line for line in park_quotes["national-1996"]["quote"]["lines"] if line["std_type"] == "S13-M-160/10"]
+    assert [(line["application_id"], line["zone"], line["amount_cny"], line["funded_by"]) for line in item] == \
+        [("park-q3", "extension", 85_000, "customer")]
     assert all(line["zone"] in ("extension", "upstream") for line in park_quotes["national-1996"]["quote"]["lines"])
 
 
@@ -67,3 +73,13 @@ def test_a_steiner_instance_solves_to_its_known_optimum():
 def test_a_network_folder_needs_customers_and_applications():
     result = run("optimize", str(PARK))
     assert result.returncode == 2 and "--customers and --applications" in result.stderr
+
+
+@pytest.mark.skipif(not PACE.is_dir(), reason="shared/benchmarks is not beside the repository")
+def test_network_import_gr_writes_a_network_directory(tmp_path):
+    result = run("network", "import-gr", str(PACE / "instance056.gr"), "--out", str(tmp_path / "net"))
+    assert result.returncode == 0, result.stderr
+    assert "212 nodes, 381 corridors (YJV22-8.7/15-3x70), 10 customers" in result.stdout   # optima.csv sizes
+    corridors = pd.read_csv(tmp_path / "net" / "corridors.csv")
+    assert len(corridors) == 381 and (corridors["status"] == "candidate").all()
+    assert len(pd.read_csv(tmp_path / "net" / "customers.csv")) == 10               # 11 terminals, one the source

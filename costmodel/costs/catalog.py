@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pandas as pd
@@ -24,12 +24,16 @@ class Catalog:
     currency: str
     items: pd.DataFrame  # indexed by std_type
     sources: dict
+    # Families sorted by a rating, kept: every design call asks for the same few.
+    _families: dict = field(default_factory=dict, compare=False, repr=False)
 
     def family(self, name: str, by: str) -> pd.DataFrame:
-        members = self.items[self.items["family"] == name].sort_values(by)
-        if members.empty:
-            raise InputError(f"catalogue {self.id} has no family {name!r}; known: {sorted(self.items['family'].unique())}")
-        return members
+        if (name, by) not in self._families:
+            members = self.items[self.items["family"] == name].sort_values(by)
+            if members.empty:
+                raise InputError(f"catalogue {self.id} has no family {name!r}; known: {sorted(self.items['family'].unique())}")
+            self._families[name, by] = members
+        return self._families[name, by]
 
     def require(self, std_types) -> None:
         unknown = sorted(set(std_types) - set(self.items.index))

@@ -17,6 +17,7 @@ import pandas as pd
 
 from costmodel.costs.catalog import Catalog, load_catalog
 from costmodel.errors import InputError
+from costmodel.labels import labels_from_codes
 from costmodel.params.parameter import Parameter
 from costmodel.paths import tariffs_dir
 from costmodel.rules import conditions
@@ -112,11 +113,13 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
     if "std_type" in select:
         return np.full(len(frame), _codes(catalog, [select["std_type"]])[0]), ones
     if "std_type_by" in select:
-        keys = frame[select["std_type_by"]].map(select["std_types"])
+        # Each distinct value looked up once, then spread by position.
+        positions, values = pd.factorize(frame[select["std_type_by"]], use_na_sentinel=False)
+        keys = pd.Series(np.asarray(values, dtype=object)).map(select["std_types"])
         if keys.isna().any():
-            bad = frame.loc[keys.isna(), select["std_type_by"]].iloc[0]
+            bad = values[int(np.flatnonzero(keys.isna())[0])]
             raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={bad!r}; allowed: {list(select['std_types'])}")
-        return _codes(catalog, keys.astype(object)), ones
+        return _codes(catalog, keys.astype(object))[positions], ones
     if "family_by" in select:
         codes = np.zeros(len(frame), dtype=np.intp)
         units = np.ones(len(frame))
@@ -124,7 +127,7 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
             rows = (frame[select["family_by"]] == key).to_numpy()
             if rows.any():
                 members = catalog.family(family, "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
-                need, column = _need(frame[rows], select["cover"], members)
+                need, column = _need(frame.loc[rows, ["capacity_kva"]], select["cover"], members)
                 codes[rows], units[rows] = _cover(need, members, column, catalog)
         return codes, units
     members = catalog.family(select["family"], "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
@@ -146,16 +149,10 @@ def _quantity(spec: Any, frame: pd.DataFrame, context: _WithDesignParameters, un
     return base / float(spec.get("divide_by", 1))
 
 
-def _categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
-    """Per-line labels from codes into `labels` (which may repeat) without building a string per line."""
-    categories = list(dict.fromkeys(labels))
-    recode = np.array([categories.index(label) for label in labels], dtype=np.int32)
-    return pd.Categorical.from_codes(recode[codes], categories=categories)
-
-
 def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
     """Components in long format, unsorted, as categoricals, with `_row` (the application's position in
-    `decided`) and `_order` (the component's place in the scheme): the batch path's form."""
+    `decided`) and `_order` (the component's place in the scheme): the batch path's form. No
+    application_id: the caller takes it from `_row` once, for every line."""
     rows_of, orders, codes_of, quantities = [], [], [], []
     units_by_component: dict[str, pd.Series] = {}
     context = _WithDesignParameters(ruleset, scheme)
@@ -166,25 +163,28 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
         )
         if not mask.any():
             continue
-        rows = decided.loc[mask, _fields_read(item, context)]
+        positions = np.flatnonzero(mask)
+        # Only the columns this component reads, taken one by one: a row selection of the whole frame
+        # would copy every column.
+        rows = pd.DataFrame({field: decided[field].array.take(positions) for field in _fields_read(item, context)},
+                            index=decided.index[positions], copy=False)
         codes, units = _select(item, rows, scheme.catalog)
         units_by_component[item["id"]] = pd.Series(units, index=rows.index)
-        rows_of.append(np.flatnonzero(mask))
+        rows_of.append(positions)
         orders.append(np.full(len(rows), order, dtype=np.int32))
         codes_of.append(np.asarray(codes, dtype=np.intp))
         quantities.append(_quantity(item["quantity"], rows, context, units_by_component) * units)
     if not rows_of:
-        return pd.DataFrame(columns=COMPONENT_COLUMNS + ["_row", "_order"])
+        return pd.DataFrame(columns=COMPONENT_COLUMNS[1:] + ["_row", "_order"])
     row, order, std = np.concatenate(rows_of), np.concatenate(orders), np.concatenate(codes_of)
     items = scheme.catalog.items
     return pd.DataFrame({
-        "application_id": decided["application_id"].to_numpy()[row],
-        "component": _categorical(order, [item["name"] for item in scheme.components]),
+        "component": labels_from_codes(order, [item["name"] for item in scheme.components]),
         "std_type": pd.Categorical.from_codes(std, categories=items.index),
-        "zone": _categorical(order, [item["zone"] for item in scheme.components]),
+        "zone": labels_from_codes(order, [item["zone"] for item in scheme.components]),
         "quantity": np.concatenate(quantities),
-        "unit": _categorical(std, list(items["unit"])),
-        "design_rule": _categorical(order, [f"{scheme.id}:{item['id']}" for item in scheme.components]),
+        "unit": labels_from_codes(std, list(items["unit"])),
+        "design_rule": labels_from_codes(order, [f"{scheme.id}:{item['id']}" for item in scheme.components]),
         "_row": row,
         "_order": order,
     }, copy=False)
@@ -193,6 +193,7 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
 def design_components(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
     """Components of each application's standard design, in long format, in application then scheme order."""
     components = component_rows(decided, scheme, ruleset).sort_values(["_row", "_order"], kind="stable")
+    components["application_id"] = decided["application_id"].to_numpy()[components["_row"].to_numpy(dtype=np.intp)]
     return as_objects(components[COMPONENT_COLUMNS]).reset_index(drop=True)
 
 

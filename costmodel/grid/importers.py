@@ -6,19 +6,27 @@ loads junctions), in-service lines to existing corridors with the catalogue cond
 ampacity (overhead lines to mv_overhead, cables to mv_cable) as installed type.
 `candidate_corridors` proposes new corridors between nodes by Delaunay triangulation or k nearest
 neighbours (scipy.spatial), lengths from coordinates times a detour factor (streets are not straight).
+`from_steiner` maps an STP/`.gr` Steiner instance to a network: edges become candidate corridors of
+the catalogue's cheapest cable, length = weight x `km_per_weight`, so a design's cost is the tree's
+weight x (cable price per km x km_per_weight); the first terminal is the source, the others customers.
+`write_network` writes a network directory (nodes.csv, corridors.csv, customers.csv).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pandapower as pp
 from scipy.spatial import Delaunay, cKDTree
 
 from costmodel.errors import InputError
-from costmodel.grid.network import DEFAULT_CATALOGUE, load_conductors
+from costmodel.grid.network import (CORRIDOR_COLUMNS, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NODE_COLUMNS, NODE_OPTIONAL,
+                                    Network, customers_from_nodes, load_conductors, network_from_frames)
+from costmodel.grid.stp import read_gr
 
 
 METRES_PER_DEGREE = 111_320.0   # of latitude; geometry, not policy
@@ -115,3 +123,64 @@ def candidate_corridors(nodes: pd.DataFrame, method: str = "delaunay", k: int = 
     out["cost_multiplier"] = 1.0
     out["status"] = "candidate"
     return out
+
+
+def from_steiner(path: str | Path, catalogue: str = DEFAULT_CATALOGUE, km_per_weight: float = 0.001,
+                 demand_kva: float = 1.0, family: str = DEFAULT_FAMILY["mv"]) -> Network:
+    """A `.gr` Steiner instance as a validated network (nodes "n<id>", corridors "e<position>").
+
+    Every edge is a candidate corridor of the cheapest conductor of `family` (at its voltage),
+    length_km = weight x `km_per_weight` (default: weights are metres). The first terminal is a
+    substation with spare capacity for all the others, which are customers of `demand_kva` each
+    (small, so that neither capacity nor voltage drop binds and the optimum is the Steiner tree).
+    `.gr` files carry no coordinates: nodes are placed by a seeded spring layout, for the map only.
+    """
+    if km_per_weight <= 0 or demand_kva <= 0:
+        raise InputError(f"from_steiner: km_per_weight {km_per_weight!r} and demand_kva {demand_kva!r} must both be > 0")
+    conductors = load_conductors(catalogue)
+    members = conductors[conductors["family"] == family]
+    if members.empty:
+        raise InputError(f"from_steiner: family {family!r} has no conductor in catalogue {catalogue!r}; "
+                         f"allowed: {', '.join(sorted(conductors['family'].unique()))}")
+    cable = str(members["unit_cost_cny"].idxmin())
+    problem = read_gr(path)
+    ids = "n" + problem.nodes["node"].astype(str)
+    root, *others = problem.terminals
+    kind = np.where(problem.nodes["is_terminal"], "customer", "junction").astype(object)
+    kind[problem.nodes["node"].to_numpy() == root] = "substation"
+    is_customer = kind == "customer"
+    xy = _spring_xy(problem, km_per_weight)
+    nodes = pd.DataFrame({"id": ids, "x_m": xy[:, 0], "y_m": xy[:, 1], "kind": kind,
+                          "voltage_kv": float(members.at[cable, "voltage_kv"]),
+                          "spare_capacity_kva": np.where(kind == "substation", demand_kva * len(others), 0.0),
+                          "demand_kva": np.where(is_customer, demand_kva, 0.0)})
+    edges = problem.edges
+    corridors = pd.DataFrame({"id": "e" + (edges["edge"] + 1).astype(str), "from_node": "n" + edges["from_node"].astype(str),
+                              "to_node": "n" + edges["to_node"].astype(str),
+                              "length_km": edges["weight"].to_numpy() * km_per_weight,
+                              "allowed_std_types": cable, "cost_multiplier": 1.0, "status": "candidate"})
+    return network_from_frames(nodes, corridors, catalogue, source=str(path))
+
+
+def _spring_xy(problem, km_per_weight: float) -> np.ndarray:
+    """Node coordinates in metres: spring layout (seed 0) scaled so an edge is about its mean length."""
+    graph = nx.Graph()
+    graph.add_nodes_from(problem.nodes["node"])
+    graph.add_edges_from(zip(problem.edges["from_node"], problem.edges["to_node"]))
+    layout = nx.spring_layout(graph, seed=0, iterations=30)
+    xy = np.array([layout[n] for n in problem.nodes["node"]])
+    mean_m = max(float(problem.edges["weight"].mean()) * km_per_weight * 1000, 1.0) if len(problem.edges) else 1.0
+    return (xy * mean_m * np.sqrt(len(xy))).round(1)
+
+
+def write_network(network: Network, directory: str | Path) -> Path:
+    """nodes.csv, corridors.csv and customers.csv (customer nodes with demand) of a network directory."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    nodes = network.nodes.reset_index()[list(NODE_COLUMNS + NODE_OPTIONAL)]
+    nodes.to_csv(folder / "nodes.csv", index=False)
+    corridors = network.corridors.reset_index()
+    corridors["allowed_std_types"] = corridors["allowed_std_types"].map(";".join)
+    corridors[list(CORRIDOR_COLUMNS)].to_csv(folder / "corridors.csv", index=False)
+    customers_from_nodes(network).to_csv(folder / "customers.csv", index=False)
+    return folder

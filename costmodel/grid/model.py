@@ -7,6 +7,9 @@ Variables (one directed arc per corridor direction, never into a source):
   u[n]      linearised voltage drop at n in percent of nominal (DistFlow, one-sided):
             u[head] >= u[tail] + sum_t drop[o] p[o] - limit (1 - sum_t w[a, t]),  u <= limit
   in-degree of every node <= 1 (radial), = 1 at customers; supply of s <= spare[s] y[s].
+  A candidate_transformer site is one arc hv_node -> site whose options are the catalogue's
+  transformer sizes (binary per site x size, capacity the rating, cost the installed price); it has
+  no voltage row: the secondary starts afresh at nominal voltage (the AC check makes it a source).
 Formulations (FORMULATIONS; chosen by measurement in benchmarks/park_grid.py, docs/performance.md):
   plain           aggregate flow balance (default: fastest measured on the park grids)
   tree            plain + "a built arc leaves only a fed node" + "an arc into a customer carries at
@@ -34,6 +37,7 @@ from costmodel.errors import InputError
 from costmodel.grid.network import SOURCE_KINDS, GridLimits, Network
 
 FORMULATIONS = ("tree", "multicommodity", "plain")
+TRANSFORMER_COLUMNS = ["corridor_id", "node_id", "hv_node", "std_type", "rating_kva", "flow_kva", "loading_pct", "cost_cny", "change"]
 VOLTAGE_TOL_PCT = 1e-6
 CAPACITY_TOL_KVA = 1e-6
 
@@ -78,8 +82,11 @@ def prepare(network: Network, customers: pd.DataFrame, limits: GridLimits) -> In
     options["drop_pct_per_kva"] = (options["length_km"] * (options["r_ohm_per_km"] * limits.power_factor
                                                           + options["x_ohm_per_km"] * sin_phi)
                                    / (10.0 * options["voltage_kv"] ** 2))
+    options["restarts_voltage"] = options["element"] == "transformer"   # a new transformer's secondary
     forward = options.assign(tail=options["u"], head=options["v"])
-    backward = options.assign(tail=options["v"], head=options["u"])
+    # a transformer feeds its low-voltage side only: its options keep the hv_node -> site direction
+    lines = options[options["element"] == "line"]
+    backward = lines.assign(tail=lines["v"], head=lines["u"])
     directed = pd.concat([forward, backward], ignore_index=True)
     directed = directed[~is_source[directed["head"].to_numpy()]]
     arcs = directed[["corridor_id", "tail", "head"]].drop_duplicates().reset_index(drop=True)
@@ -217,9 +224,10 @@ def add_voltage_rows(m: pyo.ConcreteModel, inst: Instance, arc_ids) -> int:
     drop = inst.options["drop_pct_per_kva"].to_numpy()
     arcs = inst.arcs
     added = 0
+    transformer_arcs = set(inst.options.loc[inst.options["restarts_voltage"], "arc"])
     for a in arc_ids:
-        if a in m.voltage or a not in m._by_arc:
-            continue
+        if a in m.voltage or a not in m._by_arc or a in transformer_arcs:
+            continue  # a new transformer's secondary starts afresh at nominal voltage
         tail, head = int(arcs.at[a, "tail"]), int(arcs.at[a, "head"])
         m.voltage[a] = m.u[head] >= m.u[tail] + sum(drop[o] * m.p[o] for o in m._by_arc[a]) - limit * (1 - m._built[a])
         added += 1
@@ -255,6 +263,7 @@ def evaluate(inst: Instance, chosen) -> Tree:
     opt = inst.options
     tail, head = opt["tail"].to_numpy(), opt["head"].to_numpy()
     per_kva, cap = opt["drop_pct_per_kva"].to_numpy(), opt["capacity_kva"].to_numpy()
+    restarts = opt["restarts_voltage"].to_numpy()
     parent = {int(head[o]): int(o) for o in chosen}
     sources = set(int(s) for s in inst.sources)
     demand = inst.demand_kva
@@ -281,7 +290,7 @@ def evaluate(inst: Instance, chosen) -> Tree:
     while stack:
         v = stack.pop()
         for o in children.get(v, []):
-            drop[head[o]] = drop[v] + per_kva[o] * flow[o]
+            drop[head[o]] = 0.0 if restarts[o] else drop[v] + per_kva[o] * flow[o]
             stack.append(int(head[o]))
     overloaded = [o for o, f in flow.items() if f > cap[o] + CAPACITY_TOL_KVA]
     over_spare = []
@@ -369,11 +378,13 @@ def size_conductors(inst: Instance, chosen: list[int], per_arc: dict) -> list[in
     return sized
 
 
-def greedy_design(inst: Instance, tries: int = 8, seed: int = 0) -> list[int] | None:
+def greedy_design(inst: Instance, tries: int = 8, seed: int = 0, retries: int = 3) -> list[int] | None:
     """Warm start: the cheapest of `greedy_attach` over several customer orders.
 
     Largest demand first, then farthest from any source first, then random orders: one order can
-    wall a customer in behind other feeders' trees where another does not.
+    wall a customer in behind other feeders' trees where another does not. An order that gets stuck
+    at a customer is retried with that customer first, up to `retries` times (a plot that only a
+    transformer site or one feeder can reach gets its route before the others take the way).
     """
     demand = inst.demand_kva
     nodes = sorted(set(int(n) for n in inst.customer_nodes))
@@ -384,19 +395,24 @@ def greedy_design(inst: Instance, tries: int = 8, seed: int = 0) -> list[int] | 
     orders += [list(rng.permutation(nodes)) for _ in range(max(tries - 2, 0))]
     best, best_cost = None, math.inf
     for order in orders[:tries]:
-        chosen = greedy_attach(inst, order)
+        for _ in range(retries + 1):
+            chosen, stuck = greedy_attach(inst, order)
+            if stuck is None:
+                break
+            order = [stuck] + [n for n in order if n != stuck]
         if chosen is not None and evaluate(inst, chosen).cost_cny < best_cost:
             best, best_cost = chosen, evaluate(inst, chosen).cost_cny
     return best
 
 
-def greedy_attach(inst: Instance, order: list[int]) -> list[int] | None:
+def greedy_attach(inst: Instance, order: list[int]) -> tuple[list[int] | None, int | None]:
     """Attach customer nodes in the given order to the cheapest feasible feeder tree.
 
     For each source with spare capacity, a Dijkstra from its current tree, each tree node starting
     at the cost of upgrading its path to carry the new demand, over free nodes with the cheapest
     conductor that carries it; the cheapest attachment whose tree passes the capacity and voltage
-    checks (after resizing and conductor upgrades) wins. None when some customer cannot be attached.
+    checks (after resizing and conductor upgrades) wins. Returns (chosen options, None), or (None,
+    the first customer node that could not be attached).
     """
     opt = inst.options
     cap, cost = opt["capacity_kva"].to_numpy(), opt["cost_cny"].to_numpy()
@@ -473,8 +489,8 @@ def greedy_attach(inst: Instance, order: list[int]) -> list[int] | None:
                 owner = np.where(is_source, np.arange(inst.n_nodes), tree.supplied_by)
                 break
         else:
-            return None
-    return tree.chosen if tree.feasible else None
+            return None, node
+    return (tree.chosen, None) if tree.feasible else (None, None)
 
 
 def _set_start(m: pyo.ConcreteModel, inst: Instance, chosen: list[int], formulation: str) -> None:
@@ -643,10 +659,19 @@ def _limit_label(inst: Instance) -> str:
     return f"the voltage-drop limit of {inst.limits.voltage_deviation_limit_pct:g}% (grid.voltage_deviation_limit: {ref})"
 
 
+def _option_label(inst: Instance, o: int) -> str:
+    row = inst.options.loc[o]
+    if row["element"] == "transformer":
+        return (f"the largest transformer size at candidate site {row['to_node']} ({row['std_type']}, "
+                f"{row['capacity_kva']:g} kVA)")
+    return f"the largest conductor on corridor {row['corridor_id']} ({row['std_type']}, {row['capacity_kva']:.0f} kVA)"
+
+
 def diagnose_alone(inst: Instance) -> list[str]:
     """Per customer, on its own: reachability, then capacity alone, then voltage alone."""
     opt = inst.options
     cap, per_kva = opt["capacity_kva"].to_numpy(), opt["drop_pct_per_kva"].to_numpy()
+    restarts = opt["restarts_voltage"].to_numpy()
     adj, _ = _adjacency(inst)
     problems = []
     limit = inst.limits.voltage_deviation_limit_pct
@@ -654,11 +679,13 @@ def diagnose_alone(inst: Instance) -> list[str]:
         node = int(node)
         d = inst.customers["demand_kva"].iloc[k]
         reachable = {}
-        best_width = 0.0
+        best_width, best_bottleneck = 0.0, ""
         best_drop = math.inf
         for s, spare in zip(inst.sources, inst.spare_kva):
-            # widest path (capacity) and least-drop path with conductors able to carry d
+            # widest path (capacity), remembering its bottleneck, and least-drop path with
+            # conductors able to carry d (a new transformer's secondary starts at 0 drop)
             width = {int(s): spare}
+            bottleneck = {int(s): f"the spare capacity of {inst.node_ids[int(s)]} ({spare:g} kVA)"}
             heap = [(-spare, int(s))]
             while heap:
                 w, v = heapq.heappop(heap)
@@ -666,13 +693,16 @@ def diagnose_alone(inst: Instance) -> list[str]:
                 if w < width.get(v, 0):
                     continue
                 for _, x, opts in adj.get(v, []):
-                    cand = min(w, max(cap[o] for o in opts))
+                    widest = max(opts, key=lambda o: cap[o])
+                    cand = min(w, cap[widest])
                     if cand > width.get(x, 0):
                         width[x] = cand
+                        bottleneck[x] = bottleneck[v] if cap[widest] >= w else _option_label(inst, widest)
                         heapq.heappush(heap, (-cand, x))
             if node in width:
                 reachable[int(s)] = width[node]
-                best_width = max(best_width, width[node])
+                if width[node] > best_width:
+                    best_width, best_bottleneck = width[node], bottleneck[node]
             dist = {int(s): 0.0}
             heap = [(0.0, int(s))]
             while heap:
@@ -681,8 +711,9 @@ def diagnose_alone(inst: Instance) -> list[str]:
                     continue
                 for _, x, opts in adj.get(v, []):
                     able = [per_kva[o] for o in opts if cap[o] + CAPACITY_TOL_KVA >= d]
-                    if able and c + min(able) * d < dist.get(x, math.inf):
-                        dist[x] = c + min(able) * d
+                    reached = 0.0 if restarts[opts[0]] else c + min(able, default=0.0) * d
+                    if able and reached < dist.get(x, math.inf):
+                        dist[x] = reached
                         heapq.heappush(heap, (dist[x], x))
             best_drop = min(best_drop, dist.get(node, math.inf))
         if not reachable:
@@ -690,8 +721,8 @@ def diagnose_alone(inst: Instance) -> list[str]:
                             "with spare capacity (feeder point, substation or public transformer)")
         elif best_width + CAPACITY_TOL_KVA < d:
             problems.append(f"{_customer_label(inst, k)} cannot be supplied under the capacity limits: at most "
-                            f"{best_width:.0f} kVA reach it (the largest allowed conductor on every route and the "
-                            "spare capacity of every reachable source)")
+                            f"{best_width:.0f} kVA reach it, limited by {best_bottleneck} (the largest allowed "
+                            "conductor or transformer on every route and the spare capacity of every reachable source)")
         elif best_drop > limit + VOLTAGE_TOL_PCT:
             problems.append(f"{_customer_label(inst, k)} cannot be supplied within {_limit_label(inst)}: "
                             f"the least possible drop on any route with the largest conductors is {best_drop:.2f}%")
@@ -709,7 +740,7 @@ def diagnose_jointly(inst: Instance) -> list[str]:
     names = ", ".join(f"{r.application_id} (node {r.node_id}, {r.demand_kva:g} kVA)" for r in inst.customers.itertuples())
     if capacity_only.status == "infeasible":
         return [f"each customer can be supplied alone, but not all of them together under the capacity limits "
-                f"(conductor ampacity and the spare capacity of the sources): {names}"]
+                f"(conductor ampacity, transformer sizes and the spare capacity of the sources): {names}"]
     tree = evaluate(inst, capacity_only.chosen)
     worst = [_customer_label(inst, k) for k in tree.violated] or names
     return [f"each customer can be supplied alone and all together within the capacity limits, but no radial "
@@ -726,8 +757,10 @@ class Design:
     corridors: one row per built corridor, oriented from its source (flow_kva, loading_pct, change:
     new | reinforced | existing); nodes: supplied nodes with their source and linear drop; sources:
     load against spare capacity; customers: the input customers with source and drop; usage: which
-    corridors carry each customer's supply (application_id, node_id, corridor_id, demand_kva);
-    report: status, objective, bound, gap, seconds, diagnosis, ...
+    corridors (and new transformers, as "<site>:transformer") carry each customer's supply
+    (application_id, node_id, corridor_id, demand_kva); report: status, objective, bound, gap,
+    seconds, diagnosis, ...; transformers: new transformers chosen (corridor_id, node_id, hv_node,
+    std_type, rating_kva, flow_kva, loading_pct, cost_cny, change "new").
     """
 
     corridors: pd.DataFrame
@@ -736,6 +769,7 @@ class Design:
     customers: pd.DataFrame
     usage: pd.DataFrame
     report: dict
+    transformers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TRANSFORMER_COLUMNS))
 
 
 def extract(inst: Instance, result: SolveResult) -> Design:
@@ -747,10 +781,19 @@ def extract(inst: Instance, result: SolveResult) -> Design:
               "references": inst.limits.references}
     chosen = result.chosen or []
     tree = evaluate(inst, chosen)
-    opt = inst.options.loc[tree.chosen]
     ids = np.array(inst.node_ids)
+    flow_of = pd.Series(tree.flow_kva, dtype=float)
+    picked = inst.options.loc[tree.chosen].assign(flow_kva=flow_of.reindex(tree.chosen).to_numpy())
+    new_transformers = picked[picked["element"] == "transformer"]
+    transformers = pd.DataFrame({
+        "corridor_id": new_transformers["corridor_id"].to_numpy(), "node_id": ids[new_transformers["head"].to_numpy()],
+        "hv_node": ids[new_transformers["tail"].to_numpy()], "std_type": new_transformers["std_type"].to_numpy(),
+        "rating_kva": new_transformers["capacity_kva"].to_numpy(), "flow_kva": new_transformers["flow_kva"].to_numpy(),
+        "loading_pct": (new_transformers["flow_kva"] / new_transformers["capacity_kva"] * 100).to_numpy(),
+        "cost_cny": new_transformers["cost_cny"].to_numpy(), "change": "new"}, columns=TRANSFORMER_COLUMNS)
+    opt = picked[picked["element"] == "line"]
     change = np.where(opt["status"] == "candidate", "new", np.where(opt["installed"], "existing", "reinforced"))
-    flows = np.array([tree.flow_kva[o] for o in tree.chosen], dtype=float)
+    flows = opt["flow_kva"].to_numpy()
     multiplier = inst.network.corridors["cost_multiplier"]
     corridors = pd.DataFrame({
         "corridor_id": opt["corridor_id"].to_numpy(), "from_node": ids[opt["tail"].to_numpy()],
@@ -770,7 +813,7 @@ def extract(inst: Instance, result: SolveResult) -> Design:
     customers = inst.customers.assign(
         source_node=np.where(supplied >= 0, ids[np.maximum(supplied, 0)], None),
         drop_pct=np.where(supplied >= 0, tree.drop_pct[inst.customer_nodes], np.nan))
-    parent = {int(opt.at[o, "head"]): o for o in tree.chosen}
+    parent = {int(inst.options.at[o, "head"]): o for o in tree.chosen}
     rows = []
     for k, node in enumerate(inst.customer_nodes):
         n = int(node)
@@ -783,7 +826,7 @@ def extract(inst: Instance, result: SolveResult) -> Design:
         corridor_id=usage["corridor_id"].to_numpy())
     if result.chosen is not None:
         report["objective_cny"] = tree.cost_cny
-    return Design(corridors, nodes, sources, customers, usage, report)
+    return Design(corridors, nodes, sources, customers, usage, report, transformers)
 
 
 def _highs_version() -> str:

@@ -1,7 +1,9 @@
 """Network data for the optimiser: nodes.csv, corridors.csv, customers, conductors, grid limits.
 
 Everything is validated on load; errors name the file, the line, the column, the value and what
-is allowed. Line numbers count the header as line 1, as an editor shows them.
+is allowed. A node of kind candidate_transformer is a site where a new transformer may go: its
+hv_node column names the higher-voltage node its primary connects to, and the catalogue's
+transformer sizes of that voltage become its options (network_options). Line numbers count the header as line 1, as an editor shows them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from costmodel.costs.catalog import load_catalog
 
 DEFAULT_CATALOGUE = "cn-indicative-2019"
 
-NODE_KINDS = ("substation", "feeder_point", "public_transformer", "junction", "customer")
+NODE_KINDS = ("substation", "feeder_point", "public_transformer", "junction", "customer", "candidate_transformer")
 SOURCE_KINDS = ("substation", "feeder_point", "public_transformer")
 CORRIDOR_STATUS = ("existing", "candidate")
 CONDUCTOR_FAMILIES = ("mv_cable", "mv_overhead", "lv_cable", "lv_overhead")
@@ -28,7 +30,8 @@ CONDUCTOR_FAMILIES = ("mv_cable", "mv_overhead", "lv_cable", "lv_overhead")
 DEFAULT_FAMILY = {"mv": "mv_cable", "lv": "lv_cable"}
 
 NODE_COLUMNS = ("id", "x_m", "y_m", "kind", "voltage_kv")
-NODE_OPTIONAL = ("spare_capacity_kva", "demand_kva")
+NODE_OPTIONAL = ("spare_capacity_kva", "demand_kva", "hv_node")
+TRANSFORMER_FAMILY = "transformer"
 CORRIDOR_COLUMNS = ("id", "from_node", "to_node", "length_km", "allowed_std_types", "cost_multiplier", "status")
 CUSTOMER_COLUMNS = ("application_id", "node_id")
 
@@ -129,6 +132,12 @@ def load_conductors(catalogue: str = DEFAULT_CATALOGUE) -> pd.DataFrame:
                   "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km"]]
 
 
+def load_transformers(catalogue: str = DEFAULT_CATALOGUE) -> pd.DataFrame:
+    """Transformer sizes of the unit-cost catalogue, by std_type: cost, primary voltage, rating."""
+    items = load_catalog(catalogue).items
+    return items[items["family"] == TRANSFORMER_FAMILY][["unit", "unit_cost_cny", "voltage_kv", "rating_kva"]]
+
+
 def validate_nodes(raw: pd.DataFrame, file: str = "nodes.csv") -> pd.DataFrame:
     _require_columns(raw, file, NODE_COLUMNS)
     nodes = pd.DataFrame({"id": _ids(raw, file)})
@@ -146,7 +155,29 @@ def validate_nodes(raw: pd.DataFrame, file: str = "nodes.csv") -> pd.DataFrame:
     if misplaced.any():
         raise InputError(f"{_where(file, nodes, misplaced, 'demand_kva')}: value {nodes['demand_kva'][misplaced].iloc[0]!r} "
                          f"on a {nodes['kind'][misplaced].iloc[0]} node; only customer nodes have demand")
+    nodes["hv_node"] = _hv_nodes(raw, nodes, file)
     return nodes.set_index("id")
+
+
+def _hv_nodes(raw: pd.DataFrame, nodes: pd.DataFrame, file: str) -> pd.Series:
+    """hv_node of each candidate_transformer: a node of higher voltage; empty on every other kind."""
+    hv = (raw["hv_node"].astype("string").str.strip().fillna("") if "hv_node" in raw.columns
+          else pd.Series("", index=raw.index, dtype="string"))
+    site = nodes["kind"] == "candidate_transformer"
+    misplaced = ~site & (hv != "")
+    if misplaced.any():
+        raise InputError(f"{_where(file, nodes, misplaced, 'hv_node')}: value {hv[misplaced].iloc[0]!r} on a "
+                         f"{nodes['kind'][misplaced].iloc[0]} node; only candidate_transformer nodes have an hv_node")
+    voltage = pd.Series(nodes["voltage_kv"].to_numpy(), index=nodes["id"].to_numpy())
+    unknown = site & ~hv.isin(nodes["id"])
+    if unknown.any():
+        raise InputError(f"{_where(file, nodes, unknown, 'hv_node')}: value {hv[unknown].iloc[0]!r} is not a node id; a "
+                         "candidate_transformer names the higher-voltage node its primary connects to")
+    low = site & (hv.map(voltage).fillna(0).to_numpy() <= nodes["voltage_kv"])
+    if low.any():
+        raise InputError(f"{_where(file, nodes, low, 'hv_node')}: node {hv[low].iloc[0]!r} is at "
+                         f"{voltage[hv[low].iloc[0]]:g} kV, not above the site's {nodes['voltage_kv'][low].iloc[0]:g} kV")
+    return hv.astype(str)
 
 
 def validate_corridors(raw: pd.DataFrame, nodes: pd.DataFrame, conductors: pd.DataFrame,
@@ -214,7 +245,40 @@ def conductor_options(corridors: pd.DataFrame, conductors: pd.DataFrame) -> pd.D
     long["capacity_kva"] = math.sqrt(3) * long["voltage_kv"] * conductor["ampacity_a"].to_numpy()
     for column in ("ampacity_a", "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km"):
         long[column] = conductor[column].to_numpy()
+    long["element"] = "line"
     return long
+
+
+def transformer_options(nodes: pd.DataFrame, transformers: pd.DataFrame, file: str = "nodes.csv") -> pd.DataFrame:
+    """One option per (candidate_transformer site, catalogue size of its hv_node's voltage), in the
+    layout of conductor_options: corridor_id "<site>:transformer", from hv_node to the site, no
+    length and no impedance (the site is a new source for its low-voltage side), capacity the rating.
+    """
+    sites = nodes[nodes["kind"] == "candidate_transformer"]
+    hv_kv = nodes.loc[sites["hv_node"], "voltage_kv"].to_numpy()
+    sizes = [list(transformers.index[np.isclose(transformers["voltage_kv"], kv)]) for kv in hv_kv]
+    for site, kv, fitting in zip(sites.index, hv_kv, sizes):
+        if not fitting:
+            raise InputError(f"{file} (id {site!r}), column hv_node: no transformer of the catalogue has a {kv:g} kV "
+                             f"primary; catalogue primaries: {', '.join(f'{v:g} kV' for v in sorted(set(transformers['voltage_kv'])))}")
+    long = pd.DataFrame({"site": sites.index.repeat([len(f) for f in sizes]),
+                         "std_type": [t for f in sizes for t in f]})
+    size = transformers.loc[long["std_type"]].reset_index(drop=True)
+    return pd.DataFrame({
+        "corridor_id": long["site"] + ":transformer", "std_type": long["std_type"], "installed": False,
+        "from_node": nodes.loc[long["site"], "hv_node"].to_numpy(), "to_node": long["site"].to_numpy(),
+        "length_km": 0.0, "voltage_kv": nodes.loc[long["site"], "voltage_kv"].to_numpy(), "status": "candidate",
+        "cost_cny": size["unit_cost_cny"].to_numpy(), "capacity_kva": size["rating_kva"].to_numpy(),
+        "ampacity_a": np.nan, "r_ohm_per_km": 0.0, "x_ohm_per_km": 0.0, "c_nf_per_km": 0.0, "element": "transformer"})
+
+
+def network_options(nodes: pd.DataFrame, corridors: pd.DataFrame, conductors: pd.DataFrame,
+                    catalogue: str, file: str) -> pd.DataFrame:
+    """Conductor options of the corridors, then transformer sizes of the candidate sites."""
+    lines = conductor_options(corridors, conductors)
+    if not (nodes["kind"] == "candidate_transformer").any():
+        return lines
+    return pd.concat([lines, transformer_options(nodes, load_transformers(catalogue), file)], ignore_index=True)
 
 
 def load_network(network_dir: Path | str, catalogue: str = DEFAULT_CATALOGUE) -> Network:
@@ -223,7 +287,7 @@ def load_network(network_dir: Path | str, catalogue: str = DEFAULT_CATALOGUE) ->
     nodes = validate_nodes(_read_csv(folder / "nodes.csv"), str(folder / "nodes.csv"))
     conductors = load_conductors(catalogue)
     corridors = validate_corridors(_read_csv(folder / "corridors.csv"), nodes, conductors, str(folder / "corridors.csv"))
-    return Network(nodes, corridors, conductor_options(corridors, conductors), str(folder))
+    return Network(nodes, corridors, network_options(nodes, corridors, conductors, catalogue, str(folder / "nodes.csv")), str(folder))
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -240,7 +304,7 @@ def network_from_frames(nodes: pd.DataFrame, corridors: pd.DataFrame,
     checked_nodes = validate_nodes(_as_text(nodes), f"{source}:nodes")
     conductors = load_conductors(catalogue)
     checked = validate_corridors(_as_text(corridors), checked_nodes, conductors, f"{source}:corridors")
-    return Network(checked_nodes, checked, conductor_options(checked, conductors), source)
+    return Network(checked_nodes, checked, network_options(checked_nodes, checked, conductors, catalogue, f"{source}:nodes"), source)
 
 
 def load_customers(path: Path | str, network: Network) -> pd.DataFrame:

@@ -17,7 +17,8 @@ SOURCE_STYLE = {"substation": ("s", "black"), "feeder_point": ("^", "tab:blue"),
 
 
 def plot_design(network: Network, design: Design, path: Path | str, title: str = "") -> Path:
-    """Corridors in grey (existing darker), the chosen route by conductor, red-line points in red."""
+    """Corridors in grey (existing darker), the chosen route by conductor, new transformers in purple
+    (hollow: candidate sites not chosen), red-line points in red."""
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise InputError(f"map file {str(path)!r}: suffix {path.suffix!r} is not allowed; allowed: .png, .svg")
@@ -43,6 +44,17 @@ def plot_design(network: Network, design: Design, path: Path | str, title: str =
             ax.scatter(part["x_m"], part["y_m"], marker=marker, s=90, c=colour, zorder=3, label=kind.replace("_", " "))
             for node_id, row in part.iterrows():
                 ax.annotate(node_id, (row["x_m"], row["y_m"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    sites = nodes[nodes["kind"] == "candidate_transformer"]
+    if len(sites):
+        ax.scatter(sites["x_m"], sites["y_m"], marker="D", s=90, facecolors="none", edgecolors="tab:purple", lw=1.5,
+                   zorder=3, label="candidate transformer site")
+    for i, row in enumerate(design.transformers.itertuples()):
+        hv, site = nodes.loc[row.hv_node], nodes.loc[row.node_id]
+        ax.plot([hv.x_m, site.x_m], [hv.y_m, site.y_m], color="tab:purple", lw=2, ls=":", zorder=2)
+        ax.scatter([site.x_m], [site.y_m], marker="D", s=110, c="tab:purple", zorder=4,
+                   label="new transformer" if i == 0 else None)
+        ax.annotate(f"{row.node_id}: {row.std_type}", (site.x_m, site.y_m), textcoords="offset points", xytext=(5, 5),
+                    fontsize=8, color="tab:purple")
     red_line = nodes.loc[design.customers["node_id"]]
     ax.scatter(red_line["x_m"], red_line["y_m"], marker="s", s=60, facecolors="none", edgecolors="red", lw=1.8,
                zorder=4, label="customer red-line point")

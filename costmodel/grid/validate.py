@@ -13,7 +13,11 @@ from costmodel.grid.network import Network
 
 
 def design_to_pandapower(design: Design, network: Network):
-    """pandapower net: an ext_grid at each used source (1.0 pu), catalogue lines, loads at customers."""
+    """pandapower net: an ext_grid at each used source (1.0 pu), catalogue lines, loads at customers.
+
+    A new transformer is a source and a load: an ext_grid (1.0 pu) at its low-voltage site and a
+    load of the kVA it carries at its hv_node, so each side's flow is checked against its own limits.
+    """
     net = pp.create_empty_network()
     nodes = network.nodes
     bus = {}
@@ -34,6 +38,10 @@ def design_to_pandapower(design: Design, network: Network):
     for row in design.customers.dropna(subset=["source_node"]).itertuples():
         demand_mva = row.demand_kva / 1000
         pp.create_load(net, bus[row.node_id], p_mw=demand_mva * pf, q_mvar=demand_mva * sin_phi, name=str(row.application_id))
+    for row in design.transformers.itertuples():
+        pp.create_ext_grid(net, bus[row.node_id], vm_pu=1.0, name=row.node_id)
+        pp.create_load(net, bus[row.hv_node], p_mw=row.flow_kva / 1000 * pf, q_mvar=row.flow_kva / 1000 * sin_phi,
+                       name=f"{row.node_id} ({row.std_type})")
     return net
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +84,18 @@ class Parameter:
         )
 
     def _index(self, when: dt.date) -> int:
-        position = int(np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), np.datetime64(when, "D"), side="right")) - 1
-        return max(position, 0)
+        if type(when) is not dt.date:  # a datetime, Timestamp or text: the day it falls on
+            when = pd.Timestamp(when).date()
+        return max(bisect_right(self.dates, when) - 1, 0)
 
     def date_at(self, when: dt.date) -> dt.date:
         return self.dates[self._index(when)]
 
     def at(self, when: dt.date, category: str | None = None) -> Any:
-        value = self.values[self._index(when)]
+        return self._value(self._index(when), category)
+
+    def _value(self, index: int, category: str | None) -> Any:
+        value = self.values[index]
         if self.breakdown is None:
             return value
         if category not in value:
@@ -100,34 +106,58 @@ class Parameter:
 
     def date_indices(self, dates: pd.Series) -> np.ndarray:
         """Index of the value in force at each date (the first value before the first date)."""
+        if len(self.dates) == 1:  # most levers never changed: no dates to look at
+            return np.zeros(len(dates), dtype=np.intp)
         breakpoints = np.array(self.dates, dtype="datetime64[D]")
         positions = np.searchsorted(breakpoints, dates.to_numpy(dtype="datetime64[D]"), side="right") - 1
         return np.clip(positions, 0, None)
 
+    @cached_property
+    def cells(self) -> tuple[np.ndarray, list | None]:
+        """The values as an array, one row per date and one column per breakdown category (a single column
+        without a breakdown), float or bool where every value is one; and the categories, in column order."""
+        categories = list(self.values[0]) if self.breakdown is not None else None
+        rows = [[value[c] for c in categories] if categories is not None else [value] for value in self.values]
+        table = np.empty((len(rows), len(rows[0])), dtype=object)
+        for i, row in enumerate(rows):  # element by element: a value may itself be a list
+            for j, value in enumerate(row):
+                table[i, j] = value
+        flat = table.ravel()
+        if all(isinstance(v, bool) for v in flat):
+            table = table.astype(bool)
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in flat):
+            table = table.astype(float)
+        return table, categories
+
     def series(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> pd.Series:
         """The value in force for each row: by the row's date and, with a breakdown, its category."""
         indices = self.date_indices(frame[date_column])
-        if self.breakdown is None:
-            table = np.empty(len(self.values), dtype=object)
-            table[:] = list(self.values)
-            out = table[indices]
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values):
-                out = out.astype(float)
-            return pd.Series(out, index=frame.index, name=self.path)
-        categories = list(self.values[0])
+        table, categories = self.cells
+        if categories is None:
+            return pd.Series(table[indices, 0], index=frame.index, name=self.path)
         codes = pd.Categorical(frame[self.breakdown], categories=categories).codes
         if (codes < 0).any():
             bad = frame.loc[codes < 0, self.breakdown].iloc[0]
             raise InputError(
                 f"{self.path}: no value for {self.breakdown}={bad!r}; allowed: {', '.join(map(str, categories))}"
             )
-        table = np.array([[v[c] for c in categories] for v in self.values], dtype=object)
-        out = table[indices, codes]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in table.ravel()):
-            out = out.astype(float)
-        return pd.Series(out, index=frame.index, name=self.path)
+        return pd.Series(table[indices, codes], index=frame.index, name=self.path)
 
     def describe_value(self, when: dt.date, category: str | None = None) -> str:
         """`path<date>[category] = value unit`, as the trace shows it."""
+        return self._describe(self._index(when), category)
+
+    def describe_values(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> list[str]:
+        """`describe_value` for each row (by its date and, with a breakdown, its category), each text made once."""
+        categories = frame[self.breakdown].tolist() if self.breakdown else [None] * len(frame)
+        texts: dict[tuple[int, Any], str] = {}
+        out = []
+        for key in zip(self.date_indices(frame[date_column]).tolist(), categories):
+            if key not in texts:
+                texts[key] = self._describe(*key)
+            out.append(texts[key])
+        return out
+
+    def _describe(self, index: int, category: str | None) -> str:
         where = f"[{category}]" if self.breakdown is not None else ""
-        return f"{self.path}<{self.date_at(when).isoformat()}>{where} = {self.at(when, category)} {self.unit}"
+        return f"{self.path}<{self.dates[index].isoformat()}>{where} = {self._value(index, category)} {self.unit}"

@@ -70,9 +70,10 @@ def available_rulesets() -> list[str]:
 
 
 def _hash_files(files: list[Path], parent_hash: str) -> str:
+    # Paths relative to the tariffs folder: the same rules hash the same wherever the repo lives.
     digest = hashlib.sha256(parent_hash.encode())
     for file in sorted(files):
-        digest.update(file.as_posix().encode())
+        digest.update(file.relative_to(tariffs_dir()).as_posix().encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -131,6 +131,11 @@ def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> pd
     if isinstance(right, dict) and "param" in right:
         parameter = ruleset.parameter(right["param"])
         indices = parameter.date_indices(frame["evaluation_date"])
+        if isinstance(left.dtype, pd.CategoricalDtype):
+            # Each category tested once per dated value, then spread by code (code -1, missing, is in no list).
+            categories = left.cat.categories
+            holds = np.array([np.append(categories.isin(list(value)), False) for value in parameter.values])
+            return pd.Series(holds[indices, left.cat.codes.to_numpy()], index=frame.index)
         result = np.zeros(len(frame), dtype=bool)
         for index in np.unique(indices):
             rows = indices == index
@@ -138,7 +143,7 @@ def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> pd
         return pd.Series(result, index=frame.index)
     if not isinstance(right, list):
         raise InputError(f"'in' needs a list or a list parameter, got {right!r}")
-    return left.isin(right)
+    return pd.Series(left.isin(right).to_numpy(), index=frame.index)
 
 
 def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
@@ -147,13 +152,10 @@ def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
         word = " or " if "any" in spec else " and "
         parts = [describe(inner, frame, ruleset) for inner in next(iter(spec.values()))]
         return ["(" + word.join(texts) + ")" for texts in zip(*parts)]
-    dates = [d.date() for d in frame["evaluation_date"]]
 
     def side(value: Any, column: str | None = None) -> list[str]:
         if isinstance(value, dict) and "param" in value:
-            parameter = ruleset.parameter(value["param"])
-            categories = frame[parameter.breakdown] if parameter.breakdown else [None] * len(frame)
-            return [parameter.describe_value(when, category) for when, category in zip(dates, categories)]
+            return ruleset.parameter(value["param"]).describe_values(frame)
         if isinstance(value, dict) and "field" in value:
             return [f"{value['field']} {v}" for v in frame[value["field"]]]
         if column is not None:

@@ -12,7 +12,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from costmodel.classification import classify_enterprise_size, load_size_table
+from costmodel.classification import METRICS, SIZES, classify_enterprise_size, load_size_table
+from costmodel.labels import labels_from_codes
 from costmodel.rules import conditions
 
 @lru_cache(maxsize=8)
@@ -26,7 +27,7 @@ BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW"}
 
 def prepare(frame: pd.DataFrame, ruleset) -> pd.DataFrame:
     """Derived columns every rule may read: evaluation date and capacity in both kVA and kW."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # new columns only: the caller's frame is left as it was, without copying its rows
     # An explicitly chosen rule set applies counterfactually to an earlier application, as of its own start.
     start = pd.Timestamp(ruleset.in_effect_from)
     out["evaluation_date"] = out["application_date"].where(out["application_date"] >= start, start)
@@ -43,23 +44,30 @@ def prepare(frame: pd.DataFrame, ruleset) -> pd.DataFrame:
 def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
     standard_parameter = ruleset.parameter("enterprise_size.standard")
     standards = standard_parameter.series(frame)
-    size = np.full(len(frame), "not_applicable", dtype=object)
-    rule = np.full(len(frame), "enterprise_size.not_an_enterprise", dtype=object)
-    problems = np.full(len(frame), None, dtype=object)
+    n = len(frame)
     enterprise = frame["applicant_kind"].eq("enterprise").to_numpy()
     declared = enterprise & frame["size_class"].notna().to_numpy()
-    size[declared] = np.asarray(frame["size_class"].to_numpy()[declared], dtype=object)
-    rule[declared] = "enterprise_size.declared"
     derive = enterprise & ~declared
-    for standard in standards[derive].unique():
-        rows = derive & standards.eq(standard).to_numpy()
-        derived, row_problems = classify_enterprise_size(frame[rows], _size_table(standard))
-        size[rows] = np.asarray(derived, dtype=object)
-        rule[rows] = f"enterprise_size.{standard}"
+    # Sizes and rules as codes into short lists: the classification's own order first, so its codes carry over.
+    sizes = list(dict.fromkeys([*SIZES, "not_applicable", *frame.loc[declared, "size_class"].astype(object).unique()]))
+    size = np.full(n, sizes.index("not_applicable"), dtype=np.int32)
+    size[declared] = pd.Categorical(frame.loc[declared, "size_class"].astype(object), categories=sizes).codes
+    rules = ["enterprise_size.not_an_enterprise", "enterprise_size.declared"]
+    rule = np.where(declared, 1, 0).astype(np.int32)
+    problems = np.full(n, None, dtype=object)
+    figures = [column for column in ("industry", *METRICS) if column in frame.columns]
+    standard_of = standards.to_numpy()[derive]  # compared only where a size is derived, not over every row
+    for standard in pd.unique(standard_of):
+        rows = derive.copy()
+        rows[derive] = standard_of == standard
+        derived, row_problems = classify_enterprise_size(frame.loc[rows, figures], _size_table(standard))
+        size[rows] = derived.cat.codes.to_numpy()  # SIZES order; -1 where it cannot be classified
+        rules.append(f"enterprise_size.{standard}")
+        rule[rows] = len(rules) - 1
         problems[rows] = row_problems.to_numpy()
     # The caller owns `frame` (prepare made it): add columns in place rather than copy a million rows.
-    frame["enterprise_size"] = size
-    frame["enterprise_size_rule"] = rule
+    frame["enterprise_size"] = pd.Categorical.from_codes(size, categories=sizes)
+    frame["enterprise_size_rule"] = pd.Categorical.from_codes(rule, categories=rules)
     return frame, pd.Series(problems, index=frame.index, dtype=object)
 
 
@@ -68,8 +76,8 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
     decided, problems = decide_enterprise_size(prepare(frame, ruleset), ruleset)
     for name, column in (("supply_voltage", "supply_voltage"), ("investment_boundary", "boundary")):
         outcome, rule = ruleset.decision(name).evaluate(decided, ruleset)
-        decided[column] = outcome.to_numpy()
-        decided[f"{column}_rule"] = rule.to_numpy()
+        decided[column] = outcome.array
+        decided[f"{column}_rule"] = rule.array
     beyond = ~decided["supply_voltage"].isin(IN_SCOPE_VOLTAGES) & problems.isna()
     if beyond.any():
         limit = ruleset.parameter("supply_voltage.max_10kv_capacity")
@@ -83,33 +91,40 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
-    """Charges other than works, as quote lines payable by the customer."""
+    """Charges other than works, as quote lines payable by the customer; `_row` is the application's position
+    in `decided` (the caller adds application_id, once for all lines)."""
     table = ruleset.decision("fees")
-    chunks = []
-    for fee in table.fees:
+    rows_of, fee_of, quantities, rates = [], [], [], []
+    for number, fee in enumerate(table.fees):
         mask = np.logical_and.reduce(
             [np.ones(len(decided), dtype=bool)] + [conditions.evaluate(c, decided, ruleset).to_numpy() for c in fee.when]
         )
-        rows = decided[mask]
-        if rows.empty:
+        rows = np.flatnonzero(mask)
+        if not len(rows):
             continue
         parameter = ruleset.parameter(fee.rate_parameter)
-        rate = parameter.series(rows).to_numpy(dtype=float)
-        quantity = rows[fee.basis].to_numpy(dtype=float)
-        chunks.append(pd.DataFrame({
-            "application_id": rows["application_id"].to_numpy(),
-            "component": fee.name,
-            "std_type": None,
-            "zone": "charges",
-            "quantity": quantity,
-            "unit": BASIS_UNITS[fee.basis],
-            "unit_cost_cny": rate,
-            "amount_cny": quantity * rate,
-            "rule_id": fee.id,
-            "design_rule": None,
-            "catalogue_ref": f"{ruleset.id}:{parameter.path}",
-            "indicative": False,
-            "placeholder": parameter.placeholder,
-            "_row": np.flatnonzero(mask),
-        }))
-    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+        needed = ["evaluation_date"] + ([parameter.breakdown] if parameter.breakdown else [])
+        rows_of.append(rows)
+        fee_of.append(np.full(len(rows), number, dtype=np.int32))
+        rates.append(parameter.series(decided.loc[mask, needed]).to_numpy(dtype=float))
+        quantities.append(decided[fee.basis].to_numpy(dtype=float)[rows])
+    if not rows_of:
+        return pd.DataFrame()
+    fee, quantity, rate = np.concatenate(fee_of), np.concatenate(quantities), np.concatenate(rates)
+    fees = table.fees
+    placeholder = np.array([ruleset.parameter(f.rate_parameter).placeholder for f in fees])
+    return pd.DataFrame({
+        "component": labels_from_codes(fee, [f.name for f in fees]),
+        "std_type": pd.Categorical.from_codes(np.full(len(fee), -1), categories=[]),
+        "zone": pd.Categorical.from_codes(np.zeros(len(fee), dtype=np.int8), categories=["charges"]),
+        "quantity": quantity,
+        "unit": labels_from_codes(fee, [BASIS_UNITS[f.basis] for f in fees]),
+        "unit_cost_cny": rate,
+        "amount_cny": quantity * rate,
+        "rule_id": labels_from_codes(fee, [f.id for f in fees]),
+        "design_rule": pd.Categorical.from_codes(np.full(len(fee), -1), categories=[]),
+        "catalogue_ref": labels_from_codes(fee, [f"{ruleset.id}:{f.rate_parameter}" for f in fees]),
+        "indicative": np.zeros(len(fee), dtype=bool),
+        "placeholder": placeholder[fee],
+        "_row": np.concatenate(rows_of),
+    }, copy=False)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.errors import CostmodelError, InputError
+from costmodel.labels import labels_from_codes
 from costmodel.params.parameter import Reference
 from costmodel.rules import conditions
 from costmodel.yamlio import check_keys
@@ -122,7 +123,7 @@ class DecisionTable:
         return self.priority.index(rule_id) if rule_id in self.priority else len(self.priority)
 
     def evaluate(self, frame: pd.DataFrame, ruleset) -> tuple[pd.Series, pd.Series]:
-        """(outcome, deciding rule id) for every row."""
+        """(outcome, deciding rule id) for every row, as categoricals."""
         applies = {
             rule.id: np.logical_and.reduce(
                 [np.ones(len(frame), dtype=bool)] + [conditions.evaluate(c, frame, ruleset).to_numpy() for c in rule.when]
@@ -152,9 +153,9 @@ class DecisionTable:
             return decided_by
 
         decided_by = resolve(self.default.id)
-        rule_ids = np.array([rule.id for rule in self.rules] + [None], dtype=object)[decided_by]
-        outcomes = np.array([rule.then for rule in self.rules] + [None], dtype=object)[decided_by]
-        return pd.Series(outcomes, index=frame.index, dtype=object), pd.Series(rule_ids, index=frame.index, dtype=object)
+        outcomes = labels_from_codes(decided_by, [rule.then for rule in self.rules])
+        rule_ids = labels_from_codes(decided_by, [rule.id for rule in self.rules])
+        return pd.Series(outcomes, index=frame.index), pd.Series(rule_ids, index=frame.index)
 
 
 @dataclass(frozen=True)

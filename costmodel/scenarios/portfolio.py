@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from costmodel.application import FRAME_COLUMNS, Applicant, Application, Enterprise, Request, Site
 from costmodel.classification import allowed_industries, load_size_table
@@ -102,7 +104,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if kind == "csv":
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
         elif kind == "parquet":
-            raw = pd.read_parquet(path)
+            raw = _read_parquet(path)
         else:
             raw = pd.read_excel(path, dtype=object)
     except pd.errors.EmptyDataError:
@@ -113,6 +115,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: no application rows; a portfolio needs at least one row under its header")
     check_columns(raw, str(path))
     return raw
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Label columns come back as categoricals straight from Parquet's dictionaries: a million rows hold a
+    handful of distinct strings, which validation then checks once each."""
+    schema = pq.read_schema(path)
+    labels = [name for name in CATEGORY_COLUMNS
+              if name in schema.names and (pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type))]
+    return pd.read_parquet(path, read_dictionary=labels)
 
 
 def check_columns(raw: pd.DataFrame, source: str) -> None:
@@ -171,16 +182,18 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
     """Every row accepted into the engine's frame or rejected with its reason; nothing lost."""
     check_columns(raw, source)
     n = len(raw)
-    raw = raw.reset_index(drop=True)
+    raw = raw.copy(deep=False)  # positions as the index, without copying a million rows
+    raw.index = pd.RangeIndex(n)
     problems = _Problems(n)
     out: dict[str, pd.Series] = {}
-    kind = raw["applicant_kind"].astype(object)
-    enterprise = kind.eq("enterprise").to_numpy()
+    enterprise = raw["applicant_kind"].astype("category").eq("enterprise").to_numpy()
 
     for column in FRAME_COLUMNS:
         if column == "application_date":
             continue
         values = raw[column] if column in raw.columns else pd.Series(None, index=raw.index, dtype=object)
+        if column in CATEGORY_COLUMNS:  # each distinct value is checked once, then spread by code
+            values = values.astype("category")
         literal, bounds, integer, default = _spec(column)
         absent = values.isna().to_numpy()
         if column in ENTERPRISE_ONLY:
@@ -198,18 +211,19 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
                 problems.add(bad, column, values, ", ".join(map(str, allowed)))
                 out[column] = number.fillna(default).astype(int) if default is not None else number
                 continue
-            text = values.astype(object).where(~absent, None)
-            bad = ~absent & ~text.isin(allowed).to_numpy()
-            problems.add(bad, column, values, ", ".join(map(str, allowed)))
+            labels = values.cat
+            allowed_code = np.append(labels.categories.isin(allowed), False)  # code -1 (absent) is not checked here
+            problems.add(~allowed_code[labels.codes.to_numpy()] & ~absent, column, values, ", ".join(map(str, allowed)))
             if default is not None and column not in ENTERPRISE_ONLY:
-                text = text.where(~absent, default)
+                out[column] = _filled(values, absent, default)
             elif column == "ownership":
-                text = text.where(~(absent & enterprise), default)
-            out[column] = text
+                out[column] = _filled(values, absent & enterprise, default)
+            else:
+                out[column] = values
         elif column in ("application_id", "industry"):
-            text = values.astype(object).where(~absent, None)
+            text = values if column in CATEGORY_COLUMNS else values.astype(object).where(~absent, None)
             if "max_length" in bounds:
-                length = text.str.len().fillna(0).to_numpy()
+                length = _lengths(text)
                 problems.add(~absent & (length > bounds["max_length"]), column, values, f"at most {bounds['max_length']} characters")
             out[column] = text
         else:
@@ -260,12 +274,44 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
         if column in ("phases", "road_crossings"):  # accepted rows have a whole number here
             columns[column] = values.to_numpy(dtype=float)[keep].astype(int)
         elif column in CATEGORY_COLUMNS:  # low-cardinality text: a million rows stay small and compare fast
-            categorical = pd.Categorical(values)
-            columns[column] = pd.Categorical.from_codes(categorical.codes[keep], categories=categorical.categories) \
-                .remove_unused_categories()
+            columns[column] = _kept_labels(values.array, keep)
         else:
             columns[column] = values.to_numpy()[keep]
     return Portfolio(pd.DataFrame(columns, copy=False), rejected, n, source)
+
+
+def _lengths(text: pd.Series) -> np.ndarray:
+    """Characters in each value; 0 for a missing value or a number."""
+    try:  # all text, as a portfolio's ids nearly always are: Python's len, without pandas' per-value wrapping
+        return np.fromiter(map(len, text.to_numpy()), dtype=np.int64, count=len(text))
+    except TypeError:
+        return text.str.len().fillna(0).to_numpy()
+
+
+def _filled(labels: pd.Series, where: np.ndarray, value: str) -> pd.Series:
+    """A categorical column with `value` at the rows `where`."""
+    if not where.any():
+        return labels
+    if value not in labels.cat.categories:
+        labels = labels.cat.add_categories([value])
+    codes = labels.cat.codes.to_numpy().copy()
+    codes[where] = labels.cat.categories.get_loc(value)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=labels.dtype), index=labels.index)
+
+
+def _kept_labels(labels: pd.Categorical, keep: np.ndarray) -> pd.Categorical:
+    """The kept rows of a categorical, with only the categories they use, sorted whatever order the file's
+    dictionary had (so equal data gives equal frames)."""
+    codes = labels.codes[keep]
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels.categories)))
+    categories = labels.categories[used]
+    try:
+        categories = categories.sort_values()
+    except TypeError:  # mixed kinds of values (a spreadsheet's numbers and text) have no order
+        pass
+    recode = np.full(len(labels.categories) + 1, -1, dtype=np.int32)  # the last entry serves code -1 (missing)
+    recode[used] = categories.get_indexer(labels.categories[used])
+    return pd.Categorical.from_codes(recode[codes], categories=categories)
 
 
 def _booleans(values: pd.Series, problems: _Problems, enterprise: np.ndarray) -> pd.Series:

@@ -7,6 +7,7 @@ indexing; dates come from one lookup in the working-day calendar. One row or a m
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,9 @@ import pandas as pd
 from costmodel.errors import InputError
 from costmodel.schedule.calendar import calendar_for, fallback_warnings, working_day_position
 from costmodel.schedule.data import reference_text
-from costmodel.schedule.stages import SCOPES, VOLTAGES, available_rulesets, load_stage_set, template
+from costmodel.schedule.stages import SCOPES, VOLTAGES, StageSet, available_rulesets, load_stage_set, template
 
 REQUIRED = ("application_id", "application_date", "supply_voltage", "ruleset_id")
-COMBO = ["ruleset_id", "supply_voltage", "has_external_works"]
 STAGE_COLUMNS = [
     "application_id", "ruleset_id", "supply_voltage", "stage_id", "name_zh", "name_en", "group",
     "predecessors", "working_days", "start_offset_working_days", "end_offset_working_days",
@@ -60,15 +60,15 @@ def validate_applications(frame: pd.DataFrame, root: Path | None = None) -> pd.D
     return out
 
 
-def build_templates(apps: pd.DataFrame, root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Per combination: stage offsets (long) and totals/limits (one row); and each application's combination."""
-    combos = apps[COMBO].drop_duplicates().reset_index(drop=True)
-    combo_of_app = apps[COMBO].merge(combos.reset_index(names="combo"), on=COMBO, how="left")["combo"].to_numpy()
+@lru_cache(maxsize=256)
+def _layout(combos: tuple[tuple[StageSet, str, bool], ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage offsets (long, each combination's rows contiguous) and totals/limits (one row each) of
+    a set of combinations; cached, as a service sees the same few sets again and again."""
     stage_parts, rows = [], []
-    for combo in combos.itertuples():
-        stages, check = template(load_stage_set(combo.ruleset_id, root), combo.supply_voltage, combo.has_external_works)
-        stage_parts.append(stages.assign(combo=combo.Index))
-        row = {"combo": combo.Index}
+    for index, (stage_set, voltage, external_works) in enumerate(combos):
+        stages, check = template(stage_set, voltage, external_works)
+        stage_parts.append(stages.assign(combo=index))
+        row = {"combo": index}
         for scope in SCOPES:
             limit = check["limits"][scope]
             row[f"{scope}_working_days"] = check["totals"][scope]
@@ -78,72 +78,101 @@ def build_templates(apps: pd.DataFrame, root: Path | None = None) -> tuple[pd.Da
     stages = pd.concat(stage_parts, ignore_index=True)
     for column in _CATEGORICAL:
         stages[column] = stages[column].astype("category")
-    return stages, pd.DataFrame(rows).set_index("combo"), combo_of_app
+    return stages, pd.DataFrame(rows).set_index("combo")
+
+
+def build_templates(ruleset_id: np.ndarray, supply_voltage: np.ndarray, has_external_works: np.ndarray,
+                    root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Per combination: stage offsets (long) and totals/limits (one row); and each application's combination."""
+    ruleset_codes, ruleset_ids = pd.factorize(ruleset_id)
+    voltage_codes, voltages = pd.factorize(supply_voltage)
+    key = (ruleset_codes * len(voltages) + voltage_codes) * 2 + has_external_works.astype(np.int64)
+    keys, combo_of_app = np.unique(key, return_inverse=True)
+    combos = tuple((load_stage_set(ruleset_ids[k // 2 // len(voltages)], root), voltages[k // 2 % len(voltages)], bool(k % 2))
+                   for k in keys)
+    stages, checks = _layout(combos)
+    return stages, checks, combo_of_app
 
 
 def schedule_applications(frame: pd.DataFrame, root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage dates per application (long frame) and a per-application summary against the limits."""
     apps = validate_applications(frame, root)
-    stages, checks, combo_of_app = build_templates(apps, root)
-    check = checks.loc[combo_of_app].reset_index(drop=True)
+    long, summary = schedule_columns(
+        apps["application_id"].to_numpy(), apps["application_date"].to_numpy(), apps["supply_voltage"].to_numpy(),
+        apps["ruleset_id"].to_numpy(), apps["has_external_works"].to_numpy(), root)
+    return pd.DataFrame(long, copy=False), pd.DataFrame(summary, copy=False)
 
-    calendar = calendar_for(apps["application_date"], int(check["total_working_days"].max()))
-    position = working_day_position(calendar, apps["application_date"])
-    due = calendar.days[position + check["total_working_days"].to_numpy()].astype("datetime64[ns]")
+
+def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, supply_voltage: np.ndarray,
+                     ruleset_id: np.ndarray, has_external_works: np.ndarray,
+                     root: Path | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """`schedule_applications` on checked arrays (dates datetime64, normalised): its two frames as columns.
+
+    The long columns hold each application's stages contiguously, in input order.
+    """
+    stages, checks, combo_of_app = build_templates(ruleset_id, supply_voltage, has_external_works, root)
+    application_date = application_date.astype("datetime64[ns]")
+    total_working_days = checks["total_working_days"].to_numpy()[combo_of_app]
+
+    calendar = calendar_for(application_date, int(total_working_days.max()))
+    position = working_day_position(calendar, application_date)
+    due = calendar.days[position + total_working_days].astype("datetime64[ns]")
 
     # Spread each combination's stage rows over its applications, keeping the input order.
     # Each combination's rows are contiguous in `stages` (built combination by combination).
-    size = stages.groupby("combo").size().reindex(checks.index).to_numpy()
+    size = np.bincount(stages["combo"].to_numpy(), minlength=len(checks))
     first = np.concatenate([[0], np.cumsum(size)[:-1]])
     counts = size[combo_of_app]
-    app_index = np.repeat(np.arange(len(apps)), counts)
+    app_index = np.repeat(np.arange(len(application_id)), counts)
     row_start = np.repeat(np.cumsum(counts) - counts, counts)
     template_index = np.repeat(first[combo_of_app], counts) + np.arange(counts.sum()) - row_start
-    long = stages.iloc[template_index].drop(columns="combo").reset_index(drop=True)
-    for column in ("application_id", "ruleset_id", "supply_voltage"):
-        long.insert(0, column, apps[column].to_numpy()[app_index])
+    long = {"application_id": application_id[app_index], "ruleset_id": ruleset_id[app_index],
+            "supply_voltage": supply_voltage[app_index]}
+    for column in STAGE_COLUMNS[3:]:
+        if column in stages:
+            values = stages[column].array
+            long[column] = values.take(template_index) if column in _CATEGORICAL else values.to_numpy()[template_index]
     base = position[app_index]
-    start = long["start_offset_working_days"].to_numpy()
-    end = long["end_offset_working_days"].to_numpy()
+    start = long["start_offset_working_days"]
+    end = long["end_offset_working_days"]
     # Day 1 of a stage is the first working day after its start offset; a zero-day stage is a
     # milestone on that same day.
     long["start_date"] = calendar.days[base + start + 1].astype("datetime64[ns]")
     long["due_date"] = calendar.days[base + np.maximum(end, start + 1)].astype("datetime64[ns]")
-    long = long[STAGE_COLUMNS]
+    long = {column: long[column] for column in STAGE_COLUMNS}
 
-    summary = apps[["application_id", "ruleset_id", "supply_voltage", "has_external_works", "application_date"]].copy()
-    summary["energisation_due_date"] = due
-    summary["calendar_days"] = (summary["energisation_due_date"] - summary["application_date"]).dt.days
+    summary = {"application_id": application_id, "ruleset_id": ruleset_id, "supply_voltage": supply_voltage,
+               "has_external_works": has_external_works, "application_date": application_date,
+               "energisation_due_date": due,
+               "calendar_days": (due - application_date).astype("timedelta64[D]").astype(np.int64)}
     for scope in SCOPES:
-        summary[f"{scope}_working_days"] = check[f"{scope}_working_days"].to_numpy()
-        summary[f"{scope}_limit_working_days"] = check[f"{scope}_limit_working_days"].to_numpy()
-    summary = summary.rename(columns={"total_limit_working_days": "limit_working_days"})
-    summary["limit_reference"] = check["total_limit_reference"].to_numpy()
+        summary[f"{scope}_working_days"] = checks[f"{scope}_working_days"].to_numpy()[combo_of_app]
+        limit = checks[f"{scope}_limit_working_days"].to_numpy()[combo_of_app]
+        summary["limit_working_days" if scope == "total" else f"{scope}_limit_working_days"] = limit
+    summary["limit_reference"] = checks["total_limit_reference"].to_numpy()[combo_of_app]
     summary["within_limit"] = _within(summary)
     summary["warnings"] = _warnings(summary, calendar)
     return long, summary
 
 
-def _within(summary: pd.DataFrame) -> pd.Series:
+def _within(summary: dict[str, np.ndarray]) -> pd.arrays.BooleanArray:
     """True if every limit that applies holds, NA if no limit applies."""
     pairs = [("total_working_days", "limit_working_days")] + [
         (f"{s}_working_days", f"{s}_limit_working_days") for s in SCOPES[1:]
     ]
-    has_limit = np.zeros(len(summary), bool)
-    ok = np.ones(len(summary), bool)
+    has_limit = np.zeros(len(summary["application_id"]), bool)
+    ok = np.ones(len(summary["application_id"]), bool)
     for value, limit in pairs:
-        present = summary[limit].notna().to_numpy()
+        present = ~np.isnan(summary[limit])
         has_limit |= present
-        ok &= ~present | (summary[value].to_numpy() <= summary[limit].to_numpy())
-    return pd.Series(ok, index=summary.index, dtype="boolean").mask(~has_limit)
+        ok &= ~present | (summary[value] <= summary[limit])
+    return pd.arrays.BooleanArray(ok, ~has_limit)
 
 
-def _warnings(summary: pd.DataFrame, calendar) -> pd.Series:
-    text = fallback_warnings(calendar, summary["application_date"], summary["energisation_due_date"])
-    no_limit = summary["limit_working_days"].isna().to_numpy()
+def _warnings(summary: dict[str, np.ndarray], calendar) -> np.ndarray:
+    text = fallback_warnings(calendar, summary["application_date"], summary["energisation_due_date"]).to_numpy()
+    no_limit = np.isnan(summary["limit_working_days"])
     if no_limit.any():
-        message = (
-            summary["ruleset_id"] + ": no total time limit for " + summary["supply_voltage"] + " in its data"
-        ).to_numpy()
-        text = text.where(~no_limit, np.where(text == "", message, text + "; " + message))
+        message = summary["ruleset_id"][no_limit] + ": no total time limit for " + summary["supply_voltage"][no_limit] + " in its data"
+        text[no_limit] = np.where(text[no_limit] == "", message, text[no_limit] + "; " + message)
     return text

@@ -63,3 +63,16 @@ def test_no_design_no_components():
                        [("NA", "F", "A", 0.5, CABLE70, 1.0, "candidate")], [("app-a", "A", 1000)])
     assert design.report["status"] == "infeasible"
     assert design_to_components(design).empty
+
+
+def test_a_new_transformer_is_an_extension_item_shared_by_demand(transformer_case):
+    # 100 + 80 kVA behind a new 200 kVA transformer (98,000 CNY) and a 50 m LV cable each
+    network, customers = transformer_case(0.3, [100, 80], public_spare=50)
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    components = design_to_components(extract(inst, solve(inst, 20, 1e-6)))
+    transformer = components[components["unit"] == "each"].set_index("application_id")
+    assert transformer["component"].iloc[0] == "new transformer S13-M-200/10 at site X (primary from J)"
+    assert set(transformer["zone"]) == {"extension"}
+    assert transformer["quantity"].to_dict() == pytest.approx({"app-1": 100 / 180, "app-2": 80 / 180})
+    cables = components[components["unit"] == "km"]
+    assert cables["quantity"].sum() == pytest.approx(0.1)

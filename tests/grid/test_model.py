@@ -11,7 +11,8 @@ import math
 import pandas as pd
 import pytest
 
-from costmodel.grid.model import extract, prepare, solve
+from costmodel.errors import InputError
+from costmodel.grid.model import evaluate, extract, greedy_design, prepare, solve
 from costmodel.grid.network import GridLimits, load_grid_limits, network_from_frames
 
 CABLE70, CABLE240 = "YJV22-8.7/15-3x70", "YJV22-8.7/15-3x240"
@@ -189,3 +190,103 @@ def test_the_optimiser_never_costs_more_than_the_standard_design():
         assert design.report["objective_cny"] <= line_cny + 1e-6
 
     check()
+
+
+# New transformers at candidate sites. Catalogue figures: S13-M-100/10 68,000 CNY (100 kVA),
+# S13-M-160/10 85,000, S13-M-200/10 98,000; 4x120 LV cable 160,000 CNY/km, 270 A (187 kVA at
+# 0.4 kV), r 0.153, x 0.077 ohm/km. LV drop in % = S * L * (0.153*0.9 + 0.077*0.436) / (10 * 0.4^2).
+LV240 = "YJV22-0.6/1-4x240"
+LV_DROP_PER_KVA_KM = (0.153 * 0.9 + 0.077 * SIN) / 1.6
+
+
+def test_a_new_transformer_beats_a_long_lv_cable(transformer_case):
+    # via T: 0.55 km x 160,000 = 88,000 (drop 5.9 %); new 100 kVA transformer 68,000 + 0.05 km x 160,000 = 76,000
+    network, customers = transformer_case(0.55, [100])
+    design = optimise(network, customers)
+    assert design.report["status"] == "optimal"
+    assert design.report["objective_cny"] == pytest.approx(76_000)
+    new = design.transformers.iloc[0]
+    assert (new["node_id"], new["hv_node"], new["std_type"], new["flow_kva"]) == ("X", "J", "S13-M-100/10", 100)
+    assert list(design.corridors.loc[design.corridors["change"] == "new", "corridor_id"]) == ["X1"]
+    # the secondary starts at nominal voltage: only the 50 m LV cable drops
+    assert design.customers.iloc[0]["drop_pct"] == pytest.approx(100 * 0.05 * LV_DROP_PER_KVA_KM)
+    assert design.customers.iloc[0]["source_node"] == "F"
+
+
+def test_a_short_lv_cable_beats_a_new_transformer(transformer_case):
+    # via T: 0.4 km x 160,000 = 64,000 < 76,000
+    network, customers = transformer_case(0.4, [100])
+    design = optimise(network, customers)
+    assert design.report["objective_cny"] == pytest.approx(64_000)
+    assert design.transformers.empty
+    assert list(design.corridors["corridor_id"]) == ["T1"]
+    assert design.customers.iloc[0]["drop_pct"] == pytest.approx(100 * 0.4 * LV_DROP_PER_KVA_KM)
+
+
+def test_capacity_forces_the_larger_transformer(transformer_case):
+    # 100 + 80 = 180 kVA behind X: 160 kVA is too small, 200 kVA (98,000) it is; T has only 50 kVA spare
+    network, customers = transformer_case(0.3, [100, 80], public_spare=50)
+    design = optimise(network, customers)
+    assert design.report["objective_cny"] == pytest.approx(98_000 + 2 * 8_000)
+    assert design.transformers["std_type"].tolist() == ["S13-M-200/10"]
+    assert design.transformers["loading_pct"].iloc[0] == pytest.approx(90)
+
+
+def test_infeasible_transformer_capacity_names_the_limit(tariffs_copy, transformer_case):
+    catalogue = tariffs_copy / "catalogs" / "cn-indicative-2019" / "unit_costs.csv"
+    items = pd.read_csv(catalogue)
+    items = items[(items["family"] != "transformer") | (items["rating_kva"] <= 100)]
+    items.to_csv(catalogue, index=False)
+    # 150 kVA: a 4x240 LV cable carries it (277 kVA) but the catalogue's largest transformer is 100 kVA
+    network, customers = transformer_case(0.55, [150], public_spare=0, lv_type=LV240)
+    design = optimise(network, customers)
+    assert design.report["status"] == "infeasible"
+    assert ("at most 100 kVA reach it, limited by the largest transformer size at candidate site X "
+            "(S13-M-100/10, 100 kVA)") in design.report["diagnosis"][0]
+    network, customers = transformer_case(0.55, [150], feeder_spare=80, public_spare=0, lv_type=LV240)
+    with_feeder_limit = optimise(network, customers)
+    assert "limited by the spare capacity of F (80 kVA)" in with_feeder_limit.report["diagnosis"][0]
+
+
+def test_candidate_transformer_needs_a_higher_voltage_hv_node(transformer_case):
+    network, _ = transformer_case(0.4, [100])
+    nodes = network.nodes.reset_index()
+    with pytest.raises(InputError, match=r"line 4 \(id 'X'\), column hv_node: value 'Q' is not a node id"):
+        network_from_frames(nodes.assign(hv_node=nodes["hv_node"].replace("J", "Q")), network.corridors.reset_index())
+    with pytest.raises(InputError, match=r"column hv_node: node 'T' is at 0.4 kV, not above the site's 0.4 kV"):
+        network_from_frames(nodes.assign(hv_node=nodes["hv_node"].replace("J", "T")), network.corridors.reset_index())
+    with pytest.raises(InputError, match=r"only candidate_transformer nodes have an hv_node"):
+        network_from_frames(nodes.assign(hv_node="J"), network.corridors.reset_index())
+
+
+def test_the_warm_start_grows_a_site_to_the_larger_size(transformer_case):
+    # largest first: C1 (100 kVA) through X with 100 kVA (68,000 + 8,000); then C2 (80 kVA) upgrades X
+    # to 200 kVA (+30,000) and adds its cable (8,000): 114,000, the optimum
+    network, customers = transformer_case(0.3, [100, 80], public_spare=50)
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    tree = evaluate(inst, greedy_design(inst))
+    assert tree.feasible and tree.cost_cny == pytest.approx(114_000)
+    assert inst.options.loc[tree.chosen, "std_type"].tolist().count("S13-M-200/10") == 1
+
+
+def test_a_stuck_warm_start_is_retried_with_the_stuck_customer_first():
+    # A (950 kVA) takes the cheap way F1-J-A (F1 has 1000 kVA spare); then C (100 kVA at 0.4 kV, only
+    # reachable through site X behind J) is stuck: F1 has 50 kVA left and F2's way runs through A.
+    # With C first: F1-J-X-C, then A from F2 (1 km, 420,000): 42,000 + 68,000 + 8,000 + 420,000.
+    nodes = pd.DataFrame([
+        {"id": "F1", "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": 1000},
+        {"id": "F2", "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": 5000},
+        {"id": "J", "kind": "junction", "voltage_kv": 10},
+        {"id": "A", "kind": "customer", "voltage_kv": 10, "demand_kva": 950},
+        {"id": "X", "kind": "candidate_transformer", "voltage_kv": 0.4, "hv_node": "J"},
+        {"id": "C", "kind": "customer", "voltage_kv": 0.4, "demand_kva": 100}]).assign(x_m=lambda f: 100.0 * f.index, y_m=0.0)
+    corridors = pd.DataFrame([{"id": i, "from_node": a, "to_node": b, "length_km": km, "allowed_std_types": t,
+                               "cost_multiplier": 1.0, "status": "candidate"}
+                              for i, a, b, km, t in [("F1J", "F1", "J", 0.1, CABLE70), ("JA", "J", "A", 0.1, CABLE70),
+                                                     ("F2A", "F2", "A", 1.0, CABLE70), ("XC", "X", "C", 0.05, "YJV22-0.6/1-4x120")]])
+    network = network_from_frames(nodes, corridors)
+    customers = pd.DataFrame({"application_id": ["a", "c"], "node_id": ["A", "C"], "demand_kva": [950, 100]})
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    assert greedy_design(inst, tries=1, retries=0) is None                 # largest demand first gets stuck at C
+    assert evaluate(inst, greedy_design(inst, tries=1)).cost_cny == pytest.approx(538_000)
+    assert optimise(network, customers).report["objective_cny"] == pytest.approx(538_000)

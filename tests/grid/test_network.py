@@ -23,7 +23,7 @@ def test_example_loads_with_conductor_options():
     # 3x240: sqrt(3) * 10 kV * 430 A
     assert options.loc["YJV22-8.7/15-3x240", "capacity_kva"] == pytest.approx(3 ** 0.5 * 10 * 430)
     customers = load_customers(EXAMPLE / "customers.csv", network)
-    assert len(customers) == 14
+    assert len(customers) == 15
     assert customers.set_index("node_id").loc["P06", "demand_kva"] == 2000   # from nodes.csv
 
 

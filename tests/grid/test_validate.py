@@ -49,3 +49,20 @@ def test_pandapower_net_layout():
     assert len(net.ext_grid) == 1 and len(net.line) == 1 and len(net.load) == 1
     assert net.line.iloc[0]["max_i_ka"] == pytest.approx(0.215)
     assert net.load.iloc[0]["p_mw"] == pytest.approx(2.7)        # 3,000 kVA x 0.9
+
+
+def test_a_new_transformer_is_a_source_and_a_load(transformer_case):
+    # 100 kVA through a new transformer at X: X is an ext_grid at 1.0 pu, J carries a 100 kVA load
+    network, customers = transformer_case(0.55, [100])
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    design = extract(inst, solve(inst, 20, 1e-6))
+    net = design_to_pandapower(design, network)
+    assert sorted(net.ext_grid["name"]) == ["F", "X"]
+    at_j = net.load[net.load["bus"] == net.bus.index[net.bus["name"] == "J"][0]]
+    assert at_j["p_mw"].sum() == pytest.approx(0.1 * 0.9) and at_j["q_mvar"].sum() == pytest.approx(0.1 * math.sqrt(0.19))
+    result = validate_design(design, network)
+    lv_drop = 100 * 0.05 * (0.153 * 0.9 + 0.077 * math.sqrt(0.19)) / 1.6       # 0.54 % on the 50 m LV cable
+    buses = result["buses"].set_index("node_id")
+    assert buses.loc["C1", "vm_pu_ac"] == pytest.approx(1 - lv_drop / 100, abs=0.002)
+    assert buses.loc["X", "vm_pu_ac"] == pytest.approx(1.0)
+    assert result["violations"] == []

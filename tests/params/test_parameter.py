@@ -28,6 +28,25 @@ def test_values_by_date_and_category_per_row():
 
 def test_describe_value_names_the_date_in_force():
     assert _parameter().describe_value(dt.date(2019, 9, 1), "rural") == "supply_voltage.cap<2019-07-01>[rural] = 100 kVA"
+    # Before the first date the first value applies; a Timestamp counts as its day.
+    assert _parameter().describe_value(pd.Timestamp("2017-01-01 15:00"), "urban") == "supply_voltage.cap<2018-08-01>[urban] = 100 kVA"
+
+
+def test_describe_values_per_row_by_date_and_category():
+    frame = pd.DataFrame({
+        "evaluation_date": pd.to_datetime(["2019-07-01", "2019-06-30", "2019-07-01", "2020-01-01"]),
+        "area": ["urban", "rural", "urban", "rural"],
+    })
+    assert _parameter().describe_values(frame) == [
+        "supply_voltage.cap<2019-07-01>[urban] = 160 kVA", "supply_voltage.cap<2018-08-01>[rural] = 50 kVA",
+        "supply_voltage.cap<2019-07-01>[urban] = 160 kVA", "supply_voltage.cap<2019-07-01>[rural] = 100 kVA",
+    ]
+
+
+def test_describe_values_names_an_unknown_category():
+    frame = pd.DataFrame({"evaluation_date": pd.to_datetime(["2019-07-01"]), "area": ["suburb"]})
+    with pytest.raises(InputError, match="no value for area='suburb'; allowed: urban, rural"):
+        _parameter().describe_values(frame)
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -68,3 +87,13 @@ def test_malformed_yaml_names_the_file():
 def test_an_impossible_date_is_a_load_error_naming_the_file():
     with pytest.raises(InputError, match=r"p.yaml: a date is not valid \(month must be in 1..12\)"):
         load_yaml_text("values:\n  2019-17-01: 5\n", "p.yaml")
+
+
+def test_cells_hold_numbers_as_floats_flags_as_bools_and_lists_whole():
+    table, categories = _parameter().cells
+    assert categories == ["urban", "rural"] and table.dtype == float and table.tolist() == [[100, 50], [160, 100]]
+    flag = _parameter(breakdown=None, unit="flag", values={dt.date(2019, 7, 1): True})
+    assert flag.cells[0].dtype == bool and flag.cells[1] is None
+    levels = _parameter(breakdown=None, unit="levels", values={dt.date(2018, 1, 1): ["national"], dt.date(2019, 7, 1): ["national", "county"]})
+    frame = pd.DataFrame({"evaluation_date": pd.to_datetime(["2018-06-01", "2019-08-01"])})
+    assert levels.series(frame).tolist() == [["national"], ["national", "county"]]

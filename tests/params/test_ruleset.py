@@ -57,3 +57,15 @@ def test_an_unknown_key_in_a_shipped_parameter_file_is_a_load_error(tariffs_copy
     file.write_text(file.read_text(encoding="utf-8") + "colour: red\n", encoding="utf-8")
     with pytest.raises(InputError, match="low_voltage_cap.yaml: unknown key"):
         load_ruleset("shandong-2019")
+
+
+def test_the_content_hash_depends_on_the_rules_not_on_where_they_live(tariffs_copy):
+    copied = load_ruleset("shandong-2019").content_hash
+    load_ruleset.cache_clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COSTMODEL_TARIFFS")
+        shipped = load_ruleset("shandong-2019").content_hash
+    load_ruleset.cache_clear()
+    assert copied == shipped
+    (tariffs_copy / "rulesets" / "shandong-2019" / "manifest.yaml").open("a").write("\n# edited\n")
+    assert load_ruleset("shandong-2019").content_hash != shipped

@@ -117,3 +117,23 @@ def test_a_file_in_another_encoding_names_the_file(tmp_path):
     with pytest.raises(InputError) as error:
         load_portfolio(path)
     assert str(path) in str(error.value)
+
+
+def test_parquet_and_csv_of_the_same_rows_give_the_same_frame_rejections_and_quotes(tmp_path):
+    from costmodel.params import load_ruleset
+    from costmodel.scenarios.studies import quote_portfolio
+
+    raw = generate_portfolio(600, seed=11).astype({"area": object, "supply": object})
+    raw.loc[3, "area"] = "suburban"    # rejected: a category outside the allowed ones
+    raw.loc[4, "supply"] = None        # filled with the model's default, "single"
+    raw.loc[5, "capacity"] = -1        # rejected: out of range
+    loaded = {suffix: load_portfolio(write_table(raw, tmp_path / f"p.{suffix}")) for suffix in ("csv", "parquet")}
+    csv, parquet = loaded["csv"], loaded["parquet"]
+    assert isinstance(parquet.frame["area"].dtype, pd.CategoricalDtype)
+    assert list(parquet.frame["area"].cat.categories) == ["rural", "urban"]  # sorted, the rejected value gone
+    for rejected in (csv.rejected, parquet.rejected):  # the value shown is the file's own: text in CSV, a number in Parquet
+        assert rejected[["row", "field"]].values.tolist() == [[4, "area"], [6, "capacity"]]
+    assert parquet.frame.loc[parquet.frame["row"] == 5, "supply"].item() == "single"
+    pd.testing.assert_frame_equal(csv.frame, parquet.frame)
+    ruleset = load_ruleset("shandong-2019")
+    pd.testing.assert_frame_equal(quote_portfolio(csv, ruleset).quotes, quote_portfolio(parquet, ruleset).quotes)

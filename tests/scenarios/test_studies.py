@@ -4,12 +4,13 @@ import pandas as pd
 import pytest
 
 from costmodel.application import application_from_row
+from costmodel.errors import InputError
 from costmodel.params import load_ruleset
 from costmodel.params.overrides import load_reform
 from costmodel.quote import quote_application
 from costmodel.scenarios.generate import generate_portfolio
 from costmodel.scenarios.portfolio import validate_frame
-from costmodel.scenarios.studies import compare_portfolio, quote_portfolio, sweep
+from costmodel.scenarios.studies import compare_portfolio, quote_both, quote_portfolio, sweep
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,13 @@ def test_a_checkpoint_of_another_rule_set_is_not_reused(tmp_path):
     assert first.finished_chunks() == 4
     other = studies.Checkpoint(tmp_path / "parts", portfolio, load_ruleset("national-1996"), 50)
     assert other.finished_chunks() == 0
+
+
+def test_both_quotes_in_two_threads_equal_one_after_the_other(portfolio):
+    baseline, reform = load_ruleset("shandong-2019"), load_reform("rural-lv-cap-160").ruleset
+    one = quote_both(portfolio, baseline, reform, workers=1)
+    two = quote_both(portfolio, baseline, reform, workers=2)
+    for serial, threaded in zip(one, two):
+        pd.testing.assert_frame_equal(serial.quotes, threaded.quotes)
+    with pytest.raises(InputError, match="workers=3 is not allowed; allowed: 1, 2"):
+        quote_both(portfolio, baseline, reform, workers=3)

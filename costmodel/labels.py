@@ -1,0 +1,19 @@
+"""Label columns (rule ids, outcomes, component names) as categoricals built from integer codes.
+
+A million quote lines carry a handful of distinct labels: codes into a short list keep them small
+and let comparisons and groupings work on integers, never on a million strings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def labels_from_codes(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """Per-row labels from codes into `labels` (which may repeat; code -1 is missing), as a categorical."""
+    categories = list(dict.fromkeys(labels))
+    # The smallest code type pandas would pick anyway, so it keeps our codes without another pass over them.
+    small = np.int8 if len(categories) < np.iinfo(np.int8).max else np.int16 if len(categories) < np.iinfo(np.int16).max else np.int32
+    recode = np.array([categories.index(label) for label in labels] + [-1], dtype=small)  # the last entry serves code -1
+    return pd.Categorical.from_codes(recode[codes], categories=categories, validate=False)
