@@ -1,22 +1,8 @@
-import itertools
-
-import networkx as nx
 import numpy as np
 import pytest
 
 from costmodel.grid.dreyfus_wagner import dreyfus_wagner, fits
-from costmodel.grid.heuristics import Graph
-
-
-def make(n, edges):
-    e = np.array(edges, dtype=float)
-    return Graph(n, e[:, 0].astype(int), e[:, 1].astype(int), e[:, 2])
-
-
-def is_steiner_tree(g, edges, terminals):
-    h = nx.Graph()
-    h.add_edges_from(zip(g.u[edges].tolist(), g.v[edges].tolist()))
-    return nx.is_tree(h) and set(terminals) <= set(h.nodes)
+from tests.grid.steiner_support import brute_force_optimum, is_steiner_tree, make, random_connected_edges
 
 
 def test_star_centre_is_used():
@@ -42,16 +28,10 @@ def test_only_the_root_needs_no_edge():
 def test_random_graphs_match_brute_force(seed):
     rng = np.random.default_rng(100 + seed)
     n = 9
-    edges = [(a, b, int(rng.integers(1, 10))) for a, b in itertools.combinations(range(n), 2) if rng.random() < 0.4]
-    edges += [(a, a + 1, 10) for a in range(n - 1) if not any(e[:2] == (a, a + 1) for e in edges)]
+    edges = random_connected_edges(rng, n, density=0.4, max_weight=10)
     terminals = np.sort(rng.choice(n, size=int(rng.integers(2, 6)), replace=False))
     g = make(n, edges)
-    h = nx.Graph()
-    h.add_weighted_edges_from(edges)
-    others = sorted(set(range(n)) - set(terminals.tolist()))
-    best = min(nx.minimum_spanning_tree(h.subgraph(set(terminals.tolist()) | set(extra))).size(weight="weight")
-               for k in range(len(others) + 1) for extra in itertools.combinations(others, k)
-               if nx.is_connected(h.subgraph(set(terminals.tolist()) | set(extra))))
+    best = brute_force_optimum(n, edges, terminals.tolist())
     tree = dreyfus_wagner(g, terminals, int(terminals[-1]))
     assert is_steiner_tree(g, tree, terminals) and g.cost(tree) == best
 

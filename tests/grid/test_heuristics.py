@@ -1,21 +1,8 @@
-import itertools
-
-import networkx as nx
 import numpy as np
 import pytest
 
-from costmodel.grid.heuristics import Graph, improve, mst_prune, prune, shortest_path_tree, steiner_heuristic
-
-
-def make(n, edges):
-    e = np.array(edges, dtype=float)
-    return Graph(n, e[:, 0].astype(int), e[:, 1].astype(int), e[:, 2])
-
-
-def is_steiner_tree(g, edges, terminals):
-    h = nx.Graph()
-    h.add_edges_from(zip(g.u[edges].tolist(), g.v[edges].tolist()))
-    return nx.is_tree(h) and set(terminals) <= set(h.nodes)
+from costmodel.grid.heuristics import improve, mst_prune, prune, shortest_path_tree, steiner_heuristic
+from tests.grid.steiner_support import brute_force_optimum, is_steiner_tree, make, random_connected_edges
 
 
 # star: terminals 0, 1, 2 pairwise 4 apart, centre 3 at 2.5 from each (7.5 < 8)
@@ -60,19 +47,11 @@ def test_prune_and_mst_prune_drop_non_terminal_leaves():
 def test_heuristic_gives_a_tree_no_cheaper_than_the_optimum(seed):
     rng = np.random.default_rng(100 + seed)
     n = 8
-    edges = [(a, b, int(rng.integers(1, 9))) for a, b in itertools.combinations(range(n), 2) if rng.random() < 0.5]
-    edges += [(a, a + 1, 9) for a in range(n - 1) if not any(e[:2] == (a, a + 1) for e in edges)]
+    edges = random_connected_edges(rng, n, density=0.5, max_weight=9)
     g = make(n, edges)
     terminals = np.sort(rng.choice(n, size=4, replace=False))
     tree = steiner_heuristic(g, terminals)
     assert is_steiner_tree(g, tree, terminals.tolist())
-    h = nx.Graph()
-    h.add_weighted_edges_from(edges)
-    optimum = min(
-        nx.minimum_spanning_tree(h.subgraph(set(terminals.tolist()) | set(extra))).size(weight="weight")
-        for k in range(n - 3)
-        for extra in itertools.combinations(sorted(set(range(n)) - set(terminals.tolist())), k)
-        if nx.is_connected(h.subgraph(set(terminals.tolist()) | set(extra)))
-    )
+    optimum = brute_force_optimum(n, edges, terminals.tolist())
     assert g.cost(tree) >= optimum
     assert g.cost(tree) <= 2 * optimum  # the shortest-path heuristic is a 2-approximation
