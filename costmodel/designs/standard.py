@@ -190,13 +190,6 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
     }, copy=False)
 
 
-def design_components(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
-    """Components of each application's standard design, in long format, in application then scheme order."""
-    components = component_rows(decided, scheme, ruleset).sort_values(["_row", "_order"], kind="stable")
-    components["application_id"] = decided["application_id"].to_numpy()[components["_row"].to_numpy(dtype=np.intp)]
-    return as_objects(components[COMPONENT_COLUMNS]).reset_index(drop=True)
-
-
 def as_objects(frame: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns back to plain values, as an itemised quote shows them."""
     categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from costmodel.designs.standard import COMPONENT_COLUMNS
 from costmodel.grid.model import Design
 
-COMPONENT_COLUMNS = ["application_id", "component", "std_type", "zone", "quantity", "unit", "design_rule"]
 ZONE_BY_CHANGE = {"new": "extension", "reinforced": "upstream"}
 
 

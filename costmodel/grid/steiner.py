@@ -110,18 +110,6 @@ class SteinerResult:
     reductions: dict[str, int] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
-        return {
-            "status": self.status,
-            "objective": self.objective,
-            "bound": self.bound,
-            "gap": self.gap,
-            "seconds": round(self.seconds, 3),
-            "edges": self.edges,
-            "reductions": self.reductions,
-            "stats": self.stats,
-        }
-
 
 def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool = True) -> SteinerModel:
     """Reduce the graph, find a heuristic tree, bound it by dual ascent and build the LP/MIP model.

@@ -88,9 +88,6 @@ class Parameter:
             when = pd.Timestamp(when).date()
         return max(bisect_right(self.dates, when) - 1, 0)
 
-    def date_at(self, when: dt.date) -> dt.date:
-        return self.dates[self._index(when)]
-
     def at(self, when: dt.date, category: str | None = None) -> Any:
         return self._value(self._index(when), category)
 
