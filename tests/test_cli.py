@@ -53,3 +53,22 @@ def test_user_errors_are_one_message_without_a_traceback(tmp_path):
         assert result.returncode == 2
         assert expected in result.stderr.replace("\n", " ") or expected in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_compare_portfolio_gives_the_same_figures_in_one_thread_or_two():
+    portfolio = str(EXAMPLES.parent / "portfolios" / "small.csv")
+    figures = []
+    for workers in ("1", "2"):
+        result = run("compare-portfolio", portfolio, "--baseline", "shandong-2019", "--reform", "rural-lv-cap-160",
+                     "--json", "--workers", workers)
+        assert result.returncode == 0, result.stderr
+        figures.append(json.loads(result.stdout))
+    assert figures[0] == figures[1]
+    # the five rural 100-160 kVA customers of docs/policy-studies.md move to low voltage
+    assert (figures[0]["rows_in"], figures[0]["moved_to_low_voltage"], figures[0]["boundary_changed"]) == (200, 5, 4)
+
+
+def test_compare_portfolio_allows_at_most_two_threads():
+    result = run("compare-portfolio", str(EXAMPLES.parent / "portfolios" / "small.csv"), "--baseline", "shandong-2019",
+                 "--reform", "rural-lv-cap-160", "--workers", "3")
+    assert result.returncode != 0 and "--workers" in result.stderr
