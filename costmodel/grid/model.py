@@ -378,22 +378,69 @@ def size_conductors(inst: Instance, chosen: list[int], per_arc: dict) -> list[in
     return sized
 
 
+def regret_assignment(inst: Instance) -> tuple[list[int], dict[int, int]] | None:
+    """Customer nodes in assignment order and the source each is assigned to, within spare capacity.
+
+    Cost of a (source, node) pair: the shortest path over the cheapest option of every arc. Repeatedly
+    the unassigned node with the largest regret (second-cheapest source that still has room minus the
+    cheapest; a node with one such source first, then larger demand) takes its cheapest source with
+    room: a node that only one feeder can still serve is not left until others have used that feeder
+    up. None if some node finds no source with room.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    opt = inst.options
+    arc_cost = opt.groupby(["tail", "head"])["cost_cny"].min()
+    graph = csr_matrix((arc_cost.to_numpy(), (arc_cost.index.get_level_values(0), arc_cost.index.get_level_values(1))),
+                       shape=(inst.n_nodes, inst.n_nodes))
+    path_cost = dijkstra(graph, directed=True, indices=inst.sources)     # sources x nodes
+    room = inst.spare_kva.astype(float).copy()
+    demand = inst.demand_kva
+    unassigned = sorted(set(int(n) for n in inst.customer_nodes))
+    order, assigned = [], {}
+    while unassigned:
+        best = None
+        for n in unassigned:
+            costs = np.where(room + CAPACITY_TOL_KVA >= demand[n], path_cost[:, n], np.inf)
+            ranked = np.sort(costs)
+            if not math.isfinite(ranked[0]):
+                return None
+            regret = ranked[1] - ranked[0] if len(ranked) > 1 else math.inf
+            key = (regret, demand[n])
+            if best is None or key > best[0]:
+                best = (key, n, int(np.argmin(costs)))
+        _, n, s = best
+        room[s] -= demand[n]
+        assigned[n] = int(inst.sources[s])
+        order.append(n)
+        unassigned.remove(n)
+    return order, assigned
+
+
 def greedy_design(inst: Instance, tries: int = 8, seed: int = 0, retries: int = 3) -> list[int] | None:
     """Warm start: the cheapest of `greedy_attach` over several customer orders.
 
-    Largest demand first, then farthest from any source first, then random orders: one order can
-    wall a customer in behind other feeders' trees where another does not. An order that gets stuck
-    at a customer is retried with that customer first, up to `retries` times (a plot that only a
-    transformer site or one feeder can reach gets its route before the others take the way).
+    First the capacity-aware one: customers assigned to sources by `regret_assignment`, each routed
+    only from its own source. Then largest demand first, farthest from any source first and random
+    orders, routed from any source: one order can wall a customer in behind other feeders' trees
+    where another does not. An order that gets stuck at a customer is retried with that customer
+    first, up to `retries` times (a plot that only a transformer site or one feeder can reach gets
+    its route before the others take the way).
     """
     demand = inst.demand_kva
     nodes = sorted(set(int(n) for n in inst.customer_nodes))
+    best, best_cost = None, math.inf
+    assignment = regret_assignment(inst)
+    if assignment is not None:
+        chosen, _ = greedy_attach(inst, *assignment)
+        if chosen is not None:
+            best, best_cost = chosen, evaluate(inst, chosen).cost_cny
     xy = inst.network.nodes[["x_m", "y_m"]].to_numpy()
     reach = {n: min(np.hypot(*(xy[n] - xy[s])) for s in inst.sources) for n in nodes}
     orders = [sorted(nodes, key=lambda n: -demand[n]), sorted(nodes, key=lambda n: -reach[n])]
     rng = np.random.default_rng(seed)
     orders += [list(rng.permutation(nodes)) for _ in range(max(tries - 2, 0))]
-    best, best_cost = None, math.inf
     for order in orders[:tries]:
         for _ in range(retries + 1):
             chosen, stuck = greedy_attach(inst, order)
@@ -405,8 +452,11 @@ def greedy_design(inst: Instance, tries: int = 8, seed: int = 0, retries: int = 
     return best
 
 
-def greedy_attach(inst: Instance, order: list[int]) -> tuple[list[int] | None, int | None]:
+def greedy_attach(inst: Instance, order: list[int],
+                  assigned: dict[int, int] | None = None) -> tuple[list[int] | None, int | None]:
     """Attach customer nodes in the given order to the cheapest feasible feeder tree.
+
+    With `assigned` (customer node -> source node), a customer's own source is tried first.
 
     For each source with spare capacity, a Dijkstra from its current tree, each tree node starting
     at the cost of upgrading its path to carry the new demand, over free nodes with the cheapest
@@ -476,7 +526,8 @@ def greedy_attach(inst: Instance, order: list[int]) -> tuple[list[int] | None, i
                         heapq.heappush(heap, (dist[w], w))
             if node in dist:
                 candidates.append((dist[node], s, via))
-        for _, s, via in sorted(candidates, key=lambda c: c[0]):
+        # its assigned source first (if that route fails the capacity or voltage checks, the others)
+        for _, s, via in sorted(candidates, key=lambda c: (assigned is not None and assigned[node] != c[1], c[0])):
             trial, v = dict(parent), node
             while v in via:
                 v, o = via[v]

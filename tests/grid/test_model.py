@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from costmodel.errors import InputError
-from costmodel.grid.model import evaluate, extract, greedy_design, prepare, solve
+from costmodel.grid.model import evaluate, extract, greedy_attach, greedy_design, prepare, regret_assignment, solve
 from costmodel.grid.network import GridLimits, load_grid_limits, network_from_frames
 
 CABLE70, CABLE240 = "YJV22-8.7/15-3x70", "YJV22-8.7/15-3x240"
@@ -287,6 +287,30 @@ def test_a_stuck_warm_start_is_retried_with_the_stuck_customer_first():
     network = network_from_frames(nodes, corridors)
     customers = pd.DataFrame({"application_id": ["a", "c"], "node_id": ["A", "C"], "demand_kva": [950, 100]})
     inst = prepare(network, customers, load_grid_limits("national-1996"))
-    assert greedy_design(inst, tries=1, retries=0) is None                 # largest demand first gets stuck at C
+    a, c = (inst.node_ids.index(n) for n in ("A", "C"))
+    assert greedy_attach(inst, [a, c]) == (None, c)                        # largest demand first gets stuck at C
     assert evaluate(inst, greedy_design(inst, tries=1)).cost_cny == pytest.approx(538_000)
     assert optimise(network, customers).report["objective_cny"] == pytest.approx(538_000)
+
+
+def test_the_regret_assignment_saves_the_feeder_a_customer_needs():
+    # F1 and F2 have 1,000 kVA spare each; B (900 kVA) is 0.1 km from F1 and 0.2 km from F2; A (600 kVA)
+    # is 0.3 km from F1 and reaches F2 only through B (0.2 + 0.3 km). Largest demand first takes F1 for
+    # B; then F1 has 100 kVA left and A's only other way runs through B: walled in. Regret: A 0.5 - 0.3
+    # = 0.2 km, B 0.2 - 0.1 = 0.1 km, so A takes F1 first and B goes to F2 (F1 has 400 kVA left):
+    # F1-A 0.3 km + F2-B 0.2 km of 3x70 at 420,000 CNY/km = 210,000 CNY, the optimum (F1 alone
+    # cannot carry 1,500 kVA, nor can F2).
+    network, customers = build(
+        [("F1", "feeder_point", 1000, 0), ("F2", "feeder_point", 1000, 0), ("A", "customer", 0, 600), ("B", "customer", 0, 900)],
+        [("F1A", "F1", "A", 0.3, CABLE70), ("F1B", "F1", "B", 0.1, CABLE70), ("F2B", "F2", "B", 0.2, CABLE70),
+         ("BA", "B", "A", 0.3, CABLE70)],
+        [("app-a", "A", 600), ("app-b", "B", 900)])
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    f1, f2, a, b = (inst.node_ids.index(n) for n in ("F1", "F2", "A", "B"))
+    assert greedy_attach(inst, [b, a]) == (None, a)
+    assert regret_assignment(inst) == ([a, b], {a: f1, b: f2})
+    chosen, stuck = greedy_attach(inst, *regret_assignment(inst))
+    assert stuck is None and evaluate(inst, chosen).cost_cny == pytest.approx(210_000)
+    assert sorted(inst.options.loc[chosen, "corridor_id"]) == ["F1A", "F2B"]
+    assert evaluate(inst, greedy_design(inst, tries=0)).cost_cny == pytest.approx(210_000)
+    assert optimise(network, customers).report["objective_cny"] == pytest.approx(210_000)
