@@ -18,7 +18,8 @@ Formulations (FORMULATIONS; chosen by measurement in benchmarks/park_grid.py, do
                   of a 12x12 park with 20 plots does not finish in 30 s here)
 Voltage rows can be added lazily: solve, compute the drops on the radial result, add the rows of
 arcs into the nodes on violated paths, solve again (a relaxation until no drop exceeds the limit;
-every round's bound is a valid bound). A greedy radial design is the MIP start.
+every round's bound is a valid bound). A greedy radial design is the MIP start: customers assigned
+to sources by a regret rule within spare capacity, then routed; customer orders as the fallback.
 """
 
 from __future__ import annotations
