@@ -73,7 +73,7 @@ def _fee_steps(frame: pd.DataFrame, ruleset) -> list[list[TraceStep]]:
     for fee in ruleset.decision("fees").fees:
         applies = [True] * len(frame)
         for condition in fee.when:
-            applies = [a and b for a, b in zip(applies, conditions.evaluate(condition, frame, ruleset).to_numpy())]
+            applies = [a and b for a, b in zip(applies, conditions.evaluate(condition, frame, ruleset))]
         tested = list(zip(*(conditions.describe(c, frame, ruleset) for c in fee.when))) or [()] * len(frame)
         read = _parameter_values([fee.rate_parameter], frame, ruleset)
         for i in (i for i, hit in enumerate(applies) if hit):

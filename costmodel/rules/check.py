@@ -81,7 +81,7 @@ class CheckReport:
 def _overlaps(table: DecisionTable, frame: pd.DataFrame, ruleset: RuleSet) -> list[str]:
     applies = {
         rule.id: np.logical_and.reduce([np.ones(len(frame), dtype=bool)]
-                                       + [conditions.evaluate(c, frame, ruleset).to_numpy() for c in rule.when])
+                                       + [conditions.evaluate(c, frame, ruleset) for c in rule.when])
         for rule in table.rules
     }
     found = []

@@ -43,7 +43,7 @@ def prepare(frame: pd.DataFrame, ruleset) -> pd.DataFrame:
 
 def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
     standard_parameter = ruleset.parameter("enterprise_size.standard")
-    standards = standard_parameter.series(frame)
+    standards = standard_parameter.array(frame)
     n = len(frame)
     enterprise = frame["applicant_kind"].eq("enterprise").to_numpy()
     declared = enterprise & frame["size_class"].notna().to_numpy()
@@ -56,7 +56,7 @@ def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, 
     rule = np.where(declared, 1, 0).astype(np.int32)
     problems = np.full(n, None, dtype=object)
     figures = [column for column in ("industry", *METRICS) if column in frame.columns]
-    standard_of = standards.to_numpy()[derive]  # compared only where a size is derived, not over every row
+    standard_of = standards[derive]  # compared only where a size is derived, not over every row
     for standard in pd.unique(standard_of):
         rows = derive.copy()
         rows[derive] = standard_of == standard
@@ -97,7 +97,7 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
     rows_of, fee_of, quantities, rates = [], [], [], []
     for number, fee in enumerate(table.fees):
         mask = np.logical_and.reduce(
-            [np.ones(len(decided), dtype=bool)] + [conditions.evaluate(c, decided, ruleset).to_numpy() for c in fee.when]
+            [np.ones(len(decided), dtype=bool)] + [conditions.evaluate(c, decided, ruleset) for c in fee.when]
         )
         rows = np.flatnonzero(mask)
         if not len(rows):
@@ -106,7 +106,7 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
         needed = ["evaluation_date"] + ([parameter.breakdown] if parameter.breakdown else [])
         rows_of.append(rows)
         fee_of.append(np.full(len(rows), number, dtype=np.int32))
-        rates.append(parameter.series(decided.loc[mask, needed]).to_numpy(dtype=float))
+        rates.append(parameter.array(decided.loc[mask, needed]).astype(float))
         quantities.append(decided[fee.basis].to_numpy(dtype=float)[rows])
     if not rows_of:
         return pd.DataFrame()

@@ -126,7 +126,7 @@ class DecisionTable:
         """(outcome, deciding rule id) for every row, as categoricals."""
         applies = {
             rule.id: np.logical_and.reduce(
-                [np.ones(len(frame), dtype=bool)] + [conditions.evaluate(c, frame, ruleset).to_numpy() for c in rule.when]
+                [np.ones(len(frame), dtype=bool)] + [conditions.evaluate(c, frame, ruleset) for c in rule.when]
             )
             for rule in self.rules
         }
