@@ -157,13 +157,15 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
     `decided`) and `_order` (the component's place in the scheme): the batch path's form. No
     application_id: the caller takes it from `_row` once, for every line."""
     rows_of, orders, codes_of, quantities = [], [], [], []
-    units_by_component: dict[str, np.ndarray] = {}  # per application of `decided`, 0 where it has not the component
+    # Units per application of `decided` (0 where it has not the component), kept only for the components
+    # another one counts: a million rows need no array per component.
+    counted = {item["quantity"]["units_of"] for item in scheme.components
+               if isinstance(item["quantity"], dict) and "units_of" in item["quantity"]}
+    units_by_component: dict[str, np.ndarray] = {}
     context = _WithDesignParameters(ruleset, scheme)
+    seen: dict = {}
     for order, item in enumerate(scheme.components):
-        mask = np.logical_and.reduce(
-            [np.ones(len(decided), dtype=bool)]
-            + [conditions.evaluate(c, decided, context) for c in item.get("when", []) or []]
-        )
+        mask = conditions.evaluate_all(item.get("when", []) or [], decided, context, seen)
         if not mask.any():
             continue
         positions = np.flatnonzero(mask)
@@ -172,8 +174,9 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
         rows = pd.DataFrame({field: decided[field].array.take(positions) for field in _fields_read(item, context)},
                             index=decided.index[positions], copy=False)
         codes, units = _select(item, rows, scheme.catalog)
-        units_by_component[item["id"]] = np.zeros(len(decided))
-        units_by_component[item["id"]][positions] = units
+        if item["id"] in counted:
+            units_by_component[item["id"]] = np.zeros(len(decided))
+            units_by_component[item["id"]][positions] = units
         rows_of.append(positions)
         orders.append(np.full(len(rows), order, dtype=np.int32))
         codes_of.append(np.asarray(codes, dtype=np.intp))

@@ -129,6 +129,23 @@ def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> np.ndarray:
         return np.asarray(COMPARISONS[op](values, right_value), dtype=bool)
 
 
+def evaluate_all(specs, frame: pd.DataFrame, ruleset, seen: dict | None = None) -> np.ndarray:
+    """Boolean array: where every condition of `specs` holds (everywhere if there are none). `seen`, kept
+    by the caller for one frame and rule set, holds each distinct condition's result, so a condition that
+    several rules or components share is evaluated once."""
+    holds = np.ones(len(frame), dtype=bool)
+    for spec in specs:
+        key = repr(spec)  # equal text, equal condition: yaml gives repeated conditions the same key order
+        if seen is None or key not in seen:
+            result = evaluate(spec, frame, ruleset)
+            if seen is None:
+                holds &= result
+                continue
+            seen[key] = result
+        holds &= seen[key]
+    return holds
+
+
 def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> np.ndarray:
     if isinstance(right, dict) and "param" in right:
         parameter = ruleset.parameter(right["param"])

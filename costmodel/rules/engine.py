@@ -49,9 +49,10 @@ def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, 
     declared = enterprise & frame["size_class"].notna().to_numpy()
     derive = enterprise & ~declared
     # Sizes and rules as codes into short lists: the classification's own order first, so its codes carry over.
-    sizes = list(dict.fromkeys([*SIZES, "not_applicable", *frame.loc[declared, "size_class"].astype(object).unique()]))
+    declared_sizes = frame["size_class"].to_numpy(dtype=object)[declared]
+    sizes = list(dict.fromkeys([*SIZES, "not_applicable", *pd.unique(declared_sizes)]))
     size = np.full(n, sizes.index("not_applicable"), dtype=np.int32)
-    size[declared] = pd.Categorical(frame.loc[declared, "size_class"].astype(object), categories=sizes).codes
+    size[declared] = pd.Categorical(declared_sizes, categories=sizes).codes
     rules = ["enterprise_size.not_an_enterprise", "enterprise_size.declared"]
     rule = np.where(declared, 1, 0).astype(np.int32)
     problems = np.full(n, None, dtype=object)
@@ -95,10 +96,9 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
     in `decided` (the caller adds application_id, once for all lines)."""
     table = ruleset.decision("fees")
     rows_of, fee_of, quantities, rates = [], [], [], []
+    seen: dict = {}
     for number, fee in enumerate(table.fees):
-        mask = np.logical_and.reduce(
-            [np.ones(len(decided), dtype=bool)] + [conditions.evaluate(c, decided, ruleset) for c in fee.when]
-        )
+        mask = conditions.evaluate_all(fee.when, decided, ruleset, seen)
         rows = np.flatnonzero(mask)
         if not len(rows):
             continue
