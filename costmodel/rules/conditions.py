@@ -165,11 +165,11 @@ def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> np
     return left.isin(right).to_numpy()
 
 
-def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
-    """The condition for each application, with the values it read: for the trace."""
+def describe(spec: dict, frame: pd.DataFrame, ruleset, seen: dict | None = None) -> list[str]:
+    """The condition for each application, with the values it read: for the trace (`seen` as in `evaluate_all`)."""
     if "any" in spec or "all" in spec:
         word = " or " if "any" in spec else " and "
-        parts = [describe(inner, frame, ruleset) for inner in next(iter(spec.values()))]
+        parts = [describe(inner, frame, ruleset, seen) for inner in next(iter(spec.values()))]
         return ["(" + word.join(texts) + ")" for texts in zip(*parts)]
 
     def side(value: Any, column: str | None = None) -> list[str]:
@@ -184,6 +184,6 @@ def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
     column = left_column(spec, ruleset)
     left = side({"param": spec["param"]}) if column is None else side(None, column)
     op = next(k for k in spec if k in COMPARISONS or k in MEMBERSHIP)
-    holds = evaluate(spec, frame, ruleset)
+    holds = evaluate_all([spec], frame, ruleset, seen)
     right = side(spec[op])
     return [f"{l} {SYMBOLS[op]} {r}: {'yes' if h else 'no'}" for l, r, h in zip(left, right, holds)]
