@@ -15,7 +15,7 @@ from pandas.api.types import union_categoricals
 from pydantic import BaseModel
 
 from costmodel.application import Application
-from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, as_objects, component_rows, load_scheme
+from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, component_rows, load_scheme
 from costmodel.errors import InputError
 from costmodel.params import RuleSet
 from costmodel.rules.engine import decide, fee_lines
@@ -99,9 +99,8 @@ def totals_by_application(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.Data
 
 
 def _side_by_side(columns: dict) -> pd.DataFrame:
-    """Columns as one frame without copying them (the DataFrame constructor copies columns of one type into one block)."""
-    index = pd.RangeIndex(len(next(iter(columns.values()))))
-    return pd.concat([pd.Series(values, index=index, name=name, copy=False) for name, values in columns.items()], axis=1, copy=False)
+    """Arrays as one frame without copying them (with copy=False the constructor keeps each array its own block)."""
+    return pd.DataFrame(columns, copy=False)
 
 
 def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -197,9 +196,10 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
     totals = totals_by_application(lines, decided)
     lines["application_id"] = decided["application_id"].to_numpy()[_positions(lines, decided)]  # once, for all lines
-    lines = _side_by_side({column: lines[column] for column in LINE_COLUMNS})
-    if itemised:
-        lines = as_objects(lines).reset_index(drop=True)
+    columns = {column: lines[column].array for column in LINE_COLUMNS}
+    if itemised:  # labels back to plain values, as an itemised quote shows them
+        columns = {name: values.astype(object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
+    lines = _side_by_side(columns)
     return QuoteBatch(decided, lines, totals, rejected.reset_index(drop=True), ruleset, scheme)
 
 

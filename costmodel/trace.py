@@ -25,11 +25,11 @@ def _parameter_values(paths: list[str], frame: pd.DataFrame, ruleset) -> list[li
     return [list(values) for values in zip(*per_path)] if per_path else [[] for _ in range(len(frame))]
 
 
-def _table_steps(name: str, column: str, frame: pd.DataFrame, ruleset) -> list[TraceStep]:
+def _table_steps(name: str, column: str, frame: pd.DataFrame, ruleset, seen: dict) -> list[TraceStep]:
     table = ruleset.decision(name)
     paths = list(dict.fromkeys(p for r in table.rules for p in r.parameters()))
     tested_by_rule = [
-        [f"{candidate.id}: {'; '.join(parts)}" for parts in zip(*(conditions.describe(c, frame, ruleset) for c in candidate.when))]
+        [f"{candidate.id}: {'; '.join(parts)}" for parts in zip(*(conditions.describe(c, frame, ruleset, seen) for c in candidate.when))]
         for candidate in table.rules if candidate.when
     ]
     tested = [list(row) for row in zip(*tested_by_rule)] if tested_by_rule else [[] for _ in range(len(frame))]
@@ -68,13 +68,11 @@ def _size_steps(frame: pd.DataFrame, ruleset) -> list[TraceStep]:
     return steps
 
 
-def _fee_steps(frame: pd.DataFrame, ruleset) -> list[list[TraceStep]]:
+def _fee_steps(frame: pd.DataFrame, ruleset, seen: dict) -> list[list[TraceStep]]:
     steps: list[list[TraceStep]] = [[] for _ in range(len(frame))]
     for fee in ruleset.decision("fees").fees:
-        applies = [True] * len(frame)
-        for condition in fee.when:
-            applies = [a and b for a, b in zip(applies, conditions.evaluate(condition, frame, ruleset).to_numpy())]
-        tested = list(zip(*(conditions.describe(c, frame, ruleset) for c in fee.when))) or [()] * len(frame)
+        applies = conditions.evaluate_all(fee.when, frame, ruleset, seen).tolist()
+        tested = list(zip(*(conditions.describe(c, frame, ruleset, seen) for c in fee.when))) or [()] * len(frame)
         read = _parameter_values([fee.rate_parameter], frame, ruleset)
         for i in (i for i, hit in enumerate(applies) if hit):
             steps[i].append(TraceStep(decision="fees", outcome=fee.id, rule_id=fee.id, description=fee.name,
@@ -85,9 +83,10 @@ def _fee_steps(frame: pd.DataFrame, ruleset) -> list[list[TraceStep]]:
 def traces_for(decided: pd.DataFrame, ruleset) -> dict[str, list[TraceStep]]:
     """The trace of every decided application of a frame, by application id."""
     sizes = _size_steps(decided, ruleset)
-    voltages = _table_steps("supply_voltage", "supply_voltage", decided, ruleset)
-    boundaries = _table_steps("investment_boundary", "boundary", decided, ruleset)
-    fees = _fee_steps(decided, ruleset)
+    seen: dict = {}  # conditions shared by rules and fees, evaluated once
+    voltages = _table_steps("supply_voltage", "supply_voltage", decided, ruleset, seen)
+    boundaries = _table_steps("investment_boundary", "boundary", decided, ruleset, seen)
+    fees = _fee_steps(decided, ruleset, seen)
     return {
         application_id: [sizes[i], voltages[i], boundaries[i], *fees[i]]
         for i, application_id in enumerate(decided["application_id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from costmodel.errors import InputError
@@ -34,6 +35,13 @@ class Catalog:
                 raise InputError(f"catalogue {self.id} has no family {name!r}; known: {sorted(self.items['family'].unique())}")
             self._families[name, by] = members
         return self._families[name, by]
+
+    def family_ratings(self, name: str, by: str) -> tuple[np.ndarray, np.ndarray]:
+        """A family's ratings in `by`, ascending, and the members' positions in `items`: what a design picks from."""
+        if (name, by, "ratings") not in self._families:
+            members = self.family(name, by)
+            self._families[name, by, "ratings"] = (members[by].to_numpy(dtype=float), self.items.index.get_indexer(members.index))
+        return self._families[name, by, "ratings"]
 
     def require(self, std_types) -> None:
         unknown = sorted(set(std_types) - set(self.items.index))

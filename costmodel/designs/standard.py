@@ -72,12 +72,12 @@ def load_scheme(scheme_id: str = "cn-standard-2019") -> Scheme:
     return Scheme(raw["id"], raw["title"], catalog, parameters, tuple(raw["components"]), str(file))
 
 
-def _cover(need: np.ndarray, members: pd.DataFrame, rating_column: str, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
-    """Smallest member covering the need; beyond the largest, equal parallel units share it."""
-    ratings = members[rating_column].to_numpy(dtype=float)
+def _cover(need: np.ndarray, ratings: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest member (ratings ascending, `codes` their catalogue positions) covering the need; beyond the
+    largest, equal parallel units share it."""
     units = np.maximum(np.ceil(need / ratings[-1]), 1)
     position = np.searchsorted(ratings, need / units - 1e-9, side="left")
-    return _codes(catalog, members.index)[np.minimum(position, len(ratings) - 1)], units
+    return codes[np.minimum(position, len(ratings) - 1)], units
 
 
 def _codes(catalog: Catalog, std_types) -> np.ndarray:
@@ -85,12 +85,14 @@ def _codes(catalog: Catalog, std_types) -> np.ndarray:
     return catalog.items.index.get_indexer(pd.Index(std_types))
 
 
-def _need(frame: pd.DataFrame, cover: str, members: pd.DataFrame) -> tuple[np.ndarray, str]:
+def _family_cover(capacity_kva: np.ndarray, select: dict, family: str, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
+    """(catalogue code, parallel units) of the family's members that cover each capacity."""
+    cover = select["cover"]
     if cover == "capacity_kva":
-        return frame["capacity_kva"].to_numpy(dtype=float), "rating_kva"
+        return _cover(capacity_kva, *catalog.family_ratings(family, "rating_kva"))
     if cover == "current":
-        voltage_kv = members["voltage_kv"].iloc[0]
-        return frame["capacity_kva"].to_numpy(dtype=float) / (math.sqrt(3) * voltage_kv), "ampacity_a"
+        voltage_kv = catalog.family(family, "ampacity_a")["voltage_kv"].iloc[0]
+        return _cover(capacity_kva / (math.sqrt(3) * voltage_kv), *catalog.family_ratings(family, "ampacity_a"))
     raise InputError(f"select.cover {cover!r}; allowed: capacity_kva, current")
 
 
@@ -120,32 +122,33 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
             bad = values[int(np.flatnonzero(keys.isna())[0])]
             raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={bad!r}; allowed: {list(select['std_types'])}")
         return _codes(catalog, keys.astype(object))[positions], ones
+    capacity_kva = frame["capacity_kva"].to_numpy(dtype=float)
     if "family_by" in select:
         codes = np.zeros(len(frame), dtype=np.intp)
         units = np.ones(len(frame))
-        for key, family in select["families"].items():
-            rows = (frame[select["family_by"]] == key).to_numpy()
-            if rows.any():
-                members = catalog.family(family, "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
-                need, column = _need(frame.loc[rows, ["capacity_kva"]], select["cover"], members)
-                codes[rows], units[rows] = _cover(need, members, column, catalog)
+        # Each distinct value found once (on a categorical, from its codes), then one family per value.
+        positions, values = pd.factorize(frame[select["family_by"]], use_na_sentinel=False)
+        for value_position, value in enumerate(values):
+            if value in select["families"]:
+                rows = positions == value_position
+                codes[rows], units[rows] = _family_cover(capacity_kva[rows], select, select["families"][value], catalog)
         return codes, units
-    members = catalog.family(select["family"], "rating_kva" if select["cover"] == "capacity_kva" else "ampacity_a")
-    need, column = _need(frame, select["cover"], members)
-    return _cover(need, members, column, catalog)
+    return _family_cover(capacity_kva, select, select["family"], catalog)
 
 
-def _quantity(spec: Any, frame: pd.DataFrame, context: _WithDesignParameters, units_by_component: dict) -> np.ndarray:
+def _quantity(spec: Any, frame: pd.DataFrame, positions: np.ndarray, context: _WithDesignParameters,
+              units_by_component: dict[str, np.ndarray]) -> np.ndarray:
+    """Quantity per row of `frame`, the rows at `positions` of the decided applications."""
     if isinstance(spec, (int, float)):
         return np.full(len(frame), float(spec))
     if "units_of" in spec:
-        return units_by_component[spec["units_of"]].reindex(frame.index).fillna(0).to_numpy()
+        return units_by_component[spec["units_of"]][positions]
     if "field" in spec:
         base = frame[spec["field"]].to_numpy(dtype=float)
     else:
-        base = context.parameter(spec["param"]).series(frame).to_numpy(dtype=float)
+        base = context.parameter(spec["param"]).array(frame).astype(float)
     if "at_most" in spec:
-        base = np.minimum(base, context.parameter(spec["at_most"]["param"]).series(frame).to_numpy(dtype=float))
+        base = np.minimum(base, context.parameter(spec["at_most"]["param"]).array(frame).astype(float))
     return base / float(spec.get("divide_by", 1))
 
 
@@ -154,13 +157,15 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
     `decided`) and `_order` (the component's place in the scheme): the batch path's form. No
     application_id: the caller takes it from `_row` once, for every line."""
     rows_of, orders, codes_of, quantities = [], [], [], []
-    units_by_component: dict[str, pd.Series] = {}
+    # Units per application of `decided` (0 where it has not the component), kept only for the components
+    # another one counts: a million rows need no array per component.
+    counted = {item["quantity"]["units_of"] for item in scheme.components
+               if isinstance(item["quantity"], dict) and "units_of" in item["quantity"]}
+    units_by_component: dict[str, np.ndarray] = {}
     context = _WithDesignParameters(ruleset, scheme)
+    seen: dict = {}
     for order, item in enumerate(scheme.components):
-        mask = np.logical_and.reduce(
-            [np.ones(len(decided), dtype=bool)]
-            + [conditions.evaluate(c, decided, context).to_numpy() for c in item.get("when", []) or []]
-        )
+        mask = conditions.evaluate_all(item.get("when", []) or [], decided, context, seen)
         if not mask.any():
             continue
         positions = np.flatnonzero(mask)
@@ -169,11 +174,13 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
         rows = pd.DataFrame({field: decided[field].array.take(positions) for field in _fields_read(item, context)},
                             index=decided.index[positions], copy=False)
         codes, units = _select(item, rows, scheme.catalog)
-        units_by_component[item["id"]] = pd.Series(units, index=rows.index)
+        if item["id"] in counted:
+            units_by_component[item["id"]] = np.zeros(len(decided))
+            units_by_component[item["id"]][positions] = units
         rows_of.append(positions)
         orders.append(np.full(len(rows), order, dtype=np.int32))
         codes_of.append(np.asarray(codes, dtype=np.intp))
-        quantities.append(_quantity(item["quantity"], rows, context, units_by_component) * units)
+        quantities.append(_quantity(item["quantity"], rows, positions, context, units_by_component) * units)
     if not rows_of:
         return pd.DataFrame(columns=COMPONENT_COLUMNS[1:] + ["_row", "_order"])
     row, order, std = np.concatenate(rows_of), np.concatenate(orders), np.concatenate(codes_of)
@@ -189,8 +196,3 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
         "_order": order,
     }, copy=False)
 
-
-def as_objects(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns back to plain values, as an itemised quote shows them."""
-    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
-    return frame.astype({c: object for c in categorical}) if categorical else frame

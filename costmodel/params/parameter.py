@@ -128,17 +128,21 @@ class Parameter:
 
     def series(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> pd.Series:
         """The value in force for each row: by the row's date and, with a breakdown, its category."""
+        return pd.Series(self.array(frame, date_column), index=frame.index, name=self.path)
+
+    def array(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> np.ndarray:
+        """`series` as a bare array: what a condition or a quantity computes with."""
         indices = self.date_indices(frame[date_column])
         table, categories = self.cells
         if categories is None:
-            return pd.Series(table[indices, 0], index=frame.index, name=self.path)
+            return table[indices, 0]
         codes = pd.Categorical(frame[self.breakdown], categories=categories).codes
         if (codes < 0).any():
             bad = frame.loc[codes < 0, self.breakdown].iloc[0]
             raise InputError(
                 f"{self.path}: no value for {self.breakdown}={bad!r}; allowed: {', '.join(map(str, categories))}"
             )
-        return pd.Series(table[indices, codes], index=frame.index, name=self.path)
+        return table[indices, codes]
 
     def describe_value(self, when: dt.date, category: str | None = None) -> str:
         """`path<date>[category] = value unit`, as the trace shows it."""

@@ -80,8 +80,7 @@ class CheckReport:
 
 def _overlaps(table: DecisionTable, frame: pd.DataFrame, ruleset: RuleSet) -> list[str]:
     applies = {
-        rule.id: np.logical_and.reduce([np.ones(len(frame), dtype=bool)]
-                                       + [conditions.evaluate(c, frame, ruleset).to_numpy() for c in rule.when])
+        rule.id: conditions.evaluate_all(rule.when, frame, ruleset)
         for rule in table.rules
     }
     found = []

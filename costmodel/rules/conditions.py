@@ -89,9 +89,9 @@ def left_column(spec: dict, ruleset) -> str | None:
 
 def _operand(value: Any, frame: pd.DataFrame, ruleset) -> Any:
     if isinstance(value, dict) and "param" in value:
-        return ruleset.parameter(value["param"]).series(frame)
+        return ruleset.parameter(value["param"]).array(frame)
     if isinstance(value, dict) and "field" in value:
-        return _column(frame, value["field"])
+        return _column(frame, value["field"]).to_numpy()
     return value
 
 
@@ -101,33 +101,52 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name]
 
 
-def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> pd.Series:
-    """Boolean column: where the condition holds."""
+def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> np.ndarray:
+    """Boolean array, one per row: where the condition holds."""
     if "any" in spec or "all" in spec:
         parts = [evaluate(inner, frame, ruleset) for inner in next(iter(spec.values()))]
         combine = np.logical_or if "any" in spec else np.logical_and
-        start = pd.Series("all" in spec, index=frame.index)
-        return pd.Series(combine.reduce([start.to_numpy()] + [p.to_numpy() for p in parts]), index=frame.index)
+        return combine.reduce([np.full(len(frame), "all" in spec)] + parts)
     column = left_column(spec, ruleset)
-    left = _column(frame, column) if column else ruleset.parameter(spec["param"]).series(frame)
     op = next(k for k in spec if k in COMPARISONS or k in MEMBERSHIP)
     right = spec[op]
+    if column is None:
+        left = ruleset.parameter(spec["param"]).array(frame)
+        if op in MEMBERSHIP:
+            left = pd.Series(left)
+    else:
+        left = _column(frame, column)
     if op in MEMBERSHIP:
         result = _membership(left, right, frame, ruleset)
         return ~result if op == "not_in" else result
     right_value = _operand(right, frame, ruleset)
     with np.errstate(invalid="ignore"):
-        if isinstance(left.dtype, pd.CategoricalDtype) and not isinstance(right_value, pd.Series):
+        if isinstance(left.dtype, pd.CategoricalDtype) and not isinstance(right_value, np.ndarray):
             # Compare each category once, then spread by code (code -1, missing, compares as NaN).
             per_category = COMPARISONS[op](np.append(left.cat.categories.to_numpy(dtype=object), np.nan), right_value)
-            result = np.asarray(per_category, dtype=bool)[left.cat.codes.to_numpy()]
-        else:
-            right_values = right_value.to_numpy() if isinstance(right_value, pd.Series) else right_value
-            result = COMPARISONS[op](left.to_numpy(), right_values)
-    return pd.Series(np.asarray(result, dtype=bool), index=frame.index)
+            return np.asarray(per_category, dtype=bool)[left.cat.codes.to_numpy()]
+        values = left.to_numpy() if isinstance(left, pd.Series) else left
+        return np.asarray(COMPARISONS[op](values, right_value), dtype=bool)
 
 
-def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> pd.Series:
+def evaluate_all(specs, frame: pd.DataFrame, ruleset, seen: dict | None = None) -> np.ndarray:
+    """Boolean array: where every condition of `specs` holds (everywhere if there are none). `seen`, kept
+    by the caller for one frame and rule set, holds each distinct condition's result, so a condition that
+    several rules or components share is evaluated once."""
+    holds = np.ones(len(frame), dtype=bool)
+    for spec in specs:
+        key = repr(spec)  # equal text, equal condition: yaml gives repeated conditions the same key order
+        if seen is None or key not in seen:
+            result = evaluate(spec, frame, ruleset)
+            if seen is None:
+                holds &= result
+                continue
+            seen[key] = result
+        holds &= seen[key]
+    return holds
+
+
+def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> np.ndarray:
     if isinstance(right, dict) and "param" in right:
         parameter = ruleset.parameter(right["param"])
         indices = parameter.date_indices(frame["evaluation_date"])
@@ -135,22 +154,22 @@ def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> pd
             # Each category tested once per dated value, then spread by code (code -1, missing, is in no list).
             categories = left.cat.categories
             holds = np.array([np.append(categories.isin(list(value)), False) for value in parameter.values])
-            return pd.Series(holds[indices, left.cat.codes.to_numpy()], index=frame.index)
+            return holds[indices, left.cat.codes.to_numpy()]
         result = np.zeros(len(frame), dtype=bool)
         for index in np.unique(indices):
             rows = indices == index
             result[rows] = left[rows].isin(list(parameter.values[index])).to_numpy()
-        return pd.Series(result, index=frame.index)
+        return result
     if not isinstance(right, list):
         raise InputError(f"'in' needs a list or a list parameter, got {right!r}")
-    return pd.Series(left.isin(right).to_numpy(), index=frame.index)
+    return left.isin(right).to_numpy()
 
 
-def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
-    """The condition for each application, with the values it read: for the trace."""
+def describe(spec: dict, frame: pd.DataFrame, ruleset, seen: dict | None = None) -> list[str]:
+    """The condition for each application, with the values it read: for the trace (`seen` as in `evaluate_all`)."""
     if "any" in spec or "all" in spec:
         word = " or " if "any" in spec else " and "
-        parts = [describe(inner, frame, ruleset) for inner in next(iter(spec.values()))]
+        parts = [describe(inner, frame, ruleset, seen) for inner in next(iter(spec.values()))]
         return ["(" + word.join(texts) + ")" for texts in zip(*parts)]
 
     def side(value: Any, column: str | None = None) -> list[str]:
@@ -165,6 +184,6 @@ def describe(spec: dict, frame: pd.DataFrame, ruleset) -> list[str]:
     column = left_column(spec, ruleset)
     left = side({"param": spec["param"]}) if column is None else side(None, column)
     op = next(k for k in spec if k in COMPARISONS or k in MEMBERSHIP)
-    holds = evaluate(spec, frame, ruleset).to_numpy()
+    holds = evaluate_all([spec], frame, ruleset, seen)
     right = side(spec[op])
     return [f"{l} {SYMBOLS[op]} {r}: {'yes' if h else 'no'}" for l, r, h in zip(left, right, holds)]

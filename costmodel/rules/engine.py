@@ -43,20 +43,21 @@ def prepare(frame: pd.DataFrame, ruleset) -> pd.DataFrame:
 
 def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
     standard_parameter = ruleset.parameter("enterprise_size.standard")
-    standards = standard_parameter.series(frame)
+    standards = standard_parameter.array(frame)
     n = len(frame)
     enterprise = frame["applicant_kind"].eq("enterprise").to_numpy()
     declared = enterprise & frame["size_class"].notna().to_numpy()
     derive = enterprise & ~declared
     # Sizes and rules as codes into short lists: the classification's own order first, so its codes carry over.
-    sizes = list(dict.fromkeys([*SIZES, "not_applicable", *frame.loc[declared, "size_class"].astype(object).unique()]))
+    declared_sizes = frame["size_class"].to_numpy(dtype=object)[declared]
+    sizes = list(dict.fromkeys([*SIZES, "not_applicable", *pd.unique(declared_sizes)]))
     size = np.full(n, sizes.index("not_applicable"), dtype=np.int32)
-    size[declared] = pd.Categorical(frame.loc[declared, "size_class"].astype(object), categories=sizes).codes
+    size[declared] = pd.Categorical(declared_sizes, categories=sizes).codes
     rules = ["enterprise_size.not_an_enterprise", "enterprise_size.declared"]
     rule = np.where(declared, 1, 0).astype(np.int32)
     problems = np.full(n, None, dtype=object)
     figures = [column for column in ("industry", *METRICS) if column in frame.columns]
-    standard_of = standards.to_numpy()[derive]  # compared only where a size is derived, not over every row
+    standard_of = standards[derive]  # compared only where a size is derived, not over every row
     for standard in pd.unique(standard_of):
         rows = derive.copy()
         rows[derive] = standard_of == standard
@@ -95,10 +96,9 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
     in `decided` (the caller adds application_id, once for all lines)."""
     table = ruleset.decision("fees")
     rows_of, fee_of, quantities, rates = [], [], [], []
+    seen: dict = {}
     for number, fee in enumerate(table.fees):
-        mask = np.logical_and.reduce(
-            [np.ones(len(decided), dtype=bool)] + [conditions.evaluate(c, decided, ruleset).to_numpy() for c in fee.when]
-        )
+        mask = conditions.evaluate_all(fee.when, decided, ruleset, seen)
         rows = np.flatnonzero(mask)
         if not len(rows):
             continue
@@ -106,7 +106,7 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
         needed = ["evaluation_date"] + ([parameter.breakdown] if parameter.breakdown else [])
         rows_of.append(rows)
         fee_of.append(np.full(len(rows), number, dtype=np.int32))
-        rates.append(parameter.series(decided.loc[mask, needed]).to_numpy(dtype=float))
+        rates.append(parameter.array(decided.loc[mask, needed]).astype(float))
         quantities.append(decided[fee.basis].to_numpy(dtype=float)[rows])
     if not rows_of:
         return pd.DataFrame()

@@ -124,12 +124,8 @@ class DecisionTable:
 
     def evaluate(self, frame: pd.DataFrame, ruleset) -> tuple[pd.Series, pd.Series]:
         """(outcome, deciding rule id) for every row, as categoricals."""
-        applies = {
-            rule.id: np.logical_and.reduce(
-                [np.ones(len(frame), dtype=bool)] + [conditions.evaluate(c, frame, ruleset).to_numpy() for c in rule.when]
-            )
-            for rule in self.rules
-        }
+        seen: dict = {}
+        applies = {rule.id: conditions.evaluate_all(rule.when, frame, ruleset, seen) for rule in self.rules}
         ids = frame["application_id"].to_numpy() if "application_id" in frame else np.arange(len(frame))
         number = {rule.id: index for index, rule in enumerate(self.rules)}  # rules as integers: no object arrays
 

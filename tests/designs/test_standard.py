@@ -1,13 +1,8 @@
 import numpy as np
-import pandas as pd
 import pytest
 
 from costmodel.costs.catalog import load_catalog
 from costmodel.designs.standard import _cover, load_scheme
-
-
-def _transformers() -> pd.DataFrame:
-    return load_catalog().family("transformer", "rating_kva")
 
 
 @pytest.mark.parametrize("need_kva, expected", [
@@ -19,7 +14,7 @@ def _transformers() -> pd.DataFrame:
 ])
 def test_smallest_units_that_cover_the_need(need_kva, expected):
     catalog = load_catalog()
-    codes, units = _cover(np.array([float(need_kva)]), _transformers(), "rating_kva", catalog)
+    codes, units = _cover(np.array([float(need_kva)]), *catalog.family_ratings("transformer", "rating_kva"))
     assert (catalog.items.index[codes[0]], int(units[0])) == expected
 
 

@@ -34,3 +34,15 @@ def test_membership_in_a_dated_list_is_the_same_on_categorical_and_plain_columns
     assert conditions.evaluate(spec, coded, _Rules(levels)).tolist() == expected
     outside = {"field": "park_level", "not_in": {"param": "red_line_extension.park_levels"}}
     assert conditions.evaluate(outside, coded, _Rules(levels)).tolist() == [not e for e in expected]
+
+
+def test_all_conditions_hold_only_where_each_does_and_a_shared_condition_is_read_from_seen():
+    frame = pd.DataFrame({"supply_voltage": ["10kV", "10kV", "low_voltage"], "distance_m": [0.0, 120.0, 80.0]})
+    ten_kv = {"field": "supply_voltage", "eq": "10kV"}
+    far = {"field": "distance_m", "gt": 50}
+    assert conditions.evaluate_all([], frame, None).tolist() == [True, True, True]  # no condition: every row
+    assert conditions.evaluate_all([ten_kv, far], frame, None).tolist() == [False, True, False]
+    # A stale result planted under the condition's key is what a second rule gets: it is not evaluated again.
+    seen = {repr(ten_kv): [True, True, True]}
+    assert conditions.evaluate_all([dict(ten_kv), far], frame, None, seen).tolist() == [False, True, True]
+    assert set(seen) == {repr(ten_kv), repr(far)}
