@@ -60,9 +60,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=200)
-    parser.add_argument("--workers", type=int, choices=(1, 2), default=1, help="threads for the two quotes")
+    parser.add_argument("--workers", type=int, choices=(1, 2), help="threads for the two quotes (default: the library's, 2 with two cores)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workers is None:
+        from costmodel.scenarios.studies import DEFAULT_WORKERS
+        args.workers = DEFAULT_WORKERS
     if args.child:
         timed_compare(args.child, args.workers)
         return

@@ -324,19 +324,19 @@ def compare_portfolio_command(
     reform: str = typer.Option(..., help="Reform: a rule set id, a reform id (tariffs/overrides) or an override file"),
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
     out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
-    workers: int = typer.Option(1, min=1, max=2, help="Threads for the two quotes: 2 pays off only with a free core"),
+    workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
 ) -> None:
     """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
     from costmodel.params.overrides import load_reform
     from costmodel.scenarios.report import write_outputs
-    from costmodel.scenarios.studies import compare_portfolio
+    from costmodel.scenarios.studies import DEFAULT_WORKERS, compare_portfolio
 
     base = load_ruleset(baseline)
     reformed = load_ruleset(reform) if reform in available_rulesets() else load_reform(reform, baseline).ruleset
     loaded = _load_portfolio(portfolio)
     progress, advance = _progress(len(loaded.frame), 2)
     with progress:
-        comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers)
+        comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
     if json_output:
         print(json.dumps(comparison.overall, indent=2, ensure_ascii=False))
     else:

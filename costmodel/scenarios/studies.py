@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ from costmodel.params import RuleSet
 from costmodel.params.overrides import sweep_ruleset
 from costmodel.quote import quote_frame
 from costmodel.scenarios.portfolio import REJECTED_COLUMNS, Portfolio
+
+# Two threads for the two quotes wherever there are two cores (docs/performance.md, Policy studies);
+# on a busy machine they gain nothing and hold a second quote's memory.
+DEFAULT_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 1
 
 # Reporting bands for capacity (kVA): a way to group results, not a policy threshold.
 CAPACITY_BANDS_KVA = [0, 50, 100, 160, 200, 315, 630, 1000, 2500, float("inf")]
@@ -218,12 +223,12 @@ def compare_results(before: BatchResult, after: BatchResult, baseline_id: str, r
 
 
 def quote_both(portfolio: Portfolio, baseline: RuleSet, reform: RuleSet, progress: Callable[[int], None] | None = None,
-               chunk_rows: int = 10**9, workers: int = 1) -> tuple[BatchResult, BatchResult]:
+               chunk_rows: int = 10**9, workers: int = DEFAULT_WORKERS) -> tuple[BatchResult, BatchResult]:
     """The portfolio quoted under both rule sets; with workers=2 the two quotes run in threads at once.
 
     Most of a quote is numpy and pandas work that releases the GIL, so two threads take nearly half the
     time, but only with a second core to spare: on a busy machine one worker is as fast and holds one
-    quote's memory less. Hence the default of 1.
+    quote's memory less.
     """
     if workers not in (1, 2):
         raise InputError(f"workers={workers!r} is not allowed; allowed: 1, 2")
@@ -235,7 +240,7 @@ def quote_both(portfolio: Portfolio, baseline: RuleSet, reform: RuleSet, progres
 
 
 def compare_portfolio(portfolio: Portfolio, baseline: RuleSet, reform: RuleSet, progress: Callable[[int], None] | None = None,
-                      chunk_rows: int = 10**9, workers: int = 1) -> Comparison:
+                      chunk_rows: int = 10**9, workers: int = DEFAULT_WORKERS) -> Comparison:
     """Both full quotes of every application, and what changes from baseline to reform."""
     before, after = quote_both(portfolio, baseline, reform, progress, chunk_rows, workers)
     return compare_results(before, after, baseline.id, reform.id)
