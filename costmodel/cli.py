@@ -418,6 +418,8 @@ def optimize(
     gap: float = typer.Option(0.005, min=0.0, help="Relative MIP gap at which to stop"),
     map: Optional[Path] = typer.Option(None, "--map", help="Write a map of the design (.png or .svg)"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+    formulation: str = typer.Option("plain", help="Network folders: plain, tree or multicommodity (the tightest where "
+                                                  "capacity and voltage do not bind, e.g. imported .gr files)"),
 ) -> None:
     """The cheapest grid-side extension over a network, quoted line by line under the rule set."""
     if network.suffix.lower() == ".gr":
@@ -441,7 +443,7 @@ def optimize(
         raise CostmodelError(f"{applications}: row {first['row']}: {first['reason']}")
     chosen = load_ruleset(ruleset)
     when = portfolio.frame["application_date"].max().date()
-    result = optimize_network(network, customers, ruleset, time_limit, gap, map, when)
+    result = optimize_network(network, customers, ruleset, time_limit, gap, map, when, formulation)
     report = result["report"]
     batch = quote_frame(portfolio.frame, chosen, components=result["components"]) if len(result["components"]) else None
     if as_json:

@@ -14,7 +14,8 @@ from costmodel.grid.validate import validate_design
 
 def optimize_network(network_dir: str | Path, customers_file: str | Path, ruleset_id: str,
                      time_limit_s: float = 60.0, mip_gap: float = 0.005,
-                     out_map: str | Path | None = None, when: dt.date | None = None) -> dict:
+                     out_map: str | Path | None = None, when: dt.date | None = None,
+                     formulation: str = "plain") -> dict:
     """Cheapest radial extension from the existing network to every customer of `customers_file`.
 
     Returns a dict: report (status optimal|time_limit|no_solution|infeasible, objective_cny,
@@ -22,13 +23,14 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     design (Design: corridors / nodes / sources / customers / usage frames), components (long
     Components frame, zone extension for new corridors, upstream for reinforcements), validation
     (AC power flow: summary, buses, lines, violations; empty when there is no design) and map (path
-    of the PNG/SVG written, or None).
+    of the PNG/SVG written, or None). `formulation`: see `model.FORMULATIONS`; "multicommodity" is
+    the tighter on Steiner-like networks where capacity and voltage do not bind (e.g. imported .gr files).
     """
     network = load_network(network_dir)
     customers = load_customers(customers_file, network)
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
-    design = extract(instance, solve(instance, time_limit_s, mip_gap))
+    design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation))
     has_design = design.report["status"] in ("optimal", "time_limit", "solver_unavailable")
     validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None

@@ -42,3 +42,25 @@ def test_the_example_places_a_new_transformer_for_the_low_voltage_plot(example):
     item = lines[lines["std_type"] == "S13-M-160/10"]
     assert item[["application_id", "zone", "quantity", "unit"]].values.tolist() == [["park-q3", "extension", 1.0, "each"]]
     assert out["validation"]["violations"] == []
+
+
+PACE = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "steiner-pace2018"
+
+
+@pytest.mark.skipif(not PACE.is_dir(), reason="shared/benchmarks is not beside the repository")
+def test_an_imported_steiner_instance_reaches_its_optimum_with_the_multicommodity_formulation(tmp_path):
+    from costmodel.grid.importers import from_steiner, write_network
+
+    folder = write_network(from_steiner(PACE / "instance056.gr"), tmp_path / "net")
+    result = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=60, mip_gap=1e-6,
+                              formulation="multicommodity")
+    # optima.csv: weight 302; the cheapest 10 kV cable at 420,000 CNY/km over 1 m per unit of weight
+    assert result["report"]["status"] == "optimal"
+    assert result["report"]["objective_cny"] == pytest.approx(302 * 420)
+
+
+def test_an_unknown_formulation_names_the_allowed_ones():
+    from costmodel.errors import InputError
+
+    with pytest.raises(InputError, match="formulation 'flow' is not allowed; allowed: tree, multicommodity, plain"):
+        optimize_network(EXAMPLE, EXAMPLE / "customers.csv", "national-1996", formulation="flow")
