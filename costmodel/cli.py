@@ -490,8 +490,10 @@ app.add_typer(network_app, name="network")
 def network_import_gr(
     instance: Path = typer.Argument(..., help="A Steiner instance in the STP/PACE .gr format"),
     out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv)"),
-    km_per_weight: float = typer.Option(0.001, help="Corridor length in km per unit of edge weight"),
-    demand_kva: float = typer.Option(1.0, help="Demand of each terminal but the first (the source)"),
+    km_per_weight: Optional[float] = typer.Option(None, help="Corridor length in km per unit of edge weight "
+                                                             "(default: tariffs/grid/steiner-import.yaml)"),
+    demand_kva: Optional[float] = typer.Option(None, help="Demand of each terminal but the first, the source "
+                                                          "(default: tariffs/grid/steiner-import.yaml)"),
 ) -> None:
     """A Steiner instance as a network directory: edges become candidate corridors of the cheapest cable."""
     from costmodel.grid.importers import from_steiner, write_network

@@ -27,6 +27,8 @@ from costmodel.errors import InputError
 from costmodel.grid.network import (CORRIDOR_COLUMNS, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NODE_COLUMNS, NODE_OPTIONAL,
                                     Network, customers_from_nodes, load_conductors, network_from_frames)
 from costmodel.grid.stp import read_gr
+from costmodel.params.parameter import parameters_in_force
+from costmodel.paths import tariffs_dir
 
 
 METRES_PER_DEGREE = 111_320.0   # of latitude; geometry, not policy
@@ -125,16 +127,25 @@ def candidate_corridors(nodes: pd.DataFrame, method: str = "delaunay", k: int = 
     return out
 
 
-def from_steiner(path: str | Path, catalogue: str = DEFAULT_CATALOGUE, km_per_weight: float = 0.001,
-                 demand_kva: float = 1.0, family: str = DEFAULT_FAMILY["mv"]) -> Network:
+def steiner_import_defaults() -> dict[str, dict]:
+    """km_per_weight and terminal_demand_kva, with unit and reference, from tariffs/grid/steiner-import.yaml."""
+    return parameters_in_force(tariffs_dir() / "grid" / "steiner-import.yaml")
+
+
+def from_steiner(path: str | Path, catalogue: str = DEFAULT_CATALOGUE, km_per_weight: float | None = None,
+                 demand_kva: float | None = None, family: str = DEFAULT_FAMILY["mv"]) -> Network:
     """A `.gr` Steiner instance as a validated network (nodes "n<id>", corridors "e<position>").
 
     Every edge is a candidate corridor of the cheapest conductor of `family` (at its voltage),
-    length_km = weight x `km_per_weight` (default: weights are metres). The first terminal is a
-    substation with spare capacity for all the others, which are customers of `demand_kva` each
-    (small, so that neither capacity nor voltage drop binds and the optimum is the Steiner tree).
+    length_km = weight x `km_per_weight`. The first terminal is a substation with spare capacity for
+    all the others, which are customers of `demand_kva` each. Both default to `steiner_import_defaults()`
+    (weights as metres; a demand so small that neither capacity nor voltage drop binds, so the optimum
+    is the Steiner tree).
     `.gr` files carry no coordinates: nodes are placed by a seeded spring layout, for the map only.
     """
+    defaults = steiner_import_defaults()
+    km_per_weight = defaults["km_per_weight"]["value"] if km_per_weight is None else km_per_weight
+    demand_kva = defaults["terminal_demand_kva"]["value"] if demand_kva is None else demand_kva
     if km_per_weight <= 0 or demand_kva <= 0:
         raise InputError(f"from_steiner: km_per_weight {km_per_weight!r} and demand_kva {demand_kva!r} must both be > 0")
     conductors = load_conductors(catalogue)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.errors import InputError
-from costmodel.yamlio import check_keys
+from costmodel.yamlio import check_keys, load_yaml
 
 SOURCE_TAGS = {"article", "national", "practice", "placeholder"}
 
@@ -162,3 +162,17 @@ class Parameter:
     def _describe(self, index: int, category: str | None) -> str:
         where = f"[{category}]" if self.breakdown is not None else ""
         return f"{self.path}<{self.dates[index].isoformat()}>{where} = {self._value(index, category)} {self.unit}"
+
+
+def parameters_in_force(path: Path, at: dt.date | None = None) -> dict[str, dict]:
+    """A file of named parameters ({description, parameters}) as {name: {value, unit, reference}}, each
+    value the one in force on `at` (else its latest)."""
+    data = check_keys(load_yaml(path), str(path), {"description", "parameters"})
+    out = {}
+    for name, entry in data["parameters"].items():
+        parameter = Parameter.from_yaml(name, entry, path)
+        if at is not None and at < parameter.dates[0]:
+            raise InputError(f"{path}: parameters.{name}.values: no value dated on or before {at}; first is {parameter.dates[0]}")
+        value = parameter.at(at if at is not None else parameter.dates[-1])
+        out[name] = {"value": value, "unit": parameter.unit, "reference": parameter.reference.cite()}
+    return out

@@ -15,7 +15,7 @@ import pandas as pd
 from costmodel.application import Application, parse_application
 from costmodel.errors import InputError
 from costmodel.params import load_ruleset
-from costmodel.params.parameter import Parameter
+from costmodel.params.parameter import parameters_in_force
 from costmodel.paths import tariffs_dir
 from costmodel.schedule.data import check_reference, reference_text
 from costmodel.yamlio import check_keys, load_yaml
@@ -31,16 +31,7 @@ def _dir(root: Path | None) -> Path:
 
 def case_parameters(at: dt.date | None = None, root: Path | None = None) -> dict[str, dict]:
     """{name: {value, unit, reference}}: each parameter's value in force on `at` (else its latest)."""
-    path = _dir(root) / "case.yaml"
-    data = check_keys(load_yaml(path), str(path), {"description", "parameters"})
-    out = {}
-    for name, entry in data["parameters"].items():
-        parameter = Parameter.from_yaml(name, entry, path)
-        if at is not None and at < parameter.dates[0]:
-            raise InputError(f"{path}: parameters.{name}.values: no value dated on or before {at}; first is {parameter.dates[0]}")
-        value = parameter.at(at if at is not None else parameter.dates[-1])
-        out[name] = {"value": value, "unit": parameter.unit, "reference": parameter.reference.cite()}
-    return out
+    return parameters_in_force(_dir(root) / "case.yaml", at)
 
 
 def standard_case_application(params: dict[str, dict], date: dt.date) -> Application:

@@ -77,6 +77,19 @@ def test_a_small_steiner_instance_becomes_a_network(tmp_path):
     assert sorted(design.corridors["corridor_id"]) == ["e3", "e4", "e5"]
 
 
+def test_steiner_import_conventions_come_from_the_tariffs_file(tariffs_copy, tmp_path):
+    gr = tmp_path / "tiny.gr"
+    gr.write_text("SECTION Graph\nNodes 2\nEdges 1\nE 1 2 5\nEND\nSECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\nEOF\n")
+    conventions = tariffs_copy / "grid" / "steiner-import.yaml"
+    text = conventions.read_text(encoding="utf-8")
+    conventions.write_text(text.replace("{2018-01-01: 0.001}", "{2018-01-01: 0.002}")
+                           .replace("{2018-01-01: 1}", "{2018-01-01: 3}"), encoding="utf-8")
+    network = from_steiner(gr)
+    assert network.corridors.loc["e1", "length_km"] == pytest.approx(0.010)     # 5 x 0.002 km
+    assert network.nodes.loc["n2", "demand_kva"] == 3.0
+    assert network.nodes.loc["n1", "spare_capacity_kva"] == 3.0
+
+
 def test_steiner_import_errors_name_the_value(tmp_path):
     gr = tmp_path / "tiny.gr"
     gr.write_text("SECTION Graph\nNodes 2\nEdges 1\nE 1 2 5\nEND\nSECTION Terminals\nTerminals 2\nT 1\nT 2\nEND\nEOF\n")
