@@ -136,13 +136,12 @@ def evaluate_all(specs, frame: pd.DataFrame, ruleset, seen: dict | None = None) 
     holds = np.ones(len(frame), dtype=bool)
     for spec in specs:
         key = repr(spec)  # equal text, equal condition: yaml gives repeated conditions the same key order
-        if seen is None or key not in seen:
+        result = None if seen is None else seen.get(key)
+        if result is None:
             result = evaluate(spec, frame, ruleset)
-            if seen is None:
-                holds &= result
-                continue
-            seen[key] = result
-        holds &= seen[key]
+            if seen is not None:
+                seen[key] = result
+        holds &= result
     return holds
 
 
