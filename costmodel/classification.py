@@ -7,12 +7,14 @@ only the reading rule of the table (see its meta.yaml, "semantics"), never a thr
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from costmodel.columns import Columns
 from costmodel.errors import InputError
 
 TARIFFS_DIR = Path(__file__).resolve().parent.parent / "tariffs"
@@ -140,6 +142,94 @@ def allowed_industries(table: pd.DataFrame) -> list[str]:
     return table["industry"].tolist()
 
 
+@dataclass(frozen=True)
+class SizeTable:
+    """A size table read once into arrays: one row per industry, metrics as codes into METRICS (-1: none)."""
+
+    industries: list[str]
+    version: str
+    metric_1: np.ndarray
+    metric_2: np.ndarray
+    thresholds: dict[str, np.ndarray]  # "<threshold>_<1|2>" -> per industry
+    missing_metric: dict[str, np.ndarray]  # metric -> per industry, the message when it is needed and absent
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> SizeTable:
+        version = table.attrs.get("version", "size table")
+        code_of = {m: k for k, m in enumerate(METRICS)}
+        uses = table["metric_1"] + table["metric_2"].map(lambda m: f" and {m}" if m else "")
+        return cls(
+            industries=allowed_industries(table),
+            version=version,
+            metric_1=table["metric_1"].map(code_of).to_numpy(),
+            metric_2=table["metric_2"].map(code_of).fillna(-1).astype(int).to_numpy(),
+            thresholds={f"{t}_{i}": table[f"{t}_{i}"].to_numpy(float) for t in _THRESHOLDS for i in (1, 2)},
+            missing_metric={metric: (metric + " is missing; industry '" + table["industry"] + "' is classified on " + uses
+                                     + " (" + version + "), so a number >= 0 is required").to_numpy()
+                            for metric in METRICS},
+        )
+
+
+def size_codes(columns: Columns, sizes: SizeTable) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into SIZES (-1 where a row cannot be classified) and the reason for such rows (None elsewhere).
+
+    Reads `industry` and, as the industry's row needs them, `employees`, `revenue_10k_cny`,
+    `assets_10k_cny` (absent column = not given)."""
+    n = len(columns)
+    allowed = sizes.industries
+    # Position of each row's industry in the table; -1 when unknown or missing.
+    industry = columns["industry"]
+    pos = pd.Index(allowed).get_indexer(industry)
+    known = pos >= 0
+    p = np.where(known, pos, 0)
+    m1 = sizes.metric_1[p]
+    m2 = sizes.metric_2[p]
+    has2 = m2 >= 0
+
+    raw = {m: np.asarray(columns[m]) if m in columns else np.full(n, None, dtype=object) for m in METRICS}
+    values = np.column_stack([pd.to_numeric(raw[m], errors="coerce").astype(float) for m in METRICS])
+    rows = np.arange(n)
+    x1 = values[rows, m1]
+    x2 = np.where(has2, values[rows, np.maximum(m2, 0)], np.nan)
+
+    def th(name: str) -> np.ndarray:
+        return sizes.thresholds[name][p]
+
+    sme = (x1 < th("sme_ceiling_1")) | (has2 & (x2 < th("sme_ceiling_2")))
+    medium = (x1 >= th("medium_min_1")) & (~has2 | (x2 >= th("medium_min_2")))
+    small = (x1 >= th("small_min_1")) & (~has2 | (x2 >= th("small_min_2")))
+    codes = np.where(~sme, _LARGE, np.where(medium, _MEDIUM, np.where(small, _SMALL, _MICRO)))
+
+    reasons = np.full(n, None, dtype=object)
+
+    def add(mask: np.ndarray, texts) -> None:
+        """Append `texts` (one entry per True in `mask`) to the reasons of those rows."""
+        old = reasons[mask]
+        first = pd.isna(old)
+        reasons[mask] = np.where(first, "", old).astype(object) + np.where(first, "", "; ").astype(object) + np.asarray(texts, dtype=object)
+
+    unknown = ~known
+    if unknown.any():
+        shown = ["is missing" if pd.isna(given) else f"'{given}' is not in {sizes.version}" for given in industry[unknown]]
+        add(unknown, [f"industry {text}; allowed: {', '.join(allowed)}" for text in shown])
+
+    for k, metric in enumerate(METRICS):
+        needed = known & ((m1 == k) | (m2 == k))
+        given = pd.notna(raw[metric])
+        number = values[:, k]
+        not_number = needed & given & np.isnan(number)
+        negative = needed & (number < 0)
+        absent = needed & ~given
+        if not_number.any():
+            add(not_number, [f"{metric} {value!r} is not a number; allowed: a number >= 0" for value in raw[metric][not_number]])
+        if negative.any():
+            add(negative, [f"{metric} {value} is negative; allowed: a number >= 0" for value in raw[metric][negative]])
+        if absent.any():
+            add(absent, sizes.missing_metric[metric][p[absent]])  # one message per industry, spread by position
+
+    return np.where(pd.notna(reasons), -1, codes), reasons
+
+
 def classify_enterprise_size(
     frame: pd.DataFrame, table: pd.DataFrame, *, errors: str = "report"
 ) -> tuple[pd.Series, pd.Series]:
@@ -160,71 +250,8 @@ def classify_enterprise_size(
             f"column 'industry' is missing; columns given: {', '.join(map(str, frame.columns))}; "
             f"required: industry, plus {', '.join(METRICS)} as the industry needs"
         )
-    n = len(frame)
-    allowed = allowed_industries(table)
-    version = table.attrs.get("version", "size table")
-
-    # Position of each row's industry in the table; -1 when unknown or missing.
-    industry = frame["industry"]
-    pos = pd.Index(allowed).get_indexer(industry)
-    known = pos >= 0
-    p = np.where(known, pos, 0)
-
-    code_of = {m: k for k, m in enumerate(METRICS)}
-    m1 = table["metric_1"].map(code_of).to_numpy()[p]
-    m2 = table["metric_2"].map(code_of).fillna(-1).astype(int).to_numpy()[p]
-    has2 = m2 >= 0
-
-    raw = {m: frame[m] if m in frame.columns else pd.Series(np.nan, index=frame.index) for m in METRICS}
-    values = np.column_stack([pd.to_numeric(raw[m], errors="coerce").to_numpy(float) for m in METRICS])
-    rows = np.arange(n)
-    x1 = values[rows, m1]
-    x2 = np.where(has2, values[rows, np.maximum(m2, 0)], np.nan)
-
-    def th(name: str) -> np.ndarray:
-        return table[name].to_numpy(float)[p]
-
-    sme = (x1 < th("sme_ceiling_1")) | (has2 & (x2 < th("sme_ceiling_2")))
-    medium = (x1 >= th("medium_min_1")) & (~has2 | (x2 >= th("medium_min_2")))
-    small = (x1 >= th("small_min_1")) & (~has2 | (x2 >= th("small_min_2")))
-    codes = np.where(~sme, _LARGE, np.where(medium, _MEDIUM, np.where(small, _SMALL, _MICRO)))
-
-    reasons = np.full(n, None, dtype=object)
-
-    def add(mask: np.ndarray, text: np.ndarray) -> None:
-        """Append `text` (one entry per True in `mask`) to the reasons of those rows."""
-        old = reasons[mask]
-        reasons[mask] = np.where(pd.isna(old), text, old.astype(str) + "; " + text.astype(str))
-
-    unknown = ~known
-    if unknown.any():
-        given = industry[unknown]
-        shown = "'" + given.astype(str) + "' is not in " + version
-        shown[given.isna().to_numpy()] = "is missing"
-        add(unknown, ("industry " + shown + "; allowed: " + ", ".join(allowed)).to_numpy())
-
-    for k, metric in enumerate(METRICS):
-        needed = known & ((m1 == k) | (m2 == k))
-        given = raw[metric].notna().to_numpy()
-        number = values[:, k]
-        not_number = needed & given & np.isnan(number)
-        negative = needed & (number < 0)
-        absent = needed & ~given
-        if not_number.any():
-            add(not_number, (metric + " " + raw[metric][not_number].map(repr)
-                             + " is not a number; allowed: a number >= 0").to_numpy())
-        if negative.any():
-            add(negative, (metric + " " + raw[metric][negative].astype(str)
-                           + " is negative; allowed: a number >= 0").to_numpy())
-        if absent.any():
-            # One message per industry, spread by position: no per-row string building.
-            uses = table["metric_1"] + table["metric_2"].map(lambda m: f" and {m}" if m else "")
-            per_industry = (metric + " is missing; industry '" + table["industry"] + "' is classified on "
-                            + uses + " (" + version + "), so a number >= 0 is required").to_numpy()
-            add(absent, per_industry[p[absent]])
-
+    codes, reasons = size_codes(Columns(frame), SizeTable.of(table))
     bad = pd.notna(reasons)
-    codes = np.where(bad, -1, codes)
     size = pd.Series(
         pd.Categorical.from_codes(codes, categories=list(SIZES), ordered=True),
         index=frame.index, name="enterprise_size",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from pydantic import BaseModel
 
+from costmodel.columns import Columns
 from costmodel.rules import conditions
 
 
@@ -20,12 +21,12 @@ class TraceStep(BaseModel):
     conditions: list[str]
 
 
-def _parameter_values(paths: list[str], frame: pd.DataFrame, ruleset) -> list[list[str]]:
+def _parameter_values(paths: list[str], frame: Columns, ruleset) -> list[list[str]]:
     per_path = [ruleset.parameter(path).describe_values(frame) for path in paths]
     return [list(values) for values in zip(*per_path)] if per_path else [[] for _ in range(len(frame))]
 
 
-def _table_steps(name: str, column: str, frame: pd.DataFrame, ruleset, seen: dict) -> list[TraceStep]:
+def _table_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) -> list[TraceStep]:
     table = ruleset.decision(name)
     paths = list(dict.fromkeys(p for r in table.rules for p in r.parameters()))
     tested_by_rule = [
@@ -49,12 +50,13 @@ SIZE_DESCRIPTIONS = {
 SIZE_FIGURES = ("applicant_kind", "industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class")
 
 
-def _size_steps(frame: pd.DataFrame, ruleset) -> list[TraceStep]:
+def _size_steps(frame: Columns, ruleset) -> list[TraceStep]:
     standard = ruleset.parameter("enterprise_size.standard")
     read = _parameter_values([standard.path], frame, ruleset)
     steps = []
-    for i, row in enumerate(frame[["enterprise_size_rule", "enterprise_size", *SIZE_FIGURES]].itertuples(index=False)):
-        record = row._asdict()
+    names = ["enterprise_size_rule", "enterprise_size", *SIZE_FIGURES]
+    for i, values in enumerate(zip(*(frame[name] for name in names))):
+        record = dict(zip(names, values))
         rule_id = record["enterprise_size_rule"]
         steps.append(TraceStep(
             decision="enterprise_size",
@@ -68,7 +70,7 @@ def _size_steps(frame: pd.DataFrame, ruleset) -> list[TraceStep]:
     return steps
 
 
-def _fee_steps(frame: pd.DataFrame, ruleset, seen: dict) -> list[list[TraceStep]]:
+def _fee_steps(frame: Columns, ruleset, seen: dict) -> list[list[TraceStep]]:
     steps: list[list[TraceStep]] = [[] for _ in range(len(frame))]
     for fee in ruleset.decision("fees").fees:
         applies = conditions.evaluate_all(fee.when, frame, ruleset, seen).tolist()
@@ -80,8 +82,9 @@ def _fee_steps(frame: pd.DataFrame, ruleset, seen: dict) -> list[list[TraceStep]
     return steps
 
 
-def traces_for(decided: pd.DataFrame, ruleset) -> dict[str, list[TraceStep]]:
+def traces_for(decided: Columns, ruleset) -> dict[str, list[TraceStep]]:
     """The trace of every decided application of a frame, by application id."""
+    decided = Columns.of(decided)
     sizes = _size_steps(decided, ruleset)
     seen: dict = {}  # conditions shared by rules and fees, evaluated once
     voltages = _table_steps("supply_voltage", "supply_voltage", decided, ruleset, seen)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costmodel.columns import Columns
 from costmodel.costs.catalog import Catalog, load_catalog
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes
@@ -108,7 +109,7 @@ def _fields_read(item: dict, context: _WithDesignParameters) -> list[str]:
     return list(dict.fromkeys(fields))
 
 
-def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
+def _select(item: dict, frame: Columns, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
     """(catalogue code of the std_type, parallel units) for each row."""
     select = item["select"]
     ones = np.ones(len(frame))
@@ -122,7 +123,7 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
             bad = values[int(np.flatnonzero(keys.isna())[0])]
             raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={bad!r}; allowed: {list(select['std_types'])}")
         return _codes(catalog, keys.astype(object))[positions], ones
-    capacity_kva = frame["capacity_kva"].to_numpy(dtype=float)
+    capacity_kva = np.asarray(frame["capacity_kva"], dtype=float)
     if "family_by" in select:
         codes = np.zeros(len(frame), dtype=np.intp)
         units = np.ones(len(frame))
@@ -136,7 +137,7 @@ def _select(item: dict, frame: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarr
     return _family_cover(capacity_kva, select, select["family"], catalog)
 
 
-def _quantity(spec: Any, frame: pd.DataFrame, positions: np.ndarray, context: _WithDesignParameters,
+def _quantity(spec: Any, frame: Columns, positions: np.ndarray, context: _WithDesignParameters,
               units_by_component: dict[str, np.ndarray]) -> np.ndarray:
     """Quantity per row of `frame`, the rows at `positions` of the decided applications."""
     if isinstance(spec, (int, float)):
@@ -144,7 +145,7 @@ def _quantity(spec: Any, frame: pd.DataFrame, positions: np.ndarray, context: _W
     if "units_of" in spec:
         return units_by_component[spec["units_of"]][positions]
     if "field" in spec:
-        base = frame[spec["field"]].to_numpy(dtype=float)
+        base = np.asarray(frame[spec["field"]], dtype=float)
     else:
         base = context.parameter(spec["param"]).array(frame).astype(float)
     if "at_most" in spec:
@@ -152,7 +153,7 @@ def _quantity(spec: Any, frame: pd.DataFrame, positions: np.ndarray, context: _W
     return base / float(spec.get("divide_by", 1))
 
 
-def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
+def component_rows(decided: Columns | pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
     """Components in long format, unsorted, as categoricals, with `_row` (the application's position in
     `decided`) and `_order` (the component's place in the scheme): the batch path's form. No
     application_id: the caller takes it from `_row` once, for every line."""
@@ -163,16 +164,14 @@ def component_rows(decided: pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFra
                if isinstance(item["quantity"], dict) and "units_of" in item["quantity"]}
     units_by_component: dict[str, np.ndarray] = {}
     context = _WithDesignParameters(ruleset, scheme)
+    decided = Columns.of(decided)
     seen: dict = {}
     for order, item in enumerate(scheme.components):
         mask = conditions.evaluate_all(item.get("when", []) or [], decided, context, seen)
         if not mask.any():
             continue
         positions = np.flatnonzero(mask)
-        # Only the columns this component reads, taken one by one: a row selection of the whole frame
-        # would copy every column.
-        rows = pd.DataFrame({field: decided[field].array.take(positions) for field in _fields_read(item, context)},
-                            index=decided.index[positions], copy=False)
+        rows = decided.take(positions, _fields_read(item, context))  # only the columns this component reads
         codes, units = _select(item, rows, scheme.catalog)
         if item["id"] in counted:
             units_by_component[item["id"]] = np.zeros(len(decided))

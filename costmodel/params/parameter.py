@@ -101,12 +101,12 @@ class Parameter:
             )
         return value[category]
 
-    def date_indices(self, dates: pd.Series) -> np.ndarray:
+    def date_indices(self, dates) -> np.ndarray:
         """Index of the value in force at each date (the first value before the first date)."""
         if len(self.dates) == 1:  # most levers never changed: no dates to look at
             return np.zeros(len(dates), dtype=np.intp)
         breakpoints = np.array(self.dates, dtype="datetime64[D]")
-        positions = np.searchsorted(breakpoints, dates.to_numpy(dtype="datetime64[D]"), side="right") - 1
+        positions = np.searchsorted(breakpoints, np.asarray(dates, dtype="datetime64[D]"), side="right") - 1
         return np.clip(positions, 0, None)
 
     @cached_property
@@ -130,15 +130,15 @@ class Parameter:
         """The value in force for each row: by the row's date and, with a breakdown, its category."""
         return pd.Series(self.array(frame, date_column), index=frame.index, name=self.path)
 
-    def array(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> np.ndarray:
-        """`series` as a bare array: what a condition or a quantity computes with."""
+    def array(self, frame, date_column: str = "evaluation_date") -> np.ndarray:
+        """`series` as a bare array: what a condition or a quantity computes with (`frame` a DataFrame or Columns)."""
         indices = self.date_indices(frame[date_column])
         table, categories = self.cells
         if categories is None:
             return table[indices, 0]
         codes = pd.Categorical(frame[self.breakdown], categories=categories).codes
         if (codes < 0).any():
-            bad = frame.loc[codes < 0, self.breakdown].iloc[0]
+            bad = np.asarray(frame[self.breakdown], dtype=object)[codes < 0][0]
             raise InputError(
                 f"{self.path}: no value for {self.breakdown}={bad!r}; allowed: {', '.join(map(str, categories))}"
             )
@@ -148,9 +148,9 @@ class Parameter:
         """`path<date>[category] = value unit`, as the trace shows it."""
         return self._describe(self._index(when), category)
 
-    def describe_values(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> list[str]:
+    def describe_values(self, frame, date_column: str = "evaluation_date") -> list[str]:
         """`describe_value` for each row (by its date and, with a breakdown, its category), each text made once."""
-        categories = frame[self.breakdown].tolist() if self.breakdown else [None] * len(frame)
+        categories = list(frame[self.breakdown]) if self.breakdown else [None] * len(frame)
         texts: dict[tuple[int, Any], str] = {}
         out = []
         for key in zip(self.date_indices(frame[date_column]).tolist(), categories):

@@ -102,11 +102,10 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
     for parameter in ruleset.parameters.values():
         if parameter.placeholder:
             report.notes.append(f"{parameter.path} is a placeholder ({parameter.reference.cite()})")
-    frame, _ = decide_enterprise_size(prepare(probe_frame(ruleset), ruleset), ruleset)
+    columns, _ = decide_enterprise_size(prepare(probe_frame(ruleset), ruleset), ruleset)
+    columns["supply_voltage"], _ = ruleset.decision("supply_voltage").evaluate(columns, ruleset)
+    frame = columns.to_frame()
     report.probes = len(frame)
-    voltage = ruleset.decision("supply_voltage")
-    outcome, _ = voltage.evaluate(frame, ruleset)
-    frame["supply_voltage"] = outcome.to_numpy()
     for name in ("supply_voltage", "investment_boundary"):
         report.problems.extend(_overlaps(ruleset.decision(name), frame, ruleset))
     scheme = load_scheme()

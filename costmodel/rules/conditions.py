@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costmodel.columns import Columns
 from costmodel.errors import InputError
 
 COMPARISONS = {
@@ -87,22 +88,29 @@ def left_column(spec: dict, ruleset) -> str | None:
     return None
 
 
-def _operand(value: Any, frame: pd.DataFrame, ruleset) -> Any:
+def _operand(value: Any, frame: Columns, ruleset) -> Any:
     if isinstance(value, dict) and "param" in value:
         return ruleset.parameter(value["param"]).array(frame)
     if isinstance(value, dict) and "field" in value:
-        return _column(frame, value["field"]).to_numpy()
+        return np.asarray(_column(frame, value["field"]))
     return value
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name not in frame.columns:
+def _column(frame: Columns, name: str):
+    if name not in frame:
         raise InputError(f"a rule reads the field {name!r}, which the application frame does not have")
     return frame[name]
 
 
-def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> np.ndarray:
+def _isin(values, allowed: list) -> np.ndarray:
+    if isinstance(values, pd.Categorical):
+        return values.isin(allowed)
+    return pd.Index(values).isin(allowed)
+
+
+def evaluate(spec: dict, frame: Columns | pd.DataFrame, ruleset) -> np.ndarray:
     """Boolean array, one per row: where the condition holds."""
+    frame = Columns.of(frame)
     if "any" in spec or "all" in spec:
         parts = [evaluate(inner, frame, ruleset) for inner in next(iter(spec.values()))]
         combine = np.logical_or if "any" in spec else np.logical_and
@@ -112,8 +120,6 @@ def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> np.ndarray:
     right = spec[op]
     if column is None:
         left = ruleset.parameter(spec["param"]).array(frame)
-        if op in MEMBERSHIP:
-            left = pd.Series(left)
     else:
         left = _column(frame, column)
     if op in MEMBERSHIP:
@@ -121,18 +127,18 @@ def evaluate(spec: dict, frame: pd.DataFrame, ruleset) -> np.ndarray:
         return ~result if op == "not_in" else result
     right_value = _operand(right, frame, ruleset)
     with np.errstate(invalid="ignore"):
-        if isinstance(left.dtype, pd.CategoricalDtype) and not isinstance(right_value, np.ndarray):
+        if isinstance(left, pd.Categorical) and not isinstance(right_value, np.ndarray):
             # Compare each category once, then spread by code (code -1, missing, compares as NaN).
-            per_category = COMPARISONS[op](np.append(left.cat.categories.to_numpy(dtype=object), np.nan), right_value)
-            return np.asarray(per_category, dtype=bool)[left.cat.codes.to_numpy()]
-        values = left.to_numpy() if isinstance(left, pd.Series) else left
-        return np.asarray(COMPARISONS[op](values, right_value), dtype=bool)
+            per_category = COMPARISONS[op](np.append(left.categories.to_numpy(dtype=object), np.nan), right_value)
+            return np.asarray(per_category, dtype=bool)[left.codes]
+        return np.asarray(COMPARISONS[op](np.asarray(left), right_value), dtype=bool)
 
 
-def evaluate_all(specs, frame: pd.DataFrame, ruleset, seen: dict | None = None) -> np.ndarray:
+def evaluate_all(specs, frame: Columns | pd.DataFrame, ruleset, seen: dict | None = None) -> np.ndarray:
     """Boolean array: where every condition of `specs` holds (everywhere if there are none). `seen`, kept
     by the caller for one frame and rule set, holds each distinct condition's result, so a condition that
     several rules or components share is evaluated once."""
+    frame = Columns.of(frame)
     holds = np.ones(len(frame), dtype=bool)
     for spec in specs:
         key = repr(spec)  # equal text, equal condition: yaml gives repeated conditions the same key order
@@ -145,27 +151,28 @@ def evaluate_all(specs, frame: pd.DataFrame, ruleset, seen: dict | None = None) 
     return holds
 
 
-def _membership(left: pd.Series, right: Any, frame: pd.DataFrame, ruleset) -> np.ndarray:
+def _membership(left, right: Any, frame: Columns, ruleset) -> np.ndarray:
     if isinstance(right, dict) and "param" in right:
         parameter = ruleset.parameter(right["param"])
         indices = parameter.date_indices(frame["evaluation_date"])
-        if isinstance(left.dtype, pd.CategoricalDtype):
+        if isinstance(left, pd.Categorical):
             # Each category tested once per dated value, then spread by code (code -1, missing, is in no list).
-            categories = left.cat.categories
+            categories = left.categories
             holds = np.array([np.append(categories.isin(list(value)), False) for value in parameter.values])
-            return holds[indices, left.cat.codes.to_numpy()]
+            return holds[indices, left.codes]
         result = np.zeros(len(frame), dtype=bool)
         for index in np.unique(indices):
             rows = indices == index
-            result[rows] = left[rows].isin(list(parameter.values[index])).to_numpy()
+            result[rows] = _isin(left[rows], list(parameter.values[index]))
         return result
     if not isinstance(right, list):
         raise InputError(f"'in' needs a list or a list parameter, got {right!r}")
-    return left.isin(right).to_numpy()
+    return _isin(left, right)
 
 
-def describe(spec: dict, frame: pd.DataFrame, ruleset, seen: dict | None = None) -> list[str]:
+def describe(spec: dict, frame: Columns | pd.DataFrame, ruleset, seen: dict | None = None) -> list[str]:
     """The condition for each application, with the values it read: for the trace (`seen` as in `evaluate_all`)."""
+    frame = Columns.of(frame)
     if "any" in spec or "all" in spec:
         word = " or " if "any" in spec else " and "
         parts = [describe(inner, frame, ruleset, seen) for inner in next(iter(spec.values()))]

@@ -12,64 +12,68 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from costmodel.classification import METRICS, SIZES, classify_enterprise_size, load_size_table
+from costmodel.classification import METRICS, SIZES, SizeTable, load_size_table, size_codes
+from costmodel.columns import Columns
 from costmodel.labels import labels_from_codes
 from costmodel.rules import conditions
 
 @lru_cache(maxsize=8)
-def _size_table(standard: str) -> pd.DataFrame:
-    return load_size_table(standard)
+def _size_table(standard: str) -> SizeTable:
+    return SizeTable.of(load_size_table(standard))
 
 
 IN_SCOPE_VOLTAGES = ("low_voltage", "10kV")
 BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW"}
 
 
-def prepare(frame: pd.DataFrame, ruleset) -> pd.DataFrame:
-    """Derived columns every rule may read: evaluation date and capacity in both kVA and kW."""
-    out = frame.copy(deep=False)  # new columns only: the caller's frame is left as it was, without copying its rows
+def prepare(frame: pd.DataFrame, ruleset) -> Columns:
+    """Derived columns every rule may read: evaluation date and capacity in both kVA and kW. The caller's
+    frame is left as it was; the columns come back as `Columns` (the frame's own plus these)."""
+    columns = Columns(frame)
     # An explicitly chosen rule set applies counterfactually to an earlier application, as of its own start.
-    start = pd.Timestamp(ruleset.in_effect_from)
-    out["evaluation_date"] = out["application_date"].where(out["application_date"] >= start, start)
-    default_pf = ruleset.parameter("conversion.power_factor").series(out)
-    power_factor = out["power_factor"].fillna(default_pf)
-    in_kva = out["capacity_unit"].eq("kVA").to_numpy()
-    capacity = out["capacity"].to_numpy(dtype=float)
-    out["power_factor_used"] = power_factor
-    out["capacity_kva"] = np.where(in_kva, capacity, capacity / power_factor)
-    out["capacity_kw"] = np.where(in_kva, capacity * power_factor, capacity)
-    return out
+    dates = np.asarray(columns["application_date"], dtype="datetime64[ns]")
+    start = np.datetime64(ruleset.in_effect_from, "ns")
+    columns["evaluation_date"] = np.where(dates >= start, dates, start)
+    given_pf = np.asarray(columns["power_factor"], dtype=float)
+    default_pf = ruleset.parameter("conversion.power_factor").array(columns).astype(float)
+    power_factor = np.where(np.isnan(given_pf), default_pf, given_pf)
+    in_kva = np.asarray(columns["capacity_unit"]) == "kVA"
+    capacity = np.asarray(columns["capacity"], dtype=float)
+    columns["power_factor_used"] = power_factor
+    columns["capacity_kva"] = np.where(in_kva, capacity, capacity / power_factor)
+    columns["capacity_kw"] = np.where(in_kva, capacity * power_factor, capacity)
+    return columns
 
 
-def decide_enterprise_size(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
-    standard_parameter = ruleset.parameter("enterprise_size.standard")
-    standards = standard_parameter.array(frame)
-    n = len(frame)
-    enterprise = frame["applicant_kind"].eq("enterprise").to_numpy()
-    declared = enterprise & frame["size_class"].notna().to_numpy()
+def decide_enterprise_size(columns: Columns, ruleset) -> tuple[Columns, np.ndarray]:
+    """Adds enterprise_size and enterprise_size_rule; the reason each row cannot be sized (else None)."""
+    standards = ruleset.parameter("enterprise_size.standard").array(columns)
+    n = len(columns)
+    enterprise = np.asarray(columns["applicant_kind"]) == "enterprise"
+    size_class = np.asarray(columns["size_class"], dtype=object)
+    declared = enterprise & pd.notna(size_class)
     derive = enterprise & ~declared
     # Sizes and rules as codes into short lists: the classification's own order first, so its codes carry over.
-    declared_sizes = frame["size_class"].to_numpy(dtype=object)[declared]
+    declared_sizes = size_class[declared]
     sizes = list(dict.fromkeys([*SIZES, "not_applicable", *pd.unique(declared_sizes)]))
     size = np.full(n, sizes.index("not_applicable"), dtype=np.int32)
     size[declared] = pd.Categorical(declared_sizes, categories=sizes).codes
     rules = ["enterprise_size.not_an_enterprise", "enterprise_size.declared"]
     rule = np.where(declared, 1, 0).astype(np.int32)
     problems = np.full(n, None, dtype=object)
-    figures = [column for column in ("industry", *METRICS) if column in frame.columns]
+    figures = [column for column in ("industry", *METRICS) if column in columns]
     standard_of = standards[derive]  # compared only where a size is derived, not over every row
     for standard in pd.unique(standard_of):
         rows = derive.copy()
         rows[derive] = standard_of == standard
-        derived, row_problems = classify_enterprise_size(frame.loc[rows, figures], _size_table(standard))
-        size[rows] = derived.cat.codes.to_numpy()  # SIZES order; -1 where it cannot be classified
+        derived, row_problems = size_codes(columns.take(np.flatnonzero(rows), figures), _size_table(standard))
+        size[rows] = derived  # SIZES order; -1 where it cannot be classified
         rules.append(f"enterprise_size.{standard}")
         rule[rows] = len(rules) - 1
-        problems[rows] = row_problems.to_numpy()
-    # The caller owns `frame` (prepare made it): add columns in place rather than copy a million rows.
-    frame["enterprise_size"] = pd.Categorical.from_codes(size, categories=sizes)
-    frame["enterprise_size_rule"] = pd.Categorical.from_codes(rule, categories=rules)
-    return frame, pd.Series(problems, index=frame.index, dtype=object)
+        problems[rows] = row_problems
+    columns["enterprise_size"] = pd.Categorical.from_codes(size, categories=sizes)
+    columns["enterprise_size_rule"] = pd.Categorical.from_codes(rule, categories=rules)
+    return columns, problems
 
 
 def decide(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
@@ -77,24 +81,26 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
     decided, problems = decide_enterprise_size(prepare(frame, ruleset), ruleset)
     for name, column in (("supply_voltage", "supply_voltage"), ("investment_boundary", "boundary")):
         outcome, rule = ruleset.decision(name).evaluate(decided, ruleset)
-        decided[column] = outcome.array
-        decided[f"{column}_rule"] = rule.array
-    beyond = ~decided["supply_voltage"].isin(IN_SCOPE_VOLTAGES) & problems.isna()
+        decided[column] = outcome
+        decided[f"{column}_rule"] = rule
+    beyond = ~decided["supply_voltage"].isin(IN_SCOPE_VOLTAGES) & pd.isna(problems)
     if beyond.any():
         limit = ruleset.parameter("supply_voltage.max_10kv_capacity")
-        problems[beyond] = (
-            "request.capacity: " + decided.loc[beyond, "capacity_kva"].round(1).astype(str)
-            + f" kVA exceeds what 10 kV serves ({limit.path} = "
-            + limit.series(decided[beyond]).astype(str) + f" {limit.unit}): supply would be at "
-            + decided.loc[beyond, "supply_voltage"].astype(str) + ", which costmodel does not design"
-        )
-    return decided, problems
+        rows = np.flatnonzero(beyond)
+        limits = limit.array(decided.take(rows, ["evaluation_date"] + ([limit.breakdown] if limit.breakdown else [])))
+        problems[rows] = [
+            f"request.capacity: {round(kva, 1)} kVA exceeds what 10 kV serves ({limit.path} = {cap} {limit.unit}): "
+            f"supply would be at {voltage}, which costmodel does not design"
+            for kva, cap, voltage in zip(decided["capacity_kva"][rows].tolist(), limits.tolist(), decided["supply_voltage"][rows])
+        ]
+    return decided.to_frame(), pd.Series(problems, index=frame.index, dtype=object)
 
 
 def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
     """Charges other than works, as quote lines payable by the customer; `_row` is the application's position
     in `decided` (the caller adds application_id, once for all lines)."""
     table = ruleset.decision("fees")
+    decided = Columns.of(decided)
     rows_of, fee_of, quantities, rates = [], [], [], []
     seen: dict = {}
     for number, fee in enumerate(table.fees):
@@ -106,8 +112,8 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
         needed = ["evaluation_date"] + ([parameter.breakdown] if parameter.breakdown else [])
         rows_of.append(rows)
         fee_of.append(np.full(len(rows), number, dtype=np.int32))
-        rates.append(parameter.array(decided.loc[mask, needed]).astype(float))
-        quantities.append(decided[fee.basis].to_numpy(dtype=float)[rows])
+        rates.append(parameter.array(decided.take(rows, needed)).astype(float))
+        quantities.append(np.asarray(decided[fee.basis], dtype=float)[rows])
     if not rows_of:
         return pd.DataFrame()
     fee, quantity, rate = np.concatenate(fee_of), np.concatenate(quantities), np.concatenate(rates)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costmodel.columns import Columns
 from costmodel.errors import CostmodelError, InputError
 from costmodel.labels import labels_from_codes
 from costmodel.params.parameter import Reference
@@ -122,11 +123,12 @@ class DecisionTable:
     def _rank(self, rule_id: str) -> int:
         return self.priority.index(rule_id) if rule_id in self.priority else len(self.priority)
 
-    def evaluate(self, frame: pd.DataFrame, ruleset) -> tuple[pd.Series, pd.Series]:
+    def evaluate(self, frame: Columns | pd.DataFrame, ruleset) -> tuple[pd.Categorical, pd.Categorical]:
         """(outcome, deciding rule id) for every row, as categoricals."""
+        frame = Columns.of(frame)
         seen: dict = {}
         applies = {rule.id: conditions.evaluate_all(rule.when, frame, ruleset, seen) for rule in self.rules}
-        ids = frame["application_id"].to_numpy() if "application_id" in frame else np.arange(len(frame))
+        ids = np.asarray(frame["application_id"]) if "application_id" in frame else np.arange(len(frame))
         number = {rule.id: index for index, rule in enumerate(self.rules)}  # rules as integers: no object arrays
 
         def resolve(rule_id: str) -> np.ndarray:
@@ -149,9 +151,8 @@ class DecisionTable:
             return decided_by
 
         decided_by = resolve(self.default.id)
-        outcomes = labels_from_codes(decided_by, [rule.then for rule in self.rules])
-        rule_ids = labels_from_codes(decided_by, [rule.id for rule in self.rules])
-        return pd.Series(outcomes, index=frame.index), pd.Series(rule_ids, index=frame.index)
+        return (labels_from_codes(decided_by, [rule.then for rule in self.rules]),
+                labels_from_codes(decided_by, [rule.id for rule in self.rules]))
 
 
 @dataclass(frozen=True)
