@@ -176,8 +176,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds; a load run stops here at the latest")
     parser.add_argument("--baseline", type=int, default=50, help="library calls for the baseline")
-    parser.add_argument("--http", default="h11", help="uvicorn HTTP protocol: h11, httptools (if installed), auto")
-    parser.add_argument("--loop", default="asyncio", help="uvicorn event loop: asyncio, uvloop (if installed), auto")
+    parser.add_argument("--http", default="auto", help="uvicorn HTTP protocol: auto (httptools, a dependency), h11")
+    parser.add_argument("--loop", default="auto", help="uvicorn event loop: auto (uvloop, a dependency), asyncio")
     args = parser.parse_args()
 
     apps = applications(max(args.requests, args.baseline))

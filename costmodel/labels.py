@@ -6,14 +6,24 @@ and let comparisons and groupings work on integers, never on a million strings.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
 
-def labels_from_codes(codes: np.ndarray, labels: list) -> pd.Categorical:
-    """Per-row labels from codes into `labels` (which may repeat; code -1 is missing), as a categorical."""
+@lru_cache(maxsize=1024)
+def _recoding(labels: tuple) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    """Codes into `labels` -> codes into its distinct labels, and their dtype: made once per list of labels
+    (a batch of 16 quotes asks for the same few lists dozens of times)."""
     categories = list(dict.fromkeys(labels))
     # The smallest code type pandas would pick anyway, so it keeps our codes without another pass over them.
     small = np.int8 if len(categories) < np.iinfo(np.int8).max else np.int16 if len(categories) < np.iinfo(np.int16).max else np.int32
     recode = np.array([categories.index(label) for label in labels] + [-1], dtype=small)  # the last entry serves code -1
-    return pd.Categorical.from_codes(recode[codes], categories=categories, validate=False)
+    return recode, pd.CategoricalDtype(categories)
+
+
+def labels_from_codes(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """Per-row labels from codes into `labels` (which may repeat; code -1 is missing), as a categorical."""
+    recode, dtype = _recoding(tuple(labels))
+    return pd.Categorical.from_codes(recode[codes], dtype=dtype, validate=False)

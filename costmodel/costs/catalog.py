@@ -43,6 +43,13 @@ class Catalog:
             self._families[name, by, "ratings"] = (members[by].to_numpy(dtype=float), self.items.index.get_indexer(members.index))
         return self._families[name, by, "ratings"]
 
+    @property
+    def positions(self) -> dict[str, int]:
+        """Each std_type's position in `items`."""
+        if "positions" not in self._families:
+            self._families["positions"] = {std_type: i for i, std_type in enumerate(self.items.index)}
+        return self._families["positions"]
+
     def require(self, std_types) -> None:
         unknown = sorted(set(std_types) - set(self.items.index))
         if unknown:

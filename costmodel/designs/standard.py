@@ -82,8 +82,9 @@ def _cover(need: np.ndarray, ratings: np.ndarray, codes: np.ndarray) -> tuple[np
 
 
 def _codes(catalog: Catalog, std_types) -> np.ndarray:
-    """Positions of std_types in the catalogue: lines carry these codes, not repeated strings."""
-    return catalog.items.index.get_indexer(pd.Index(std_types))
+    """Positions of std_types in the catalogue (-1 if absent): lines carry these codes, not repeated strings."""
+    positions = catalog.positions
+    return np.array([positions.get(std_type, -1) for std_type in std_types], dtype=np.intp)
 
 
 def _family_cover(capacity_kva: np.ndarray, select: dict, family: str, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
@@ -118,11 +119,11 @@ def _select(item: dict, frame: Columns, catalog: Catalog) -> tuple[np.ndarray, n
     if "std_type_by" in select:
         # Each distinct value looked up once, then spread by position.
         positions, values = pd.factorize(frame[select["std_type_by"]], use_na_sentinel=False)
-        keys = pd.Series(np.asarray(values, dtype=object)).map(select["std_types"])
-        if keys.isna().any():
-            bad = values[int(np.flatnonzero(keys.isna())[0])]
-            raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={bad!r}; allowed: {list(select['std_types'])}")
-        return _codes(catalog, keys.astype(object))[positions], ones
+        std_types = select["std_types"]
+        unknown = [value for value in values if value not in std_types]
+        if unknown:
+            raise InputError(f"{item['id']}: no std_type for {select['std_type_by']}={unknown[0]!r}; allowed: {list(std_types)}")
+        return _codes(catalog, [std_types[value] for value in values])[positions], ones
     capacity_kva = np.asarray(frame["capacity_kva"], dtype=float)
     if "family_by" in select:
         codes = np.zeros(len(frame), dtype=np.intp)
@@ -186,7 +187,7 @@ def component_rows(decided: Columns | pd.DataFrame, scheme: Scheme, ruleset) -> 
     items = scheme.catalog.items
     return pd.DataFrame({
         "component": labels_from_codes(order, [item["name"] for item in scheme.components]),
-        "std_type": pd.Categorical.from_codes(std, categories=items.index),
+        "std_type": labels_from_codes(std, list(items.index)),
         "zone": labels_from_codes(order, [item["zone"] for item in scheme.components]),
         "quantity": np.concatenate(quantities),
         "unit": labels_from_codes(std, list(items["unit"])),
