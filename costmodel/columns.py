@@ -25,6 +25,7 @@ class Columns:
     def __init__(self, frame: pd.DataFrame | None = None, arrays: dict | None = None, length: int | None = None):
         self._frame = frame
         self._arrays: dict = dict(arrays or {})
+        self._codes: dict = {}
         self._length = len(frame) if frame is not None else int(length)
 
     @classmethod
@@ -49,6 +50,15 @@ class Columns:
         if len(values) != self._length:
             raise ValueError(f"column {name!r} has {len(values)} values for {self._length} rows")
         self._arrays[name] = values
+        self._codes = {key: codes for key, codes in self._codes.items() if key[0] != name}
+
+    def codes(self, name: str, categories: tuple) -> np.ndarray:
+        """Each row's position in `categories` (-1 if absent), found once per column and list: several
+        parameters broken down by the same column (the area) ask for the same codes."""
+        key = (name, categories)
+        if key not in self._codes:
+            self._codes[key] = pd.Categorical(self[name], categories=list(categories)).codes
+        return self._codes[key]
 
     @property
     def names(self) -> list[str]:
@@ -60,6 +70,5 @@ class Columns:
         return Columns(arrays={name: self[name][positions] for name in names}, length=len(positions))
 
     def to_frame(self) -> pd.DataFrame:
-        """Every column as one frame, built once (the frame's own index kept), without copying the arrays."""
-        index = self._frame.index if self._frame is not None else None
-        return pd.DataFrame({name: self[name] for name in self.names}, index=index, copy=False)
+        """Every column as one frame indexed by position, built once, without copying the arrays."""
+        return pd.DataFrame({name: self[name] for name in self.names}, index=pd.RangeIndex(self._length), copy=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from pandas.api.types import union_categoricals
 from pydantic import BaseModel
 
 from costmodel.application import Application
+from costmodel.columns import Columns
 from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, component_rows, load_scheme
 from costmodel.errors import InputError
 from costmodel.params import RuleSet
@@ -53,7 +55,7 @@ def price_components(components: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
     return priced
 
 
-def _positions(lines: pd.DataFrame, decided: pd.DataFrame) -> np.ndarray:
+def _positions(lines: pd.DataFrame, decided: Columns) -> np.ndarray:
     """Each line's application as a position in `decided`: carried by the batch path, else looked up by id."""
     if "_row" in lines:
         return lines["_row"].to_numpy()
@@ -68,7 +70,7 @@ def _choose(take_first: np.ndarray, first: pd.Categorical, second: pd.Categorica
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
-def fund_lines(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
+def fund_lines(lines: pd.DataFrame, decided: Columns) -> pd.DataFrame:
     """Who funds each line follows only from its zone and the application's boundary point."""
     rows = _positions(lines, decided)
     zone_rank = pd.Categorical(lines["zone"], categories=ZONE_ORDER).codes
@@ -83,7 +85,7 @@ def fund_lines(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
     return funded
 
 
-def totals_by_application(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
+def totals_by_application(lines: pd.DataFrame, decided: Columns) -> pd.DataFrame:
     """Customer and grid totals per application of `decided`, in its order (zero where it has no lines)."""
     rows = _positions(lines, decided)
     amount = np.nan_to_num(lines["amount_cny"].to_numpy(dtype=float))
@@ -91,7 +93,7 @@ def totals_by_application(lines: pd.DataFrame, decided: pd.DataFrame) -> pd.Data
     customer_cny = np.bincount(rows, weights=np.where(grid, 0.0, amount), minlength=len(decided))
     grid_cny = np.bincount(rows, weights=np.where(grid, amount, 0.0), minlength=len(decided))
     return pd.DataFrame({
-        "application_id": decided["application_id"].to_numpy(),
+        "application_id": np.asarray(decided["application_id"]),
         "customer_cny": customer_cny,
         "grid_cny": grid_cny,
         "total_cny": customer_cny + grid_cny,
@@ -124,30 +126,41 @@ def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
 class QuoteBatch:
     """Every application's decisions, lines and totals, plus the rows that could not be quoted."""
 
-    decisions: pd.DataFrame
+    decided: Columns  # row i is application i of `totals`
     lines: pd.DataFrame
     totals: pd.DataFrame
     rejected: pd.DataFrame  # application_id, reason
     ruleset: RuleSet
     scheme: Scheme
 
-    def schedule_input(self, decided: pd.DataFrame) -> dict[str, np.ndarray]:
-        """The schedule's inputs for rows of `decisions`, as `schedule_columns` takes them."""
-        route_m = np.where(decided["supply_voltage"].eq("10kV"), decided["distance_to_10kv_m"], decided["distance_to_lv_m"])
+    @cached_property
+    def decisions(self) -> pd.DataFrame:
+        """The decided applications as a frame (made on first use: a web quote reads the columns directly)."""
+        return self.decided.to_frame()
+
+    def select(self, application_ids=None) -> tuple[Columns, np.ndarray]:
+        """The decided columns of every (or the given) application and their positions in the batch."""
+        if application_ids is None:
+            return self.decided, np.arange(len(self.decided))
+        rows = np.flatnonzero(pd.Index(self.decided["application_id"]).isin(list(application_ids)))
+        return self.decided.take(rows, self.decided.names), rows
+
+    def schedule_input(self, decided: Columns) -> dict[str, np.ndarray]:
+        """The schedule's inputs for rows of `decided`, as `schedule_columns` takes them."""
+        ten_kv = np.asarray(decided["supply_voltage"]) == "10kV"
+        route_m = np.where(ten_kv, np.asarray(decided["distance_to_10kv_m"], dtype=float), np.asarray(decided["distance_to_lv_m"], dtype=float))
         return {
-            "application_id": decided["application_id"].to_numpy(),
-            "application_date": decided["application_date"].to_numpy(),
-            "supply_voltage": decided["supply_voltage"].to_numpy(),
+            "application_id": np.asarray(decided["application_id"]),
+            "application_date": np.asarray(decided["application_date"]),
+            "supply_voltage": np.asarray(decided["supply_voltage"]),
             "ruleset_id": np.full(len(decided), self.ruleset.schedule_id, dtype=object),
             # A line that leaves the plot or crosses a road needs external-works approvals.
-            "has_external_works": (decided["road_crossings"].to_numpy() > 0) | (route_m > 0),
+            "has_external_works": (np.asarray(decided["road_crossings"]) > 0) | (route_m > 0),
         }
 
     def schedules(self, application_ids=None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Stage dates and totals of every (or the given) application: the schedule's one path."""
-        decided = self.decisions
-        if application_ids is not None:
-            decided = decided[decided["application_id"].isin(application_ids)]
+        decided, _ = self.select(application_ids)
         return schedule_applications(pd.DataFrame(self.schedule_input(decided)))
 
     def summary(self) -> pd.DataFrame:
@@ -155,7 +168,7 @@ class QuoteBatch:
         return self.decisions[keep].merge(self.totals, on="application_id", how="left")
 
 
-def _given_components(components: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
+def _given_components(components: pd.DataFrame, decided: Columns) -> pd.DataFrame:
     """A design made elsewhere (the optimiser) in the batch path's form: `_row` positions in `decided`."""
     missing = [c for c in COMPONENT_COLUMNS if c not in components.columns]
     if missing:
@@ -178,11 +191,10 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     """
     scheme = scheme or load_scheme()
     decided, problems = decide(frame, ruleset)
-    bad = problems.notna()
-    rejected = pd.DataFrame({"application_id": decided.loc[bad, "application_id"], "reason": problems[bad]})
+    bad = pd.notna(problems)
+    rejected = pd.DataFrame({"application_id": np.asarray(decided["application_id"])[bad], "reason": problems[bad]})
     if bad.any():
-        decided = decided[~bad.to_numpy()]
-    decided.index = pd.RangeIndex(len(decided))  # positions; `decided` is ours (decide built it), no copy needed
+        decided = decided.take(np.flatnonzero(~bad), decided.names)
     if components is None:
         components = component_rows(decided, scheme, ruleset)
     else:
@@ -195,12 +207,12 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     works = price_components(components, scheme)
     lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
     totals = totals_by_application(lines, decided)
-    lines["application_id"] = decided["application_id"].to_numpy()[_positions(lines, decided)]  # once, for all lines
+    lines["application_id"] = np.asarray(decided["application_id"])[_positions(lines, decided)]  # once, for all lines
     columns = {column: lines[column].array for column in LINE_COLUMNS}
     if itemised:  # labels back to plain values, as an itemised quote shows them
         columns = {name: values.astype(object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
     lines = _side_by_side(columns)
-    return QuoteBatch(decided, lines, totals, rejected.reset_index(drop=True), ruleset, scheme)
+    return QuoteBatch(decided, lines, totals, rejected, ruleset, scheme)
 
 
 class QuoteLine(BaseModel):
@@ -251,11 +263,15 @@ class Schedule(BaseModel):
     warnings: list[str]
 
 
+def _texts(values) -> list[str]:
+    return [str(value) for value in values]
+
+
 def _dates(values: np.ndarray) -> list[dt.date]:
     return values.astype("datetime64[D]").tolist()
 
 
-def _schedules(batch: QuoteBatch, decided: pd.DataFrame) -> list[dict]:
+def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
     """The schedule of each row of `decided`, in its order, as Schedule's fields."""
     inputs = batch.schedule_input(decided)
     inputs["application_id"] = np.arange(len(decided))  # positions: the stages of row i follow those of row i - 1
@@ -340,22 +356,19 @@ def _line_records(lines: pd.DataFrame, ids: list[str]) -> dict[str, list[dict]]:
 
 def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = None) -> list[Quote]:
     """Full quotes, with trace and schedule, of the (given) applications of a batch, in batch order."""
-    decided = batch.decisions
     if application_ids is not None:
-        wanted = set(application_ids)
-        missing = wanted - set(decided["application_id"])
+        missing = set(application_ids) - set(batch.decided["application_id"])
         if missing:
             first = sorted(missing)[0]
             reason = batch.rejected.loc[batch.rejected["application_id"] == first, "reason"]
             raise InputError(reason.iloc[0] if len(reason) else f"no application {first!r} in the batch")
-        decided = decided[decided["application_id"].isin(wanted)]
-    ids = decided["application_id"].tolist()
+    decided, rows = batch.select(application_ids)  # rows: positions in batch.decided, and so in batch.totals
+    ids = list(decided["application_id"])
     if not ids:
         return []
     traces = traces_for(decided, batch.ruleset)
     schedules = _schedules(batch, decided)
     lines_by_application = _line_records(batch.lines, ids)
-    rows = decided.index.to_numpy()  # positions in batch.decisions, and so in batch.totals
     totals = zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in ("customer_cny", "grid_cny", "total_cny")))
     ruleset, scheme = batch.ruleset, batch.scheme
     provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_lineage": list(ruleset.lineage),
@@ -363,9 +376,8 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
     for application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule in zip(
-            ids, decided["enterprise_size"].astype(str).tolist(), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
-            decided["supply_voltage"].astype(str).tolist(), decided["boundary"].astype(str).tolist(),
-            _dates(decided["evaluation_date"].to_numpy()), totals, schedules):
+            ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
+            _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules):
         own_lines = lines_by_application[application_id]
         quotes.append(Quote.model_validate({
             "application_id": application_id,

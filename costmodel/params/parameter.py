@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costmodel.columns import Columns
 from costmodel.errors import InputError
 from costmodel.yamlio import check_keys, load_yaml
 
@@ -136,7 +137,7 @@ class Parameter:
         table, categories = self.cells
         if categories is None:
             return table[indices, 0]
-        codes = pd.Categorical(frame[self.breakdown], categories=categories).codes
+        codes = Columns.of(frame).codes(self.breakdown, tuple(categories))
         if (codes < 0).any():
             bad = np.asarray(frame[self.breakdown], dtype=object)[codes < 0][0]
             raise InputError(

@@ -76,8 +76,9 @@ def decide_enterprise_size(columns: Columns, ruleset) -> tuple[Columns, np.ndarr
     return columns, problems
 
 
-def decide(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
-    """All decisions for every row, and a reason for each row that cannot be quoted (else None)."""
+def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
+    """All decisions for every row (the frame's columns and the decided ones), and a reason for each row that
+    cannot be quoted (else None)."""
     decided, problems = decide_enterprise_size(prepare(frame, ruleset), ruleset)
     for name, column in (("supply_voltage", "supply_voltage"), ("investment_boundary", "boundary")):
         outcome, rule = ruleset.decision(name).evaluate(decided, ruleset)
@@ -93,7 +94,7 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[pd.DataFrame, pd.Series]:
             f"supply would be at {voltage}, which costmodel does not design"
             for kva, cap, voltage in zip(decided["capacity_kva"][rows].tolist(), limits.tolist(), decided["supply_voltage"][rows])
         ]
-    return decided.to_frame(), pd.Series(problems, index=frame.index, dtype=object)
+    return decided, problems
 
 
 def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
