@@ -19,6 +19,7 @@ from costmodel.application import Application
 from costmodel.columns import Columns
 from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, component_rows, load_scheme
 from costmodel.errors import InputError
+from costmodel.labels import labels_from_codes
 from costmodel.params import RuleSet
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
@@ -39,26 +40,25 @@ LINE_COLUMNS = [
 LABEL_COLUMNS = {"component", "std_type", "zone", "unit", "funded_by", "rule_id", "design_rule", "catalogue_ref"}
 
 
-def price_components(components: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
-    """Component x catalogue row -> priced line."""
+def price_components(components: Columns, scheme: Scheme) -> Columns:
+    """Component x catalogue row -> priced line (the price columns added to `components`)."""
     catalog = scheme.catalog
     items = catalog.items
-    codes = pd.Categorical(components["std_type"], categories=items.index).codes
+    codes = components.codes("std_type", tuple(items.index))
     known = codes >= 0
     unit_cost = np.where(known, items["unit_cost_cny"].to_numpy()[codes], np.nan)
-    priced = components.copy(deep=False)  # new columns only: no need to copy millions of components
-    priced["unit_cost_cny"] = unit_cost
-    priced["amount_cny"] = components["quantity"].to_numpy() * unit_cost
-    priced["catalogue_ref"] = pd.Categorical.from_codes(codes, categories=catalog.id + ":" + items.index)
-    priced["indicative"] = items["indicative"].to_numpy()[codes] & known
-    priced["placeholder"] = False
-    return priced
+    components["unit_cost_cny"] = unit_cost
+    components["amount_cny"] = np.asarray(components["quantity"], dtype=float) * unit_cost
+    components["catalogue_ref"] = labels_from_codes(codes, [f"{catalog.id}:{std_type}" for std_type in items.index])
+    components["indicative"] = items["indicative"].to_numpy()[codes] & known
+    components["placeholder"] = np.zeros(len(components), dtype=bool)
+    return components
 
 
-def _positions(lines: pd.DataFrame, decided: Columns) -> np.ndarray:
+def _positions(lines: Columns, decided: Columns) -> np.ndarray:
     """Each line's application as a position in `decided`: carried by the batch path, else looked up by id."""
     if "_row" in lines:
-        return lines["_row"].to_numpy()
+        return np.asarray(lines["_row"])
     return pd.Index(decided["application_id"]).get_indexer(lines["application_id"])
 
 
@@ -70,26 +70,25 @@ def _choose(take_first: np.ndarray, first: pd.Categorical, second: pd.Categorica
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
-def fund_lines(lines: pd.DataFrame, decided: Columns) -> pd.DataFrame:
-    """Who funds each line follows only from its zone and the application's boundary point."""
+def fund_lines(lines: Columns, decided: Columns) -> Columns:
+    """Who funds each line follows only from its zone and the application's boundary point (added to `lines`)."""
     rows = _positions(lines, decided)
-    zone_rank = pd.Categorical(lines["zone"], categories=ZONE_ORDER).codes
-    boundary_rank = pd.Categorical(decided["boundary"], categories=BOUNDARY_POINTS).codes.astype(np.int16) + 1
+    zone_rank = lines.codes("zone", ZONE_ORDER)
+    boundary_rank = decided.codes("boundary", BOUNDARY_POINTS).astype(np.int16) + 1
     grid = (zone_rank >= 0) & (zone_rank < boundary_rank[rows])
     boundary_rule = pd.Categorical(decided["boundary_rule"])
-    rule = pd.Categorical.from_codes(boundary_rule.codes[rows], categories=boundary_rule.categories)
+    rule = pd.Categorical.from_codes(boundary_rule.codes[rows], dtype=boundary_rule.dtype)
     is_works = zone_rank != ZONE_RANK["charges"]
-    funded = lines.copy(deep=False)  # new columns only: no need to copy millions of lines
-    funded["funded_by"] = pd.Categorical.from_codes(grid.astype(np.int8), categories=["customer", "grid"])
-    funded["rule_id"] = _choose(is_works, rule, pd.Categorical(funded["rule_id"])) if "rule_id" in funded else rule
-    return funded
+    lines["funded_by"] = labels_from_codes(grid.astype(np.int8), ["customer", "grid"])
+    lines["rule_id"] = _choose(is_works, rule, pd.Categorical(lines["rule_id"])) if "rule_id" in lines else rule
+    return lines
 
 
-def totals_by_application(lines: pd.DataFrame, decided: Columns) -> pd.DataFrame:
+def totals_by_application(lines: Columns, decided: Columns) -> pd.DataFrame:
     """Customer and grid totals per application of `decided`, in its order (zero where it has no lines)."""
     rows = _positions(lines, decided)
-    amount = np.nan_to_num(lines["amount_cny"].to_numpy(dtype=float))
-    grid = (lines["funded_by"] == "grid").to_numpy()
+    amount = np.nan_to_num(np.asarray(lines["amount_cny"], dtype=float))
+    grid = np.asarray(lines["funded_by"] == "grid")
     customer_cny = np.bincount(rows, weights=np.where(grid, 0.0, amount), minlength=len(decided))
     grid_cny = np.bincount(rows, weights=np.where(grid, amount, 0.0), minlength=len(decided))
     return pd.DataFrame({
@@ -100,26 +99,23 @@ def totals_by_application(lines: pd.DataFrame, decided: Columns) -> pd.DataFrame
     })
 
 
-def _side_by_side(columns: dict) -> pd.DataFrame:
-    """Arrays as one frame without copying them (with copy=False the constructor keeps each array its own block)."""
-    return pd.DataFrame(columns, copy=False)
-
-
-def _stack(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate line frames, keeping label columns categorical (a plain concat would expand them)."""
-    parts = [part for part in parts if not part.empty]
-    if len(parts) <= 1:
-        return parts[0] if parts else pd.DataFrame(columns=LINE_COLUMNS)
+def _stack(parts: list[Columns]) -> Columns:
+    """Concatenate lines, keeping label columns categorical (a plain concat would expand them)."""
+    parts = [part for part in parts if len(part)]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return Columns(arrays={column: np.empty(0, dtype=object) for column in LINE_COLUMNS}, length=0)
     stacked = {}
-    for column in dict.fromkeys(column for part in parts for column in part.columns if column != "_order"):
+    for column in dict.fromkeys(column for part in parts for column in part.names if column != "_order"):
         if column in LABEL_COLUMNS:
             stacked[column] = union_categoricals(
                 [pd.Categorical(part[column]) if column in part else pd.Categorical.from_codes(np.full(len(part), -1), categories=[])
                  for part in parts], ignore_order=True)
         else:
-            stacked[column] = np.concatenate([part[column].to_numpy() if column in part else np.full(len(part), None)
+            stacked[column] = np.concatenate([np.asarray(part[column]) if column in part else np.full(len(part), None)
                                               for part in parts])
-    return _side_by_side(stacked)
+    return Columns(arrays=stacked, length=sum(len(part) for part in parts))
 
 
 @dataclass
@@ -168,7 +164,7 @@ class QuoteBatch:
         return self.decisions[keep].merge(self.totals, on="application_id", how="left")
 
 
-def _given_components(components: pd.DataFrame, decided: Columns) -> pd.DataFrame:
+def _given_components(components: pd.DataFrame, decided: Columns) -> Columns:
     """A design made elsewhere (the optimiser) in the batch path's form: `_row` positions in `decided`."""
     missing = [c for c in COMPONENT_COLUMNS if c not in components.columns]
     if missing:
@@ -177,7 +173,7 @@ def _given_components(components: pd.DataFrame, decided: Columns) -> pd.DataFram
     if unknown_zones:
         raise InputError(f"components: zone(s) {unknown_zones}; allowed: {list(ZONES)}")
     rows = pd.Index(decided["application_id"]).get_indexer(components["application_id"])
-    return components.assign(_row=rows, _order=np.arange(len(components)))[rows >= 0]
+    return Columns(components.assign(_row=rows, _order=np.arange(len(components)))[rows >= 0])
 
 
 def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
@@ -202,17 +198,17 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
         if unknown:
             raise InputError(f"components name application(s) {unknown[:5]} that the applications do not contain")
         components = _given_components(components, decided)
-    if itemised:
-        components = components.sort_values(["_row", "_order"], kind="stable")
+    if itemised:  # by application, each in scheme order
+        components = components.take(np.lexsort((components["_order"], components["_row"])), components.names)
     works = price_components(components, scheme)
     lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
     totals = totals_by_application(lines, decided)
     lines["application_id"] = np.asarray(decided["application_id"])[_positions(lines, decided)]  # once, for all lines
-    columns = {column: lines[column].array for column in LINE_COLUMNS}
+    columns = {column: lines[column] for column in LINE_COLUMNS}
     if itemised:  # labels back to plain values, as an itemised quote shows them
-        columns = {name: values.astype(object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
-    lines = _side_by_side(columns)
-    return QuoteBatch(decided, lines, totals, rejected, ruleset, scheme)
+        columns = {name: np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
+    # One frame of the arrays, not copied (with copy=False the constructor keeps each array its own block).
+    return QuoteBatch(decided, pd.DataFrame(columns, copy=False), totals, rejected, ruleset, scheme)
 
 
 class QuoteLine(BaseModel):

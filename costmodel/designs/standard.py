@@ -154,7 +154,7 @@ def _quantity(spec: Any, frame: Columns, positions: np.ndarray, context: _WithDe
     return base / float(spec.get("divide_by", 1))
 
 
-def component_rows(decided: Columns | pd.DataFrame, scheme: Scheme, ruleset) -> pd.DataFrame:
+def component_rows(decided: Columns | pd.DataFrame, scheme: Scheme, ruleset) -> Columns:
     """Components in long format, unsorted, as categoricals, with `_row` (the application's position in
     `decided`) and `_order` (the component's place in the scheme): the batch path's form. No
     application_id: the caller takes it from `_row` once, for every line."""
@@ -182,10 +182,10 @@ def component_rows(decided: Columns | pd.DataFrame, scheme: Scheme, ruleset) -> 
         codes_of.append(np.asarray(codes, dtype=np.intp))
         quantities.append(_quantity(item["quantity"], rows, positions, context, units_by_component) * units)
     if not rows_of:
-        return pd.DataFrame(columns=COMPONENT_COLUMNS[1:] + ["_row", "_order"])
+        return Columns(arrays={column: np.empty(0, dtype=object) for column in COMPONENT_COLUMNS[1:] + ["_row", "_order"]}, length=0)
     row, order, std = np.concatenate(rows_of), np.concatenate(orders), np.concatenate(codes_of)
     items = scheme.catalog.items
-    return pd.DataFrame({
+    return Columns(length=len(row), arrays={
         "component": labels_from_codes(order, [item["name"] for item in scheme.components]),
         "std_type": labels_from_codes(std, list(items.index)),
         "zone": labels_from_codes(order, [item["zone"] for item in scheme.components]),
@@ -194,5 +194,5 @@ def component_rows(decided: Columns | pd.DataFrame, scheme: Scheme, ruleset) -> 
         "design_rule": labels_from_codes(order, [f"{scheme.id}:{item['id']}" for item in scheme.components]),
         "_row": row,
         "_order": order,
-    }, copy=False)
+    })
 

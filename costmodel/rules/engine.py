@@ -97,7 +97,7 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
     return decided, problems
 
 
-def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
+def fee_lines(decided: Columns, ruleset) -> Columns:
     """Charges other than works, as quote lines payable by the customer; `_row` is the application's position
     in `decided` (the caller adds application_id, once for all lines)."""
     table = ruleset.decision("fees")
@@ -116,11 +116,11 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
         rates.append(parameter.array(decided.take(rows, needed)).astype(float))
         quantities.append(np.asarray(decided[fee.basis], dtype=float)[rows])
     if not rows_of:
-        return pd.DataFrame()
+        return Columns(length=0)
     fee, quantity, rate = np.concatenate(fee_of), np.concatenate(quantities), np.concatenate(rates)
     fees = table.fees
     placeholder = np.array([ruleset.parameter(f.rate_parameter).placeholder for f in fees])
-    return pd.DataFrame({
+    return Columns(length=len(fee), arrays={
         "component": labels_from_codes(fee, [f.name for f in fees]),
         "std_type": pd.Categorical.from_codes(np.full(len(fee), -1), categories=[]),
         "zone": pd.Categorical.from_codes(np.zeros(len(fee), dtype=np.int8), categories=["charges"]),
@@ -134,4 +134,4 @@ def fee_lines(decided: pd.DataFrame, ruleset) -> pd.DataFrame:
         "indicative": np.zeros(len(fee), dtype=bool),
         "placeholder": placeholder[fee],
         "_row": np.concatenate(rows_of),
-    }, copy=False)
+    })
