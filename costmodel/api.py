@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import gc
 import io
+from collections import deque
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, Iterator
@@ -138,17 +139,26 @@ class QuoteCoalescer:
 
     One batch runs at a time; requests that arrive meanwhile (or within a short window of the first)
     form the next batch. A batch of 16 costs about a tenth of 16 single quotes, so under load each
-    request waits for one shared batch instead of for fifteen others.
+    request waits for one shared batch instead of for fifteen others. The window closes as soon as as
+    many requests wait as the largest of the last few batches held (the same clients, back with their
+    next request), so a steady load pays no fixed wait.
     """
 
     def __init__(self, window_s: float = 0.002, max_batch: int = 256):
         self.window_s, self.max_batch = window_s, max_batch
         self._pending: list[tuple[Application, RuleSet, asyncio.Future]] = []
         self._draining = False
+        self._recent_sizes: deque[int] = deque(maxlen=8)
+        self._gathered: asyncio.Event | None = None
+
+    def _expected(self) -> int:
+        return max(self._recent_sizes, default=1)
 
     async def quote(self, application: Application, ruleset: RuleSet) -> Quote:
         future = asyncio.get_running_loop().create_future()
         self._pending.append((application, ruleset, future))
+        if self._gathered is not None and len(self._pending) >= self._expected():
+            self._gathered.set()
         if not self._draining:
             self._draining = True
             asyncio.ensure_future(self._drain())
@@ -157,8 +167,15 @@ class QuoteCoalescer:
     async def _drain(self) -> None:
         try:
             while self._pending:
-                await asyncio.sleep(self.window_s)  # let requests sent together join the batch
+                if len(self._pending) < self._expected():  # let requests sent together join the batch
+                    self._gathered = asyncio.Event()
+                    try:
+                        await asyncio.wait_for(self._gathered.wait(), self.window_s)
+                    except asyncio.TimeoutError:
+                        pass
+                    self._gathered = None
                 items, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+                self._recent_sizes.append(len(items))
                 try:
                     results = await run_in_threadpool(_quote_many, [(application, ruleset) for application, ruleset, _ in items])
                 except Exception as error:  # noqa: BLE001 - handed to every waiting request, which reports it

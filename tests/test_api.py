@@ -237,3 +237,36 @@ def test_startup_loads_the_tariffs_and_freezes_them_out_of_the_collector():
         assert gc.get_freeze_count() > 0
         assert client.get("/health").status_code == 200
     gc.unfreeze()
+
+
+def test_the_coalescer_closes_its_window_once_the_last_batch_size_is_back(monkeypatch):
+    import asyncio
+    import time
+
+    import costmodel.api as api
+
+    batches = []
+    monkeypatch.setattr(api, "_quote_many", lambda items: batches.append(len(items)) or [None] * len(items))
+    ruleset = load_ruleset("shandong-2019")
+    coalescer = api.QuoteCoalescer(window_s=0.5)
+
+    async def requests(count: int, gap_s: float = 0.0) -> float:
+        """`count` requests, each `gap_s` after the previous; seconds until all are answered."""
+        start = time.perf_counter()
+
+        async def one(delay_s: float):
+            await asyncio.sleep(delay_s)
+            return await coalescer.quote(WAREHOUSE, ruleset)
+
+        await asyncio.gather(*(one(i * gap_s) for i in range(count)))
+        return time.perf_counter() - start
+
+    async def scenario():
+        sent_together = await requests(3)  # no batch yet, nothing to wait for: all three arrive in one tick
+        trickling = await requests(3, gap_s=0.05)  # the last batch held 3: the window closes when the third arrives
+        fewer = await requests(2)  # 2 < 3: the window runs its full 0.5 s for a third that never comes
+        return sent_together, trickling, fewer
+
+    sent_together, trickling, fewer = asyncio.run(scenario())
+    assert batches == [3, 3, 2]
+    assert sent_together < 0.25 and 0.1 <= trickling < 0.4 and fewer >= 0.5
