@@ -123,7 +123,7 @@ class QuoteBatch:
     """Every application's decisions, lines and totals, plus the rows that could not be quoted."""
 
     decided: Columns  # row i is application i of `totals`
-    lines: pd.DataFrame
+    line_columns: Columns  # LINE_COLUMNS
     totals: pd.DataFrame
     rejected: pd.DataFrame  # application_id, reason
     ruleset: RuleSet
@@ -133,6 +133,11 @@ class QuoteBatch:
     def decisions(self) -> pd.DataFrame:
         """The decided applications as a frame (made on first use: a web quote reads the columns directly)."""
         return self.decided.to_frame()
+
+    @cached_property
+    def lines(self) -> pd.DataFrame:
+        """The quote lines as a frame (made on first use, like `decisions`)."""
+        return self.line_columns.to_frame()
 
     def select(self, application_ids=None) -> tuple[Columns, np.ndarray]:
         """The decided columns of every (or the given) application and their positions in the batch."""
@@ -207,8 +212,7 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     columns = {column: lines[column] for column in LINE_COLUMNS}
     if itemised:  # labels back to plain values, as an itemised quote shows them
         columns = {name: np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
-    # One frame of the arrays, not copied (with copy=False the constructor keeps each array its own block).
-    return QuoteBatch(decided, pd.DataFrame(columns, copy=False), totals, rejected, ruleset, scheme)
+    return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme)
 
 
 class QuoteLine(BaseModel):
@@ -335,17 +339,18 @@ def _warnings(lines: list[dict]) -> list[str]:
     return notes
 
 
-def _line_records(lines: pd.DataFrame, ids: list[str]) -> dict[str, list[dict]]:
+def _line_records(lines: Columns, ids: list[str]) -> dict[str, list[dict]]:
     """Each application's lines as QuoteLine fields (missing values None), in batch order."""
-    lines = lines[lines["application_id"].isin(ids)]
+    application_ids = np.asarray(lines["application_id"], dtype=object)
+    rows = np.flatnonzero(pd.Index(application_ids).isin(ids))
     fields = [column for column in LINE_COLUMNS if column != "application_id"]
     columns = []
     for field in fields:
-        values = lines[field].to_numpy(dtype=object)
+        values = np.asarray(lines[field], dtype=object)[rows]
         values[pd.isna(values)] = None
         columns.append(values.tolist())
     by_application: dict[str, list[dict]] = {i: [] for i in ids}
-    for application_id, *values in zip(lines["application_id"].tolist(), *columns):
+    for application_id, *values in zip(application_ids[rows].tolist(), *columns):
         by_application[application_id].append(dict(zip(fields, values)))
     return by_application
 
@@ -364,7 +369,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
         return []
     traces = traces_for(decided, batch.ruleset)
     schedules = _schedules(batch, decided)
-    lines_by_application = _line_records(batch.lines, ids)
+    lines_by_application = _line_records(batch.line_columns, ids)
     totals = zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in ("customer_cny", "grid_cny", "total_cny")))
     ruleset, scheme = batch.ruleset, batch.scheme
     provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_lineage": list(ruleset.lineage),

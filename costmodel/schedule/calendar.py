@@ -137,17 +137,20 @@ def _build(first_year: int, last_year: int, path: Path, _mtime_ns: int) -> WorkC
     return WorkCalendar(np.concatenate(parts), first_year, last_year, sources)
 
 
-def calendar_for(dates: pd.Series, max_working_days: int, table_path: Path | None = None) -> WorkCalendar:
+def _years(dates) -> np.ndarray:
+    return np.asarray(dates, dtype="datetime64[Y]").astype(np.int64) + 1970
+
+
+def calendar_for(dates, max_working_days: int, table_path: Path | None = None) -> WorkCalendar:
     """A calendar long enough to add max_working_days to every date (one spare year each side)."""
-    years = pd.DatetimeIndex(dates).year
+    years = _years(dates)
     # 200 working days a year is below any real year, so the span is always long enough.
     return build_calendar(int(years.min()) - 1, int(years.max()) + max_working_days // 200 + 1, table_path)
 
 
-def working_day_position(calendar: WorkCalendar, dates: pd.Series) -> np.ndarray:
+def working_day_position(calendar: WorkCalendar, dates) -> np.ndarray:
     """Index of the last working day on or before each date: day N of a stage is position + N."""
-    values = pd.DatetimeIndex(dates).values.astype("datetime64[D]")
-    return np.searchsorted(calendar.days, values, side="right") - 1
+    return np.searchsorted(calendar.days, np.asarray(dates, dtype="datetime64[D]"), side="right") - 1
 
 
 def add_working_days(dates: pd.Series, working_days, table_path: Path | None = None) -> pd.Series:
@@ -161,10 +164,10 @@ def add_working_days(dates: pd.Series, working_days, table_path: Path | None = N
     return pd.Series(due.astype("datetime64[ns]"), index=dates.index)
 
 
-def fallback_warnings(calendar: WorkCalendar, first: pd.Series, last: pd.Series) -> pd.Series:
+def fallback_warnings(calendar: WorkCalendar, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     """Per row, a warning naming the years between first and last dates that had no holiday data."""
-    first_year = pd.DatetimeIndex(first).year.to_numpy()
-    last_year = pd.DatetimeIndex(last).year.to_numpy()
+    first_year = _years(first)
+    last_year = _years(last)
     out = np.full(len(first_year), "", dtype=object)
     lo, hi = package_years()
     for year in calendar.fallback_years():
@@ -175,4 +178,4 @@ def fallback_warnings(calendar: WorkCalendar, first: pd.Series, last: pd.Series)
                 f"add the year to tariffs/{TABLE_RELATIVE.as_posix()}); Monday-Friday assumed"
             )
             out[hit] = np.where(out[hit] == "", message, out[hit] + "; " + message)
-    return pd.Series(out, index=pd.Series(first).index, dtype=object)
+    return out

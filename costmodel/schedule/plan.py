@@ -61,9 +61,10 @@ def validate_applications(frame: pd.DataFrame, root: Path | None = None) -> pd.D
 
 
 @lru_cache(maxsize=256)
-def _layout(combos: tuple[tuple[StageSet, str, bool], ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _layout(combos: tuple[tuple[StageSet, str, bool], ...]) -> tuple[dict, dict]:
     """Stage offsets (long, each combination's rows contiguous) and totals/limits (one row each) of
-    a set of combinations; cached, as a service sees the same few sets again and again."""
+    a set of combinations, as columns (numpy, categoricals for labels); cached, as a service sees the
+    same few sets again and again."""
     stage_parts, rows = [], []
     for index, (stage_set, voltage, external_works) in enumerate(combos):
         stages, check = template(stage_set, voltage, external_works)
@@ -78,12 +79,15 @@ def _layout(combos: tuple[tuple[StageSet, str, bool], ...]) -> tuple[pd.DataFram
     stages = pd.concat(stage_parts, ignore_index=True)
     for column in _CATEGORICAL:
         stages[column] = stages[column].astype("category")
-    return stages, pd.DataFrame(rows).set_index("combo")
+    checks = pd.DataFrame(rows)
+    return ({column: stages[column].array if column in _CATEGORICAL else stages[column].to_numpy() for column in stages},
+            {column: checks[column].to_numpy() for column in checks})
 
 
 def build_templates(ruleset_id: np.ndarray, supply_voltage: np.ndarray, has_external_works: np.ndarray,
-                    root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Per combination: stage offsets (long) and totals/limits (one row); and each application's combination."""
+                    root: Path | None = None) -> tuple[dict, dict, np.ndarray]:
+    """Per combination: stage offsets (long) and totals/limits (one row), as columns; and each application's
+    combination."""
     ruleset_codes, ruleset_ids = pd.factorize(ruleset_id)
     voltage_codes, voltages = pd.factorize(supply_voltage)
     key = (ruleset_codes * len(voltages) + voltage_codes) * 2 + has_external_works.astype(np.int64)
@@ -112,7 +116,7 @@ def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, s
     """
     stages, checks, combo_of_app = build_templates(ruleset_id, supply_voltage, has_external_works, root)
     application_date = application_date.astype("datetime64[ns]")
-    total_working_days = checks["total_working_days"].to_numpy()[combo_of_app]
+    total_working_days = checks["total_working_days"][combo_of_app]
 
     calendar = calendar_for(application_date, int(total_working_days.max()))
     position = working_day_position(calendar, application_date)
@@ -120,7 +124,7 @@ def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, s
 
     # Spread each combination's stage rows over its applications, keeping the input order.
     # Each combination's rows are contiguous in `stages` (built combination by combination).
-    size = np.bincount(stages["combo"].to_numpy(), minlength=len(checks))
+    size = np.bincount(stages["combo"], minlength=len(checks["combo"]))
     first = np.concatenate([[0], np.cumsum(size)[:-1]])
     counts = size[combo_of_app]
     app_index = np.repeat(np.arange(len(application_id)), counts)
@@ -130,8 +134,7 @@ def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, s
             "supply_voltage": supply_voltage[app_index]}
     for column in STAGE_COLUMNS[3:]:
         if column in stages:
-            values = stages[column].array
-            long[column] = values.take(template_index) if column in _CATEGORICAL else values.to_numpy()[template_index]
+            long[column] = stages[column].take(template_index)
     base = position[app_index]
     start = long["start_offset_working_days"]
     end = long["end_offset_working_days"]
@@ -146,10 +149,10 @@ def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, s
                "energisation_due_date": due,
                "calendar_days": (due - application_date).astype("timedelta64[D]").astype(np.int64)}
     for scope in SCOPES:
-        summary[f"{scope}_working_days"] = checks[f"{scope}_working_days"].to_numpy()[combo_of_app]
-        limit = checks[f"{scope}_limit_working_days"].to_numpy()[combo_of_app]
+        summary[f"{scope}_working_days"] = checks[f"{scope}_working_days"][combo_of_app]
+        limit = checks[f"{scope}_limit_working_days"][combo_of_app]
         summary["limit_working_days" if scope == "total" else f"{scope}_limit_working_days"] = limit
-    summary["limit_reference"] = checks["total_limit_reference"].to_numpy()[combo_of_app]
+    summary["limit_reference"] = checks["total_limit_reference"][combo_of_app]
     summary["within_limit"] = _within(summary)
     summary["warnings"] = _warnings(summary, calendar)
     return long, summary
@@ -170,7 +173,7 @@ def _within(summary: dict[str, np.ndarray]) -> pd.arrays.BooleanArray:
 
 
 def _warnings(summary: dict[str, np.ndarray], calendar) -> np.ndarray:
-    text = fallback_warnings(calendar, summary["application_date"], summary["energisation_due_date"]).to_numpy()
+    text = fallback_warnings(calendar, summary["application_date"], summary["energisation_due_date"])
     no_limit = np.isnan(summary["limit_working_days"])
     if no_limit.any():
         message = summary["ruleset_id"][no_limit] + ": no total time limit for " + summary["supply_voltage"][no_limit] + " in its data"
