@@ -8,10 +8,16 @@ million rows take the same path: every column is still one array.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
+
+
+@lru_cache(maxsize=256)
+def _index(categories: tuple) -> pd.Index:
+    return pd.Index(categories)
 
 
 def _values(column: pd.Series):
@@ -57,7 +63,11 @@ class Columns:
         parameters broken down by the same column (the area) ask for the same codes."""
         key = (name, categories)
         if key not in self._codes:
-            self._codes[key] = pd.Categorical(self[name], categories=list(categories)).codes
+            index, values = _index(categories), self[name]
+            if isinstance(values, pd.Categorical):  # each category looked up once, spread by code (-1 stays -1)
+                self._codes[key] = np.append(index.get_indexer(values.categories), -1)[values.codes]
+            else:
+                self._codes[key] = index.get_indexer(values)
         return self._codes[key]
 
     @property
