@@ -270,3 +270,36 @@ def test_the_coalescer_closes_its_window_once_the_last_batch_size_is_back(monkey
     sent_together, trickling, fewer = asyncio.run(scenario())
     assert batches == [3, 3, 2]
     assert sent_together < 0.25 and 0.1 <= trickling < 0.4 and fewer >= 0.5
+
+
+def test_the_quote_fast_path_reads_a_body_in_pieces_and_hands_what_it_cannot_answer_to_the_route():
+    import asyncio
+
+    app = create_app()
+
+    def call(body: bytes, pieces: int, content_type: bytes = b"application/json") -> tuple[int, dict]:
+        size = -(-len(body) // pieces)
+        chunks = [body[i:i + size] for i in range(0, len(body), size)]
+        messages = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1} for i, chunk in enumerate(chunks)]
+        sent = []
+
+        async def receive():
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/quote", "raw_path": b"/quote", "query_string": b"",
+                 "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+                 "http_version": "1.1", "scheme": "http", "server": ("test", 80), "client": ("test", 1), "root_path": ""}
+        asyncio.run(app(scope, receive, send))
+        return sent[0]["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+
+    good = json.dumps({"application": warehouse(), "ruleset": "shandong-2019"}).encode()
+    status, body = call(good, pieces=3)
+    assert status == 200 and body == quote_application(WAREHOUSE, load_ruleset("shandong-2019")).model_dump(mode="json")
+    # a rule error and a body that is not JSON: the route answers, from the replayed body, in its own format
+    status, body = call(json.dumps({"application": warehouse(request__capacity=99_999)}).encode(), pieces=2)
+    assert status == 422 and "exceeds what 10 kV serves" in body["message"]
+    status, body = call(good, pieces=2, content_type=b"text/plain")
+    assert status == 422 and body["detail"][0]["field"] == "(body)"
