@@ -127,12 +127,9 @@ class Parameter:
             table = table.astype(float)
         return table, categories
 
-    def series(self, frame: pd.DataFrame, date_column: str = "evaluation_date") -> pd.Series:
-        """The value in force for each row: by the row's date and, with a breakdown, its category."""
-        return pd.Series(self.array(frame, date_column), index=frame.index, name=self.path)
-
     def array(self, frame, date_column: str = "evaluation_date") -> np.ndarray:
-        """`series` as a bare array: what a condition or a quantity computes with (`frame` a DataFrame or Columns)."""
+        """The value in force for each row, by the row's date and, with a breakdown, its category: what a
+        condition or a quantity computes with (`frame` a DataFrame or Columns)."""
         indices = self.date_indices(frame[date_column])
         table, categories = self.cells
         if categories is None:

@@ -23,7 +23,7 @@ def test_values_by_date_and_category_per_row():
         "evaluation_date": pd.to_datetime(["2018-09-01", "2019-07-01", "2019-06-30", "2020-01-01"]),
         "area": ["urban", "urban", "rural", "rural"],
     })
-    assert _parameter().series(frame).tolist() == [100, 160, 50, 100]
+    assert _parameter().array(frame).tolist() == [100, 160, 50, 100]
 
 
 def test_describe_value_names_the_date_in_force():
@@ -71,7 +71,7 @@ def test_malformed_parameters_are_load_errors(changes, message):
 def test_unknown_category_is_an_error_naming_the_allowed_ones():
     frame = pd.DataFrame({"evaluation_date": pd.to_datetime(["2019-09-01"]), "area": ["suburban"]})
     with pytest.raises(InputError, match="area='suburban'; allowed: urban, rural"):
-        _parameter().series(frame)
+        _parameter().array(frame)
 
 
 def test_duplicate_yaml_keys_are_rejected():
@@ -96,4 +96,4 @@ def test_cells_hold_numbers_as_floats_flags_as_bools_and_lists_whole():
     assert flag.cells[0].dtype == bool and flag.cells[1] is None
     levels = _parameter(breakdown=None, unit="levels", values={dt.date(2018, 1, 1): ["national"], dt.date(2019, 7, 1): ["national", "county"]})
     frame = pd.DataFrame({"evaluation_date": pd.to_datetime(["2018-06-01", "2019-08-01"])})
-    assert levels.series(frame).tolist() == [["national"], ["national", "county"]]
+    assert levels.array(frame).tolist() == [["national"], ["national", "county"]]
