@@ -17,8 +17,7 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
 1. LP phase: solve the LP, find violated cuts by max-flow/min-cut from the root to every terminal
    (back cuts, nested up to 5 per terminal, a tiny "creep" capacity on every arc so cuts are
    small), add them and the violated flow-balance / one-way rows, re-solve warm, until nothing is
-   violated. Cuts slack at three LP points in a row are dropped (instance187: 5,212 rows instead of
-   6,537 after 60 s, LP bound 3,400,638.4 against 3,400,637.9). The LP is solved by HiGHS's interior point method without crossover; its row duals,
+   violated. The LP is solved by HiGHS's interior point method without crossover; its row duals,
    sign-corrected, give a proven lower bound each round (``_CutLoop.dual_bound``) and reduced
    costs that fix arcs at 0 when bound + reduced cost exceeds the incumbent;
 2. an LP-guided heuristic (weights scaled by 1 - x*; also every 5 LP rounds) and reduced-cost
@@ -59,9 +58,6 @@ _SCALE = 1_000_000
 _VIOLATION = 1e-6
 _LP_OPTIONS = {"presolve": "off", "solver": "ipm", "run_crossover": "off"}
 _LP_POLISH_OPTIONS = {"presolve": "off", "solver": "simplex", "run_crossover": "on"}
-# cuts slack by more than this at this many LP points in a row leave the LP
-_PURGE_SLACK = 1e-3
-_PURGE_ROUNDS = 3
 _MIP_OPTIONS = {"presolve": "on", "solver": "choose", "run_crossover": "on"}  # options persist between solves
 
 
@@ -363,20 +359,15 @@ class _CutLoop:
         self.row_coefs: list[np.ndarray] = []
         self.row_lower: list[float] = []
         self.row_upper: list[float] = []
-        self.row_is_cut: list[bool] = []
-        self.row_slack_rounds: list[int] = []
-        self._register(list(self.m.indeg.values()))
-        self._register(list(self.m.cuts.values()), cut=True)
+        self._register(list(self.m.indeg.values()) + list(self.m.cuts.values()))
         self.into = _incidence(sm.head, sm.graph.n)
         self.is_term = np.zeros(sm.graph.n, dtype=bool)
         self.is_term[sm.terminals] = True
 
-    def _register(self, cons: list, cut: bool = False) -> None:
+    def _register(self, cons: list) -> None:
         for con in cons:
             body = con.body
             self.rows.append(con)
-            self.row_is_cut.append(cut)
-            self.row_slack_rounds.append(0)
             self.row_arcs.append(np.array([var.index() for var in body.linear_vars], dtype=np.int64))
             self.row_coefs.append(np.array(body.linear_coefs, dtype=float))
             self.row_lower.append(-math.inf if con.lower is None else float(pyo.value(con.lower)) - float(body.constant))
@@ -418,34 +409,8 @@ class _CutLoop:
             new.append(self.m.cuts.add(expr >= 1))
         if new:
             self.solver.add_constraints(new)
-            self._register(new, cut=True)
+            self._register(new)
         self.n_cuts += len(new)
-
-    def purge(self, x: np.ndarray, rounds: int = _PURGE_ROUNDS) -> int:
-        """Drop cuts slack at the LP point for ``rounds`` rounds in a row; how many.
-
-        A row slack at an LP optimum can go without lowering the LP value (the point stays
-        optimal: a local optimum of a convex problem), and the re-solves get faster.
-        """
-        keep: list[int] = []
-        drop = []
-        for i, (con, arcs) in enumerate(zip(self.rows, self.row_arcs)):
-            if self.row_is_cut[i]:
-                slack = float(x[arcs].sum()) > self.row_lower[i] + _PURGE_SLACK
-                self.row_slack_rounds[i] = self.row_slack_rounds[i] + 1 if slack else 0
-                if self.row_slack_rounds[i] >= rounds:
-                    drop.append(con)
-                    continue
-            keep.append(i)
-        if drop:
-            self.solver.remove_constraints(drop)
-            for con in drop:
-                del self.m.cuts[con.index()]
-            for name in ("rows", "row_arcs", "row_coefs", "row_lower", "row_upper", "row_is_cut",
-                         "row_slack_rounds"):
-                old = getattr(self, name)
-                setattr(self, name, [old[i] for i in keep])
-        return len(drop)
 
     def add_local(self, x: np.ndarray) -> int:
         """Add the violated flow-balance and one-way rows for the point ``x``; how many."""
@@ -562,7 +527,6 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
             # the LP optimum): finish with simplex vertices
             lp_options = _LP_POLISH_OPTIONS
             continue
-        stats["cuts_purged"] = stats.get("cuts_purged", 0) + loop.purge(x)
         loop.add_cuts(cuts)
     stats["lp_bound"] = lb
     stats["seconds_lp"] = time.perf_counter() - start

@@ -128,23 +128,3 @@ def test_solve_gr_file_gives_json(tmp_path):
         "status": "optimal", "objective": 7, "bound": 7, "gap": 0}
     assert sorted(out["edges"]) == [[1, 3, 3], [3, 2, 4]]
     assert out["seconds"] >= 0
-
-
-def test_purging_slack_cuts_keeps_the_lp_value():
-    from costmodel.grid.steiner import _LP_POLISH_OPTIONS, _CutLoop
-
-    p, _ = pace("instance069.gr")
-    sm = build(p, exact_dp=False)
-    loop = _CutLoop(sm)
-    value = loop.run(30, _LP_POLISH_OPTIONS).best_feasible_objective
-    x = loop.values()
-    activity = {con: x[arcs].sum() for con, arcs, cut in zip(loop.rows, loop.row_arcs, loop.row_is_cut) if cut}
-    n_rows = len(loop.rows)
-    dropped = loop.purge(x, rounds=1)
-    assert 0 < dropped < len(activity) and len(loop.rows) == n_rows - dropped
-    kept = set(loop.rows)
-    assert all(a > 1 for con, a in activity.items() if con not in kept)  # only slack cuts went
-    assert loop.solver._solver_model.getNumRow() == len(loop.rows)
-    assert loop.run(30, _LP_POLISH_OPTIONS).best_feasible_objective == pytest.approx(value, abs=1e-6)
-    bound, _ = loop.dual_bound()
-    assert bound == pytest.approx(value, abs=1e-5)
