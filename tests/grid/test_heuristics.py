@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from costmodel.grid.heuristics import improve, mst_prune, prune, shortest_path_tree, steiner_heuristic
+from costmodel.grid.heuristics import (
+    _insertion_pass, _key_path_pass, _key_vertex_pass, improve, mst_prune, prune, shortest_path_tree, steiner_heuristic,
+)
 from tests.grid.steiner_support import brute_force_optimum, is_steiner_tree, make, random_connected_edges
 
 
@@ -34,6 +36,25 @@ def test_key_path_exchange_replaces_an_expensive_path():
     g = make(3, [(0, 2, 5), (2, 1, 5), (0, 1, 3)])
     better = improve(g, np.array([0, 1]), np.array([0, 1]))
     assert better.tolist() == [2]
+
+
+# terminals 0, 1, 2 hang off Steiner node 3 by edges of 10 (tree cost 30); hub 7 reaches each
+# terminal over a middle node (0-4-7, 1-5-7, 2-6-7, each 5 + 4 = 9): cost 27, the optimum
+# (any tree through 3 costs >= 30: two spokes of 10 plus >= 9 for the third terminal).
+HUB = [(0, 3, 10), (1, 3, 10), (2, 3, 10), (0, 4, 5), (4, 7, 4), (1, 5, 5), (5, 7, 4), (2, 6, 5), (6, 7, 4)]
+
+
+def test_key_vertex_elimination_swaps_the_steiner_node_for_a_cheaper_hub():
+    g = make(8, HUB)
+    terms = np.array([0, 1, 2])
+    start = np.array([0, 1, 2])  # 0-3, 1-3, 2-3
+    # neither older move helps: each spoke (10) is cheaper than a detour over the hub (18), and
+    # no node has two tree neighbours to be inserted
+    assert not _key_path_pass(g, start, terms)[1] and not _insertion_pass(g, start, terms)[1]
+    better, changed = _key_vertex_pass(g, start, terms)
+    assert changed and better.tolist() == [3, 4, 5, 6, 7, 8] and g.cost(better) == 27
+    assert g.cost(improve(g, start, terms)) == 27
+    assert brute_force_optimum(8, HUB, [0, 1, 2]) == 27
 
 
 def test_prune_and_mst_prune_drop_non_terminal_leaves():
