@@ -108,24 +108,35 @@ def _insertion_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple
     return best, improved
 
 
-def _key_path_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Try to replace each key path by the shortest path between the two parts it joins."""
+def _key_nodes(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[dict[int, list[tuple[int, int]]], set[int], np.ndarray]:
+    """The tree's adjacency (node -> [(neighbour, edge)]), its key nodes (terminals and nodes of degree >= 3)
+    and a terminal mask."""
     is_term = np.zeros(g.n, dtype=bool)
     is_term[terminals] = True
     adj: dict[int, list[tuple[int, int]]] = {}
     for e in edges.tolist():
         adj.setdefault(int(g.u[e]), []).append((int(g.v[e]), e))
         adj.setdefault(int(g.v[e]), []).append((int(g.u[e]), e))
-    is_key = {x for x, nb in adj.items() if is_term[x] or len(nb) >= 3}
+    return adj, {x for x, nb in adj.items() if is_term[x] or len(nb) >= 3}, is_term
+
+
+def _key_path(adj: dict[int, list[tuple[int, int]]], is_key: set[int], start: int, nxt: int, e: int) -> tuple[list[int], int]:
+    """The edges of the key path leaving key node `start` by edge `e` to `nxt`, and the key node it ends at."""
+    path_edges, prev, x = [e], start, nxt
+    while x not in is_key:
+        (y, f), = [(y, f) for y, f in adj[x] if y != prev]
+        path_edges.append(f)
+        prev, x = x, y
+    return path_edges, x
+
+
+def _key_path_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Try to replace each key path by the shortest path between the two parts it joins."""
+    adj, is_key, _ = _key_nodes(g, edges, terminals)
     seen_paths: set[tuple[int, ...]] = set()
     for start in sorted(is_key):
         for nxt, e in adj[start]:
-            path_edges, inner, prev, x = [e], [], start, nxt
-            while x not in is_key:
-                inner.append(x)
-                (y, f), = [(y, f) for y, f in adj[x] if y != prev]
-                path_edges.append(f)
-                prev, x = x, y
+            path_edges, x = _key_path(adj, is_key, start, nxt, e)
             key = tuple(sorted(path_edges))
             if key in seen_paths:
                 continue
@@ -153,24 +164,14 @@ def _key_path_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[
 
 def _key_vertex_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[np.ndarray, bool]:
     """Remove a Steiner node of tree degree >= 3 with its key paths; rejoin the parts by shortest paths."""
-    is_term = np.zeros(g.n, dtype=bool)
-    is_term[terminals] = True
-    adj: dict[int, list[tuple[int, int]]] = {}
-    for e in edges.tolist():
-        adj.setdefault(int(g.u[e]), []).append((int(g.v[e]), e))
-        adj.setdefault(int(g.v[e]), []).append((int(g.u[e]), e))
-    is_key = {x for x, nb in adj.items() if is_term[x] or len(nb) >= 3}
+    adj, is_key, is_term = _key_nodes(g, edges, terminals)
     current = g.cost(edges)
     for k in sorted(x for x in is_key if not is_term[x]):
         removed: list[int] = []
         ends: list[int] = []
         for nxt, e in adj[k]:
-            prev, x = k, nxt
-            removed.append(e)
-            while x not in is_key:
-                (y, f), = [(y, f) for y, f in adj[x] if y != prev]
-                removed.append(f)
-                prev, x = x, y
+            path_edges, x = _key_path(adj, is_key, k, nxt, e)
+            removed += path_edges
             ends.append(x)
         rest = np.array(sorted(set(edges.tolist()) - set(removed)), dtype=np.int64)
         parts = [_component_of(g, rest, x) for x in ends]
