@@ -40,8 +40,8 @@ def design_to_pandapower(design: Design, network: Network):
         pp.create_load(net, bus[row.node_id], p_mw=demand_mva * pf, q_mvar=demand_mva * sin_phi, name=str(row.application_id))
     for row in design.transformers.itertuples():
         pp.create_ext_grid(net, bus[row.node_id], vm_pu=1.0, name=row.node_id)
-        pp.create_load(net, bus[row.hv_node], p_mw=row.flow_kva / 1000 * pf, q_mvar=row.flow_kva / 1000 * sin_phi,
-                       name=f"{row.node_id} ({row.std_type})")
+        flow_mva = row.flow_kva / 1000
+        pp.create_load(net, bus[row.hv_node], p_mw=flow_mva * pf, q_mvar=flow_mva * sin_phi, name=f"{row.node_id} ({row.std_type})")
     return net
 
 
