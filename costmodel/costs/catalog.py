@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -43,12 +43,10 @@ class Catalog:
             self._families[name, by, "ratings"] = (members[by].to_numpy(dtype=float), self.items.index.get_indexer(members.index))
         return self._families[name, by, "ratings"]
 
-    @property
+    @cached_property
     def positions(self) -> dict[str, int]:
         """Each std_type's position in `items`."""
-        if "positions" not in self._families:
-            self._families["positions"] = {std_type: i for i, std_type in enumerate(self.items.index)}
-        return self._families["positions"]
+        return {std_type: i for i, std_type in enumerate(self.items.index)}
 
     def require(self, std_types) -> None:
         unknown = sorted(set(std_types) - set(self.items.index))

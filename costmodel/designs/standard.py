@@ -105,8 +105,7 @@ def _fields_read(item: dict, context: _WithDesignParameters) -> list[str]:
     if isinstance(quantity, dict) and "field" in quantity:
         fields.append(quantity["field"])
     for path in conditions.parameters_in(quantity):
-        breakdown = context.parameter(path).breakdown
-        fields += ["evaluation_date"] + ([breakdown] if breakdown else [])
+        fields += context.parameter(path).reads
     return list(dict.fromkeys(fields))
 
 

@@ -127,6 +127,11 @@ class Parameter:
             table = table.astype(float)
         return table, categories
 
+    @property
+    def reads(self) -> list[str]:
+        """The columns `array` reads (with the default date column)."""
+        return ["evaluation_date"] + ([self.breakdown] if self.breakdown else [])
+
     def array(self, frame, date_column: str = "evaluation_date") -> np.ndarray:
         """The value in force for each row, by the row's date and, with a breakdown, its category: what a
         condition or a quantity computes with (`frame` a DataFrame or Columns)."""

@@ -88,7 +88,7 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
     if beyond.any():
         limit = ruleset.parameter("supply_voltage.max_10kv_capacity")
         rows = np.flatnonzero(beyond)
-        limits = limit.array(decided.take(rows, ["evaluation_date"] + ([limit.breakdown] if limit.breakdown else [])))
+        limits = limit.array(decided.take(rows, limit.reads))
         problems[rows] = [
             f"request.capacity: {round(kva, 1)} kVA exceeds what 10 kV serves ({limit.path} = {cap} {limit.unit}): "
             f"supply would be at {voltage}, which costmodel does not design"
@@ -110,10 +110,9 @@ def fee_lines(decided: Columns, ruleset) -> Columns:
         if not len(rows):
             continue
         parameter = ruleset.parameter(fee.rate_parameter)
-        needed = ["evaluation_date"] + ([parameter.breakdown] if parameter.breakdown else [])
         rows_of.append(rows)
         fee_of.append(np.full(len(rows), number, dtype=np.int32))
-        rates.append(parameter.array(decided.take(rows, needed)).astype(float))
+        rates.append(parameter.array(decided.take(rows, parameter.reads)).astype(float))
         quantities.append(np.asarray(decided[fee.basis], dtype=float)[rows])
     if not rows_of:
         return Columns(length=0)
