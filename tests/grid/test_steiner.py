@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from costmodel.grid.cli_steiner import solve_gr_file
-from costmodel.grid.steiner import build, extract, solve, solve_steiner
+from costmodel.grid.steiner import _LP_OPTIONS, _CutLoop, build, extract, solve, solve_steiner
 from costmodel.grid.stp import SteinerProblem, read_gr
 
 # in CI the repo sits beside a copy of shared/: <repo>/../shared
@@ -128,3 +128,25 @@ def test_solve_gr_file_gives_json(tmp_path):
         "status": "optimal", "objective": 7, "bound": 7, "gap": 0}
     assert sorted(out["edges"]) == [[1, 3, 3], [3, 2, 4]]
     assert out["seconds"] >= 0
+
+
+def test_purge_drops_exactly_the_rows_slack_for_eight_lp_points():
+    p, _ = pace("instance069.gr")
+    sm = build(p, exact_dp=False)
+    loop = _CutLoop(sm)
+    n_arcs = len(sm.tail)
+    loop.add_cuts([np.arange(n_arcs)])  # every arc: slack at any point worth more than one arc
+    loop.run(30, _LP_OPTIONS)
+    before, _ = loop.dual_bound()
+    x = loop.values()
+    activity = np.array([x[a] @ c for a, c in zip(loop.row_arcs, loop.row_coefs)])
+    slack = np.minimum(activity - np.array(loop.row_lower), np.array(loop.row_upper) - activity)
+    expected = {id(loop.rows[i]) for i in range(len(loop.rows)) if i >= len(sm.pyomo.indeg) and slack[i] > 0.01}
+    assert id(loop.rows[-1]) in expected
+    kept = [c for c in loop.rows if id(c) not in expected]
+    assert [loop.purge(x) for _ in range(8)] == [0] * 7 + [len(expected)]
+    assert [id(c) for c in loop.rows] == [id(c) for c in kept] and len(loop.row_arcs) == len(kept)
+    # slack rows do not shape the LP optimum: the re-solve keeps its value
+    loop.run(30, _LP_OPTIONS)
+    after, _ = loop.dual_bound()
+    assert after == pytest.approx(before, abs=1e-4)
