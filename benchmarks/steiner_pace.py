@@ -1,6 +1,6 @@
 """PACE 2018 Steiner instances: proven optimum within the time limit, and saving vs networkx.
 
-    .venv/bin/python benchmarks/steiner_pace.py [--only instance069.gr,instance081.gr] [--time-limit 60]
+    .venv/bin/python benchmarks/steiner_pace.py [--only instance069.gr,instance081.gr] [--time-limit 60] [--verbose]
 
 Prints one row per instance and exits non-zero if any instance misses its known optimum (or is
 not proven optimal within the limit). The baseline is networkx's steiner_tree (Mehlhorn's
@@ -25,6 +25,10 @@ from costmodel.grid.stp import read_gr  # noqa: E402
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "steiner-pace2018"
 
 
+VERBOSE_STATS = ("seconds_build", "lp_rounds", "seconds_lp_solver", "seconds_separation", "seconds_guided_heuristic",
+                 "cuts", "rows_purged", "mip_rounds")
+
+
 def networkx_weight(problem) -> tuple[float, float]:
     g = nx.Graph()
     for u, v, w in problem.edges[["from_node", "to_node", "weight"]].itertuples(index=False):
@@ -40,6 +44,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--only", default="", help="comma-separated file names")
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--verbose", action="store_true", help="also print where each solve spent its time")
     args = ap.parse_args(argv)
     optima = pd.read_csv(args.dir / "optima.csv")
     if args.only:
@@ -65,6 +70,8 @@ def main(argv=None) -> int:
               f"{row['edges_reduced']:9d} {rec.optimum:9.0f} {r.objective:9.0f} {r.bound:9.0f} "
               f"{row['gap_pct']:6.3f} {r.seconds:6.1f} {nx_weight:9.0f} {nx_seconds:5.1f} {saving:7.2f} "
               f"{r.status}{'' if ok else '  MISS'}", flush=True)
+        if args.verbose:
+            print("    " + ", ".join(f"{k} {round(r.stats[k], 1):g}" for k in VERBOSE_STATS if k in r.stats), flush=True)
     frame = pd.DataFrame(rows)
     red = frame[[c for c in frame.columns if c.startswith("red_")]].sum()
     print(f"\nsolved to the proven optimum within {args.time_limit:.0f} s: {int(frame['ok'].sum())}/{len(frame)}; "

@@ -424,7 +424,7 @@ class _CutLoop:
         keep = np.ones(len(self.rows), dtype=bool)
         keep[drop] = False
         for name in ("rows", "row_arcs", "row_coefs", "row_lower", "row_upper", "row_age"):
-            setattr(self, name, [item for item, k in zip(getattr(self, name), keep) if k])
+            setattr(self, name, [item for item, stays in zip(getattr(self, name), keep) if stays])
         return len(drop)
 
     def forbid(self, arcs: np.ndarray) -> None:
@@ -499,7 +499,9 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     # a small reserve for the work after the last solver call (heuristic, extraction)
     deadline = start + max(time_limit_s - sm.seconds_build, 0.0) * 0.97 - 0.3
     stats: dict[str, float] = {"seconds_build": sm.seconds_build, "heuristic_objective": sm.heuristic_objective,
-                               "dual_ascent_bound": min(sm.dual_bound, sm.incumbent_cost), "lp_rounds": 0, "cuts": 0, "rows_purged": 0, "mip_rounds": 0}
+                               "dual_ascent_bound": min(sm.dual_bound, sm.incumbent_cost), "lp_rounds": 0, "cuts": 0,
+                               "rows_purged": 0, "mip_rounds": 0, "seconds_lp_solver": 0.0, "seconds_separation": 0.0,
+                               "seconds_guided_heuristic": 0.0}
     if sm.status == "infeasible":
         return {"status": "infeasible", "edges": [], "objective": None, "bound": None, "stats": stats}
     if sm.status == "proven":
@@ -521,9 +523,11 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
 
     def guided_heuristic(x: np.ndarray) -> None:
         """Shortest-path heuristic on weights scaled by 1 - x*, then local search on true weights."""
+        began = time.perf_counter()
         guided = heur.Graph(g.n, g.u, g.v, g.w * (1.0 - np.maximum(x[0::2], x[1::2])) + 1e-6 * g.w)
         tree = heur.steiner_heuristic(guided, sm.terminals, n_roots=3)
         offer(heur.improve(g, tree, sm.terminals))
+        stats["seconds_guided_heuristic"] += time.perf_counter() - began
 
     loop = _CutLoop(sm)
     # 1. LP phase: arcs the dual ascent fixed at zero only exclude trees no cheaper than the
@@ -534,7 +538,9 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     while time.perf_counter() < deadline and not closed():
         # interior point without crossover: late in the cut loop the LP is highly degenerate and a
         # warm dual simplex re-solve of instance187 took 3-5 s against 1-3 s (measured, same run)
+        began = time.perf_counter()
         res = loop.run(deadline - time.perf_counter(), lp_options)
+        stats["seconds_lp_solver"] += time.perf_counter() - began
         if res.termination_condition == TerminationCondition.infeasible:
             lb = best["cost"]
             break
@@ -557,7 +563,9 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
             guided_heuristic(x)
             if closed():
                 break
+        began = time.perf_counter()
         cuts = separate(sm, x, max_per_terminal=5)
+        stats["seconds_separation"] += time.perf_counter() - began
         local = loop.add_local(x)
         if not cuts and not local:
             if lp_options is _LP_POLISH_OPTIONS:

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from costmodel.grid.cli_steiner import solve_gr_file
-from costmodel.grid.steiner import _LP_OPTIONS, _CutLoop, build, extract, solve, solve_steiner
+from costmodel.grid.steiner import (_LP_OPTIONS, _PURGE_ROUNDS, _PURGE_SLACK, _CutLoop, build, extract, solve,
+                                     solve_steiner)
 from costmodel.grid.stp import SteinerProblem, read_gr
 
 # in CI the repo sits beside a copy of shared/: <repo>/../shared
@@ -130,7 +131,7 @@ def test_solve_gr_file_gives_json(tmp_path):
     assert out["seconds"] >= 0
 
 
-def test_purge_drops_exactly_the_rows_slack_for_eight_lp_points():
+def test_purge_drops_exactly_the_rows_slack_at_the_last_lp_points():
     p, _ = pace("instance069.gr")
     sm = build(p, exact_dp=False)
     loop = _CutLoop(sm)
@@ -141,10 +142,10 @@ def test_purge_drops_exactly_the_rows_slack_for_eight_lp_points():
     x = loop.values()
     activity = np.array([x[a] @ c for a, c in zip(loop.row_arcs, loop.row_coefs)])
     slack = np.minimum(activity - np.array(loop.row_lower), np.array(loop.row_upper) - activity)
-    expected = {id(loop.rows[i]) for i in range(len(loop.rows)) if i >= len(sm.pyomo.indeg) and slack[i] > 0.01}
+    expected = {id(loop.rows[i]) for i in range(len(loop.rows)) if i >= len(sm.pyomo.indeg) and slack[i] > _PURGE_SLACK}
     assert id(loop.rows[-1]) in expected
     kept = [c for c in loop.rows if id(c) not in expected]
-    assert [loop.purge(x) for _ in range(8)] == [0] * 7 + [len(expected)]
+    assert [loop.purge(x) for _ in range(_PURGE_ROUNDS)] == [0] * (_PURGE_ROUNDS - 1) + [len(expected)]
     assert [id(c) for c in loop.rows] == [id(c) for c in kept] and len(loop.row_arcs) == len(kept)
     # slack rows do not shape the LP optimum: the re-solve keeps its value
     loop.run(30, _LP_OPTIONS)
