@@ -379,6 +379,13 @@ class _CutLoop:
             self.row_lower.append(-math.inf if con.lower is None else float(pyo.value(con.lower)) - float(body.constant))
             self.row_upper.append(math.inf if con.upper is None else float(pyo.value(con.upper)) - float(body.constant))
 
+    def _row_matrix(self) -> csr_matrix:
+        """The rows' coefficients as a sparse matrix, rows in registration order."""
+        counts = np.fromiter((len(a) for a in self.row_arcs), dtype=np.int64, count=len(self.rows))
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        return csr_matrix((np.concatenate(self.row_coefs), np.concatenate(self.row_arcs), indptr),
+                          shape=(len(self.rows), len(self.cost)))
+
     def dual_bound(self) -> tuple[float, np.ndarray]:
         """A valid lower bound of the LP and the reduced costs, from the solver's row duals.
 
@@ -392,9 +399,7 @@ class _CutLoop:
         y = np.where(np.isinf(upper), np.maximum(y, 0.0), y)
         y = np.where(np.isinf(lower), np.minimum(y, 0.0), y)
         rhs = np.where(y >= 0, np.where(np.isinf(lower), 0.0, lower), np.where(np.isinf(upper), 0.0, upper))
-        counts = np.fromiter((len(a) for a in self.row_arcs), dtype=np.int64, count=len(self.rows))
-        weights = np.concatenate(self.row_coefs) * np.repeat(y, counts)
-        reduced = self.cost - np.bincount(np.concatenate(self.row_arcs), weights=weights, minlength=len(self.cost))
+        reduced = self.cost - self._row_matrix().T @ y
         bound = self.constant + float(rhs @ y) + float((np.minimum(reduced, 0.0) * self.ub).sum())
         return bound, reduced
 
@@ -406,11 +411,7 @@ class _CutLoop:
         the same 70 rounds, 101 s of LP instead of 349 s (measured, same machine).
         """
         k = self.n_kept
-        if len(self.rows) == k:
-            return 0
-        counts = np.fromiter((len(a) for a in self.row_arcs[k:]), dtype=np.int64, count=len(self.rows) - k)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        activity = np.add.reduceat(x[np.concatenate(self.row_arcs[k:])] * np.concatenate(self.row_coefs[k:]), starts)
+        activity = (self._row_matrix() @ x)[k:]
         slack = np.minimum(activity - np.array(self.row_lower[k:]), np.array(self.row_upper[k:]) - activity)
         age = np.where(slack > _PURGE_SLACK, np.array(self.row_age[k:]) + 1, 0)
         self.row_age[k:] = age.tolist()
