@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -370,6 +371,7 @@ class _CutLoop:
         self.is_term[sm.terminals] = True
 
     def _register(self, cons: list) -> None:
+        self._matrix = None
         for con in cons:
             body = con.body
             self.rows.append(con)
@@ -380,11 +382,14 @@ class _CutLoop:
             self.row_upper.append(math.inf if con.upper is None else float(pyo.value(con.upper)) - float(body.constant))
 
     def _row_matrix(self) -> csr_matrix:
-        """The rows' coefficients as a sparse matrix, rows in registration order."""
-        counts = np.fromiter((len(a) for a in self.row_arcs), dtype=np.int64, count=len(self.rows))
-        indptr = np.concatenate(([0], np.cumsum(counts)))
-        return csr_matrix((np.concatenate(self.row_coefs), np.concatenate(self.row_arcs), indptr),
-                          shape=(len(self.rows), len(self.cost)))
+        """The rows' coefficients as a sparse matrix, rows in registration order; built once per row set
+        (the dual bound and the purge of a round both read it)."""
+        if self._matrix is None:
+            counts = np.fromiter((len(a) for a in self.row_arcs), dtype=np.int64, count=len(self.rows))
+            indptr = np.concatenate(([0], np.cumsum(counts)))
+            self._matrix = csr_matrix((np.concatenate(self.row_coefs), np.concatenate(self.row_arcs), indptr),
+                                      shape=(len(self.rows), len(self.cost)))
+        return self._matrix
 
     def dual_bound(self) -> tuple[float, np.ndarray]:
         """A valid lower bound of the LP and the reduced costs, from the solver's row duals.
@@ -426,6 +431,7 @@ class _CutLoop:
         keep[drop] = False
         for name in ("rows", "row_arcs", "row_coefs", "row_lower", "row_upper", "row_age"):
             setattr(self, name, [item for item, stays in zip(getattr(self, name), keep) if stays])
+        self._matrix = self._matrix[keep]
         return len(drop)
 
     def forbid(self, arcs: np.ndarray) -> None:
@@ -489,6 +495,16 @@ class _CutLoop:
         self.solver.update_variables(self.xs)
 
 
+@contextmanager
+def _timed(stats: dict, key: str):
+    """Add the seconds the block takes to ``stats[key]``."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        stats[key] += time.perf_counter() - began
+
+
 def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) -> dict:
     """Run the cut loop; ``time_limit_s`` counts ``build`` too.
 
@@ -524,11 +540,10 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
 
     def guided_heuristic(x: np.ndarray) -> None:
         """Shortest-path heuristic on weights scaled by 1 - x*, then local search on true weights."""
-        began = time.perf_counter()
-        guided = heur.Graph(g.n, g.u, g.v, g.w * (1.0 - np.maximum(x[0::2], x[1::2])) + 1e-6 * g.w)
-        tree = heur.steiner_heuristic(guided, sm.terminals, n_roots=3)
-        offer(heur.improve(g, tree, sm.terminals))
-        stats["seconds_guided_heuristic"] += time.perf_counter() - began
+        with _timed(stats, "seconds_guided_heuristic"):
+            guided = heur.Graph(g.n, g.u, g.v, g.w * (1.0 - np.maximum(x[0::2], x[1::2])) + 1e-6 * g.w)
+            tree = heur.steiner_heuristic(guided, sm.terminals, n_roots=3)
+            offer(heur.improve(g, tree, sm.terminals))
 
     loop = _CutLoop(sm)
     # 1. LP phase: arcs the dual ascent fixed at zero only exclude trees no cheaper than the
@@ -539,9 +554,8 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     while time.perf_counter() < deadline and not closed():
         # interior point without crossover: late in the cut loop the LP is highly degenerate and a
         # warm dual simplex re-solve of instance187 took 3-5 s against 1-3 s (measured, same run)
-        began = time.perf_counter()
-        res = loop.run(deadline - time.perf_counter(), lp_options)
-        stats["seconds_lp_solver"] += time.perf_counter() - began
+        with _timed(stats, "seconds_lp_solver"):
+            res = loop.run(deadline - time.perf_counter(), lp_options)
         if res.termination_condition == TerminationCondition.infeasible:
             lb = best["cost"]
             break
@@ -564,9 +578,8 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
             guided_heuristic(x)
             if closed():
                 break
-        began = time.perf_counter()
-        cuts = separate(sm, x, max_per_terminal=5)
-        stats["seconds_separation"] += time.perf_counter() - began
+        with _timed(stats, "seconds_separation"):
+            cuts = separate(sm, x, max_per_terminal=5)
         local = loop.add_local(x)
         if not cuts and not local:
             if lp_options is _LP_POLISH_OPTIONS:
