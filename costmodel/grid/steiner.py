@@ -44,11 +44,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
+from ortools.graph.python import max_flow
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_flow
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from costmodel.errors import InputError
 from costmodel.grid import dreyfus_wagner as dw
@@ -266,26 +267,29 @@ def _incidence(node_of_arc: np.ndarray, n: int) -> list[list[int]]:
 
 
 def separate(sm: SteinerModel, x: np.ndarray, max_per_terminal: int = 1) -> list[np.ndarray]:
-    """Violated cuts (arrays of arc indices entering a node set) for the point ``x``."""
+    """Violated cuts (arrays of arc indices entering a node set) for the point ``x``.
+
+    OR-tools' push-relabel max-flow: instance187's separation round (about 135 max-flows) took
+    0.59 s with scipy's Dinic and about 0.18 s with it (same LP point, measured).
+    """
     n = sm.graph.n
-    cap = np.rint(np.clip(x, 0, 1) * _SCALE).astype(np.int32) + 1  # +1: creep flow for small cuts
+    cap = np.rint(np.clip(x, 0, 1) * _SCALE).astype(np.int64) + 1  # +1: creep flow for small cuts
+    network = max_flow.SimpleMaxFlow()
+    arc_ids = network.add_arcs_with_capacity(sm.tail.astype(np.int32), sm.head.astype(np.int32), cap)
     cuts: list[np.ndarray] = []
     seen: set[bytes] = set()
     for t in sm.terminals.tolist():
         if t == sm.root:
             continue
-        c = cap.copy()
+        network.set_arcs_capacity(arc_ids, cap)
         for _ in range(max_per_terminal):
-            mat = csr_matrix((c, (sm.tail, sm.head)), shape=(n, n))
-            flow = maximum_flow(mat, sm.root, t)
-            if flow.flow_value >= _SCALE:
+            if network.solve(sm.root, t) != network.OPTIMAL:
+                raise RuntimeError(f"max-flow to terminal {t} failed")
+            if network.optimal_flow() >= _SCALE:
                 break
-            residual = (mat - flow.flow).tocsr()
-            residual.data = (residual.data > 0).astype(np.int8)
-            residual.eliminate_zeros()
-            sink_side = breadth_first_order(residual.T.tocsr(), t, directed=True, return_predecessors=False)
+            # back cut: the nodes that still reach t in the residual graph
             in_s = np.zeros(n, dtype=bool)
-            in_s[sink_side] = True
+            in_s[network.get_sink_side_min_cut()] = True
             arcs = np.flatnonzero(in_s[sm.head] & ~in_s[sm.tail])
             if x[arcs].sum() >= 1 - _VIOLATION:
                 break
@@ -293,7 +297,8 @@ def separate(sm: SteinerModel, x: np.ndarray, max_per_terminal: int = 1) -> list
             if key not in seen:
                 seen.add(key)
                 cuts.append(arcs)
-            c[arcs] = _SCALE  # nested cuts: saturate this one and look again
+            # nested cuts: saturate this one and look again
+            network.set_arcs_capacity(arc_ids[arcs], np.full(len(arcs), _SCALE, dtype=np.int64))
     return cuts
 
 
