@@ -348,7 +348,9 @@ class _CutLoop:
         self.sm = sm
         self.m = sm.pyomo
         self.xs = [self.m.x[a] for a in range(len(sm.tail))]
-        self.solver = Highs()
+        # only_child_vars: every variable is the model's own, so removing a row never checks for orphaned
+        # variables (appsi rebuilt its variable map once per purged row: 3.4 s of instance187's 68 s)
+        self.solver = Highs(only_child_vars=True)
         self.solver.config.load_solution = False
         self.solver.config.stream_solver = False
         uc = self.solver.update_config
