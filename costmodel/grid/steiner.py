@@ -14,15 +14,16 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
    terminal's cheapest entering cost moved into the constant (see ``_build_pyomo``).
 
 ``solve``:
-1. LP phase: solve the LP, find violated cuts by max-flow/min-cut from the root to every terminal
-   (back cuts, nested up to 5 per terminal, a tiny "creep" capacity on every arc so cuts are
-   small), add them and the violated flow-balance / one-way rows, re-solve warm, until nothing is
-   violated. The LP is solved by HiGHS's interior point method without crossover; its row duals,
-   sign-corrected, give a proven lower bound each round (``_CutLoop.dual_bound``) and reduced
-   costs that fix arcs at 0 when bound + reduced-cost path through the arc exceeds the incumbent;
-   cuts slack at eight LP points in a row leave the LP (``_CutLoop.purge``);
-2. an LP-guided heuristic (weights scaled by 1 - x*; also every 5 LP rounds) and reduced-cost
-   fixing;
+1. LP phase: solve the LP, find violated cuts by max-flow/min-cut (OR-tools' push-relabel) from the
+   root to every terminal (back cuts, nested up to 5 per terminal, a tiny "creep" capacity on every
+   arc so cuts are small), add them and the violated flow-balance / one-way rows, re-solve warm,
+   until nothing is violated. The LP is solved by HiGHS's interior point method (tolerance 1e-6)
+   without crossover, so its points are inexact; their row duals, sign-corrected, give a proven
+   lower bound each round (``_CutLoop.dual_bound``) and reduced costs that fix arcs at 0 when bound
+   + reduced-cost path through the arc exceeds the incumbent; cuts slack at eight LP points in a
+   row leave the LP (``_CutLoop.purge``);
+2. an LP-guided heuristic (weights scaled by 1 - x*; also during the loop, after 5 LP rounds and
+   again at gaps that double while it finds nothing better) and reduced-cost fixing;
 3. MIP phase if bound and incumbent still differ: the same rows plus integrality, the incumbent as
    MIP start; each integer solution is checked for connectivity and cuts around its unreached
    parts are added until it is a tree.

@@ -1,6 +1,7 @@
 import itertools
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
@@ -8,8 +9,8 @@ import pandas as pd
 import pytest
 
 from costmodel.grid.cli_steiner import solve_gr_file
-from costmodel.grid.steiner import (_LP_OPTIONS, _PURGE_ROUNDS, _PURGE_SLACK, _CutLoop, build, extract, solve,
-                                     solve_steiner)
+from costmodel.grid.steiner import (_LP_OPTIONS, _LP_POLISH_OPTIONS, _PURGE_ROUNDS, _PURGE_SLACK, _CutLoop, build,
+                                     extract, separate, solve, solve_steiner)
 from costmodel.grid.stp import SteinerProblem, read_gr
 
 # in CI the repo sits beside a copy of shared/: <repo>/../shared
@@ -151,3 +152,32 @@ def test_purge_drops_exactly_the_rows_slack_at_the_last_lp_points():
     loop.run(30, _LP_OPTIONS)
     after, _ = loop.dual_bound()
     assert after == pytest.approx(before, abs=1e-4)
+
+
+def test_separate_returns_the_back_cut_then_the_nested_one():
+    # root 0 -> a 1 -> terminal 2 and root -> b 3 -> terminal; arc 2e is u->v of edge e, 2e+1 v->u
+    edges = np.array([[0, 1], [1, 2], [0, 3], [3, 2]])
+    sm = SimpleNamespace(graph=SimpleNamespace(n=4), root=0, terminals=np.array([0, 2]),
+                         tail=np.c_[edges[:, 0], edges[:, 1]].ravel(), head=np.c_[edges[:, 1], edges[:, 0]].ravel())
+    half_path = np.array([0.5, 0, 0.5, 0, 0, 0, 0, 0])  # half a unit along root -> a -> terminal
+    # the cut closest to the terminal first (arcs a->t, b->t carry 0.5), then with it saturated the
+    # cut around {a, b, t} (root->a, root->b carry 0.5); with both saturated the flow reaches 1
+    assert [c.tolist() for c in separate(sm, half_path, max_per_terminal=5)] == [[2, 6], [0, 4]]
+    assert [c.tolist() for c in separate(sm, half_path, max_per_terminal=1)] == [[2, 6]]
+    assert separate(sm, np.array([1.0, 0, 1, 0, 0, 0, 0, 0]), max_per_terminal=5) == []
+
+
+def test_inexact_interior_point_still_gives_a_valid_bound():
+    # instance187's first LP: the interior point method stops at its 1e-6 tolerance, short of
+    # HiGHS's own optimality check, so HiGHS reports "unknown" with primal and dual values
+    p, _ = pace("instance187.gr")
+    sm = build(p, exact_dp=False)
+    loop = _CutLoop(sm)
+    res = loop.run(30, _LP_OPTIONS)
+    assert res.termination_condition.name == "unknown" and loop.has_point(res)
+    interior_bound, _ = loop.dual_bound()
+    exact = loop.run(30, _LP_POLISH_OPTIONS)
+    assert exact.termination_condition.name == "optimal" and not loop.has_point(exact)
+    lp_value = exact.best_feasible_objective
+    # weak duality: never above the LP optimum; within the interior point's relative tolerance of it
+    assert lp_value * (1 - 1e-6) < interior_bound <= lp_value + 1e-6
