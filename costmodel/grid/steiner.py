@@ -20,10 +20,11 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
    until nothing is violated. The LP is solved by HiGHS's interior point method (tolerance 1e-6)
    without crossover, so its points are inexact; their row duals, sign-corrected, give a proven
    lower bound each round (``_CutLoop.dual_bound``) and reduced costs that fix arcs at 0 when bound
-   + reduced-cost path through the arc exceeds the incumbent; cuts slack at eight LP points in a
+   + reduced-cost path through the arc exceeds the incumbent; cuts slack at six LP points in a
    row leave the LP (``_CutLoop.purge``);
 2. an LP-guided heuristic (weights scaled by 1 - x*; also during the loop, after 5 LP rounds and
-   again at gaps that double while it finds nothing better) and reduced-cost fixing;
+   again at gaps that double while it finds nothing better, and as soon as the bound leaves only
+   incumbent - 1 open) and reduced-cost fixing;
 3. MIP phase if bound and incumbent still differ: the same rows plus integrality, the incumbent as
    MIP start; each integer solution is checked for connectivity and cuts around its unreached
    parts are added until it is a tree.
@@ -61,7 +62,7 @@ from costmodel.grid.stp import SteinerProblem
 _SCALE = 1_000_000
 _VIOLATION = 1e-6
 _PURGE_SLACK = 0.01  # a cut this far from tight ...
-_PURGE_ROUNDS = 8  # ... at this many LP points in a row leaves the LP
+_PURGE_ROUNDS = 6  # ... at this many LP points in a row leaves the LP (8 before: instance187 60 -> 55 rounds)
 _HEURISTIC_ROUNDS = 5  # LP rounds before the first LP-guided heuristic, and between successful ones
 # ipm_optimality_tolerance 1e-6 (default 1e-8): instance187's proof 162-189 s -> 90 s, 65 LP rounds
 # against 70, each about 40 % cheaper; at 1e-5 the points were too rough and it never converged
@@ -425,7 +426,8 @@ class _CutLoop:
 
         instance187 (wire routing) needs about 70 rounds of about 100 cuts: unpurged, the LP grows to
         11,000 rows and each solve from 1 s to 10 s. Purged it stays near 5,800 rows; the proof took
-        the same 70 rounds, 101 s of LP instead of 349 s (measured, same machine).
+        the same 70 rounds, 101 s of LP instead of 349 s (measured, same machine). Eight rounds
+        then; six since the LP became inexact (docs/performance.md, "instance187 within 60 s").
         """
         k = self.n_kept
         activity = (self._row_matrix() @ x)[k:]
@@ -575,6 +577,7 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     x, dual_value, reduced = None, None, None
     lp_options = _LP_OPTIONS
     heuristic_gap = next_heuristic = _HEURISTIC_ROUNDS
+    closing_for = None
     while time.perf_counter() < deadline and not closed():
         # interior point without crossover: late in the cut loop the LP is highly degenerate and a
         # warm dual simplex re-solve of instance187 took 3-5 s against 1-3 s (measured, same run)
@@ -598,14 +601,19 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         loop.forbid(np.flatnonzero(dual_ascent_fixing(g.n, sm.tail, sm.head, positive, dual_value, sm.terminals,
                                                       sm.root, best["cost"] - fc - margin)))
         stats["rows_purged"] += loop.purge(x)
-        if stats["lp_rounds"] >= next_heuristic:
+        # integral weights: once the bound leaves only incumbent - 1 open, a tree one cheaper ends
+        # the search at once, so the heuristic runs then too (once per incumbent)
+        closing = sm.integral_weights and math.ceil(lb - 1e-6) >= best["cost"] - 1 and closing_for != best["cost"]
+        if stats["lp_rounds"] >= next_heuristic or closing:
             before = best["cost"]
+            if closing:
+                closing_for = before
             guided_heuristic(x)
             if closed():
                 break
             # the gap doubles while the heuristic finds nothing better: instance187's incumbent is
             # optimal long before the bound, and 13 calls took 11.3 s of its 59 (measured)
-            heuristic_gap = _HEURISTIC_ROUNDS if best["cost"] < before else 2 * heuristic_gap
+            heuristic_gap = _HEURISTIC_ROUNDS if best["cost"] < before or closing else 2 * heuristic_gap
             next_heuristic = stats["lp_rounds"] + heuristic_gap
         with _timed(stats, "seconds_separation"):
             cuts = separate(sm, x, max_per_terminal=5)
