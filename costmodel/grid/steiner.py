@@ -559,9 +559,12 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         if cost < best["cost"] - 1e-9:
             best.update(edges=sm.to_original(tree), cost=cost, tree=tree)
 
+    def proven() -> float:
+        """The lower bound, rounded up when every tree costs a whole number."""
+        return math.ceil(lb - 1e-6) if sm.integral_weights else lb
+
     def closed() -> bool:
-        target = math.ceil(lb - 1e-6) if sm.integral_weights else lb
-        return best["cost"] <= target + 1e-9 or (mip_gap > 0 and best["cost"] - lb <= mip_gap * abs(best["cost"]))
+        return best["cost"] <= proven() + 1e-9 or (mip_gap > 0 and best["cost"] - lb <= mip_gap * abs(best["cost"]))
 
     def guided_heuristic(x: np.ndarray) -> None:
         """Shortest-path heuristic on weights scaled by 1 - x*, then local search on true weights."""
@@ -603,7 +606,7 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
         stats["rows_purged"] += loop.purge(x)
         # integral weights: once the bound leaves only incumbent - 1 open, a tree one cheaper ends
         # the search at once, so the heuristic runs then too (once per incumbent)
-        closing = sm.integral_weights and math.ceil(lb - 1e-6) >= best["cost"] - 1 and closing_for != best["cost"]
+        closing = sm.integral_weights and proven() >= best["cost"] - 1 and closing_for != best["cost"]
         if stats["lp_rounds"] >= next_heuristic or closing:
             before = best["cost"]
             if closing:
@@ -676,8 +679,7 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
     stats["seconds_solve"] = time.perf_counter() - start
     lb = min(lb, best["cost"])
     if closed():
-        target = math.ceil(lb - 1e-6) if sm.integral_weights else lb
-        status = "optimal" if best["cost"] <= target + 1e-9 else "gap_limit"
+        status = "optimal" if best["cost"] <= proven() + 1e-9 else "gap_limit"
     else:
         status = "time_limit"
     return {"status": status, "edges": best["edges"], "objective": best["cost"], "bound": lb, "stats": stats}
