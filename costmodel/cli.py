@@ -57,6 +57,9 @@ def render_quote(quote: Quote) -> None:
     for step in quote.trace:
         console.print(f"- {step.decision} = [bold]{escape(step.outcome)}[/]: {escape(step.description)} "
                       f"(rule {escape(step.rule_id)}; {escape(step.cites)})")
+        if step.layer:
+            console.print(f"    decided by the {step.layer} layer" + (f"; the {step.other_layer}" if step.other_layer else ""),
+                          style="cyan", markup=False)
         for parameter in step.parameters:
             console.print(f"    read {parameter}", style="dim", markup=False)
         for condition in step.conditions:

@@ -27,3 +27,11 @@ def labels_from_codes(codes: np.ndarray, labels: list) -> pd.Categorical:
     """Per-row labels from codes into `labels` (which may repeat; code -1 is missing), as a categorical."""
     recode, dtype = _recoding(tuple(labels))
     return pd.Categorical.from_codes(recode[codes], dtype=dtype, validate=False)
+
+
+def pick_labels(take_first: np.ndarray, first: pd.Categorical, second: pd.Categorical) -> pd.Categorical:
+    """Elementwise first-or-second of two categoricals, still categorical."""
+    categories = first.categories.union(second.categories)
+    codes = np.where(take_first, pd.Categorical(first, categories=categories).codes,
+                     pd.Categorical(second, categories=categories).codes)
+    return pd.Categorical.from_codes(codes, categories=categories)

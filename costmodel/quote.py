@@ -19,7 +19,7 @@ from costmodel.application import Application
 from costmodel.columns import Columns
 from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, component_rows, load_scheme
 from costmodel.errors import InputError
-from costmodel.labels import labels_from_codes
+from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.params import RuleSet
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
@@ -62,14 +62,6 @@ def _positions(lines: Columns, decided: Columns) -> np.ndarray:
     return pd.Index(decided["application_id"]).get_indexer(lines["application_id"])
 
 
-def _choose(take_first: np.ndarray, first: pd.Categorical, second: pd.Categorical) -> pd.Categorical:
-    """Elementwise first-or-second of two categoricals, still categorical."""
-    categories = first.categories.union(second.categories)
-    codes = np.where(take_first, pd.Categorical(first, categories=categories).codes,
-                     pd.Categorical(second, categories=categories).codes)
-    return pd.Categorical.from_codes(codes, categories=categories)
-
-
 def fund_lines(lines: Columns, decided: Columns) -> Columns:
     """Who funds each line follows only from its zone and the application's boundary point (added to `lines`)."""
     rows = _positions(lines, decided)
@@ -80,7 +72,7 @@ def fund_lines(lines: Columns, decided: Columns) -> Columns:
     rule = pd.Categorical.from_codes(boundary_rule.codes[rows], dtype=boundary_rule.dtype)
     is_works = zone_rank != ZONE_RANK["charges"]
     lines["funded_by"] = labels_from_codes(grid.astype(np.int8), ["customer", "grid"])
-    lines["rule_id"] = _choose(is_works, rule, pd.Categorical(lines["rule_id"])) if "rule_id" in lines else rule
+    lines["rule_id"] = pick_labels(is_works, rule, pd.Categorical(lines["rule_id"])) if "rule_id" in lines else rule
     return lines
 
 

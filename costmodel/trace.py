@@ -19,6 +19,9 @@ class TraceStep(BaseModel):
     cites: str
     parameters: list[str]
     conditions: list[str]
+    # Under a composed policy: the layer that decided, and what the other layer would have given where it differs.
+    layer: str | None = None
+    other_layer: str | None = None
 
 
 def _parameter_values(paths: list[str], frame: Columns, ruleset) -> list[list[str]]:
@@ -26,7 +29,26 @@ def _parameter_values(paths: list[str], frame: Columns, ruleset) -> list[list[st
     return [list(values) for values in zip(*per_path)] if per_path else [[] for _ in range(len(frame))]
 
 
+def _layered_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) -> list[TraceStep]:
+    """Each row's step from the layer that decided it, naming that layer and, where the other differs, its outcome."""
+    national, provincial = ruleset.layers
+    by_layer = {national.id: _table_steps(name, column, frame, national, {}),
+                provincial.id: _table_steps(name, column, frame, provincial, seen)}  # the policy's own conditions: shared
+    steps = []
+    for i, (layer, outcome, other, other_rule) in enumerate(zip(
+            frame[f"{column}_layer"], frame[column], frame[f"{column}_other"], frame[f"{column}_other_rule"])):
+        other_layer = provincial if layer == national.id else national
+        differs = other != outcome
+        steps.append(by_layer[layer][i].model_copy(update={
+            "layer": f"{layer} ({ruleset.layer_named(layer).layer})",
+            "other_layer": f"{other_layer.id} ({other_layer.layer}) layer would give {other} by {other_rule}" if differs else None}))
+    return steps
+
+
 def _table_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) -> list[TraceStep]:
+    """Each row's step under one rule set: the deciding rule (by its `<column>_rule`) and what every rule tested.
+    Under a composed policy the rule column holds each row's deciding layer's rule, so only the rows that layer
+    decided are read from its steps."""
     table = ruleset.decision(name)
     paths = list(dict.fromkeys(p for r in table.rules for p in r.parameters()))
     tested_by_rule = [
@@ -36,8 +58,9 @@ def _table_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) ->
     tested = [list(row) for row in zip(*tested_by_rule)] if tested_by_rule else [[] for _ in range(len(frame))]
     read = _parameter_values(paths, frame, ruleset)
     steps = []
+    rules = {rule.id: rule for rule in table.rules}
     for i, (rule_id, outcome) in enumerate(zip(frame[f"{column}_rule"], frame[column])):
-        rule = table.rule(rule_id)
+        rule = rules.get(rule_id, table.default)  # a rule of the other layer: this row's step is not read
         steps.append(TraceStep(decision=name, outcome=str(outcome), rule_id=rule.id, description=rule.description,
                                cites=rule.cites.cite(), parameters=read[i], conditions=tested[i]))
     return steps
@@ -87,8 +110,9 @@ def traces_for(decided: Columns, ruleset) -> dict[str, list[TraceStep]]:
     decided = Columns.of(decided)
     sizes = _size_steps(decided, ruleset)
     seen: dict = {}  # conditions shared by rules and fees, evaluated once
-    voltages = _table_steps("supply_voltage", "supply_voltage", decided, ruleset, seen)
-    boundaries = _table_steps("investment_boundary", "boundary", decided, ruleset, seen)
+    steps_of = _layered_steps if ruleset.layers else _table_steps
+    voltages = steps_of("supply_voltage", "supply_voltage", decided, ruleset, seen)
+    boundaries = steps_of("investment_boundary", "boundary", decided, ruleset, seen)
     fees = _fee_steps(decided, ruleset, seen)
     return {
         application_id: [sizes[i], voltages[i], boundaries[i], *fees[i]]

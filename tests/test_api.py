@@ -50,8 +50,10 @@ def test_quote_is_the_library_quote(client):
     assert body == json.loads(quote_application(WAREHOUSE, load_ruleset("shandong-2019")).model_dump_json())
 
 
-@pytest.mark.parametrize(("date", "expected"), [("2019-09-02", "shandong-2019"), ("2019-06-30", "shandong-2018"),
-                                                ("2018-08-01", "shandong-2018")])
+@pytest.mark.parametrize(("date", "expected"), [
+    ("2019-09-02", "shandong-2019+national-1996"), ("2019-06-30", "shandong-2018+national-1996"),
+    ("2018-08-01", "shandong-2018+national-1996"), ("2018-07-31", "national-1996"),
+    ("2026-03-02", "shandong-2019+national-2025")])
 def test_the_default_ruleset_is_shandong_in_force_on_the_application_date(client, date, expected):
     body = client.post("/quote", json={"application": warehouse(application_date=date)}).json()
     assert body["ruleset"] == expected
@@ -86,7 +88,7 @@ def test_validation_errors_name_field_value_and_what_is_allowed(client, changes,
 
 @pytest.mark.parametrize(("body", "status", "says"), [
     ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: national-1996"),
-    ({"application": warehouse(application_date="2001-01-01")}, 422, "no shandong rule set was in force on 2001-01-01"),
+    ({"application": warehouse(application_date="1990-01-01")}, 422, "no national rule set was in force on 1990-01-01"),
     # beyond what 10 kV serves: the core rejects the row; the API must say why, not fail
     ({"application": warehouse(request__capacity=99_999)}, 422, "exceeds what 10 kV serves"),
     ({"application": warehouse(applicant__enterprise__industry="mining")}, 422, "industry"),
@@ -162,7 +164,7 @@ def test_a_batch_that_cannot_be_read_is_a_422(client, content, says):
 def test_batch_with_dates_under_two_rulesets_asks_for_one(client):
     two_dates = BATCH_CSV.splitlines()[0] + "\n" + BATCH_CSV.splitlines()[1] + "\n" + BATCH_CSV.splitlines()[1].replace("wh,2019-09-02", "old,2019-01-02") + "\n"
     response = client.post("/batch", content=two_dates, headers={"content-type": "text/csv"})
-    assert response.status_code == 422 and "shandong-2018, shandong-2019" in response.json()["message"]
+    assert response.status_code == 422 and "shandong-2018+national-1996, shandong-2019+national-1996" in response.json()["message"]
 
 
 def test_downloads(client):

@@ -25,18 +25,23 @@ class Reference:
     clause: str
     source: str
     note: str = ""
+    # The clause (or the value it supports) was not read in the text itself: a quote says so.
+    unverified: bool = False
 
     @classmethod
     def from_yaml(cls, raw: Any, where: str) -> Reference:
-        check_keys(raw, f"{where}: reference", {"document", "clause", "source"}, {"note"})
+        check_keys(raw, f"{where}: reference", {"document", "clause", "source"}, {"note", "unverified"})
         if raw["source"] not in SOURCE_TAGS:
             raise InputError(
                 f"{where}: reference.source is {raw['source']!r}; allowed: {', '.join(sorted(SOURCE_TAGS))}"
             )
-        return cls(str(raw["document"]), str(raw["clause"]), raw["source"], str(raw.get("note", "")))
+        if not isinstance(raw.get("unverified", False), bool):
+            raise InputError(f"{where}: reference.unverified is {raw['unverified']!r}; allowed: true, false")
+        return cls(str(raw["document"]), str(raw["clause"]), raw["source"], str(raw.get("note", "")),
+                   raw.get("unverified", False))
 
     def cite(self) -> str:
-        return f"{self.document}, {self.clause} [{self.source}]"
+        return f"{self.document}, {self.clause} [{self.source}{', unverified' if self.unverified else ''}]"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""A rule set: manifest, dated parameters and decision tables, inherited through `extends`."""
+"""Rule sets and the policy in force: national and provincial layers composed by date.
+
+A rule-set folder is a layer: its manifest, its own dated parameters and its decision tables, written
+either whole or as amendments (rule by rule) to the table underneath. Standing alone, a folder applies
+over the folder it `extends`. In the policy in force for a province on a date, the province's folders
+apply over the national layer in force on that date instead, and both layers decide: see `compose`.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,10 @@ from costmodel.params.parameter import Parameter
 from costmodel.paths import tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml
 
-MANIFEST_KEYS = {"id", "title", "jurisdiction", "in_effect_from"}
-MANIFEST_OPTIONAL = {"extends", "sources", "description"}
+MANIFEST_KEYS = {"id", "title", "jurisdiction", "layer", "in_effect_from"}
+MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found"}
+LAYERS = ("national", "provincial")
+NATIONAL = "national"
 
 
 @dataclass(frozen=True)
@@ -25,11 +33,16 @@ class RuleSet:
     jurisdiction: str
     in_effect_from: dt.date
     parameters: dict[str, Parameter]
-    decisions: dict[str, Any]  # name -> costmodel.rules.table.DecisionTable
-    lineage: tuple[str, ...]  # this rule set, then its ancestors
+    decisions: dict[str, Any]  # name -> costmodel.rules.table.DecisionTable or FeeTable
+    lineage: tuple[str, ...]  # this rule set, then the layers underneath
     content_hash: str
     sources: dict = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
+    layer: str = NATIONAL
+    # A composed policy: the national layer in force, then the provincial layer over it. Empty for a rule
+    # set applied alone.
+    layers: tuple[RuleSet, ...] = ()
+    not_found: tuple[str, ...] = ()
 
     @property
     def schedule_id(self) -> str:
@@ -53,11 +66,19 @@ class RuleSet:
         except KeyError:
             raise InputError(f"rule set {self.id!r} has no decision table {name!r}") from None
 
+    def layer_named(self, ruleset_id: str) -> RuleSet:
+        """The layer of a composed policy with this id (the rule set itself when it stands alone)."""
+        return next((layer for layer in self.layers if layer.id == ruleset_id), self)
+
     def with_decision(self, name: str, table) -> RuleSet:
-        return replace(self, decisions={**self.decisions, name: table})
+        return replace(self, decisions={**self.decisions, name: table},
+                       layers=tuple(layer.with_decision(name, table) for layer in self.layers))
 
     def with_parameters(self, parameters: dict[str, Parameter], tag: str) -> RuleSet:
-        return replace(self, parameters={**self.parameters, **parameters}, overrides=self.overrides + (tag,))
+        """A reform: these values replace the parameters of the same path, in every layer that has them."""
+        layers = tuple(replace(layer, parameters={**layer.parameters, **{p: v for p, v in parameters.items() if p in layer.parameters}})
+                       for layer in self.layers)
+        return replace(self, parameters={**self.parameters, **parameters}, overrides=self.overrides + (tag,), layers=layers)
 
 
 def rulesets_root() -> Path:
@@ -78,72 +99,182 @@ def _hash_files(files: list[Path], parent_hash: str) -> str:
     return digest.hexdigest()[:16]
 
 
-@lru_cache(maxsize=64)
-def load_ruleset(ruleset_id: str) -> RuleSet:
-    """Load a rule set by id, with its ancestors' parameters and decisions underneath."""
-    from costmodel.rules.table import DecisionTable, FeeTable
+@dataclass(frozen=True)
+class _Folder:
+    """One rule-set folder as written: what it adds to whatever lies underneath."""
 
-    known = available_rulesets()
-    if ruleset_id not in known:
-        raise InputError(f"unknown rule set {ruleset_id!r}; allowed: {', '.join(known)}")
-    folder = rulesets_root() / ruleset_id
+    manifest: dict
+    parameters: dict[str, Parameter]
+    tables: dict[str, Any]  # DecisionTable or FeeTable (whole), or Amendment
+    files: tuple[Path, ...]
+
+    @property
+    def id(self) -> str:
+        return self.manifest["id"]
+
+
+@lru_cache(maxsize=64)
+def _folder(ruleset_id: str, root: Path) -> _Folder:
+    from costmodel.rules.table import Amendment, DecisionTable, FeeTable
+
+    folder = root / "rulesets" / ruleset_id
     manifest_file = folder / "manifest.yaml"
     manifest = check_keys(load_yaml(manifest_file), str(manifest_file), MANIFEST_KEYS, MANIFEST_OPTIONAL)
     if manifest["id"] != ruleset_id:
         raise InputError(f"{manifest_file}: id is {manifest['id']!r} but the folder is {ruleset_id!r}")
     if not isinstance(manifest["in_effect_from"], dt.date):
         raise InputError(f"{manifest_file}: in_effect_from must be a date YYYY-MM-DD, got {manifest['in_effect_from']!r}")
-
-    parameters: dict[str, Parameter] = {}
-    decisions: dict[str, Any] = {}
-    lineage: tuple[str, ...] = (ruleset_id,)
+    if manifest["layer"] not in LAYERS:
+        raise InputError(f"{manifest_file}: layer is {manifest['layer']!r}; allowed: {', '.join(LAYERS)}")
+    if (manifest["layer"] == NATIONAL) != (manifest["jurisdiction"] == NATIONAL):
+        raise InputError(f"{manifest_file}: a national layer has jurisdiction 'national' and a provincial one a province's; "
+                         f"got layer {manifest['layer']!r} with jurisdiction {manifest['jurisdiction']!r}")
     files = [manifest_file]
-    parent_hash = ""
-    if manifest.get("extends"):
-        parent = load_ruleset(manifest["extends"])
-        parameters.update(parent.parameters)
-        decisions.update(parent.decisions)
-        lineage += parent.lineage
-        parent_hash = parent.content_hash
-
+    parameters = {}
     for file in sorted((folder / "parameters").rglob("*.yaml")):
         path = ".".join(file.relative_to(folder / "parameters").with_suffix("").parts)
         parameters[path] = Parameter.from_yaml(path, load_yaml(file), file)
         files.append(file)
+    tables: dict[str, Any] = {}
     for file in sorted((folder / "decisions").glob("*.yaml")):
         raw = load_yaml(file)
-        table = (FeeTable if isinstance(raw, dict) and "fees" in raw else DecisionTable).from_yaml(raw, file)
-        decisions[table.name] = table
+        kind = (Amendment if isinstance(raw, dict) and "amends" in raw
+                else FeeTable if isinstance(raw, dict) and "fees" in raw else DecisionTable)
+        table = kind.from_yaml(raw, file, origin=ruleset_id)
+        tables[table.name] = table
         files.append(file)
+    return _Folder(manifest, parameters, tables, tuple(files))
 
-    ruleset = RuleSet(
-        id=ruleset_id,
+
+def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
+    """The folder applied over `base`: its parameters and whole tables replace, its amendments amend."""
+    from costmodel.rules.table import Amendment
+
+    manifest = folder.manifest
+    parameters = dict(base.parameters) if base else {}
+    for withdrawn in manifest.get("withdraws") or []:
+        if parameters.pop(withdrawn, None) is None and base is not None and base.layer == NATIONAL == manifest["layer"]:
+            raise InputError(f"{folder.files[0]}: withdraws {withdrawn!r}, which no rule set underneath defines")
+    parameters.update(folder.parameters)
+    decisions = dict(base.decisions) if base else {}
+    for name, table in folder.tables.items():
+        decisions[name] = table.applied_to(decisions.get(name)) if isinstance(table, Amendment) else table
+    return RuleSet(
+        id=folder.id,
         title=str(manifest["title"]),
         jurisdiction=str(manifest["jurisdiction"]),
         in_effect_from=manifest["in_effect_from"],
         parameters=parameters,
         decisions=decisions,
-        lineage=lineage,
-        content_hash=_hash_files(files, parent_hash),
-        sources=manifest.get("sources") or {},
+        lineage=(folder.id,) + (base.lineage if base else ()),
+        content_hash=_hash_files(list(folder.files), base.content_hash if base else ""),
+        sources={**(base.sources if base else {}), **(manifest.get("sources") or {})},
+        layer=manifest["layer"],
+        not_found=(base.not_found if base else ()) + tuple(manifest.get("not_found") or ()),
     )
-    for table in decisions.values():
+
+
+def _checked(ruleset: RuleSet) -> RuleSet:
+    for table in ruleset.decisions.values():
         table.check_references(ruleset)
     return ruleset
 
 
+@lru_cache(maxsize=64)
+def _load(ruleset_id: str, root: Path) -> RuleSet:
+    folder = _folder(ruleset_id, root)
+    parent = folder.manifest.get("extends")
+    return _checked(_over(_load(parent, root) if parent else None, folder))
+
+
+def load_ruleset(ruleset_id: str) -> RuleSet:
+    """A rule set alone, by id: its folder over the folders it extends (a counterfactual when not in force)."""
+    known = available_rulesets()
+    if ruleset_id not in known:
+        raise InputError(f"unknown rule set {ruleset_id!r}; allowed: {', '.join(known)}")
+    return _load(ruleset_id, tariffs_dir())
+
+
+def _clear_caches() -> None:
+    """Forget every folder read: for a caller that edits the files under the same tariffs root."""
+    for cached in (_folder, _load, _composed):
+        cached.cache_clear()
+
+
+load_ruleset.cache_clear = _clear_caches  # type: ignore[attr-defined]
+
+
+def _provincial_folders(provincial: RuleSet) -> list[_Folder]:
+    """The provincial folders of a rule set's lineage, the lowest first."""
+    root = tariffs_dir()
+    folders = [_folder(ruleset_id, root) for ruleset_id in provincial.lineage]
+    return [folder for folder in reversed(folders) if folder.manifest["layer"] != NATIONAL]
+
+
+@lru_cache(maxsize=64)
+def _composed(national_id: str, provincial_id: str, root: Path) -> RuleSet:
+    national = _load(national_id, root)
+    provincial = _load(provincial_id, root)
+    layer = national
+    for folder in _provincial_folders(provincial):
+        layer = _over(layer, folder)
+    layer = _checked(layer)
+    return replace(
+        layer,
+        id=f"{provincial.id}+{national.id}",
+        title=f"{provincial.title}, over {national.title}",
+        in_effect_from=max(national.in_effect_from, provincial.in_effect_from),
+        content_hash=hashlib.sha256(f"{national.content_hash}{layer.content_hash}".encode()).hexdigest()[:16],
+        layers=(national, layer),
+    )
+
+
+def compose(national: RuleSet, provincial: RuleSet) -> RuleSet:
+    """The policy of a province over a national layer. The province's own folders apply over `national` (not
+    over the national rule set they extend when alone), and both layers decide: on each decision the outcome
+    better for the customer applies, so a province may give more than the national texts but never less."""
+    if national.layer != NATIONAL or provincial.layer == NATIONAL:
+        raise InputError(f"compose takes a national and a provincial rule set, got {national.id!r} and {provincial.id!r}")
+    return _composed(national.id, provincial.id, tariffs_dir())
+
+
+def _in_force(jurisdiction: str, when: dt.date) -> RuleSet | None:
+    """The latest rule set of exactly this jurisdiction in force on `when`, if any."""
+    candidates = sorted((ruleset.in_effect_from, ruleset.id) for ruleset in map(load_ruleset, available_rulesets())
+                        if ruleset.jurisdiction == jurisdiction and ruleset.in_effect_from <= when)
+    return load_ruleset(candidates[-1][1]) if candidates else None
+
+
+def jurisdictions() -> list[str]:
+    return sorted({load_ruleset(ruleset_id).jurisdiction for ruleset_id in available_rulesets()})
+
+
 def resolve_ruleset(name: str, when: dt.date) -> RuleSet:
-    """A rule-set id as is; a jurisdiction name (`shandong`) to the rule set in force on `when`."""
+    """The rules to apply. A rule-set id means exactly that rule set (a counterfactual where not in force).
+    A jurisdiction means the policy in force there on `when`: the national layer in force, with the
+    province's layer in force over it (a city's pilot falls back to its province's); before any provincial
+    layer, the national layer alone. `name@YYYY-MM-DD` takes the policy in force on that date instead."""
+    if "@" in name:
+        name, _, day = name.partition("@")
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            raise InputError(f"{name}@{day}: the date after @ must be YYYY-MM-DD") from None
     if name in available_rulesets():
         return load_ruleset(name)
-    candidates = [(ruleset.in_effect_from, ruleset.id) for ruleset in map(load_ruleset, available_rulesets())
-                  if ruleset.jurisdiction == name]
-    if not candidates:
-        raise InputError(
-            f"unknown rule set or jurisdiction {name!r}; allowed rule sets: {', '.join(available_rulesets())}"
-        )
-    in_force = [c for c in sorted(candidates) if c[0] <= when]
-    if not in_force:
-        earliest = min(candidates)
-        raise InputError(f"no {name} rule set was in force on {when}; the earliest starts {earliest[0]} ({earliest[1]})")
-    return load_ruleset(in_force[-1][1])
+    if "+" in name:  # a composed policy's own id: the same layers again
+        provincial, _, national = name.partition("+")
+        return compose(load_ruleset(national), load_ruleset(provincial))
+    known = jurisdictions()
+    if name not in known:
+        raise InputError(f"unknown rule set or jurisdiction {name!r}; allowed rule sets: {', '.join(available_rulesets())}; "
+                         f"jurisdictions: {', '.join(known)}")
+    national = _in_force(NATIONAL, when)
+    if national is None:
+        earliest = min(load_ruleset(r).in_effect_from for r in available_rulesets() if load_ruleset(r).layer == NATIONAL)
+        raise InputError(f"no national rule set was in force on {when}; the earliest starts {earliest}")
+    if name == NATIONAL:
+        return national
+    parts = name.split(".")
+    provincial = next(filter(None, (_in_force(".".join(parts[:n]), when) for n in range(len(parts), 0, -1))), None)
+    return national if provincial is None else compose(national, provincial)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from costmodel.errors import InputError
 from costmodel.paths import tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml
 
@@ -39,27 +40,44 @@ def load_cases(ruleset_id: str | None = None) -> list[tuple[str, str, dict, dict
     return cases
 
 
-def run_case(ruleset_id: str, application: dict, case: dict) -> list[str]:
-    """What differs between the case's expectations and the quote (empty when it holds)."""
+def run_case(ruleset_name: str, application: dict, case: dict) -> list[str]:
+    """What differs between the case's expectations and the quote (empty when it holds). The rule set is an id
+    or a jurisdiction, resolved by the case's application date like any quote's."""
     from costmodel.application import parse_application
-    from costmodel.params import load_ruleset
-    from costmodel.quote import quote_frame
+    from costmodel.params import resolve_ruleset
+    from costmodel.quote import quote_from_batch, quote_frame
 
-    batch = quote_frame(parse_application(application).to_frame(), load_ruleset(ruleset_id))
+    parsed = parse_application(application)
+    try:
+        batch = quote_frame(parsed.to_frame(), resolve_ruleset(ruleset_name, parsed.application_date))
+    except InputError as error:  # no rules in force, for one: the whole request is refused
+        if "reject" in case and case["reject"] in str(error):
+            return []
+        raise
     if "reject" in case:
         reasons = batch.rejected["reason"].tolist()
         return [] if reasons and case["reject"] in reasons[0] else [f"expected a rejection containing {case['reject']!r}, got {reasons}"]
     if not batch.rejected.empty:
         return [f"rejected: {batch.rejected['reason'].iloc[0]}"]
-    summary = batch.summary().iloc[0]
+    got = batch.summary().iloc[0].to_dict()
+    got["ruleset"] = batch.ruleset.id
+    if set(case["expect"]) & TRACED:
+        steps = {step.decision: step for step in quote_from_batch(batch, parsed.id).trace}
+        for decision in ("supply_voltage", "investment_boundary"):
+            prefix = "boundary" if decision == "investment_boundary" else decision
+            got[f"{prefix}_layer"] = steps[decision].layer and steps[decision].layer.split(" ")[0]
+            got[f"{prefix}_cites"] = steps[decision].cites
     differences = []
     for key, expected in case["expect"].items():
         if key not in EXPECTABLE:
             differences.append(f"unknown expectation {key!r}; allowed: {sorted(EXPECTABLE)}")
-        elif key in AMOUNTS and abs(summary[key] - expected) > 0.01 or key not in AMOUNTS and summary[key] != expected:
-            differences.append(f"{key}: expected {expected!r}, got {summary[key]!r}")
+        elif key in AMOUNTS and abs(got[key] - expected) > 0.01 or key in CONTAINS and expected not in got[key] \
+                or key not in AMOUNTS | CONTAINS and got[key] != expected:
+            differences.append(f"{key}: expected {expected!r}, got {got[key]!r}")
     return differences
 
 
 AMOUNTS = {"customer_cny", "grid_cny", "total_cny"}
-EXPECTABLE = AMOUNTS | {"enterprise_size", "supply_voltage", "boundary", "boundary_rule", "supply_voltage_rule"}
+CONTAINS = {"supply_voltage_cites", "boundary_cites"}  # the expected text is part of the cited clause
+TRACED = CONTAINS | {"supply_voltage_layer", "boundary_layer"}  # the layer that decided (composed policies)
+EXPECTABLE = AMOUNTS | TRACED | {"enterprise_size", "supply_voltage", "boundary", "boundary_rule", "supply_voltage_rule", "ruleset"}

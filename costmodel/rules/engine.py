@@ -14,7 +14,8 @@ import pandas as pd
 
 from costmodel.classification import METRICS, SIZES, SizeTable, load_size_table, size_codes
 from costmodel.columns import Columns
-from costmodel.labels import labels_from_codes
+from costmodel.errors import InputError
+from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.rules import conditions
 
 @lru_cache(maxsize=8)
@@ -76,11 +77,38 @@ def decide_enterprise_size(columns: Columns, ruleset) -> tuple[Columns, np.ndarr
     return columns, problems
 
 
+def decide_layered(name: str, column: str, decided: Columns, ruleset) -> None:
+    """One decision of a composed policy: each layer decides, and the outcome better for the customer (by the
+    table's customer_preference) applies; on a tie, the provincial layer where one of its own rules decided.
+    Adds `<column>`, `<column>_rule`, `<column>_layer`, and the other layer's `<column>_other` and
+    `<column>_other_rule`."""
+    national, provincial = ruleset.layers
+    preference = national.decision(name).customer_preference
+    if not preference:
+        raise InputError(f"{national.decision(name).file}: a layered decision needs customer_preference (best outcome first)")
+    (national_outcome, national_rule), (provincial_outcome, provincial_rule) = (
+        layer.decision(name).evaluate(decided, layer) for layer in ruleset.layers)
+    rank = {outcome: index for index, outcome in enumerate(preference)}
+    national_rank = np.array([rank[o] for o in national_outcome.categories], dtype=np.int16)[national_outcome.codes]
+    provincial_rank = np.array([rank[o] for o in provincial_outcome.categories], dtype=np.int16)[provincial_outcome.codes]
+    # On a tie the province decides only by a rule it wrote; a national rule it inherits is the national layer's.
+    own = [rule.id for rule in provincial.decision(name).rules if rule.origin != "" and rule.origin not in national.lineage]
+    national_better = (national_rank < provincial_rank) | ((national_rank == provincial_rank) & ~provincial_rule.isin(own))
+    decided[column] = pick_labels(national_better, national_outcome, provincial_outcome)
+    decided[f"{column}_rule"] = pick_labels(national_better, national_rule, provincial_rule)
+    decided[f"{column}_layer"] = labels_from_codes(national_better.astype(np.int8), [provincial.id, national.id])
+    decided[f"{column}_other"] = pick_labels(national_better, provincial_outcome, national_outcome)
+    decided[f"{column}_other_rule"] = pick_labels(national_better, provincial_rule, national_rule)
+
+
 def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
     """All decisions for every row (the frame's columns and the decided ones), and a reason for each row that
     cannot be quoted (else None)."""
     decided, problems = decide_enterprise_size(prepare(frame, ruleset), ruleset)
     for name, column in (("supply_voltage", "supply_voltage"), ("investment_boundary", "boundary")):
+        if ruleset.layers:
+            decide_layered(name, column, decided, ruleset)
+            continue
         outcome, rule = ruleset.decision(name).evaluate(decided, ruleset)
         decided[column] = outcome
         decided[f"{column}_rule"] = rule

@@ -34,9 +34,31 @@ class Rule:
     when: tuple[dict, ...]
     exception_to: str | None
     cites: Reference
+    origin: str = ""  # the rule set whose file wrote the rule
 
     def parameters(self) -> list[str]:
         return conditions.parameters_in(list(self.when))
+
+
+def _rules_from_yaml(items: Any, where: str, origin: str) -> tuple[Rule, ...]:
+    if not isinstance(items, list):
+        raise InputError(f"{where}: rules must be a list of rules, got {items!r}")
+    rules = []
+    for number, item in enumerate(items, start=1):
+        spot = f"{where}: rule {number}"
+        check_keys(item, spot, {"id", "description", "then", "cites"}, {"when", "exception_to"})
+        for condition in item.get("when", []) or []:
+            conditions.validate_condition(condition, f"{spot} ({item['id']})")
+        rules.append(Rule(
+            id=item["id"],
+            description=str(item["description"]),
+            then=item["then"],
+            when=tuple(item.get("when", []) or []),
+            exception_to=item.get("exception_to"),
+            cites=Reference.from_yaml(item["cites"], f"{spot} ({item['id']})"),
+            origin=origin,
+        ))
+    return tuple(rules)
 
 
 @dataclass(frozen=True)
@@ -47,35 +69,22 @@ class DecisionTable:
     rules: tuple[Rule, ...]
     priority: tuple[str, ...] = ()
     file: str = ""
+    # Outcomes best for the customer first: where policy layers disagree, the better one applies.
+    customer_preference: tuple[str, ...] = ()
     children: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def from_yaml(cls, raw: Any, file: Path) -> DecisionTable:
+    def from_yaml(cls, raw: Any, file: Path, origin: str = "") -> DecisionTable:
         where = str(file)
-        check_keys(raw, where, {"decision", "description", "outcomes", "rules"}, {"priority"})
-        rules = []
-        for number, item in enumerate(raw["rules"], start=1):
-            spot = f"{where}: rule {number}"
-            check_keys(item, spot, {"id", "description", "then", "cites"}, {"when", "exception_to"})
-            for condition in item.get("when", []) or []:
-                conditions.validate_condition(condition, f"{spot} ({item['id']})")
-            rules.append(
-                Rule(
-                    id=item["id"],
-                    description=str(item["description"]),
-                    then=item["then"],
-                    when=tuple(item.get("when", []) or []),
-                    exception_to=item.get("exception_to"),
-                    cites=Reference.from_yaml(item["cites"], f"{spot} ({item['id']})"),
-                )
-            )
+        check_keys(raw, where, {"decision", "description", "outcomes", "rules"}, {"priority", "customer_preference"})
         table = cls(
             name=raw["decision"],
             description=str(raw["description"]),
             outcomes=tuple(raw["outcomes"]),
-            rules=tuple(rules),
+            rules=_rules_from_yaml(raw["rules"], where, origin),
             priority=tuple(raw.get("priority", []) or []),
             file=where,
+            customer_preference=tuple(raw.get("customer_preference", []) or []),
         )
         return table._linked()
 
@@ -102,6 +111,9 @@ class DecisionTable:
         unknown = set(self.priority) - set(ids)
         if unknown:
             raise InputError(f"{where}: priority names unknown rule(s) {sorted(unknown)}")
+        if self.customer_preference and sorted(self.customer_preference) != sorted(self.outcomes):
+            raise InputError(f"{where}: customer_preference {list(self.customer_preference)} must list each outcome "
+                             f"{list(self.outcomes)} once, best for the customer first")
         return replace(self, children={k: tuple(v) for k, v in children.items()})
 
     @property
@@ -156,6 +168,36 @@ class DecisionTable:
 
 
 @dataclass(frozen=True)
+class Amendment:
+    """A rule set's changes to the table it inherits, rule by rule: rules added (or replacing the inherited
+    rule of the same id), rules removed, and a priority whose order goes before the inherited one's."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    remove: tuple[str, ...] = ()
+    priority: tuple[str, ...] = ()
+    file: str = ""
+
+    @classmethod
+    def from_yaml(cls, raw: Any, file: Path, origin: str = "") -> Amendment:
+        where = str(file)
+        check_keys(raw, where, {"amends"}, {"rules", "remove", "priority"})
+        return cls(name=raw["amends"], rules=_rules_from_yaml(raw.get("rules") or [], where, origin),
+                   remove=tuple(raw.get("remove") or []), priority=tuple(raw.get("priority") or []), file=where)
+
+    def applied_to(self, table: DecisionTable | None) -> DecisionTable:
+        """The inherited table with these changes. Removing a rule the table lacks changes nothing, so one
+        amendment applies over any national layer (a later one may already have dropped the rule)."""
+        if table is None:
+            raise InputError(f"{self.file}: amends decision table {self.name!r}, which no rule set underneath defines")
+        new = {rule.id: rule for rule in self.rules}
+        rules = [new.pop(rule.id, rule) for rule in table.rules if rule.id not in self.remove] + list(new.values())
+        present = {rule.id for rule in rules}
+        priority = tuple(dict.fromkeys(p for p in (*self.priority, *table.priority) if p in present))
+        return replace(table, rules=tuple(rules), priority=priority, file=f"{table.file} + {self.file}")._linked()
+
+
+@dataclass(frozen=True)
 class Fee:
     id: str
     name: str
@@ -175,7 +217,7 @@ class FeeTable:
     file: str = ""
 
     @classmethod
-    def from_yaml(cls, raw: Any, file: Path) -> FeeTable:
+    def from_yaml(cls, raw: Any, file: Path, origin: str = "") -> FeeTable:
         where = str(file)
         check_keys(raw, where, {"fees", "description"})
         fees = []

@@ -7,23 +7,55 @@ from costmodel.params import load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import available_rulesets
 
 
-def test_shandong_resolves_by_application_date():
-    assert resolve_ruleset("shandong", dt.date(2019, 9, 1)).id == "shandong-2019"
-    assert resolve_ruleset("shandong", dt.date(2019, 1, 10)).id == "shandong-2018"
-    assert resolve_ruleset("national", dt.date(2021, 1, 1)).id == "national-2020"
+@pytest.mark.parametrize("name, day, expected", [
+    # national layers by their start dates (manifests: 1996-10-08, 2020-09-22, 2024-06-01, 2025-06-03)
+    ("national", dt.date(2020, 9, 21), "national-1996"),
+    ("national", dt.date(2021, 1, 1), "national-2020"),
+    ("national", dt.date(2024, 5, 31), "national-2020"),
+    ("national", dt.date(2024, 6, 1), "national-2024"),
+    ("national", dt.date(2025, 6, 2), "national-2024"),
+    ("national", dt.date(2025, 6, 3), "national-2025"),
+    # a province: its layer in force over the national one in force
+    ("shandong", dt.date(2019, 1, 10), "shandong-2018+national-1996"),
+    ("shandong", dt.date(2019, 9, 1), "shandong-2019+national-1996"),
+    ("shandong", dt.date(2026, 3, 2), "shandong-2019+national-2025"),
+    # before any provincial layer: the national one alone
+    ("shandong", dt.date(2017, 1, 1), "national-1996"),
+    # a pilot city, and before its pilot the province
+    ("shandong.jinan", dt.date(2026, 3, 2), "shandong-2019-jinan+national-2025"),
+    ("shandong.jinan", dt.date(2019, 1, 10), "shandong-2018+national-1996"),
+    # an explicit id is that rule set alone, whatever the date; name@date is the policy of that date
+    ("shandong-2019", dt.date(2026, 3, 2), "shandong-2019"),
+    ("shandong@2019-09-01", dt.date(2026, 3, 2), "shandong-2019+national-1996"),
+])
+def test_a_jurisdiction_resolves_to_the_layers_in_force(name, day, expected):
+    assert resolve_ruleset(name, day).id == expected
 
 
-def test_the_2019_and_2018_values_differ_as_the_texts_say():
-    cap_2019 = load_ruleset("shandong-2019").parameter("supply_voltage.low_voltage_cap")
-    assert (cap_2019.at(dt.date(2019, 9, 1), "urban"), cap_2019.at(dt.date(2019, 9, 1), "rural")) == (160, 100)
-    shandong_2018 = load_ruleset("shandong-2018")
-    assert "supply_voltage.low_voltage_cap" not in shandong_2018.parameters
-    assert shandong_2018.parameter("supply_voltage.lv_max_transformer_kva").at(dt.date(2019, 1, 10)) == 50
+def test_a_composed_policy_names_its_layers_and_applies_the_province_over_the_national_layer():
+    policy = resolve_ruleset("shandong", dt.date(2026, 3, 2))
+    national, provincial = policy.layers
+    assert (national.id, national.layer, provincial.id, provincial.layer) == ("national-2025", "national", "shandong-2019", "provincial")
+    # Shandong's own kVA cap over the national layer; the national layer keeps its kW cap
+    assert provincial.parameter("supply_voltage.low_voltage_cap").unit == "kVA"
+    assert national.parameter("supply_voltage.low_voltage_cap").unit == "kW"
+    # the province's boundary table is the national one with Shandong's rules added: 129号's red line and the
+    # 2025 private rule are there, and the default rule cites the 2024 rules, not the repealed 1996 article
+    table = provincial.decision("investment_boundary")
+    ids = {rule.id for rule in table.rules}
+    assert {"boundary.red_line_urban", "boundary.zero_investment_private", "boundary.red_line_park"} <= ids
+    assert table.default.origin == "national-2024" and "2024" in table.default.cites.document
+    assert policy.parameter("conversion.power_factor").reference.document.startswith("《供电营业规则》(国家发展和改革委员会令第14号")
 
 
-def test_before_any_rule_set_of_a_jurisdiction_is_an_error():
-    with pytest.raises(InputError, match="no shandong rule set was in force on 2017-01-01"):
-        resolve_ruleset("shandong", dt.date(2017, 1, 1))
+def test_before_any_national_rule_set_is_an_error():
+    with pytest.raises(InputError, match="no national rule set was in force on 1990-01-01; the earliest starts 1996-10-08"):
+        resolve_ruleset("shandong", dt.date(1990, 1, 1))
+
+
+def test_a_bad_date_after_the_at_sign_says_what_is_expected():
+    with pytest.raises(InputError, match="the date after @ must be YYYY-MM-DD"):
+        resolve_ruleset("shandong@2026-13-01", dt.date(2026, 3, 2))
 
 
 def test_unknown_rule_set_lists_the_allowed_ones():
@@ -35,7 +67,7 @@ def test_unknown_rule_set_lists_the_allowed_ones():
 
 def test_children_inherit_and_replace_their_parents_parameters():
     ruleset = load_ruleset("national-2025")
-    assert ruleset.lineage == ("national-2025", "national-2020", "national-1996")
+    assert ruleset.lineage == ("national-2025", "national-2024", "national-2020", "national-1996")
     assert ruleset.parameter("supply_voltage.low_voltage_cap").unit == "kW"
     assert ruleset.parameter("conversion.power_factor").at(dt.date(2025, 9, 1)) == 0.9
 
