@@ -97,7 +97,7 @@ def quote(
     batch = quote_frame(app_model.to_frame(), chosen)
     result = quote_from_batch(batch, app_model.id)
     if gantt is not None:
-        from costmodel.schedule import plot_gantt
+        from costmodel.schedule.gantt import plot_gantt
 
         stages, _ = batch.schedules([app_model.id])
         plot_gantt(stages, app_model.id, gantt)
