@@ -31,3 +31,19 @@ def tariffs_copy(tmp_path, monkeypatch):
     yield copy
     for loader in caches:
         loader.cache_clear()
+
+
+@pytest.fixture
+def tariffs_industry_medium_400(tmp_path) -> Path:
+    """A copy of tariffs/ (not yet the root) whose size table moves industry's medium bound from 300
+    to 400 employees: a 350-employee factory, medium under the shipped table, becomes small."""
+    from costmodel.paths import tariffs_dir
+
+    copy = tmp_path / "tariffs-industry-medium-400"
+    shutil.copytree(tariffs_dir(), copy)
+    table = copy / "classification" / "miit-2011" / "size_thresholds.csv"
+    shipped_row = "industry,工业,第四条（二）,employees,revenue_10k_cny,1000,40000,300,2000,20,300,true"
+    text = table.read_text(encoding="utf-8")
+    assert shipped_row in text
+    table.write_text(text.replace(shipped_row, shipped_row.replace(",300,2000,", ",400,2000,")), encoding="utf-8")
+    return copy

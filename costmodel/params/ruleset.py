@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from costmodel.errors import InputError
 from costmodel.params.parameter import Parameter
-from costmodel.paths import tariffs_dir
+from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml
 
 MANIFEST_KEYS = {"id", "title", "jurisdiction", "in_effect_from"}
@@ -78,7 +77,7 @@ def _hash_files(files: list[Path], parent_hash: str) -> str:
     return digest.hexdigest()[:16]
 
 
-@lru_cache(maxsize=64)
+@cached_per_root(maxsize=64)
 def load_ruleset(ruleset_id: str) -> RuleSet:
     """Load a rule set by id, with its ancestors' parameters and decisions underneath."""
     from costmodel.rules.table import DecisionTable, FeeTable
