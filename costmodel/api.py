@@ -29,13 +29,13 @@ from costmodel.application import FRAME_COLUMNS, Application, applications_frame
 from costmodel.classification import load_size_table
 from costmodel.errors import CostmodelError, InputError
 from costmodel.params import RuleSet, available_rulesets, load_ruleset, resolve_ruleset
-from costmodel.paths import REPO_ROOT
+from costmodel.paths import EXAMPLES_DIR as SHIPPED_EXAMPLES
 from costmodel.quote import Quote, quote_application, quote_frame, quotes_from_batch
 from costmodel.scenarios.portfolio import validate_frame
 from costmodel.scenarios.studies import quote_portfolio
 from costmodel.web import report
 
-EXAMPLES_DIR = REPO_ROOT / "examples" / "applications"
+EXAMPLES_DIR = SHIPPED_EXAMPLES / "applications"
 # An upload bigger than this is refused before parsing (about 400k applications).
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 BATCH_COLUMNS = ["application_id", "status", "enterprise_size", "supply_voltage", "boundary", "boundary_rule",

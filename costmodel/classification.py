@@ -16,8 +16,8 @@ import yaml
 
 from costmodel.columns import Columns
 from costmodel.errors import InputError
+from costmodel.paths import tariffs_dir as tariffs_root
 
-TARIFFS_DIR = Path(__file__).resolve().parent.parent / "tariffs"
 TABLE_FILE = "size_thresholds.csv"
 META_FILE = "meta.yaml"
 
@@ -54,7 +54,7 @@ def load_size_table(version: str = "miit-2011", tariffs_dir: Path | str | None =
     industry has no second metric), `verified` as bool, `metric_2` as None where empty.
     `attrs["version"]` and `attrs["meta"]` carry the version id and meta.yaml.
     """
-    root = Path(tariffs_dir) if tariffs_dir is not None else TARIFFS_DIR
+    root = Path(tariffs_dir) if tariffs_dir is not None else tariffs_root()
     root = root / "classification"
     folder = root / version
     if not _VERSION_RE.match(version) or not (folder / TABLE_FILE).is_file():

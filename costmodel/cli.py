@@ -17,6 +17,7 @@ from rich.table import Table
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
+from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
 from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
 from costmodel.schedule.cli import register as register_schedule_commands
 
@@ -25,6 +26,26 @@ app = typer.Typer(help="What a grid connection costs and who pays for each part 
 console = Console(width=160)
 
 FORMATS = ["table", "json"]
+
+
+def _tariffs_option(value: Optional[Path]) -> Optional[Path]:
+    if value is not None:
+        problem = tariffs_dir_problem(value)
+        if problem:
+            raise typer.BadParameter(f"{str(value)!r} {problem}; expected a tariffs folder holding rulesets/ "
+                                     "(a copy of the repository's tariffs/)")
+    return value
+
+
+@app.callback()
+def _options(
+    tariffs: Optional[Path] = typer.Option(
+        None, "--tariffs", callback=_tariffs_option, metavar="DIR",
+        help=f"Tariffs folder (rule sets, catalogues, size table, ...) for the whole run; default ${ENV_VAR} or the shipped one",
+    ),
+) -> None:
+    if tariffs is not None:
+        use_tariffs_dir(tariffs)
 
 
 def _format_option(value: str) -> str:
@@ -100,7 +121,7 @@ def quote(
     batch = quote_frame(app_model.to_frame(), chosen)
     result = quote_from_batch(batch, app_model.id)
     if gantt is not None:
-        from costmodel.schedule import plot_gantt
+        from costmodel.schedule.gantt import plot_gantt
 
         stages, _ = batch.schedules([app_model.id])
         plot_gantt(stages, app_model.id, gantt)

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 from costmodel.classification import (
-    TARIFFS_DIR,
     allowed_industries,
     classify_enterprise_size,
     load_size_table,
 )
 from costmodel.errors import InputError
+from costmodel.paths import tariffs_dir
 
 nan = np.nan
 
@@ -348,7 +348,7 @@ def test_hundred_thousand_rows_fast_and_correct(table):
 
 @pytest.fixture
 def tariffs_copy(tmp_path):
-    shutil.copytree(TARIFFS_DIR / "classification" / "miit-2011",
+    shutil.copytree(tariffs_dir() / "classification" / "miit-2011",
                     tmp_path / "classification" / "miit-2011")
     return tmp_path
 

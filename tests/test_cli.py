@@ -1,15 +1,17 @@
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests_support import EXAMPLES
 
 WAREHOUSE = str(EXAMPLES / "world-bank-warehouse.yaml")
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-c", "from costmodel.cli import main; main()", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_quote_json_carries_the_documented_fields():
@@ -72,3 +74,23 @@ def test_compare_portfolio_allows_at_most_two_threads():
     result = run("compare-portfolio", str(EXAMPLES.parent / "portfolios" / "small.csv"), "--baseline", "shandong-2019",
                  "--reform", "rural-lv-cap-160", "--workers", "3")
     assert result.returncode != 0 and "--workers" in result.stderr
+
+
+def test_the_tariffs_option_sets_the_root_for_the_run_over_the_environment(tariffs_industry_medium_400):
+    # 350-employee industry factory: medium under the shipped size table, small with the medium bound at 400
+    # (worked out in tests/test_paths.py). The environment names the shipped root; the option wins.
+    factory = str(EXAMPLES / "municipal-park-factory.yaml")
+    shipped = str(Path(__file__).resolve().parents[1] / "tariffs")
+    result = run("--tariffs", str(tariffs_industry_medium_400), "quote", factory, "--format", "json",
+                 env={**os.environ, "COSTMODEL_TARIFFS": shipped})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["enterprise_size"] == "small"
+
+
+def test_a_tariffs_option_without_rule_sets_is_a_usage_error_naming_it(tmp_path):
+    result = run("--tariffs", str(tmp_path), "rulesets")
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert f"Invalid value for '--tariffs': '{tmp_path}' holds no rulesets/ folder" in message
+    assert "expected a tariffs folder holding rulesets/" in message
+    assert "Traceback" not in result.stderr

@@ -110,3 +110,18 @@ def test_every_quote_carries_its_schedule():
     assert quote.schedule.total_working_days == 7
     assert quote.schedule.energisation_due_date.isoformat() == "2019-10-12"
     assert quote.schedule.within_limit is True
+
+
+def test_importing_the_quote_loads_neither_the_doing_business_study_nor_matplotlib():
+    # A fresh interpreter, run from this checkout so that its costmodel is the one imported.
+    import subprocess
+    import sys
+
+    probe = ("import sys, costmodel.quote; print(costmodel.quote.__file__); "
+             "print(sorted(m for m in sys.modules if m == 'costmodel.scenarios.doing_business' or m.split('.')[0] == 'matplotlib'))")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded_from, heavy = result.stdout.splitlines()
+    assert Path(loaded_from).is_relative_to(root / "costmodel")
+    assert heavy == "[]"

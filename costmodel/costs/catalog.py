@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from costmodel.errors import InputError
-from costmodel.paths import tariffs_dir
+from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.yamlio import load_yaml
 
 REQUIRED_COLUMNS = ["std_type", "family", "unit", "unit_cost_cny", "source", "indicative"]
@@ -54,7 +54,7 @@ class Catalog:
             raise InputError(f"catalogue {self.id} has no std_type {unknown}; known: {sorted(self.items.index)}")
 
 
-@lru_cache(maxsize=8)
+@cached_per_root(maxsize=8)
 def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
     folder = tariffs_dir() / "catalogs" / catalog_id
     if not folder.is_dir():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ from costmodel.costs.catalog import Catalog, load_catalog
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes
 from costmodel.params.parameter import Parameter
-from costmodel.paths import tariffs_dir
+from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.rules import conditions
 from costmodel.yamlio import check_keys, load_yaml
 
@@ -48,7 +47,7 @@ class _WithDesignParameters:
         return self._scheme.parameters[path] if path in self._scheme.parameters else self._ruleset.parameter(path)
 
 
-@lru_cache(maxsize=8)
+@cached_per_root(maxsize=8)
 def load_scheme(scheme_id: str = "cn-standard-2019") -> Scheme:
     file = tariffs_dir() / "designs" / scheme_id / "scheme.yaml"
     if not file.is_file():

@@ -7,8 +7,6 @@ those for any application that needs explaining.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
@@ -16,9 +14,10 @@ from costmodel.classification import METRICS, SIZES, SizeTable, load_size_table,
 from costmodel.columns import Columns
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
+from costmodel.paths import cached_per_root
 from costmodel.rules import conditions
 
-@lru_cache(maxsize=8)
+@cached_per_root(maxsize=8)
 def _size_table(standard: str) -> SizeTable:
     return SizeTable.of(load_size_table(standard))
 

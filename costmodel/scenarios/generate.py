@@ -12,10 +12,10 @@ import pandas as pd
 
 from costmodel.application import FRAME_COLUMNS
 from costmodel.errors import InputError
-from costmodel.paths import REPO_ROOT
+from costmodel.paths import EXAMPLES_DIR
 from costmodel.yamlio import load_yaml
 
-DEFAULT_ASSUMPTIONS = REPO_ROOT / "examples" / "portfolios" / "synthetic.yaml"
+DEFAULT_ASSUMPTIONS = EXAMPLES_DIR / "portfolios" / "synthetic.yaml"
 
 
 def _choice(rng: np.random.Generator, shares: dict, n: int, where: str) -> np.ndarray:

@@ -1,7 +1,10 @@
-"""Connection timeline: working-day calendar, process stages, critical path, World Bank case."""
+"""Connection timeline: working-day calendar, process stages, critical path.
 
-from costmodel.schedule.doing_business import compare_doing_business, doing_business_case
-from costmodel.schedule.gantt import plot_gantt
+Only the schedule itself is imported here: the quote needs it, and nothing heavier (the Gantt chart,
+matplotlib, lives in `costmodel.schedule.gantt`; the World Bank case, a study that quotes, in
+`costmodel.scenarios.doing_business`).
+"""
+
 from costmodel.schedule.plan import schedule_applications
 
-__all__ = ["schedule_applications", "plot_gantt", "doing_business_case", "compare_doing_business"]
+__all__ = ["schedule_applications"]

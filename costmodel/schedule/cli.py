@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from costmodel.errors import CostmodelError
-from costmodel.schedule.doing_business import COMPARED, doing_business_case
+from costmodel.scenarios.doing_business import COMPARED, doing_business_case
 from costmodel.schedule.gantt import plot_gantt
 from costmodel.schedule.plan import schedule_applications
 

@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from costmodel.errors import InputError
-from costmodel.schedule import gantt, plot_gantt, schedule_applications
+from costmodel.schedule import gantt, schedule_applications
+from costmodel.schedule.gantt import plot_gantt
 
 
 @pytest.fixture(scope="module")

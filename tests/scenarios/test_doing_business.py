@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from costmodel.errors import InputError
-from costmodel.schedule import compare_doing_business, doing_business_case
+from costmodel.scenarios.doing_business import compare_doing_business, doing_business_case
 
 
 def test_the_three_regimes_compare():
