@@ -4,11 +4,11 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from costmodel.application import applications_frame, parse_application
-from costmodel.params import available_rulesets, load_ruleset
+from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.quote import BOUNDARY_RANK, ZONE_RANK, quote_application, quote_frame
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -107,3 +107,36 @@ def test_a_batch_row_equals_the_single_quote(raw):
         single = quote_application(application, ruleset)
         assert single.totals.customer_cny == batch.at[application.id, "customer_cny"]
         assert single.totals.grid_cny == batch.at[application.id, "grid_cny"]
+
+
+COUNTY_PARK_FACTORY = {  # issue 18's case: under Shandong 2019 alone it pays 407,000, under the national layer 238,000
+    "id": "x", "application_date": "2026-03-02",
+    "applicant": {"kind": "enterprise", "enterprise": {"industry": "industry", "employees": 50, "operating_revenue_10k_cny": 1000,
+                                                        "ownership": "private", "in_project_database": False}},
+    "site": {"area": "urban", "park_level": "county", "distance_to_lv_m": 100, "distance_to_10kv_m": 200,
+             "transformer_headroom_kva": 500, "road_crossings": 0},
+    "request": {"capacity": 250, "capacity_unit": "kVA", "power_factor": 0.9, "supply": "single", "duration": "permanent"},
+}
+
+
+# Shandong's 160 kVA cap replaces the national 160 kW one in its layer: 150 kW at 0.9 is 166.7 kVA, 10 kV by
+# Shandong alone, low voltage and zero investment (the 2025 private rule) by the national layer.
+PRIVATE_150_KW = {**COUNTY_PARK_FACTORY, "applicant": {"kind": "enterprise", "enterprise": {
+    "industry": "industry", "employees": 400, "operating_revenue_10k_cny": 5000, "ownership": "private", "in_project_database": False}},
+    "site": {**COUNTY_PARK_FACTORY["site"], "park_level": "none"}, "request": {**COUNTY_PARK_FACTORY["request"], "capacity": 150, "capacity_unit": "kW"}}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(COUNTY_PARK_FACTORY, pd.Timestamp("2026-03-02").date(), "shandong")
+@example(PRIVATE_150_KW, pd.Timestamp("2025-06-03").date(), "shandong")
+@given(applications, st.dates(min_value=pd.Timestamp("2018-08-01").date(), max_value=pd.Timestamp("2026-12-31").date()),
+       st.sampled_from(["shandong", "shandong.jinan", "shandong.qingdao"]))
+def test_a_province_never_makes_a_customer_pay_more_than_the_national_layer_in_force(raw, day, jurisdiction):
+    application = parse_application({**raw, "application_date": day.isoformat()})
+    composed = quote_frame(application.to_frame(), resolve_ruleset(jurisdiction, day))
+    national = quote_frame(application.to_frame(), resolve_ruleset("national", day))
+    assert len(composed.rejected) == len(national.rejected)
+    if len(composed.totals):
+        assert composed.totals["customer_cny"].iloc[0] <= national.totals["customer_cny"].iloc[0] + 1e-6, (
+            composed.decisions[["supply_voltage", "boundary", "boundary_rule"]].to_dict("records"),
+            national.decisions[["supply_voltage", "boundary", "boundary_rule"]].to_dict("records"))
