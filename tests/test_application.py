@@ -39,7 +39,7 @@ def test_every_example_loads():
     ("site.area", KeyError, "site.area: Field required"),
     ("site.area", "suburb", "site.area: Input should be 'urban' or 'rural' (got 'suburb')"),
     ("site.park_level", "city", "site.park_level: Input should be 'national', 'provincial', 'municipal', 'county' or 'none'"),
-    ("applicant.kind", "farm", "applicant.kind: Input should be 'residential', 'enterprise' or 'public_institution'"),
+    ("applicant.kind", "farm", "applicant.kind: Input should be 'residential', 'enterprise', 'individual_business' or 'public_institution'"),
     ("request.colour", "red", "request.colour: Extra inputs are not permitted"),
     ("application_date", "2019-13-01", "application_date: Input should be a valid date"),
 ])

@@ -52,8 +52,9 @@ def test_defaults_of_the_application_model_fill_empty_optional_cells(tmp_path):
     body = "b1,2019-09-02,enterprise,,,,,micro,,,rural,,100,200,500,,120,,,,,\n"
     frame = load_portfolio(_write(tmp_path, body)).frame
     row = frame.iloc[0]
-    assert (row["park_level"], row["capacity_unit"], row["phases"], row["supply"], row["duration"], row["ownership"]) == \
-        ("none", "kVA", 3, "single", "permanent", "private")
+    assert (row["park_level"], row["capacity_unit"], row["phases"], row["supply"], row["duration"]) == \
+        ("none", "kVA", 3, "single", "permanent")
+    assert pd.isna(row["ownership"]) and pd.isna(row["voltage_requested"])  # ownership has no default: empty is unknown
     assert row["road_crossings"] == 0 and not row["in_project_database"]
 
 
