@@ -19,6 +19,7 @@ from costmodel.errors import CostmodelError
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
 from costmodel.schedule.cli import register as register_schedule_commands
+from costmodel.schedule.stages import limit_text
 
 app = typer.Typer(help="What a grid connection costs and who pays for each part of it.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -62,8 +63,7 @@ def render_quote(quote: Quote) -> None:
         for condition in step.conditions:
             console.print(f"    tested {condition}", style="dim", markup=False)
     schedule = quote.schedule
-    limit = "no limit set" if schedule.limit_working_days is None else (
-        f"limit {schedule.limit_working_days} ({'within' if schedule.within_limit else 'OVER'})")
+    limit = limit_text(schedule.limit_working_days, schedule.limit_basis, schedule.within_limit)
     console.print(f"\n[bold]When[/]: power by {schedule.energisation_due_date} — {schedule.total_working_days} working days, "
                   f"{limit}; {schedule.calendar_days} calendar days")
     for stage in schedule.stages:
