@@ -72,3 +72,19 @@ def test_compare_portfolio_allows_at_most_two_threads():
     result = run("compare-portfolio", str(EXAMPLES.parent / "portfolios" / "small.csv"), "--baseline", "shandong-2019",
                  "--reform", "rural-lv-cap-160", "--workers", "3")
     assert result.returncode != 0 and "--workers" in result.stderr
+
+
+def test_an_average_time_target_prints_as_an_average_target_and_a_maximum_as_a_limit():
+    # shandong-2019: low voltage <= 7 working days on average (basis average); jinan: approvals <= 4 (basis maximum)
+    result = run("quote", WAREHOUSE, "--ruleset", "shandong-2019")
+    assert result.returncode == 0, result.stderr
+    when = next(line for line in result.stdout.splitlines() if line.startswith("When"))
+    assert "average target 7 working days (this plan within it)" in when and "limit" not in when
+    assert json.loads(run("quote", WAREHOUSE, "--ruleset", "shandong-2019", "--format", "json").stdout)["schedule"]["limit_basis"] == "average"
+
+
+def test_limit_text_words_each_basis():
+    from costmodel.schedule.stages import limit_text
+    assert limit_text(40, "average", False) == "average target 40 working days (this plan takes longer)"
+    assert limit_text(15, "maximum", True) == "limit 15 (within)"
+    assert limit_text(None, None, None) == "no limit set"
