@@ -76,8 +76,9 @@ def render_quote(quote: Quote) -> None:
     console.print(f"\nRule set {provenance.ruleset_id} ({' ← '.join(provenance.ruleset_lineage)}) hash {provenance.ruleset_content_hash}; "
                   f"evaluated as of {provenance.evaluation_date}; catalogue {provenance.catalog_id} edition {provenance.catalog_edition}; "
                   f"design {provenance.design_scheme}", style="dim")
-    for warning in quote.warnings:
-        console.print(f"note: {warning} (~ indicative, * placeholder)", style="yellow", markup=False)
+    for warning in quote.warnings:  # the legend only where a note is about the lines' marks
+        legend = " (~ indicative, * placeholder)" if "indicative" in warning or "placeholder" in warning else ""
+        console.print(f"note: {warning}{legend}", style="yellow", markup=False)
 
 
 def _ruleset_for(name: str, application):
