@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from costmodel.errors import InputError
 from costmodel.yamlio import load_yaml
 
-ApplicantKind = Literal["residential", "enterprise", "public_institution"]
+ApplicantKind = Literal["residential", "enterprise", "individual_business", "public_institution"]
+# Kinds that take an `enterprise` section (industry and figures, or a declared size class). An individual
+# business (个体工商户) is sized by reference to the MIIT 2011 standard (see tariffs/classification/miit-2011).
+ENTERPRISE_KINDS = ("enterprise", "individual_business")
+# An individual business is a private economic organisation by nature (a natural person's or a family's own
+# business; reports of the 2025 opinion count 个体工商户 among 民营经济组织, POLICY.md §4): its ownership is
+# private whether given or not, and no other value is accepted.
+INDIVIDUAL_BUSINESS_OWNERSHIP = "private"
 SizeClass = Literal["large", "medium", "small", "micro"]
 Ownership = Literal["private", "state_owned", "collective", "foreign", "other"]
 Area = Literal["urban", "rural"]
@@ -31,7 +38,8 @@ class Enterprise(_Model):
     operating_revenue_10k_cny: float | None = Field(None, ge=0, description="Operating revenue, 10^4 CNY (万元)")
     total_assets_10k_cny: float | None = Field(None, ge=0, description="Total assets, 10^4 CNY (万元)")
     size_class: SizeClass | None = Field(None, description="Declared size class; derived from the MIIT table when absent")
-    ownership: Ownership = "private"
+    ownership: Ownership | None = Field(None, description="Economic type on the business licence (营业执照); unknown when absent, "
+                                                           "and then no ownership-based entitlement applies")
     in_project_database: bool = Field(False, description="Listed in the provincial new-old growth-driver project database")
 
     @model_validator(mode="after")
@@ -48,10 +56,13 @@ class Applicant(_Model):
 
     @model_validator(mode="after")
     def _enterprise_details(self) -> Applicant:
-        if self.kind == "enterprise" and self.enterprise is None:
-            raise ValueError("an enterprise applicant needs an 'enterprise' section (industry and figures, or size_class)")
-        if self.kind != "enterprise" and self.enterprise is not None:
+        if self.kind in ENTERPRISE_KINDS and self.enterprise is None:
+            raise ValueError(f"an {self.kind} applicant needs an 'enterprise' section (industry and figures, or size_class)")
+        if self.kind not in ENTERPRISE_KINDS and self.enterprise is not None:
             raise ValueError(f"a {self.kind} applicant takes no 'enterprise' section")
+        if self.kind == "individual_business" and self.enterprise.ownership not in (None, INDIVIDUAL_BUSINESS_OWNERSHIP):
+            raise ValueError(f"an individual business (个体工商户) is a private economic organisation: ownership is "
+                             f"{INDIVIDUAL_BUSINESS_OWNERSHIP} or left out, not {self.enterprise.ownership!r}")
         return self
 
 
@@ -69,6 +80,8 @@ class Request(_Model):
     capacity_unit: Literal["kVA", "kW"] = "kVA"
     power_factor: float | None = Field(None, gt=0, le=1, description="Needed to convert kW and kVA; the rule set's default when absent")
     phases: Literal[1, 3] = 3
+    voltage_requested: Literal["10kV"] | None = Field(None, description="Asked for 10 kV supply although the request is within the "
+                                                                        "low-voltage cap; absent: the rule set decides")
     supply: Literal["single", "dual"] = "single"
     duration: Literal["permanent", "temporary"] = "permanent"
 
@@ -91,6 +104,7 @@ FRAME_DTYPES = {
     "in_project_database": bool, "area": object, "park_level": object, "distance_to_lv_m": float,
     "distance_to_10kv_m": float, "transformer_headroom_kva": float, "road_crossings": np.int64, "capacity": float,
     "capacity_unit": object, "power_factor": float, "phases": np.int64, "supply": object, "duration": object,
+    "voltage_requested": object,
 }
 FRAME_COLUMNS = list(FRAME_DTYPES)
 
@@ -106,7 +120,7 @@ def _row(app: Application) -> dict:
         "revenue_10k_cny": enterprise.operating_revenue_10k_cny if enterprise and enterprise.operating_revenue_10k_cny is not None else float("nan"),
         "assets_10k_cny": enterprise.total_assets_10k_cny if enterprise and enterprise.total_assets_10k_cny is not None else float("nan"),
         "size_class": enterprise.size_class if enterprise else None,
-        "ownership": enterprise.ownership if enterprise else None,
+        "ownership": _ownership(app.applicant.kind, enterprise.ownership) if enterprise else None,
         "in_project_database": bool(enterprise.in_project_database) if enterprise else False,
         "area": app.site.area,
         "park_level": app.site.park_level,
@@ -120,7 +134,13 @@ def _row(app: Application) -> dict:
         "phases": app.request.phases,
         "supply": app.request.supply,
         "duration": app.request.duration,
+        "voltage_requested": app.request.voltage_requested,
     }
+
+
+def _ownership(kind: str, given: str | None) -> str | None:
+    """The ownership the rules read: an individual business's is private even when not given."""
+    return INDIVIDUAL_BUSINESS_OWNERSHIP if kind == "individual_business" else given
 
 
 def applications_frame(apps: list[Application]) -> pd.DataFrame:
@@ -138,7 +158,7 @@ def application_from_row(row: pd.Series) -> Application:
         return None if pd.isna(v) else v.item() if hasattr(v, "item") else v
 
     applicant: dict = {"kind": value("applicant_kind")}
-    if applicant["kind"] == "enterprise":
+    if applicant["kind"] in ENTERPRISE_KINDS:
         employees = value("employees")
         applicant["enterprise"] = {
             "industry": value("industry"), "employees": None if employees is None else int(employees),
@@ -150,7 +170,8 @@ def application_from_row(row: pd.Series) -> Application:
         "site": {k: value(k) for k in ("area", "park_level", "distance_to_lv_m", "distance_to_10kv_m", "transformer_headroom_kva",
                                        "road_crossings")},
         "request": {"capacity": value("capacity"), "capacity_unit": value("capacity_unit"), "power_factor": value("power_factor"),
-                    "phases": int(value("phases")), "supply": value("supply"), "duration": value("duration")},
+                    "phases": int(value("phases")), "supply": value("supply"), "duration": value("duration"),
+                    "voltage_requested": value("voltage_requested") if "voltage_requested" in row else None},
     }, f"application {row['application_id']}")
 
 

@@ -20,6 +20,7 @@ from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
 from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
 from costmodel.schedule.cli import register as register_schedule_commands
+from costmodel.schedule.stages import limit_text
 
 app = typer.Typer(help="What a grid connection costs and who pays for each part of it.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -86,8 +87,7 @@ def render_quote(quote: Quote) -> None:
         for condition in step.conditions:
             console.print(f"    tested {condition}", style="dim", markup=False)
     schedule = quote.schedule
-    limit = "no limit set" if schedule.limit_working_days is None else (
-        f"limit {schedule.limit_working_days} ({'within' if schedule.within_limit else 'OVER'})")
+    limit = limit_text(schedule.limit_working_days, schedule.limit_basis, schedule.within_limit)
     console.print(f"\n[bold]When[/]: power by {schedule.energisation_due_date} — {schedule.total_working_days} working days, "
                   f"{limit}; {schedule.calendar_days} calendar days")
     for stage in schedule.stages:
@@ -100,8 +100,9 @@ def render_quote(quote: Quote) -> None:
     console.print(f"\nRule set {provenance.ruleset_id} ({' ← '.join(provenance.ruleset_lineage)}) hash {provenance.ruleset_content_hash}; "
                   f"evaluated as of {provenance.evaluation_date}; catalogue {provenance.catalog_id} edition {provenance.catalog_edition}; "
                   f"design {provenance.design_scheme}", style="dim")
-    for warning in quote.warnings:
-        console.print(f"note: {warning} (~ indicative, * placeholder)", style="yellow", markup=False)
+    for warning in quote.warnings:  # the legend only where a note is about the lines' marks
+        legend = " (~ indicative, * placeholder)" if "indicative" in warning or "placeholder" in warning else ""
+        console.print(f"note: {warning}{legend}", style="yellow", markup=False)
 
 
 def _ruleset_for(name: str, application):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from costmodel.application import Application
 from costmodel.columns import Columns
@@ -21,6 +22,7 @@ from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, compone
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.params import RuleSet
+from costmodel.rules.eligibility import ownership_warnings
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
 from costmodel.schedule.plan import schedule_columns
@@ -247,6 +249,8 @@ class Schedule(BaseModel):
     ruleset_id: str
     total_working_days: int
     limit_working_days: int | None
+    limit_basis: Literal["average", "maximum"] | None = Field(
+        None, description="average: the limit is an average target over all connections, not a time owed to this customer")
     within_limit: bool | None
     energisation_due_date: dt.date
     calendar_days: int
@@ -282,6 +286,7 @@ def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
             "ruleset_id": ruleset_id,
             "total_working_days": total,
             "limit_working_days": None if np.isnan(limits[i]) else int(limits[i]),
+            "limit_basis": summary["limit_basis"][i] or None,
             "within_limit": None if within[i] is pd.NA else bool(within[i]),
             "energisation_due_date": due,
             "calendar_days": days,
@@ -368,9 +373,10 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
                   "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
-    for application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule in zip(
+    for application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule, eligibility in zip(
             ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
-            _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules):
+            _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules,
+            ownership_warnings(decided, ruleset)):
         own_lines = lines_by_application[application_id]
         quotes.append(Quote.model_validate({
             "application_id": application_id,
@@ -385,7 +391,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "trace": traces[application_id],
             "schedule": schedule,
             "provenance": {**provenance, "evaluation_date": evaluated},
-            "warnings": _warnings(own_lines),
+            "warnings": eligibility + _warnings(own_lines),
         }))
     return quotes
 

@@ -4,9 +4,12 @@ trace of one application is the same call on a one-row frame."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 from pydantic import BaseModel
 
+from costmodel.classification import load_size_table
 from costmodel.columns import Columns
 from costmodel.rules import conditions
 
@@ -73,20 +76,34 @@ SIZE_DESCRIPTIONS = {
 SIZE_FIGURES = ("applicant_kind", "industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class")
 
 
+@lru_cache(maxsize=8)
+def _by_reference(standard: str, applicant_kind: str) -> tuple[str, str]:
+    """(description, citation) added where a size standard applies to an applicant kind by reference (the
+    MIIT 2011 standard to individual businesses: its meta.yaml `by_reference`); empty otherwise."""
+    meta = load_size_table(standard).attrs["meta"].get("by_reference") or {}
+    if meta.get("applies_to") != applicant_kind:
+        return "", ""
+    return (f"; an {applicant_kind.replace('_', ' ')} is classified by reference to the standard",
+            f"; {meta['clause']} ({meta['note']})")
+
+
 def _size_steps(frame: Columns, ruleset) -> list[TraceStep]:
     standard = ruleset.parameter("enterprise_size.standard")
     read = _parameter_values([standard.path], frame, ruleset)
+    standards = standard.array(frame)
     steps = []
     names = ["enterprise_size_rule", "enterprise_size", *SIZE_FIGURES]
     for i, values in enumerate(zip(*(frame[name] for name in names))):
         record = dict(zip(names, values))
         rule_id = record["enterprise_size_rule"]
+        by_reference = _by_reference(standards[i], record["applicant_kind"])
         steps.append(TraceStep(
             decision="enterprise_size",
             outcome=str(record["enterprise_size"]),
             rule_id=rule_id,
-            description=SIZE_DESCRIPTIONS.get(rule_id, "Size class from the enterprise's industry, employees, revenue and assets"),
-            cites=standard.reference.cite(),
+            description=SIZE_DESCRIPTIONS.get(rule_id, "Size class from the enterprise's industry, employees, revenue and assets")
+            + by_reference[0],
+            cites=standard.reference.cite() + by_reference[1],
             parameters=read[i],
             conditions=[f"{name} = {record[name]}" for name in SIZE_FIGURES if pd.notna(record[name])],
         ))

@@ -39,7 +39,7 @@ def test_every_example_loads():
     ("site.area", KeyError, "site.area: Field required"),
     ("site.area", "suburb", "site.area: Input should be 'urban' or 'rural' (got 'suburb')"),
     ("site.park_level", "city", "site.park_level: Input should be 'national', 'provincial', 'municipal', 'county' or 'none'"),
-    ("applicant.kind", "farm", "applicant.kind: Input should be 'residential', 'enterprise' or 'public_institution'"),
+    ("applicant.kind", "farm", "applicant.kind: Input should be 'residential', 'enterprise', 'individual_business' or 'public_institution'"),
     ("request.colour", "red", "request.colour: Extra inputs are not permitted"),
     ("application_date", "2019-13-01", "application_date: Input should be a valid date"),
 ])
@@ -86,3 +86,26 @@ def test_empty_misencoded_and_huge_files_are_refused_by_name(name, content, expe
     path.write_bytes(content)
     with pytest.raises(InputError, match=expected):
         load_application(path)
+
+
+def test_ownership_has_no_default_and_an_individual_business_is_private():
+    unknown = parse_application(VALID)
+    assert unknown.applicant.enterprise.ownership is None
+    assert unknown.to_frame()["ownership"].isna().all()
+    business = parse_application(_with("applicant.kind", "individual_business"))   # same enterprise section
+    assert business.to_frame()["ownership"].tolist() == ["private"]              # private by nature, given or not
+    with pytest.raises(InputError) as raised:
+        parse_application({**VALID, "applicant": {"kind": "individual_business", "enterprise": {"size_class": "micro", "ownership": "state_owned"}}})
+    assert "individual business (个体工商户) is a private economic organisation" in str(raised.value)
+    with pytest.raises(InputError) as raised:
+        parse_application({**VALID, "applicant": {"kind": "individual_business"}})
+    assert "needs an 'enterprise' section" in str(raised.value)
+
+
+def test_voltage_requested_is_optional_and_only_10kv():
+    assert parse_application(VALID).request.voltage_requested is None
+    asked = parse_application(_with("request.voltage_requested", "10kV"))
+    assert asked.to_frame()["voltage_requested"].tolist() == ["10kV"]
+    with pytest.raises(InputError) as raised:
+        parse_application(_with("request.voltage_requested", "35kV"))
+    assert "request.voltage_requested: Input should be '10kV' (got '35kV')" in str(raised.value)

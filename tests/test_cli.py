@@ -94,3 +94,19 @@ def test_a_tariffs_option_without_rule_sets_is_a_usage_error_naming_it(tmp_path)
     assert f"Invalid value for '--tariffs': '{tmp_path}' holds no rulesets/ folder" in message
     assert "expected a tariffs folder holding rulesets/" in message
     assert "Traceback" not in result.stderr
+
+
+def test_an_average_time_target_prints_as_an_average_target_and_a_maximum_as_a_limit():
+    # shandong-2019: low voltage <= 7 working days on average (basis average); jinan: approvals <= 4 (basis maximum)
+    result = run("quote", WAREHOUSE, "--ruleset", "shandong-2019")
+    assert result.returncode == 0, result.stderr
+    when = next(line for line in result.stdout.splitlines() if line.startswith("When"))
+    assert "average target 7 working days (this plan within it)" in when and "limit" not in when
+    assert json.loads(run("quote", WAREHOUSE, "--ruleset", "shandong-2019", "--format", "json").stdout)["schedule"]["limit_basis"] == "average"
+
+
+def test_limit_text_words_each_basis():
+    from costmodel.schedule.stages import limit_text
+    assert limit_text(40, "average", False) == "average target 40 working days (this plan takes longer)"
+    assert limit_text(15, "maximum", True) == "limit 15 (within)"
+    assert limit_text(None, None, None) == "no limit set"

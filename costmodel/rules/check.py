@@ -47,12 +47,12 @@ def probe_frame(ruleset: RuleSet) -> pd.DataFrame:
                     thresholds.update({number - 0.5, float(number), number + 0.5})
     grid = itertools.product(
         _choices(Applicant, "kind"), _choices(Enterprise, "size_class"), _choices(Site, "area"), _choices(Site, "park_level"), [False, True],
-        _choices(Enterprise, "ownership"), sorted(thresholds), ["kVA", "kW"], _choices(Request, "supply"),
-        _choices(Request, "duration"), sorted(dates),
+        [*_choices(Enterprise, "ownership"), None], sorted(thresholds), ["kVA", "kW"], _choices(Request, "supply"),
+        _choices(Request, "duration"), [*_choices(Request, "voltage_requested"), None], sorted(dates),
     )
     frame = pd.DataFrame(list(grid), columns=[
         "applicant_kind", "size_class", "area", "park_level", "in_project_database", "ownership", "capacity",
-        "capacity_unit", "supply", "duration", "application_date",
+        "capacity_unit", "supply", "duration", "voltage_requested", "application_date",
     ])
     frame["application_date"] = pd.to_datetime(frame["application_date"])
     frame["application_id"] = "probe-" + frame.index.astype(str)

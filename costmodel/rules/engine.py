@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from costmodel.application import ENTERPRISE_KINDS
 from costmodel.classification import METRICS, SIZES, SizeTable, load_size_table, size_codes
 from costmodel.columns import Columns
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.paths import cached_per_root
 from costmodel.rules import conditions
+from costmodel.rules.eligibility import single_phase_problems
 
 @cached_per_root(maxsize=8)
 def _size_table(standard: str) -> SizeTable:
@@ -23,6 +25,9 @@ def _size_table(standard: str) -> SizeTable:
 
 
 IN_SCOPE_VOLTAGES = ("low_voltage", "10kV")
+# Converted capacities are kept to this many decimals, so that float noise cannot flip a comparison with a
+# threshold: 156.8 kW at power factor 0.98 is 160 kVA, not 160.00000000000003. A numerical convention, not policy.
+CAPACITY_DECIMALS = 6
 BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW"}
 
 
@@ -40,8 +45,8 @@ def prepare(frame: pd.DataFrame, ruleset) -> Columns:
     in_kva = np.asarray(columns["capacity_unit"]) == "kVA"
     capacity = np.asarray(columns["capacity"], dtype=float)
     columns["power_factor_used"] = power_factor
-    columns["capacity_kva"] = np.where(in_kva, capacity, capacity / power_factor)
-    columns["capacity_kw"] = np.where(in_kva, capacity * power_factor, capacity)
+    columns["capacity_kva"] = np.where(in_kva, capacity, np.round(capacity / power_factor, CAPACITY_DECIMALS))
+    columns["capacity_kw"] = np.where(in_kva, np.round(capacity * power_factor, CAPACITY_DECIMALS), capacity)
     return columns
 
 
@@ -49,7 +54,7 @@ def decide_enterprise_size(columns: Columns, ruleset) -> tuple[Columns, np.ndarr
     """Adds enterprise_size and enterprise_size_rule; the reason each row cannot be sized (else None)."""
     standards = ruleset.parameter("enterprise_size.standard").array(columns)
     n = len(columns)
-    enterprise = np.asarray(columns["applicant_kind"]) == "enterprise"
+    enterprise = columns.codes("applicant_kind", ENTERPRISE_KINDS) >= 0  # individual businesses are sized alike
     size_class = np.asarray(columns["size_class"], dtype=object)
     declared = enterprise & pd.notna(size_class)
     derive = enterprise & ~declared
@@ -121,6 +126,7 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
             f"supply would be at {voltage}, which costmodel does not design"
             for kva, cap, voltage in zip(decided["capacity_kva"][rows].tolist(), limits.tolist(), decided["supply_voltage"][rows])
         ]
+    single_phase_problems(decided, ruleset, problems)
     return decided, problems
 
 

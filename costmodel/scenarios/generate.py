@@ -100,5 +100,6 @@ def generate_portfolio(rows: int, seed: int, assumptions: str | Path = DEFAULT_A
         "phases": phases,
         "supply": supply,
         "duration": duration,
+        "voltage_requested": None,  # the synthetic mix has no explicit requests for 10 kV
     })
     return frame[FRAME_COLUMNS]

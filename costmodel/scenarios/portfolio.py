@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from costmodel.application import FRAME_COLUMNS, Applicant, Application, Enterprise, Request, Site
+from costmodel.application import (ENTERPRISE_KINDS, FRAME_COLUMNS, INDIVIDUAL_BUSINESS_OWNERSHIP, Applicant, Application, Enterprise,
+                                   Request, Site)
 from costmodel.classification import allowed_industries, load_size_table
 from costmodel.errors import InputError
 
@@ -46,10 +47,12 @@ FIELDS = {
     "phases": (Request, "phases"),
     "supply": (Request, "supply"),
     "duration": (Request, "duration"),
+    "voltage_requested": (Request, "voltage_requested"),
 }
 ENTERPRISE_ONLY = ["industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class", "ownership"]
 CATEGORY_COLUMNS = ["applicant_kind", "industry", "size_class", "ownership", "area", "park_level", "capacity_unit",
-                    "supply", "duration"]
+                    "supply", "duration", "voltage_requested"]
+WITH_ENTERPRISE = " or ".join(ENTERPRISE_KINDS)  # the applicant kinds that take the enterprise columns
 REJECTED_COLUMNS = ["row", "application_id", "field", "value", "reason"]
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
@@ -186,7 +189,9 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
     raw.index = pd.RangeIndex(n)
     problems = _Problems(n)
     out: dict[str, pd.Series] = {}
-    enterprise = raw["applicant_kind"].astype("category").eq("enterprise").to_numpy()
+    kinds = raw["applicant_kind"].astype("category")
+    enterprise = kinds.isin(ENTERPRISE_KINDS).to_numpy()  # the rows that take the enterprise columns
+    individual_business = kinds.eq("individual_business").to_numpy()
 
     for column in FRAME_COLUMNS:
         if column == "application_date":
@@ -197,7 +202,8 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
         literal, bounds, integer, default = _spec(column)
         absent = values.isna().to_numpy()
         if column in ENTERPRISE_ONLY:
-            problems.add(~absent & ~enterprise, column, values, "empty unless applicant_kind is enterprise", "is given for a non-enterprise")
+            problems.add(~absent & ~enterprise, column, values, f"empty unless applicant_kind is {WITH_ENTERPRISE}",
+                         "is given for a non-enterprise")
         if column == "in_project_database":
             out[column] = _booleans(values, problems, enterprise)
             continue
@@ -216,8 +222,11 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
             problems.add(~allowed_code[labels.codes.to_numpy()] & ~absent, column, values, ", ".join(map(str, allowed)))
             if default is not None and column not in ENTERPRISE_ONLY:
                 out[column] = _filled(values, absent, default)
-            elif column == "ownership":
-                out[column] = _filled(values, absent & enterprise, default)
+            elif column == "ownership":  # empty: unknown; an individual business's is private, given or not
+                problems.add(individual_business & ~absent & values.ne(INDIVIDUAL_BUSINESS_OWNERSHIP).to_numpy(), column, values,
+                             f"{INDIVIDUAL_BUSINESS_OWNERSHIP} or empty for an individual business (个体工商户)",
+                             "is not allowed for an individual business")
+                out[column] = _filled(values, absent & individual_business, INDIVIDUAL_BUSINESS_OWNERSHIP)
             else:
                 out[column] = values
         elif column in ("application_id", "industry"):
@@ -320,7 +329,8 @@ def _booleans(values: pd.Series, problems: _Problems, enterprise: np.ndarray) ->
     text = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
     true, false = text.isin(TRUE_WORDS).to_numpy(), text.isin(FALSE_WORDS).to_numpy()
     problems.add(~true & ~false, "in_project_database", values, "true or false")
-    problems.add(true & ~enterprise, "in_project_database", values, "false unless applicant_kind is enterprise", "is given for a non-enterprise")
+    problems.add(true & ~enterprise, "in_project_database", values, f"false unless applicant_kind is {WITH_ENTERPRISE}",
+                 "is given for a non-enterprise")
     return pd.Series(true, index=values.index)
 
 

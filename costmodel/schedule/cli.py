@@ -17,6 +17,7 @@ from costmodel.errors import CostmodelError
 from costmodel.scenarios.doing_business import COMPARED, doing_business_case
 from costmodel.schedule.gantt import plot_gantt
 from costmodel.schedule.plan import schedule_applications
+from costmodel.schedule.stages import limit_text
 
 
 def _fail(error: CostmodelError) -> None:
@@ -68,9 +69,9 @@ def schedule(
                           f"{row.due_date:%Y-%m-%d}", "yes" if row.on_critical_path else "")
         console.print(table)
     for row in summary.head(20).itertuples():
-        limit = "no limit" if pd.isna(row.limit_working_days) else f"limit {row.limit_working_days:g}"
+        limit = limit_text(row.limit_working_days, row.limit_basis, row.within_limit)
         console.print(f"{row.application_id}: energised by {row.energisation_due_date:%Y-%m-%d}, "
-                      f"{row.total_working_days} working days ({limit}), within limit: {row.within_limit}")
+                      f"{row.total_working_days} working days ({limit})")
         if row.warnings:
             console.print(f"[yellow]warning:[/yellow] {escape(row.warnings)}")
 

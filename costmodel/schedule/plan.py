@@ -75,6 +75,7 @@ def _layout(combos: tuple[tuple[StageSet, str, bool], ...]) -> tuple[dict, dict]
             row[f"{scope}_working_days"] = check["totals"][scope]
             row[f"{scope}_limit_working_days"] = limit["value"] if limit else np.nan
             row[f"{scope}_limit_reference"] = reference_text(limit["reference"]) if limit else ""
+            row[f"{scope}_limit_basis"] = limit["basis"] if limit else ""
         rows.append(row)
     stages = pd.concat(stage_parts, ignore_index=True)
     for column in _CATEGORICAL:
@@ -153,6 +154,7 @@ def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, s
         limit = checks[f"{scope}_limit_working_days"][combo_of_app]
         summary["limit_working_days" if scope == "total" else f"{scope}_limit_working_days"] = limit
     summary["limit_reference"] = checks["total_limit_reference"][combo_of_app]
+    summary["limit_basis"] = checks["total_limit_basis"][combo_of_app]  # average: a target on average, not owed to each customer
     summary["within_limit"] = _within(summary)
     summary["warnings"] = _warnings(summary, calendar)
     return long, summary

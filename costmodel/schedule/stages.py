@@ -33,6 +33,16 @@ STAGE_KEYS = {"id", "name_zh", "name_en", "applies_to", "group", "working_days",
 LIMIT_KEYS = {"id", "description", "scope", "applies_to", "basis", "value", "unit", "reference"}
 
 
+def limit_text(limit_working_days, basis: str | None, within: bool | None) -> str:
+    """A total time limit in words: an average is a target over all connections, not a time owed to one customer."""
+    if limit_working_days is None or limit_working_days != limit_working_days:  # None or NaN: no limit in the data
+        return "no limit set"
+    days = f"{limit_working_days:g}"
+    if basis == "average":
+        return f"average target {days} working days ({'this plan within it' if within else 'this plan takes longer'})"
+    return f"limit {days} ({'within' if within else 'OVER'})"
+
+
 def stages_path(ruleset_id: str, root: Path | None = None) -> Path:
     return (root or tariffs_dir()) / "rulesets" / ruleset_id / "schedule" / "stages.yaml"
 

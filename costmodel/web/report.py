@@ -84,7 +84,8 @@ def split_svg(totals: dict, words: dict[str, str], width: int = 560) -> str:
 
 def schedule_summary(schedule: dict, words: dict[str, str]) -> str:
     limit = schedule["limit_working_days"]
-    limit_text = words["limit_none"] if limit is None else words["limit_within" if schedule["within_limit"] else "limit_over"].replace("{limit}", str(limit))
+    kind = "target" if schedule.get("limit_basis") == "average" else "limit"  # an average is not a time owed to this customer
+    limit_text = words["limit_none"] if limit is None else words[f"{kind}_{'within' if schedule['within_limit'] else 'over'}"].replace("{limit}", str(limit))
     return (words["schedule_summary"].replace("{date}", str(schedule["energisation_due_date"]))
             .replace("{days}", str(schedule["total_working_days"])).replace("{calendar}", str(schedule["calendar_days"]))
             .replace("{limit}", limit_text))

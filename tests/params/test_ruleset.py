@@ -101,3 +101,26 @@ def test_the_content_hash_depends_on_the_rules_not_on_where_they_live(tariffs_co
     assert copied == shipped
     (tariffs_copy / "rulesets" / "shandong-2019" / "manifest.yaml").open("a").write("\n# edited\n")
     assert load_ruleset("shandong-2019").content_hash != shipped
+
+
+def _citations(ruleset) -> list[tuple[str, str]]:
+    """(what, cited document) of every rule, fee and parameter a rule set applies."""
+    cited = [(f"parameter {path}", parameter.reference.document) for path, parameter in ruleset.parameters.items()]
+    for table in ruleset.decisions.values():
+        cited += [(f"rule {item.id}", item.cites.document) for item in getattr(table, "rules", getattr(table, "fees", ()))]
+    return cited
+
+
+@pytest.mark.parametrize("name, day", [("national", dt.date(2024, 6, 1)), ("national", dt.date(2026, 3, 2)),
+                                       ("shandong", dt.date(2024, 6, 1)), ("shandong.qingdao", dt.date(2026, 3, 2))])
+def test_from_2024_06_01_nothing_applied_cites_the_repealed_1996_rules(name, day):
+    policy = resolve_ruleset(name, day)
+    for layer in policy.layers or (policy,):
+        citing_1996 = [what for what, document in _citations(layer) if "1996" in document or "电力工业部令第8号" in document]
+        assert citing_1996 == [], f"{layer.id} still cites the 1996 rules: {citing_1996}"
+
+
+def test_before_2024_06_01_the_1996_rules_are_still_cited():
+    # the same check fails where it should: the day before, the default boundary rests on 1996 art. 47
+    citing = [what for what, document in _citations(resolve_ruleset("national", dt.date(2024, 5, 31))) if "1996" in document]
+    assert "rule boundary.point_of_connection" in citing

@@ -52,8 +52,9 @@ def test_defaults_of_the_application_model_fill_empty_optional_cells(tmp_path):
     body = "b1,2019-09-02,enterprise,,,,,micro,,,rural,,100,200,500,,120,,,,,\n"
     frame = load_portfolio(_write(tmp_path, body)).frame
     row = frame.iloc[0]
-    assert (row["park_level"], row["capacity_unit"], row["phases"], row["supply"], row["duration"], row["ownership"]) == \
-        ("none", "kVA", 3, "single", "permanent", "private")
+    assert (row["park_level"], row["capacity_unit"], row["phases"], row["supply"], row["duration"]) == \
+        ("none", "kVA", 3, "single", "permanent")
+    assert pd.isna(row["ownership"]) and pd.isna(row["voltage_requested"])  # ownership has no default: empty is unknown
     assert row["road_crossings"] == 0 and not row["in_project_database"]
 
 
@@ -137,3 +138,58 @@ def test_parquet_and_csv_of_the_same_rows_give_the_same_frame_rejections_and_quo
     pd.testing.assert_frame_equal(csv.frame, parquet.frame)
     ruleset = load_ruleset("shandong-2019")
     pd.testing.assert_frame_equal(quote_portfolio(csv, ruleset).quotes, quote_portfolio(parquet, ruleset).quotes)
+
+
+def _same_verdict_as_the_model(path: Path, rows: dict[str, dict]) -> None:
+    """Each row is accepted by the portfolio validator exactly when the same application in YAML is."""
+    from costmodel.application import application_from_row, parse_application
+    portfolio = load_portfolio(path)
+    accepted = set(portfolio.frame["application_id"])
+    for application_id, data in rows.items():
+        try:
+            parse_application(data)
+            model_accepts = True
+        except InputError:
+            model_accepts = False
+        assert (application_id in accepted) == model_accepts, application_id
+    for _, row in portfolio.frame.iterrows():  # and the accepted rows read back as the model reads them
+        assert application_from_row(row).id == row["application_id"]
+
+
+def test_ownership_individual_business_and_voltage_requested_are_validated_as_the_model_does(tmp_path):
+    header = HEADER.replace("duration\n", "duration,voltage_requested\n")
+    lines = {
+        "u1": GOOD.replace("a1,", "u1,").replace(",private,", ",,").replace("\n", ",\n"),            # ownership unknown
+        "i1": GOOD.replace("a1,", "i1,").replace(",enterprise,", ",individual_business,").replace(",private,", ",,").replace("\n", ",\n"),
+        "i2": GOOD.replace("a1,", "i2,").replace(",enterprise,", ",individual_business,").replace("\n", ",\n"),
+        "i3": GOOD.replace("a1,", "i3,").replace(",enterprise,", ",individual_business,").replace(",private,", ",state_owned,")
+                  .replace("\n", ",\n"),                                                               # not private: rejected
+        "i4": "i4,2019-09-02,individual_business,,,,,,,false,urban,none,100,200,500,0,120,kVA,,3,single,permanent,\n",  # no size
+        "v1": GOOD.replace("a1,", "v1,").replace("\n", ",10kV\n"),
+        "v2": GOOD.replace("a1,", "v2,").replace("\n", ",35kV\n"),                                   # only 10kV may be asked
+    }
+    path = tmp_path / "portfolio.csv"
+    path.write_text(header + "".join(lines.values()), encoding="utf-8")
+    portfolio = load_portfolio(path)
+    frame = portfolio.frame.set_index("application_id")
+    assert list(frame.index) == ["u1", "i1", "i2", "v1"]
+    assert pd.isna(frame.loc["u1", "ownership"])                                    # empty = unknown, not private
+    assert frame.loc["i1", "ownership"] == frame.loc["i2", "ownership"] == "private"  # an individual business is private
+    assert frame.loc["v1", "voltage_requested"] == "10kV" and pd.isna(frame.loc["u1", "voltage_requested"])
+    rejected = portfolio.rejected.set_index("application_id")
+    assert rejected.loc["i3", "field"] == "ownership" and "individual business" in rejected.loc["i3", "reason"]
+    assert rejected.loc["i4", "field"] == "size_class"
+    assert rejected.loc["v2", "field"] == "voltage_requested" and "'35kV'" in rejected.loc["v2", "reason"]
+
+    def nested(application_id: str, kind: str, ownership, voltage) -> dict:
+        enterprise = {"industry": "retail", "employees": 20, "operating_revenue_10k_cny": 300}
+        if ownership:
+            enterprise["ownership"] = ownership
+        return {"id": application_id, "application_date": "2019-09-02", "applicant": {"kind": kind, "enterprise": enterprise},
+                "site": {"area": "urban", "distance_to_lv_m": 100, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500},
+                "request": {"capacity": 120, "voltage_requested": voltage}}
+    _same_verdict_as_the_model(path, {
+        "u1": nested("u1", "enterprise", None, None), "i1": nested("i1", "individual_business", None, None),
+        "i2": nested("i2", "individual_business", "private", None), "i3": nested("i3", "individual_business", "state_owned", None),
+        "v1": nested("v1", "enterprise", "private", "10kV"), "v2": nested("v2", "enterprise", "private", "35kV"),
+    })

@@ -3,6 +3,7 @@
 
 const BASELINE = "national-1996"; // the pre-reform rules shown side by side
 const ZONES = ["upstream", "extension", "site", "installation", "charges"];
+const ENTERPRISE_KINDS = ["enterprise", "individual_business"]; // the kinds with an enterprise section
 const OUTCOME_PREFIX = {supply_voltage: "v_", investment_boundary: "b_", enterprise_size: "s_"};
 const FIELD_LABELS = {operating_revenue_10k_cny: "revenue", total_assets_10k_cny: "assets", kind: "applicant_kind", id: "application_id"};
 
@@ -47,7 +48,7 @@ function setForm(app) {
   const values = {
     id: app.id, application_date: app.application_date, applicant_kind: app.applicant.kind,
     industry: enterprise.industry, employees: enterprise.employees, operating_revenue_10k_cny: enterprise.operating_revenue_10k_cny,
-    total_assets_10k_cny: enterprise.total_assets_10k_cny, size_class: enterprise.size_class || "",
+    total_assets_10k_cny: enterprise.total_assets_10k_cny, size_class: enterprise.size_class || "", ownership: enterprise.ownership || "",
     ...app.site, ...app.request,
   };
   for (const [name, value] of Object.entries(values)) {
@@ -59,7 +60,7 @@ function setForm(app) {
 }
 
 function toggleEnterprise() {
-  $("#enterprise-fields").hidden = $("#application-form").elements.applicant_kind.value !== "enterprise";
+  $("#enterprise-fields").hidden = !ENTERPRISE_KINDS.includes($("#application-form").elements.applicant_kind.value);
 }
 
 // The form as the API's Application: empty fields are left out, so the API names what is missing.
@@ -68,10 +69,11 @@ function readForm() {
   const number = (name) => (f[name].value === "" ? undefined : Number(f[name].value));
   const text = (name) => (f[name].value === "" ? undefined : f[name].value);
   const applicant = {kind: f.applicant_kind.value};
-  if (applicant.kind === "enterprise") {
+  if (ENTERPRISE_KINDS.includes(applicant.kind)) {
     applicant.enterprise = {
       industry: text("industry"), employees: number("employees"), operating_revenue_10k_cny: number("operating_revenue_10k_cny"),
-      total_assets_10k_cny: number("total_assets_10k_cny"), size_class: text("size_class"), in_project_database: f.in_project_database.checked,
+      total_assets_10k_cny: number("total_assets_10k_cny"), size_class: text("size_class"), ownership: text("ownership"),
+      in_project_database: f.in_project_database.checked,
     };
   }
   return {
@@ -82,7 +84,8 @@ function readForm() {
              distance_to_10kv_m: number("distance_to_10kv_m"), transformer_headroom_kva: number("transformer_headroom_kva"),
              road_crossings: number("road_crossings")},
       request: {capacity: number("capacity"), capacity_unit: f.capacity_unit.value, power_factor: number("power_factor"),
-                phases: Number(f.phases.value), supply: f.supply.value, duration: f.duration.value},
+                phases: Number(f.phases.value), supply: f.supply.value, duration: f.duration.value,
+                voltage_requested: text("voltage_requested")},
     },
   };
 }
@@ -160,7 +163,9 @@ function traceItems(quote) {
 
 function scheduleSummary(schedule) {
   const limit = schedule.limit_working_days;
-  const limitText = limit === null ? t("limit_none") : t(schedule.within_limit ? "limit_within" : "limit_over").replace("{limit}", limit);
+  // An average is a target over all connections, not a time owed to this customer.
+  const kind = schedule.limit_basis === "average" ? "target" : "limit";
+  const limitText = limit === null ? t("limit_none") : t(`${kind}_${schedule.within_limit ? "within" : "over"}`).replace("{limit}", limit);
   return t("schedule_summary").replace("{date}", schedule.energisation_due_date).replace("{days}", schedule.total_working_days)
     .replace("{calendar}", schedule.calendar_days).replace("{limit}", limitText);
 }
