@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+from bisect import bisect_right
 from pathlib import Path
 from typing import Optional
 
@@ -17,6 +19,7 @@ from rich.table import Table
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
+from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
 from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
 from costmodel.schedule.cli import register as register_schedule_commands
@@ -180,34 +183,61 @@ def list_rulesets() -> None:
     console.print(table)
 
 
+def _parameter_rows(ruleset, day: dt.date | None) -> list[dict]:
+    """Each parameter value of a rule set or a composed policy (all its dated values, or the one in force on
+    `day`), with the layer that applies it and the rule set whose file sets it."""
+    layers = ruleset.layers or (ruleset,)
+    rows = []
+    for layer in layers:
+        for path, parameter in sorted(layer.parameters.items()):
+            origin = defined_in(parameter)
+            if layer is not layers[0] and origin in layers[0].lineage:
+                continue  # the national layer's own value, listed under that layer
+            if day is not None and day < parameter.dates[0]:
+                continue  # not yet in force
+            dates = parameter.dates if day is None else [parameter.dates[bisect_right(parameter.dates, day) - 1]]
+            for date in dates:
+                value = parameter.values[parameter.dates.index(date)]
+                rows.append({"path": path, "layer": f"{layer.id} ({layer.layer})", "defined_in": origin, "since": date.isoformat(),
+                             "value": value, "unit": parameter.unit, "source": parameter.reference.cite(),
+                             "placeholder": parameter.placeholder, "description": parameter.description})
+    return rows
+
+
 @app.command()
 def params(
-    ruleset: str = typer.Argument(..., help="Rule set id"),
+    ruleset: str = typer.Argument(..., help="Rule set id, or a jurisdiction (its layers in force on --date)"),
+    date: Optional[str] = typer.Option(None, "--date", help="YYYY-MM-DD: only the values in force that day (a jurisdiction "
+                                                                "without --date: today)"),
     format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
     reform: Optional[str] = typer.Option(None, help="A reform id (tariffs/overrides) or override file: show its diff against RULESET"),
 ) -> None:
-    """Every parameter of a rule set: each value with its unit, date and source."""
+    """Every parameter of a rule set, or of the policy in force in a jurisdiction: each value with its unit, date,
+    layer and source."""
     if reform is not None:
         _show_reform_diff(ruleset, reform, format)
         return
-    loaded = load_ruleset(ruleset)
-    rows = []
-    for path, parameter in sorted(loaded.parameters.items()):
-        for date, value in zip(parameter.dates, parameter.values):
-            rows.append({"path": path, "since": date.isoformat(), "value": value, "unit": parameter.unit,
-                         "source": parameter.reference.cite(), "placeholder": parameter.placeholder,
-                         "description": parameter.description})
+    try:
+        day = None if date is None else dt.date.fromisoformat(date)
+    except ValueError:
+        raise typer.BadParameter(f"{date!r} is not a date; write YYYY-MM-DD", param_hint="--date") from None
+    loaded = resolve_ruleset(ruleset, day or dt.date.today())
+    if day is None and loaded.layers:
+        day = dt.date.today()
+    rows = _parameter_rows(loaded, day)
     if format == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
         return
-    table = Table(title=f"{loaded.id}: {loaded.title}")
-    for column in ("path", "since", "value", "unit", "source"):
+    table = Table(title=f"{loaded.id}: {loaded.title}" + (f" — in force on {day}" if day else ""))
+    for column in ("path", "layer", "set by", "since", "value", "unit", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
         value = ", ".join(f"{k}: {v}" for k, v in row["value"].items()) if isinstance(row["value"], dict) else str(row["value"])
-        table.add_row(row["path"], row["since"], escape(value + (" (placeholder)" if row["placeholder"] else "")), row["unit"],
-                      escape(row["source"]))
+        table.add_row(row["path"], row["layer"], row["defined_in"], row["since"],
+                      escape(value + (" (placeholder)" if row["placeholder"] else "")), row["unit"], escape(row["source"]))
     console.print(table)
+    for missing in loaded.not_found:
+        console.print(f"not found: {missing}", style="yellow", markup=False)
 
 
 @app.command()

@@ -32,6 +32,36 @@ def test_compare_reports_the_difference_per_party():
     assert difference == {"customer_cny": -389000, "grid_cny": 141830, "total_cny": -247170}
 
 
+def test_params_of_a_jurisdiction_on_a_date_lists_each_layers_values_in_force():
+    result = run("params", "shandong", "--date", "2026-03-02", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {(row["path"], row["layer"]): row for row in json.loads(result.stdout)}
+    # both caps apply, each in its layer: the national kW cap of 1479号 and Shandong's own kVA cap
+    national_cap = rows[("supply_voltage.low_voltage_cap", "national-2025 (national)")]
+    shandong_cap = rows[("supply_voltage.low_voltage_cap", "shandong-2019 (provincial)")]
+    assert (national_cap["unit"], national_cap["defined_in"], national_cap["since"]) == ("kW", "national-2020", "2020-09-22")
+    assert (shandong_cap["unit"], shandong_cap["defined_in"], shandong_cap["value"]) == ("kVA", "shandong-2019", {"urban": 160, "rural": 100})
+    # one value per parameter and layer: the one in force (129号's red line from 2021-03-01; the 2025 private cap)
+    assert rows[("red_line_extension.urban_building_red_line", "national-2025 (national)")]["value"] is True
+    assert rows[("zero_investment.private_max_kw", "national-2025 (national)")]["since"] == "2025-06-03"
+    assert rows[("conversion.power_factor", "national-2025 (national)")]["defined_in"] == "national-2024"
+    assert len(rows) == len(json.loads(result.stdout))
+    # a national parameter Shandong does not set is listed once, under the national layer
+    assert ("grid.voltage_deviation_limit", "shandong-2019 (provincial)") not in rows
+
+
+def test_params_of_a_jurisdiction_before_its_national_rules_changed():
+    rows = json.loads(run("params", "shandong", "--date", "2019-09-02", "--format", "json").stdout)
+    layers = {row["layer"] for row in rows}
+    assert layers == {"national-1996 (national)", "shandong-2019 (provincial)"}
+    assert not any(row["path"] == "zero_investment.private_max_kw" for row in rows)
+
+
+def test_params_with_a_bad_date_is_a_usage_error():
+    result = run("params", "shandong", "--date", "2026-02-30")
+    assert result.returncode == 2 and "--date" in result.stderr
+
+
 def test_params_shows_value_unit_date_and_source():
     result = run("params", "shandong-2019", "--format", "json")
     rows = {row["path"]: row for row in json.loads(result.stdout)}

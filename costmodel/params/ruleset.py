@@ -81,6 +81,14 @@ class RuleSet:
         return replace(self, parameters={**self.parameters, **parameters}, overrides=self.overrides + (tag,), layers=layers)
 
 
+def defined_in(parameter: Parameter) -> str:
+    """The rule set whose folder sets a parameter (a reform's values are set by the override file)."""
+    try:
+        return Path(parameter.file).resolve().relative_to(rulesets_root().resolve()).parts[0]
+    except ValueError:
+        return Path(parameter.file).stem
+
+
 def rulesets_root() -> Path:
     return tariffs_dir() / "rulesets"
 
