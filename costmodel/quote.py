@@ -25,7 +25,7 @@ from costmodel.params import RuleSet
 from costmodel.rules.eligibility import ownership_warnings
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
-from costmodel.schedule.plan import schedule_columns
+from costmodel.schedule.plan import build_templates, schedule_columns
 from costmodel.trace import TraceStep, traces_for
 
 # Boundary points in order along the supply path. The grid company funds every zone upstream of the
@@ -144,14 +144,29 @@ class QuoteBatch:
         """The schedule's inputs for rows of `decided`, as `schedule_columns` takes them."""
         ten_kv = np.asarray(decided["supply_voltage"]) == "10kV"
         route_m = np.where(ten_kv, np.asarray(decided["distance_to_10kv_m"], dtype=float), np.asarray(decided["distance_to_lv_m"], dtype=float))
+        voltage = np.asarray(decided["supply_voltage"])
+        # A line that leaves the plot or crosses a road needs external-works approvals.
+        external = (np.asarray(decided["road_crossings"]) > 0) | (route_m > 0)
         return {
             "application_id": np.asarray(decided["application_id"]),
             "application_date": np.asarray(decided["application_date"]),
-            "supply_voltage": np.asarray(decided["supply_voltage"]),
-            "ruleset_id": np.full(len(decided), self.ruleset.schedule_id, dtype=object),
-            # A line that leaves the plot or crosses a road needs external-works approvals.
-            "has_external_works": (np.asarray(decided["road_crossings"]) > 0) | (route_m > 0),
+            "supply_voltage": voltage,
+            "ruleset_id": self._stage_sets(voltage, external),
+            "has_external_works": external,
         }
+
+    def _stage_sets(self, voltage: np.ndarray, external: np.ndarray) -> np.ndarray:
+        """Each row's stages and time limits: the rule set's own; under a composed policy, the layer's whose plan
+        gives power sooner (a national maximum binds the province), the province's on a tie."""
+        provincial = np.full(len(voltage), self.ruleset.schedule_id, dtype=object)
+        if not self.ruleset.layers or self.ruleset.layers[0].schedule_id == self.ruleset.schedule_id or not len(voltage):
+            return provincial
+        national = np.full(len(voltage), self.ruleset.layers[0].schedule_id, dtype=object)
+        (_, national_totals, national_combo), (_, provincial_totals, provincial_combo) = (
+            build_templates(ids, voltage, external) for ids in (national, provincial))
+        sooner = (national_totals["total_working_days"][national_combo]
+                  < provincial_totals["total_working_days"][provincial_combo])
+        return np.where(sooner, national, provincial)
 
     def schedules(self, application_ids=None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Stage dates and totals of every (or the given) application: the schedule's one path."""
@@ -277,13 +292,13 @@ def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
     ends = np.cumsum(np.bincount(stages["application_id"], minlength=len(decided)))
     limits = summary["limit_working_days"]
     within = summary["within_limit"]
-    ruleset_id = batch.ruleset.schedule_id
+    stage_sets = inputs["ruleset_id"].tolist()
     schedules = []
     for i, (total, due, days, reference, warnings) in enumerate(zip(
             summary["total_working_days"].tolist(), _dates(summary["energisation_due_date"]), summary["calendar_days"].tolist(),
             summary["limit_reference"].tolist(), summary["warnings"].tolist())):
         schedules.append({
-            "ruleset_id": ruleset_id,
+            "ruleset_id": stage_sets[i],
             "total_working_days": total,
             "limit_working_days": None if np.isnan(limits[i]) else int(limits[i]),
             "limit_basis": summary["limit_basis"][i] or None,

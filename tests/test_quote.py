@@ -125,3 +125,44 @@ def test_importing_the_quote_loads_neither_the_doing_business_study_nor_matplotl
     loaded_from, heavy = result.stdout.splitlines()
     assert Path(loaded_from).is_relative_to(root / "costmodel")
     assert heavy == "[]"
+
+
+def _small_private_at_low_voltage(day: str):
+    from costmodel.application import parse_application
+
+    return parse_application({
+        "id": "lv", "application_date": day,
+        "applicant": {"kind": "enterprise", "enterprise": {"industry": "industry", "employees": 50, "operating_revenue_10k_cny": 1000,
+                                                            "ownership": "private"}},
+        "site": {"area": "urban", "distance_to_lv_m": 0, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500},
+        "request": {"capacity": 50}})
+
+
+def test_under_a_composed_policy_the_schedule_is_the_layer_whose_plan_gives_power_sooner(tariffs_copy, monkeypatch):
+    import datetime as dt
+    import shutil
+
+    import yaml
+
+    from costmodel.params import resolve_ruleset
+
+    application = _small_private_at_low_voltage("2026-03-02")
+    policy = resolve_ruleset("shandong", dt.date(2026, 3, 2))
+    # Shipped: Shandong's low-voltage plan without external works is 1 + 1 = 2 working days, national-2025's 1 + 2 + 2 = 5
+    shipped = quote_application(application, policy).schedule
+    assert (shipped.ruleset_id, shipped.total_working_days, shipped.limit_working_days) == ("shandong-2019", 2, 7)
+    # Shandong's stages ten times slower (in another root, read afresh): 20 working days, so national-2025's 5 and its
+    # 5-day maximum apply
+    slow = shutil.copytree(tariffs_copy, tariffs_copy.parent / "slow")
+    monkeypatch.setenv("COSTMODEL_TARIFFS", str(slow))
+    file = slow / "rulesets/shandong-2019/schedule/stages.yaml"
+    stages = yaml.safe_load(file.read_text(encoding="utf-8"))
+    for stage in stages["stages"]:
+        days = stage["working_days"]
+        stage["working_days"] = {k: v * 10 for k, v in days.items()} if isinstance(days, dict) else days * 10
+    file.write_text(yaml.safe_dump(stages, allow_unicode=True), encoding="utf-8")
+    slowed = quote_application(application, resolve_ruleset("shandong", dt.date(2026, 3, 2))).schedule
+    assert (slowed.ruleset_id, slowed.total_working_days, slowed.limit_working_days, slowed.limit_basis) == ("national-2025", 5, 5, "maximum")
+    # the province's own rule set alone keeps its own, slower plan
+    alone = quote_application(application, resolve_ruleset("shandong-2019", dt.date(2026, 3, 2))).schedule
+    assert (alone.ruleset_id, alone.total_working_days) == ("shandong-2019", 20)
