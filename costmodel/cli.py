@@ -83,7 +83,7 @@ def render_quote(quote: Quote) -> None:
         console.print(f"- {step.decision} = [bold]{escape(step.outcome)}[/]: {escape(step.description)} "
                       f"(rule {escape(step.rule_id)}; {escape(step.cites)})")
         if step.layer:
-            console.print(f"    decided by the {step.layer} layer" + (f"; the {step.other_layer}" if step.other_layer else ""),
+            console.print(f"    decided by the {step.layer} layer" + (f"; alone, {step.other_layer}" if step.other_layer else ""),
                           style="cyan", markup=False)
         for parameter in step.parameters:
             console.print(f"    read {parameter}", style="dim", markup=False)
@@ -165,6 +165,8 @@ def compare(
     table.add_row("supply voltage", *[q.supply_voltage for q in quotes], "")
     table.add_row("investment boundary", *[q.boundary for q in quotes], "")
     table.add_row("deciding rule", *[q.trace[2].rule_id for q in quotes], "")
+    if any(q.trace[2].layer for q in quotes):
+        table.add_row("deciding layer", *[q.trace[2].layer or "(rule set alone)" for q in quotes], "")
     for label, key in [("customer pays CNY", "customer_cny"), ("grid invests CNY", "grid_cny"), ("total CNY", "total_cny")]:
         table.add_row(label, *[_cny(getattr(q.totals, key)) for q in quotes], f"{difference[key]:+,.0f}")
     console.print(table)

@@ -199,7 +199,7 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     decisions and totals are the same numbers. `components`, a design made elsewhere (the optimiser's
     extension), replaces the standard scheme's: the same rules fund it.
     """
-    scheme = scheme or load_scheme()
+    scheme = scheme or load_scheme(ruleset.design_scheme)
     decided, problems = decide(frame, ruleset)
     bad = pd.notna(problems)
     rejected = pd.DataFrame({"application_id": np.asarray(decided["application_id"])[bad], "reason": problems[bad]})

@@ -44,7 +44,7 @@ def _layered_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) 
         differs = other != outcome
         steps.append(by_layer[layer][i].model_copy(update={
             "layer": f"{layer} ({ruleset.layer_named(layer).layer})",
-            "other_layer": f"{other_layer.id} ({other_layer.layer}) layer would give {other} by {other_rule}" if differs else None}))
+            "other_layer": f"{other_layer.id} ({other_layer.layer}) would give {other} by {other_rule}" if differs else None}))
     return steps
 
 

@@ -48,7 +48,7 @@ class _WithDesignParameters:
 
 
 @cached_per_root(maxsize=8)
-def load_scheme(scheme_id: str = "cn-standard-2019") -> Scheme:
+def load_scheme(scheme_id: str) -> Scheme:
     file = tariffs_dir() / "designs" / scheme_id / "scheme.yaml"
     if not file.is_file():
         raise InputError(f"unknown design scheme {scheme_id!r} (no {file})")

@@ -21,7 +21,7 @@ from costmodel.paths import tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml
 
 MANIFEST_KEYS = {"id", "title", "jurisdiction", "layer", "in_effect_from"}
-MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found"}
+MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme"}
 LAYERS = ("national", "provincial")
 NATIONAL = "national"
 
@@ -43,6 +43,7 @@ class RuleSet:
     # set applied alone.
     layers: tuple[RuleSet, ...] = ()
     not_found: tuple[str, ...] = ()
+    design_scheme: str = ""  # the standard connection schemes (tariffs/designs/<id>) its quotes are designed with
 
     @property
     def schedule_id(self) -> str:
@@ -179,10 +180,13 @@ def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
         sources={**(base.sources if base else {}), **(manifest.get("sources") or {})},
         layer=manifest["layer"],
         not_found=(base.not_found if base else ()) + tuple(manifest.get("not_found") or ()),
+        design_scheme=str(manifest.get("design_scheme") or (base.design_scheme if base else "")),
     )
 
 
 def _checked(ruleset: RuleSet) -> RuleSet:
+    if not ruleset.design_scheme:
+        raise InputError(f"rule set {ruleset.id!r}: no design_scheme in its manifest or any it extends")
     for table in ruleset.decisions.values():
         table.check_references(ruleset)
     return ruleset

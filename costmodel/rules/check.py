@@ -108,6 +108,6 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
     report.probes = len(frame)
     for name in ("supply_voltage", "investment_boundary"):
         report.problems.extend(_overlaps(ruleset.decision(name), frame, ruleset))
-    scheme = load_scheme()
+    scheme = load_scheme(ruleset.design_scheme)
     report.notes.append(f"design {scheme.id}: every std_type it names exists in catalogue {scheme.catalog.id}")
     return report

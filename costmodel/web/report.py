@@ -45,10 +45,15 @@ def trace_sentences(quote: dict, words: dict[str, str]) -> list[str]:
     sentences = []
     for step in quote["trace"]:
         outcome = step["description"] if step["decision"] == "fees" else outcome_label(words, step["decision"], step["outcome"])
-        sentences.append(words["trace_sentence"].format(
+        sentence = words["trace_sentence"].format(
             decision=words.get("d_" + step["decision"], step["decision"]), outcome=outcome,
             rule=step["rule_id"], description=step["description"], cites=step["cites"],
-        ))
+        )
+        if step.get("layer"):
+            sentence += " " + words["trace_layer"].format(layer=step["layer"])
+        if step.get("other_layer"):
+            sentence += " " + words["trace_other_layer"].format(other=step["other_layer"])
+        sentences.append(sentence)
     return sentences
 
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from costmodel.costs.catalog import load_catalog
+from costmodel.params import load_ruleset
 from costmodel.designs.standard import _cover, load_scheme
 
 
@@ -19,6 +20,6 @@ def test_smallest_units_that_cover_the_need(need_kva, expected):
 
 
 def test_the_scheme_uses_only_catalogue_std_types_and_known_zones():
-    scheme = load_scheme()
+    scheme = load_scheme(load_ruleset("shandong-2019").design_scheme)
     assert scheme.catalog.id == "cn-indicative-2019"
     assert {item["zone"] for item in scheme.components} <= {"upstream", "extension", "site", "installation"}

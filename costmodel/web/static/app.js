@@ -155,7 +155,9 @@ function traceItems(quote) {
   return quote.trace.map((step) => {
     const result = step.decision === "fees" ? step.description : outcome(step.decision, step.outcome);
     const sentence = t("trace_sentence").replace("{decision}", t("d_" + step.decision)).replace("{outcome}", result)
-      .replace("{rule}", step.rule_id).replace("{description}", step.description).replace("{cites}", step.cites);
+      .replace("{rule}", step.rule_id).replace("{description}", step.description).replace("{cites}", step.cites)
+      + (step.layer ? " " + t("trace_layer").replace("{layer}", step.layer) : "")
+      + (step.other_layer ? " " + t("trace_other_layer").replace("{other}", step.other_layer) : "");
     const details = [...step.parameters.map((p) => `${t("read")}: ${p}`), ...step.conditions.map((c) => `${t("tested")}: ${c}`)];
     return `<li>${esc(sentence)}${details.length ? `<details><summary>${esc(t("read"))} / ${esc(t("tested"))}</summary><ul>${details.map((d) => `<li>${esc(d)}</li>`).join("")}</ul></details>` : ""}</li>`;
   }).join("");
