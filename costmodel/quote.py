@@ -22,7 +22,7 @@ from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, compone
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.params import RuleSet
-from costmodel.rules.eligibility import ownership_warnings
+from costmodel.rules.unknowns import ownership_warnings
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
 from costmodel.schedule.plan import build_templates, schedule_columns

@@ -105,17 +105,25 @@ def decide_layered(name: str, column: str, decided: Columns, ruleset) -> None:
     decided[f"{column}_other_rule"] = pick_labels(national_better, provincial_rule, national_rule)
 
 
+# The decision tables in the order they decide, with the column each adds.
+DECISIONS = (("supply_voltage", "supply_voltage"), ("investment_boundary", "boundary"))
+
+
+def decide_table(name: str, column: str, decided: Columns, ruleset) -> None:
+    """One decision for every row, by the rule set alone or by its layers: adds `<column>` and `<column>_rule`
+    (and, under layers, the layer columns)."""
+    if ruleset.layers:
+        decide_layered(name, column, decided, ruleset)
+        return
+    decided[column], decided[f"{column}_rule"] = ruleset.decision(name).evaluate(decided, ruleset)
+
+
 def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
     """All decisions for every row (the frame's columns and the decided ones), and a reason for each row that
     cannot be quoted (else None)."""
     decided, problems = decide_enterprise_size(prepare(frame, ruleset), ruleset)
-    for name, column in (("supply_voltage", "supply_voltage"), ("investment_boundary", "boundary")):
-        if ruleset.layers:
-            decide_layered(name, column, decided, ruleset)
-            continue
-        outcome, rule = ruleset.decision(name).evaluate(decided, ruleset)
-        decided[column] = outcome
-        decided[f"{column}_rule"] = rule
+    for name, column in DECISIONS:
+        decide_table(name, column, decided, ruleset)
     beyond = ~decided["supply_voltage"].isin(IN_SCOPE_VOLTAGES) & pd.isna(problems)
     if beyond.any():
         limit = ruleset.parameter("supply_voltage.max_10kv_capacity")

@@ -1,12 +1,11 @@
-"""Eligibility the texts name: single-phase limit, a request for 10 kV, unknown ownership, individual businesses,
-capacities compared without float noise. Amounts worked out by hand from catalogue cn-indicative-2019."""
+"""Eligibility the texts name: single-phase limit, a request for 10 kV, individual businesses,
+capacities compared without float noise (unknown ownership: test_unknowns.py). Amounts worked out by hand from catalogue cn-indicative-2019."""
 
 import pytest
 
 from costmodel.application import parse_application
 from costmodel.params import load_ruleset
 from costmodel.quote import quote_application, quote_frame
-from costmodel.rules.eligibility import tables_reading
 
 SITE = {"area": "urban", "distance_to_lv_m": 100, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500}
 MEDIUM = {"industry": "industry", "employees": 400, "operating_revenue_10k_cny": 5000}
@@ -65,36 +64,6 @@ def test_single_phase_supply_only_under_the_limit_in_force(capacity, unit, rejec
         assert "第八条" in reason and "three-phase supply is required" in reason
     three_phase = _application({"kind": "residential"}, {"capacity": 12, "capacity_unit": "kW", "phases": 3}, date="2019-09-02")
     assert quote_frame(three_phase.to_frame(), load_ruleset("shandong-2019")).rejected.empty
-
-
-def test_rules_reading_ownership_are_found_from_the_conditions():
-    assert tables_reading(load_ruleset("national-2025"), "ownership") == ["investment_boundary"]
-    assert tables_reading(load_ruleset("shandong-2019"), "ownership") == []
-
-
-def test_unknown_ownership_grants_nothing_and_the_quote_says_what_evidence_would_change_it():
-    ruleset = load_ruleset("national-2025")
-    unknown = quote_application(_application({"kind": "enterprise", "enterprise": MEDIUM}, {"capacity": 150, "capacity_unit": "kW"}), ruleset)
-    # medium, 150 kW urban: not small/micro, ownership unknown, so only the urban building red line: the customer
-    # funds its meter box 2,830
-    assert (unknown.boundary, unknown.totals.customer_cny) == ("red_line", 2830)
-    [warning] = [w for w in unknown.warnings if w.startswith("ownership unknown")]
-    assert "with ownership private, investment_boundary would be meter (rule boundary.zero_investment_private) instead of red_line" in warning
-    assert "营业执照" in warning
-    private = quote_application(_application({"kind": "enterprise", "enterprise": {**MEDIUM, "ownership": "private"}},
-                                             {"capacity": 150, "capacity_unit": "kW"}), ruleset)
-    assert (private.boundary, private.totals.customer_cny) == ("meter", 0)
-    assert not any(w.startswith("ownership") for w in private.warnings)
-
-
-@pytest.mark.parametrize("ruleset_id, enterprise, site", [
-    ("shandong-2019", MEDIUM, {}),                                 # no rule of the rule set reads ownership
-    ("national-2025", {"size_class": "small"}, {}),                # small: zero investment whatever the ownership
-    ("national-2025", MEDIUM, {"area": "rural"}),                  # 150 kW rural is 10 kV, beyond the private rule
-])
-def test_no_ownership_warning_where_knowing_it_would_change_nothing(ruleset_id, enterprise, site):
-    application = _application({"kind": "enterprise", "enterprise": enterprise}, {"capacity": 150, "capacity_unit": "kW"}, **site)
-    assert not any(w.startswith("ownership") for w in quote_application(application, load_ruleset(ruleset_id)).warnings)
 
 
 def test_an_individual_business_is_sized_by_reference_and_private_under_the_2025_opinion():
