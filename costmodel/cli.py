@@ -195,7 +195,7 @@ def params(
     for path, parameter in sorted(loaded.parameters.items()):
         for date, value in zip(parameter.dates, parameter.values):
             rows.append({"path": path, "since": date.isoformat(), "value": value, "unit": parameter.unit,
-                         "source": parameter.reference.cite(), "placeholder": parameter.placeholder,
+                         "source": parameter.reference_on(date).cite(), "placeholder": parameter.placeholder,
                          "description": parameter.description})
     if format == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
