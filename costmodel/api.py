@@ -94,11 +94,12 @@ def _parameter_rows(ruleset, paths: list[str]) -> list[ParameterValue]:
     rows = []
     for path in paths:
         parameter = ruleset.parameters[path]
-        for since, value in zip(parameter.dates, parameter.values):
+        for index, (since, value) in enumerate(zip(parameter.dates, parameter.values)):
+            reference = parameter.reference_at(index)
             rows.append(ParameterValue(
                 ruleset=ruleset.id, path=path, since=since, value=value, unit=parameter.unit, breakdown=parameter.breakdown,
-                description=parameter.description, source=parameter.reference.cite(), document=parameter.reference.document,
-                clause=parameter.reference.clause, source_tag=parameter.reference.source, placeholder=parameter.placeholder,
+                description=parameter.description, source=reference.cite(), document=reference.document,
+                clause=reference.clause, source_tag=reference.source, placeholder=parameter.placeholder,
             ))
     return rows
 

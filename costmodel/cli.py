@@ -201,7 +201,7 @@ def _parameter_rows(ruleset, day: dt.date | None) -> list[dict]:
             for date in dates:
                 value = parameter.values[parameter.dates.index(date)]
                 rows.append({"path": path, "layer": f"{layer.id} ({layer.layer})", "defined_in": origin, "since": date.isoformat(),
-                             "value": value, "unit": parameter.unit, "source": parameter.reference.cite(),
+                             "value": value, "unit": parameter.unit, "source": parameter.reference_on(date).cite(),
                              "placeholder": parameter.placeholder, "description": parameter.description})
     return rows
 

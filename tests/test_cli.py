@@ -70,6 +70,14 @@ def test_params_shows_value_unit_date_and_source():
     assert "160千伏安" in cap["source"]
 
 
+def test_params_cites_each_value_by_its_own_reference():
+    result = run("params", "national-2020", "--format", "json")
+    red_line = [row for row in json.loads(result.stdout) if row["path"] == "red_line_extension.urban_building_red_line"]
+    assert [(row["since"], row["value"]) for row in red_line] == [("2020-09-22", False), ("2021-03-01", True)]
+    assert "1479号" in red_line[0]["source"] and "129号" not in red_line[0]["source"]
+    assert "129号" in red_line[1]["source"]
+
+
 def test_user_errors_are_one_message_without_a_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\napplication_date: 2019-01-01\napplicant: {kind: residential}\n"

@@ -147,13 +147,17 @@ def override_parameter(base: Parameter, periods: list[tuple[dt.date, dt.date | N
     parameter = base
     for start, stop, raw in periods:
         value = _value(raw, parameter, start, f"{where}, {start.isoformat()}")
+        own = dict(zip(parameter.dates, parameter.value_references or [None] * len(parameter.dates)))
         timeline = {d: v for d, v in zip(parameter.dates, parameter.values) if d < start or (stop is not None and d >= stop)}
         if stop is not None and stop not in timeline:
             timeline[stop] = _value_at(parameter, stop)
+            own[stop] = parameter.value_references[parameter._index(stop)] if parameter.value_references else None
         timeline[start] = value
+        own[start] = None  # the reform's value: the reform's reference
         dates = tuple(sorted(timeline))
-        parameter = replace(parameter, dates=dates, values=tuple(timeline[d] for d in dates),
-                            file=f"{where} over {base.file}")
+        references = tuple(own[d] for d in dates)
+        parameter = replace(parameter, dates=dates, values=tuple(timeline[d] for d in dates), file=f"{where} over {base.file}",
+                            value_references=references if any(references) else ())
     return parameter
 
 
@@ -174,9 +178,9 @@ def _apply(baseline: RuleSet, reform_id: str, title: str, file: str, entries: di
 
 def _reference(raw: Any, where: str, reform_id: str) -> Reference:
     if raw is None:
-        return Reference(document=f"reform {reform_id}", clause="policy study override", source="practice",
-                         note=f"hypothetical value from {where}")
-    return Reference.from_yaml(raw, where)
+        raw = {"source": "policy-study", "paraphrase": f"reform {reform_id}: policy study override",
+               "note": f"hypothetical value from {where}"}
+    return Reference.from_yaml(raw, where, old_form=False)
 
 
 def load_reform_file(path: str | Path, baseline: str | None = None) -> Reform:

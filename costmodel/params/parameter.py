@@ -14,34 +14,82 @@ import pandas as pd
 
 from costmodel.columns import Columns
 from costmodel.errors import InputError
+from costmodel.params.sources import KINDS, source
 from costmodel.yamlio import check_keys, load_yaml
 
-SOURCE_TAGS = {"article", "national", "practice", "placeholder"}
+SOURCE_TAGS = set(KINDS)  # a source's kind (tariffs/sources.yaml), what `Reference.source` gives
+CITATION_KEYS = ({"source"}, {"article", "quote", "paraphrase", "note", "unverified"})
+OLD_FORM_KEYS = ({"document", "clause", "source"}, {"note", "unverified"})
 
 
 @dataclass(frozen=True)
 class Reference:
+    """A clause cited: a source of the bibliography, the article, and the clause either quoted (the text's own
+    words) or paraphrased (ours). `quoted` is None for a reference still in the old form (document, clause,
+    source tag), which schedule stage data keeps."""
+
     document: str
-    clause: str
-    source: str
+    text: str
+    kind: str
+    quoted: bool | None = False
+    key: str = ""
+    article: str = ""
     note: str = ""
     # The clause (or the value it supports) was not read in the text itself: a quote says so.
     unverified: bool = False
 
+    @property
+    def source(self) -> str:
+        """The kind of source: article, national, practice or placeholder."""
+        return self.kind
+
+    @property
+    def clause(self) -> str:
+        """The article and the clause, a quote in quotation marks and a paraphrase marked as one."""
+        if self.quoted is None:
+            return self.text
+        return f"{self.article}: {self._body}" if self.article else self._body
+
+    @property
+    def _body(self) -> str:
+        return f"“{self.text}”" if self.quoted else f"{self.text} (paraphrase)"
+
     @classmethod
-    def from_yaml(cls, raw: Any, where: str) -> Reference:
-        check_keys(raw, f"{where}: reference", {"document", "clause", "source"}, {"note", "unverified"})
+    def from_yaml(cls, raw: Any, where: str, *, old_form: bool = True) -> Reference:
+        """`{source: KEY, article?, quote | paraphrase, note?, unverified?}`, KEY a key of tariffs/sources.yaml.
+        With `old_form` the old `{document, clause, source: TAG}` is read too (schedule stage data)."""
+        if old_form and isinstance(raw, dict) and "document" in raw:
+            return cls._old_form(raw, where)
+        check_keys(raw, f"{where}: reference", *CITATION_KEYS)
+        texts = [k for k in ("quote", "paraphrase") if k in raw]
+        if len(texts) != 1:
+            raise InputError(f"{where}: reference needs exactly one of quote (the text's own words) or paraphrase "
+                             f"(ours), got {', '.join(texts) or 'neither'}")
+        if not isinstance(raw.get("unverified", False), bool):
+            raise InputError(f"{where}: reference.unverified is {raw['unverified']!r}; allowed: true, false")
+        cited = source(raw["source"], f"{where}: reference")
+        return cls(cited.document, str(raw[texts[0]]), cited.kind, texts[0] == "quote", cited.key,
+                   str(raw.get("article", "")), str(raw.get("note", "")), raw.get("unverified", False))
+
+    @classmethod
+    def _old_form(cls, raw: dict, where: str) -> Reference:
+        check_keys(raw, f"{where}: reference", *OLD_FORM_KEYS)
         if raw["source"] not in SOURCE_TAGS:
             raise InputError(
                 f"{where}: reference.source is {raw['source']!r}; allowed: {', '.join(sorted(SOURCE_TAGS))}"
             )
         if not isinstance(raw.get("unverified", False), bool):
             raise InputError(f"{where}: reference.unverified is {raw['unverified']!r}; allowed: true, false")
-        return cls(str(raw["document"]), str(raw["clause"]), raw["source"], str(raw.get("note", "")),
-                   raw.get("unverified", False))
+        return cls(str(raw["document"]), str(raw["clause"]), raw["source"], None, note=str(raw.get("note", "")),
+                   unverified=raw.get("unverified", False))
 
     def cite(self) -> str:
-        return f"{self.document}, {self.clause} [{self.source}{', unverified' if self.unverified else ''}]"
+        """`《…》(…号), 第X条: “quote” [national]` or `《…》: paraphrase (paraphrase) [article, unverified]`."""
+        tags = f"[{self.kind}{', unverified' if self.unverified else ''}]"
+        if self.quoted is None:
+            return f"{self.document}, {self.text} {tags}"
+        head = f"{self.document}, {self.article}" if self.article else self.document
+        return f"{head}: {self._body} {tags}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +103,8 @@ class Parameter:
     breakdown: str | None = None
     placeholder: bool = False
     file: str = ""
+    # Per date, the value's own reference where it has one (None: the parameter's); empty when no value has one.
+    value_references: tuple[Reference | None, ...] = ()
 
     @classmethod
     def from_yaml(cls, path: str, raw: Any, file: Path) -> Parameter:
@@ -68,7 +118,13 @@ class Parameter:
                 raise InputError(f"{where}: values key {key!r} is not a date; write YYYY-MM-DD")
         breakdown = raw.get("breakdown")
         dates = tuple(sorted(values))
-        ordered = tuple(values[d] for d in dates)
+        ordered, own = [], []
+        for d in dates:  # a value may carry its own reference: {value: X, reference: {...}}
+            value = values[d]
+            cited = isinstance(value, dict) and set(value) == {"value", "reference"}
+            own.append(Reference.from_yaml(value["reference"], f"{where}: values {d}", old_form=False) if cited else None)
+            ordered.append(value["value"] if cited else value)
+        ordered = tuple(ordered)
         if breakdown is not None:
             categories = None
             for d, value in zip(dates, ordered):
@@ -81,13 +137,22 @@ class Parameter:
             path=path,
             description=str(raw["description"]),
             unit=str(raw["unit"]),
-            reference=Reference.from_yaml(raw["reference"], where),
+            reference=Reference.from_yaml(raw["reference"], where, old_form=False),
             dates=dates,
             values=ordered,
             breakdown=breakdown,
             placeholder=bool(raw.get("placeholder", False)),
             file=where,
+            value_references=tuple(own) if any(own) else (),
         )
+
+    def reference_at(self, index: int) -> Reference:
+        """The reference of the value at this position of `dates`: its own, else the parameter's."""
+        return (self.value_references[index] if self.value_references else None) or self.reference
+
+    def reference_on(self, when: dt.date) -> Reference:
+        """The reference of the value in force on `when`."""
+        return self.reference_at(self._index(when))
 
     def _index(self, when: dt.date) -> int:
         if type(when) is not dt.date:  # a datetime, Timestamp or text: the day it falls on
@@ -168,8 +233,10 @@ class Parameter:
         return out
 
     def _describe(self, index: int, category: str | None) -> str:
+        """With references per value, the line cites the one in force (the rule's citation covers the rest)."""
         where = f"[{category}]" if self.breakdown is not None else ""
-        return f"{self.path}<{self.dates[index].isoformat()}>{where} = {self._value(index, category)} {self.unit}"
+        cited = f" ({self.reference_at(index).cite()})" if self.value_references else ""
+        return f"{self.path}<{self.dates[index].isoformat()}>{where} = {self._value(index, category)} {self.unit}{cited}"
 
 
 def parameters_in_force(path: Path, at: dt.date | None = None) -> dict[str, dict]:
@@ -181,6 +248,6 @@ def parameters_in_force(path: Path, at: dt.date | None = None) -> dict[str, dict
         parameter = Parameter.from_yaml(name, entry, path)
         if at is not None and at < parameter.dates[0]:
             raise InputError(f"{path}: parameters.{name}.values: no value dated on or before {at}; first is {parameter.dates[0]}")
-        value = parameter.at(at if at is not None else parameter.dates[-1])
-        out[name] = {"value": value, "unit": parameter.unit, "reference": parameter.reference.cite()}
+        when = at if at is not None else parameter.dates[-1]
+        out[name] = {"value": parameter.at(when), "unit": parameter.unit, "reference": parameter.reference_on(when).cite()}
     return out

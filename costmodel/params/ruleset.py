@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from costmodel.errors import InputError
 from costmodel.params.parameter import Parameter
+from costmodel.params.sources import check_source_keys
 from costmodel.paths import tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml
 
@@ -36,7 +37,7 @@ class RuleSet:
     decisions: dict[str, Any]  # name -> costmodel.rules.table.DecisionTable or FeeTable
     lineage: tuple[str, ...]  # this rule set, then the layers underneath
     content_hash: str
-    sources: dict = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # keys of tariffs/sources.yaml the layers implement, the lowest first
     overrides: tuple[str, ...] = ()
     layer: str = NATIONAL
     # A composed policy: the national layer in force, then the provincial layer over it. Empty for a rule
@@ -138,6 +139,7 @@ def _folder(ruleset_id: str, root: Path) -> _Folder:
     if (manifest["layer"] == NATIONAL) != (manifest["jurisdiction"] == NATIONAL):
         raise InputError(f"{manifest_file}: a national layer has jurisdiction 'national' and a provincial one a province's; "
                          f"got layer {manifest['layer']!r} with jurisdiction {manifest['jurisdiction']!r}")
+    check_source_keys(manifest.get("sources") or [], f"{manifest_file}: sources")
     files = [manifest_file]
     parameters = {}
     for file in sorted((folder / "parameters").rglob("*.yaml")):
@@ -177,7 +179,7 @@ def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
         decisions=decisions,
         lineage=(folder.id,) + (base.lineage if base else ()),
         content_hash=_hash_files(list(folder.files), base.content_hash if base else ""),
-        sources={**(base.sources if base else {}), **(manifest.get("sources") or {})},
+        sources=tuple(dict.fromkeys((*(base.sources if base else ()), *(manifest.get("sources") or ())))),
         layer=manifest["layer"],
         not_found=(base.not_found if base else ()) + tuple(manifest.get("not_found") or ()),
         design_scheme=str(manifest.get("design_scheme") or (base.design_scheme if base else "")),

@@ -55,7 +55,7 @@ def _rules_from_yaml(items: Any, where: str, origin: str) -> tuple[Rule, ...]:
             then=item["then"],
             when=tuple(item.get("when", []) or []),
             exception_to=item.get("exception_to"),
-            cites=Reference.from_yaml(item["cites"], f"{spot} ({item['id']})"),
+            cites=Reference.from_yaml(item["cites"], f"{spot} ({item['id']})", old_form=False),
             origin=origin,
         ))
     return tuple(rules)
@@ -230,7 +230,7 @@ class FeeTable:
                 raise InputError(f"{spot}: rate must be {{param: path}}, got {item['rate']!r}")
             fees.append(
                 Fee(item["id"], str(item["name"]), tuple(item.get("when", []) or []), item["rate"]["param"],
-                    item["basis"], Reference.from_yaml(item["cites"], spot))
+                    item["basis"], Reference.from_yaml(item["cites"], spot, old_form=False))
             )
         return cls(name="fees", description=str(raw["description"]), fees=tuple(fees), file=where)
 

@@ -8,7 +8,7 @@ from costmodel.errors import InputError
 from costmodel.params.parameter import Parameter
 from costmodel.yamlio import load_yaml_text
 
-REFERENCE = {"document": "doc", "clause": "art. 1", "source": "article"}
+REFERENCE = {"source": "shandong-2019-opinions", "paraphrase": "art. 1"}
 
 
 def _parameter(**changes) -> Parameter:
@@ -52,8 +52,9 @@ def test_describe_values_names_an_unknown_category():
 @pytest.mark.parametrize("changes, message", [
     ({"colour": "red"}, "unknown key"),
     ({"unit": None}, None),
-    ({"reference": {"document": "d", "clause": "c", "source": "rumour"}}, "allowed: article, national, placeholder, practice"),
-    ({"reference": {"document": "d", "source": "article"}}, "missing required key"),
+    ({"reference": {"source": "rumour", "paraphrase": "c"}}, "p.yaml: reference: source 'rumour' is not a key of .*sources.yaml; allowed: .*gbh-2020-129"),
+    ({"reference": {"paraphrase": "c"}}, "missing required key"),
+    ({"reference": {"document": "d", "clause": "c", "source": "article"}}, "unknown key.*clause, document"),
     ({"values": {"2019": 1}}, "not a date"),
     ({"values": {dt.date(2019, 1, 1): {"urban": 1}, dt.date(2020, 1, 1): {"urban": 1, "rural": 2}}}, "differ from earlier"),
 ])
@@ -97,3 +98,32 @@ def test_cells_hold_numbers_as_floats_flags_as_bools_and_lists_whole():
     levels = _parameter(breakdown=None, unit="levels", values={dt.date(2018, 1, 1): ["national"], dt.date(2019, 7, 1): ["national", "county"]})
     frame = pd.DataFrame({"evaluation_date": pd.to_datetime(["2018-06-01", "2019-08-01"])})
     assert levels.array(frame).tolist() == [["national"], ["national", "county"]]
+
+
+def _red_line(values) -> Parameter:
+    raw = {"description": "red line", "unit": "bool", "values": values,
+           "reference": {"source": "gbh-2020-129", "paraphrase": "自2021年3月1日起施行"}}
+    return Parameter.from_yaml("red_line_extension.urban_building_red_line", raw, Path("red.yaml"))
+
+
+def test_a_dated_value_may_carry_its_own_reference():
+    before = {"source": "ndrc-nea-2020-1479", "paraphrase": "no red-line clause"}
+    parameter = _red_line({dt.date(2020, 9, 22): {"value": False, "reference": before}, dt.date(2021, 3, 1): True})
+    assert parameter.values == (False, True) and parameter.cells[0].dtype == bool
+    assert parameter.reference_on(dt.date(2021, 2, 28)).key == "ndrc-nea-2020-1479"
+    assert parameter.reference_on(dt.date(2021, 3, 1)).key == "gbh-2020-129"  # no reference of its own: the parameter's
+    assert parameter.describe_value(dt.date(2021, 2, 28)) == (
+        "red_line_extension.urban_building_red_line<2020-09-22> = False bool (国家发展改革委 国家能源局"
+        "《关于全面提升“获得电力”服务水平 持续优化用电营商环境的意见》(发改能源规〔2020〕1479号): no red-line clause (paraphrase) [national])")
+    assert parameter.describe_value(dt.date(2021, 3, 1)).endswith("(国办函〔2020〕129号): 自2021年3月1日起施行 (paraphrase) [national])")
+
+
+def test_without_references_per_value_the_line_is_the_value_alone():
+    parameter = _red_line({dt.date(2020, 9, 22): False, dt.date(2021, 3, 1): True})
+    assert parameter.value_references == ()
+    assert parameter.describe_value(dt.date(2021, 3, 1)) == "red_line_extension.urban_building_red_line<2021-03-01> = True bool"
+
+
+def test_a_value_reference_is_checked_like_the_parameters():
+    with pytest.raises(InputError, match="red.yaml: values 2020-09-22: reference: source 'nowhere' is not a key"):
+        _red_line({dt.date(2020, 9, 22): {"value": False, "reference": {"source": "nowhere", "paraphrase": "x"}}})

@@ -6,7 +6,7 @@ import pandas as pd
 from costmodel.params.parameter import Parameter
 from costmodel.rules import conditions
 
-REFERENCE = {"document": "doc", "clause": "art. 1", "source": "article"}
+REFERENCE = {"source": "shandong-2019-opinions", "paraphrase": "art. 1"}
 
 
 class _Rules:

@@ -38,7 +38,7 @@ def test_without_priority_rows_with_a_single_exception_still_decide():
     assert batch.decisions["boundary"].iloc[0] == "meter"
 
 
-RULE = {"id": "r.default", "description": "d", "then": "a", "cites": {"document": "x", "clause": "y", "source": "practice"}}
+RULE = {"id": "r.default", "description": "d", "then": "a", "cites": {"source": "cn-grid-practice", "paraphrase": "y"}}
 
 
 @pytest.mark.parametrize("rules, message", [
