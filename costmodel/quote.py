@@ -26,6 +26,7 @@ from costmodel.rules.unknowns import ownership_warnings
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
 from costmodel.schedule.plan import build_templates, schedule_columns
+from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, StageSet, load_stage_set, with_values
 from costmodel.trace import TraceStep, traces_for
 
 # Boundary points in order along the supply path. The grid company funds every zone upstream of the
@@ -112,6 +113,26 @@ def _stack(parts: list[Columns]) -> Columns:
     return Columns(arrays=stacked, length=sum(len(part) for part in parts))
 
 
+def stage_sets_in_force(ruleset: RuleSet, dates: np.ndarray) -> tuple[np.ndarray, dict[str, StageSet]]:
+    """Per row, the id of the stage set a rule set applies on the row's date: its schedule file with the rule
+    set's stage and limit parameters in force (a reform's among them), and those stage sets by id. The file's own
+    id where nothing differs from the file, `<id>~<n>` for each other set of values."""
+    base = load_stage_set(ruleset.schedule_id)
+    paths = [path for path in ruleset.parameters if path.startswith((STAGE_PARAMETER, LIMIT_PARAMETER))]
+    parameters = [ruleset.parameters[path] for path in paths]
+    indices = np.stack([parameter.date_indices(dates) for parameter in parameters], axis=1) if paths else np.zeros((len(dates), 0), int)
+    versions, version_of_row = np.unique(indices, axis=0, return_inverse=True)
+    stage_sets, ids = {}, []
+    for number, version in enumerate(versions):
+        values = tuple((path, tuple(value.items()) if isinstance(value, dict) else value)
+                       for path, parameter, index in zip(paths, parameters, version.tolist())
+                       for value in [parameter.values[index]])
+        stage_set = with_values(base, values)
+        ids.append(ruleset.schedule_id if stage_set is base else f"{ruleset.schedule_id}~{number}")
+        stage_sets[ids[-1]] = stage_set
+    return np.array(ids, dtype=object)[version_of_row.reshape(-1)] if len(dates) else np.empty(0, dtype=object), stage_sets
+
+
 @dataclass
 class QuoteBatch:
     """Every application's decisions, lines and totals, plus the rows that could not be quoted."""
@@ -140,38 +161,45 @@ class QuoteBatch:
         rows = np.flatnonzero(pd.Index(self.decided["application_id"]).isin(list(application_ids)))
         return self.decided.take(rows, self.decided.names), rows
 
-    def schedule_input(self, decided: Columns) -> dict[str, np.ndarray]:
-        """The schedule's inputs for rows of `decided`, as `schedule_columns` takes them."""
+    def schedule_input(self, decided: Columns) -> dict:
+        """The schedule's inputs for rows of `decided`, as `schedule_columns` takes them (with the stage sets the
+        rows' `ruleset_id`s name)."""
         ten_kv = np.asarray(decided["supply_voltage"]) == "10kV"
         route_m = np.where(ten_kv, np.asarray(decided["distance_to_10kv_m"], dtype=float), np.asarray(decided["distance_to_lv_m"], dtype=float))
         voltage = np.asarray(decided["supply_voltage"])
         # A line that leaves the plot or crosses a road needs external-works approvals.
         external = (np.asarray(decided["road_crossings"]) > 0) | (route_m > 0)
+        ids, stage_sets = self._stage_sets(voltage, external, np.asarray(decided["evaluation_date"]))
         return {
             "application_id": np.asarray(decided["application_id"]),
             "application_date": np.asarray(decided["application_date"]),
             "supply_voltage": voltage,
-            "ruleset_id": self._stage_sets(voltage, external),
+            "ruleset_id": ids,
             "has_external_works": external,
+            "stage_sets": stage_sets,
         }
 
-    def _stage_sets(self, voltage: np.ndarray, external: np.ndarray) -> np.ndarray:
-        """Each row's stages and time limits: the rule set's own; under a composed policy, the layer's whose plan
-        gives power sooner (a national maximum binds the province), the province's on a tie."""
-        provincial = np.full(len(voltage), self.ruleset.schedule_id, dtype=object)
-        if not self.ruleset.layers or self.ruleset.layers[0].schedule_id == self.ruleset.schedule_id or not len(voltage):
-            return provincial
-        national = np.full(len(voltage), self.ruleset.layers[0].schedule_id, dtype=object)
+    def _stage_sets(self, voltage: np.ndarray, external: np.ndarray, dates: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Each row's stages and time limits: the rule set's own, with its values in force on the row's date; under
+        a composed policy, the layer's whose plan gives power sooner (a national maximum binds the province), the
+        province's on a tie."""
+        provincial, stage_sets = stage_sets_in_force(self.ruleset, dates)
+        if not self.ruleset.layers or not len(voltage):
+            return provincial, stage_sets
+        national, national_sets = stage_sets_in_force(self.ruleset.layers[0], dates)
+        stage_sets = {**national_sets, **stage_sets}
         (_, national_totals, national_combo), (_, provincial_totals, provincial_combo) = (
-            build_templates(ids, voltage, external) for ids in (national, provincial))
+            build_templates(ids, voltage, external, stage_sets=stage_sets) for ids in (national, provincial))
         sooner = (national_totals["total_working_days"][national_combo]
                   < provincial_totals["total_working_days"][provincial_combo])
-        return np.where(sooner, national, provincial)
+        return np.where(sooner, national, provincial), stage_sets
 
     def schedules(self, application_ids=None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Stage dates and totals of every (or the given) application: the schedule's one path."""
         decided, _ = self.select(application_ids)
-        return schedule_applications(pd.DataFrame(self.schedule_input(decided)))
+        inputs = self.schedule_input(decided)
+        stage_sets = inputs.pop("stage_sets")
+        return schedule_applications(pd.DataFrame(inputs), stage_sets=stage_sets)
 
     def summary(self) -> pd.DataFrame:
         keep = ["application_id", "enterprise_size", "supply_voltage", "supply_voltage_rule", "boundary", "boundary_rule"]
@@ -292,7 +320,7 @@ def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
     ends = np.cumsum(np.bincount(stages["application_id"], minlength=len(decided)))
     limits = summary["limit_working_days"]
     within = summary["within_limit"]
-    stage_sets = inputs["ruleset_id"].tolist()
+    stage_sets = [ruleset_id.partition("~")[0] for ruleset_id in inputs["ruleset_id"].tolist()]  # the file's id
     schedules = []
     for i, (total, due, days, reference, warnings) in enumerate(zip(
             summary["total_working_days"].tolist(), _dates(summary["energisation_due_date"]), summary["calendar_days"].tolist(),

@@ -19,12 +19,14 @@ from costmodel.errors import InputError
 from costmodel.params.parameter import Parameter
 from costmodel.params.sources import check_source_keys
 from costmodel.paths import tariffs_dir
+from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, load_stage_set, stage_parameters, stages_path
 from costmodel.yamlio import check_keys, load_yaml
 
 MANIFEST_KEYS = {"id", "title", "jurisdiction", "layer", "in_effect_from"}
 MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme"}
 LAYERS = ("national", "provincial")
 NATIONAL = "national"
+SCHEDULE_PARAMETERS = (STAGE_PARAMETER, LIMIT_PARAMETER)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class _Folder:
     parameters: dict[str, Parameter]
     tables: dict[str, Any]  # DecisionTable or FeeTable (whole), or Amendment
     files: tuple[Path, ...]
+    has_schedule: bool = False  # its schedule/stages.yaml replaces the stages and limits underneath
 
     @property
     def id(self) -> str:
@@ -146,6 +149,11 @@ def _folder(ruleset_id: str, root: Path) -> _Folder:
         path = ".".join(file.relative_to(folder / "parameters").with_suffix("").parts)
         parameters[path] = Parameter.from_yaml(path, load_yaml(file), file)
         files.append(file)
+    schedule = stages_path(ruleset_id, root)
+    if schedule.is_file():  # stage working days and limits, as parameters a reform can change
+        for path, raw in stage_parameters(load_stage_set(ruleset_id, root), manifest["in_effect_from"]).items():
+            parameters[path] = Parameter.from_yaml(path, raw, schedule)
+        files.append(schedule)
     tables: dict[str, Any] = {}
     for file in sorted((folder / "decisions").glob("*.yaml")):
         raw = load_yaml(file)
@@ -154,7 +162,7 @@ def _folder(ruleset_id: str, root: Path) -> _Folder:
         table = kind.from_yaml(raw, file, origin=ruleset_id)
         tables[table.name] = table
         files.append(file)
-    return _Folder(manifest, parameters, tables, tuple(files))
+    return _Folder(manifest, parameters, tables, tuple(files), schedule.is_file())
 
 
 def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
@@ -163,6 +171,8 @@ def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
 
     manifest = folder.manifest
     parameters = dict(base.parameters) if base else {}
+    if folder.has_schedule:
+        parameters = {path: value for path, value in parameters.items() if not path.startswith(SCHEDULE_PARAMETERS)}
     for withdrawn in manifest.get("withdraws") or []:
         if parameters.pop(withdrawn, None) is None and base is not None and base.layer == NATIONAL == manifest["layer"]:
             raise InputError(f"{folder.files[0]}: withdraws {withdrawn!r}, which no rule set underneath defines")

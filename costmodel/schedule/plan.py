@@ -7,6 +7,8 @@ indexing; dates come from one lookup in the working-day calendar. One row or a m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,7 +38,7 @@ def _first_bad(mask: np.ndarray, frame: pd.DataFrame, column: str, allowed: str)
         )
 
 
-def validate_applications(frame: pd.DataFrame, root: Path | None = None) -> pd.DataFrame:
+def validate_applications(frame: pd.DataFrame, root: Path | None = None, stage_sets: Mapping[str, StageSet] | None = None) -> pd.DataFrame:
     """The input with checked types and has_external_works defaulted to True."""
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
@@ -49,7 +51,7 @@ def validate_applications(frame: pd.DataFrame, root: Path | None = None) -> pd.D
     _first_bad(dates.isna().to_numpy(), out, "application_date", "a date YYYY-MM-DD")
     out["application_date"] = dates.dt.normalize()
     _first_bad(~out["supply_voltage"].isin(VOLTAGES).to_numpy(), out, "supply_voltage", ", ".join(VOLTAGES))
-    known = available_rulesets(root)
+    known = available_rulesets(root) + list(stage_sets or ())
     _first_bad(~out["ruleset_id"].isin(known).to_numpy(), out, "ruleset_id", ", ".join(known))
     if "has_external_works" not in out.columns:
         out["has_external_works"] = True
@@ -86,36 +88,40 @@ def _layout(combos: tuple[tuple[StageSet, str, bool], ...]) -> tuple[dict, dict]
 
 
 def build_templates(ruleset_id: np.ndarray, supply_voltage: np.ndarray, has_external_works: np.ndarray,
-                    root: Path | None = None) -> tuple[dict, dict, np.ndarray]:
+                    root: Path | None = None, stage_sets: Mapping[str, StageSet] | None = None) -> tuple[dict, dict, np.ndarray]:
     """Per combination: stage offsets (long) and totals/limits (one row), as columns; and each application's
-    combination."""
+    combination. A `ruleset_id` found in `stage_sets` takes that stage set (a rule set's own values), else its file's."""
+    stage_sets = stage_sets or {}
     ruleset_codes, ruleset_ids = pd.factorize(ruleset_id)
     voltage_codes, voltages = pd.factorize(supply_voltage)
     key = (ruleset_codes * len(voltages) + voltage_codes) * 2 + has_external_works.astype(np.int64)
     keys, combo_of_app = np.unique(key, return_inverse=True)
-    combos = tuple((load_stage_set(ruleset_ids[k // 2 // len(voltages)], root), voltages[k // 2 % len(voltages)], bool(k % 2))
-                   for k in keys)
+    def stage_set(ruleset_id: str) -> StageSet:
+        return stage_sets[ruleset_id] if ruleset_id in stage_sets else load_stage_set(ruleset_id, root)
+
+    combos = tuple((stage_set(ruleset_ids[k // 2 // len(voltages)]), voltages[k // 2 % len(voltages)], bool(k % 2)) for k in keys)
     stages, checks = _layout(combos)
     return stages, checks, combo_of_app
 
 
-def schedule_applications(frame: pd.DataFrame, root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def schedule_applications(frame: pd.DataFrame, root: Path | None = None,
+                          stage_sets: Mapping[str, StageSet] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stage dates per application (long frame) and a per-application summary against the limits."""
-    apps = validate_applications(frame, root)
+    apps = validate_applications(frame, root, stage_sets)
     long, summary = schedule_columns(
         apps["application_id"].to_numpy(), apps["application_date"].to_numpy(), apps["supply_voltage"].to_numpy(),
-        apps["ruleset_id"].to_numpy(), apps["has_external_works"].to_numpy(), root)
+        apps["ruleset_id"].to_numpy(), apps["has_external_works"].to_numpy(), root, stage_sets)
     return pd.DataFrame(long, copy=False), pd.DataFrame(summary, copy=False)
 
 
 def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, supply_voltage: np.ndarray,
-                     ruleset_id: np.ndarray, has_external_works: np.ndarray,
-                     root: Path | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                     ruleset_id: np.ndarray, has_external_works: np.ndarray, root: Path | None = None,
+                     stage_sets: Mapping[str, StageSet] | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """`schedule_applications` on checked arrays (dates datetime64, normalised): its two frames as columns.
 
     The long columns hold each application's stages contiguously, in input order.
     """
-    stages, checks, combo_of_app = build_templates(ruleset_id, supply_voltage, has_external_works, root)
+    stages, checks, combo_of_app = build_templates(ruleset_id, supply_voltage, has_external_works, root, stage_sets)
     application_date = application_date.astype("datetime64[ns]")
     total_working_days = checks["total_working_days"][combo_of_app]
 

@@ -204,6 +204,47 @@ def load_stage_set(ruleset_id: str, root: Path | None = None) -> StageSet:
     return _cached(ruleset_id, Path(root or tariffs_dir()))
 
 
+STAGE_PARAMETER, LIMIT_PARAMETER = "schedule.stage.", "schedule.limit."
+
+
+@lru_cache(maxsize=256)
+def with_values(stage_set: StageSet, values: tuple[tuple[str, object], ...]) -> StageSet:
+    """The stage set with the working days and limits of `values` ((parameter path, value) pairs: a stage's
+    ((voltage, days), ...) or a limit's days, as `stage_parameters` names them); the same object where nothing
+    differs, so its cached templates serve."""
+    stages = dict(stage_set.stages)
+    limits = dict(stage_set.limits)
+    for path, value in values:
+        if path.startswith(STAGE_PARAMETER):
+            stage_id = path.removeprefix(STAGE_PARAMETER)
+            days = {voltage: _whole_days(days, f"{path}[{voltage}]") for voltage, days in dict(value).items()}
+            if days != stages[stage_id]["working_days"]:
+                stages[stage_id] = {**stages[stage_id], "working_days": days}
+        else:
+            limit_id = path.removeprefix(LIMIT_PARAMETER)
+            if value != limits[limit_id]["value"]:
+                limits[limit_id] = {**limits[limit_id], "value": value}
+    if stages == stage_set.stages and limits == stage_set.limits:
+        return stage_set
+    return StageSet(stage_set.ruleset_id, stages, limits, stage_set.order)
+
+
+def stage_parameters(stage_set: StageSet, since) -> dict[str, dict]:
+    """Each stage's working days and each limit's value as a parameter file's content (values from `since`),
+    so the rule set lists them, and a reform or a sweep changes them like any other parameter."""
+    out = {}
+    for stage_id, entry in stage_set.stages.items():
+        out[STAGE_PARAMETER + stage_id] = {
+            "description": f"Working days of the stage '{entry['name_en']}' ({entry['name_zh']}), by supply voltage",
+            "unit": UNIT, "reference": entry["reference"], "breakdown": "supply_voltage",
+            "values": {since: dict(entry["working_days"])}}
+    for limit_id, entry in stage_set.limits.items():
+        out[LIMIT_PARAMETER + limit_id] = {
+            "description": f"{entry['description']} ({entry['basis']}, {entry['scope']}, {entry['applies_to']})",
+            "unit": UNIT, "reference": entry["reference"], "values": {since: entry["value"]}}
+    return out
+
+
 def _longest_path(stage_set: StageSet, durations: dict[str, int]) -> dict[str, int]:
     finish: dict[str, int] = {}
     for stage_id in stage_set.order:

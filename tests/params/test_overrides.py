@@ -77,3 +77,42 @@ def test_a_sweep_value_sets_one_category_only():
     assert (cap.at(dt.date(2019, 9, 1), "urban"), cap.at(dt.date(2019, 9, 1), "rural")) == (160, 140)
     with pytest.raises(InputError, match="allowed: urban, rural"):
         sweep_ruleset(load_ruleset("shandong-2019"), "supply_voltage.low_voltage_cap", 140, "county")
+
+
+def test_a_reform_changes_stage_days_and_time_limits_and_the_quote_schedule_follows(tmp_path):
+    import pandas as pd
+
+    from costmodel.application import load_application
+    from costmodel.quote import quote_frame
+    from tests_support import EXAMPLES
+
+    # Shandong 2019, low voltage with external works: application 1, then the four approvals in parallel (5, 5, 3, 3),
+    # then works and connection 1: 1 + 5 + 1 = 7 working days, against the average target of 7.
+    reform = load_reform(_yaml(tmp_path, """
+  schedule.limit.total_low_voltage:
+    2020-01-01: 5 working_days
+  schedule.stage.lv_connection:
+    2020-01-01: {low_voltage: 0}
+"""), "shandong-2019")
+    assert set(reform.diff()["path"]) == {"schedule.limit.total_low_voltage", "schedule.stage.lv_connection"}
+    warehouse = load_application(EXAMPLES / "world-bank-warehouse.yaml").to_frame()  # 2019-09 application
+    later = warehouse.assign(application_id="later", application_date=pd.Timestamp("2020-03-02"))
+    _, summary = quote_frame(pd.concat([warehouse, later], ignore_index=True), reform.ruleset).schedules()
+    by_id = summary.set_index("application_id")
+    # before the reform's date the file's values; from it, 1 + 5 + 0 = 6 days against a limit of 5
+    assert by_id.loc["wb-warehouse", ["total_working_days", "limit_working_days", "within_limit"]].tolist() == [7, 7, True]
+    assert by_id.loc["later", ["total_working_days", "limit_working_days", "within_limit"]].tolist() == [6, 5, False]
+    # the baseline is untouched
+    _, baseline = quote_frame(later, load_ruleset("shandong-2019")).schedules()
+    assert baseline[["total_working_days", "limit_working_days"]].iloc[0].tolist() == [7, 7]
+
+
+def test_stage_days_and_limits_are_parameters_of_the_rule_set_with_their_file_values():
+    ruleset = load_ruleset("shandong-2019")
+    # shandong-2019/schedule/stages.yaml: supply plan 7 working days at 10 kV; average targets 40 (10 kV) and 7 (low voltage)
+    assert ruleset.parameter("schedule.stage.supply_plan").at(dt.date(2020, 1, 1), "10kV") == 7
+    assert ruleset.parameter("schedule.limit.total_10kV").at(dt.date(2020, 1, 1)) == 40
+    assert ruleset.parameter("schedule.limit.total_low_voltage").unit == "working_days"
+    # a rule set whose own stages replace its parent's keeps none of the parent's stage parameters
+    assert "schedule.stage.lv_external_works" in load_ruleset("national-2025").parameters
+    assert "schedule.stage.lv_external_works" not in ruleset.parameters
