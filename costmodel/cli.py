@@ -58,8 +58,8 @@ def _format_option(value: str) -> str:
     return value
 
 
-def _cny(value: float) -> str:
-    return f"{value:,.0f}"
+def _cny(value: float | None) -> str:
+    return "not priced" if value is None else f"{value:,.0f}"
 
 
 def render_quote(quote: Quote) -> None:

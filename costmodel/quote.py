@@ -34,7 +34,9 @@ from costmodel.trace import TraceStep, traces_for
 BOUNDARY_POINTS = ("point_of_connection", "red_line", "meter")
 ZONE_ORDER = ZONES + ("charges",)
 ZONE_RANK = {zone: rank for rank, zone in enumerate(ZONE_ORDER)}
-BOUNDARY_RANK = {point: rank + 1 for rank, point in enumerate(BOUNDARY_POINTS)}
+# Each boundary point lies just upstream of a zone: the grid company funds every zone ranked before that one.
+BOUNDARY_RANK = {"point_of_connection": ZONE_RANK["extension"], "red_line": ZONE_RANK["site"], "meter": ZONE_RANK["installation"]}
+GRID_SUPPLIED = "metering.grid_supplied_families"
 LINE_COLUMNS = [
     "application_id", "component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny",
     "funded_by", "rule_id", "design_rule", "catalogue_ref", "indicative", "placeholder",
@@ -65,17 +67,43 @@ def _positions(lines: Columns, decided: Columns) -> np.ndarray:
     return pd.Index(decided["application_id"]).get_indexer(lines["application_id"])
 
 
+def grid_supplied(works: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet) -> Columns:
+    """Lines of the catalogue families the rule set says the grid company supplies (its metering devices) move to
+    the `grid_owned` zone, citing that parameter: funding then follows zone and boundary as for any line."""
+    if GRID_SUPPLIED not in ruleset.parameters or not len(works):
+        return works
+    parameter = ruleset.parameter(GRID_SUPPLIED)
+    items = scheme.catalog.items
+    codes = works.codes("std_type", tuple(items.index))
+    family = np.where(codes >= 0, items["family"].to_numpy()[codes], None)
+    value_of_line = parameter.date_indices(np.asarray(decided["evaluation_date"]))[_positions(works, decided)]
+    supplied = np.zeros(len(works), dtype=bool)
+    for index in np.unique(value_of_line):
+        at = value_of_line == index
+        supplied[at] = pd.Index(family[at]).isin(list(parameter.values[index]))
+    if supplied.any():
+        zone = np.asarray(works["zone"], dtype=object).copy()
+        zone[supplied] = "grid_owned"
+        works["zone"] = pd.Categorical(zone)
+        works["rule_id"] = labels_from_codes(np.where(supplied, 0, -1), [GRID_SUPPLIED])
+    return works
+
+
 def fund_lines(lines: Columns, decided: Columns) -> Columns:
-    """Who funds each line follows only from its zone and the application's boundary point (added to `lines`)."""
+    """Who funds each line follows only from its zone and the application's boundary point (added to `lines`).
+    A line that names its rule (a charge's fee, a grid-supplied device) keeps it; works cite the boundary's rule."""
     rows = _positions(lines, decided)
     zone_rank = lines.codes("zone", ZONE_ORDER)
-    boundary_rank = decided.codes("boundary", BOUNDARY_POINTS).astype(np.int16) + 1
+    rank_of_boundary = np.array([BOUNDARY_RANK[point] for point in BOUNDARY_POINTS], dtype=np.int16)
+    boundary_rank = rank_of_boundary[decided.codes("boundary", BOUNDARY_POINTS)]
     grid = (zone_rank >= 0) & (zone_rank < boundary_rank[rows])
     boundary_rule = pd.Categorical(decided["boundary_rule"])
     rule = pd.Categorical.from_codes(boundary_rule.codes[rows], dtype=boundary_rule.dtype)
-    is_works = zone_rank != ZONE_RANK["charges"]
     lines["funded_by"] = labels_from_codes(grid.astype(np.int8), ["customer", "grid"])
-    lines["rule_id"] = pick_labels(is_works, rule, pd.Categorical(lines["rule_id"])) if "rule_id" in lines else rule
+    if "rule_id" in lines:
+        own = pd.Categorical(lines["rule_id"])
+        rule = pick_labels(own.codes < 0, rule, own)
+    lines["rule_id"] = rule
     return lines
 
 
@@ -242,7 +270,7 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
         components = _given_components(components, decided)
     if itemised:  # by application, each in scheme order
         components = components.take(np.lexsort((components["_order"], components["_row"])), components.names)
-    works = price_components(components, scheme)
+    works = grid_supplied(price_components(components, scheme), decided, scheme, ruleset)
     lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
     totals = totals_by_application(lines, decided)
     lines["application_id"] = np.asarray(decided["application_id"])[_positions(lines, decided)]  # once, for all lines
@@ -258,8 +286,8 @@ class QuoteLine(BaseModel):
     zone: str
     quantity: float
     unit: str
-    unit_cost_cny: float
-    amount_cny: float
+    unit_cost_cny: float | None  # None: no sourced unit cost (the catalogue leaves it out); not in the totals
+    amount_cny: float | None
     funded_by: str
     rule_id: str
     design_rule: str | None
@@ -370,6 +398,9 @@ class Quote(BaseModel):
 
 def _warnings(lines: list[dict]) -> list[str]:
     notes = []
+    unpriced = sorted({line["component"] for line in lines if line["amount_cny"] is None})
+    if unpriced:
+        notes.append(f"not priced (no sourced unit cost, so not in the totals): {', '.join(unpriced)}")
     placeholders = sorted({line["component"] for line in lines if line["placeholder"]})
     if placeholders:
         notes.append(f"placeholder rates (set the province's own before relying on them): {', '.join(placeholders)}")

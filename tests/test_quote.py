@@ -166,3 +166,49 @@ def test_under_a_composed_policy_the_schedule_is_the_layer_whose_plan_gives_powe
     # the province's own rule set alone keeps its own, slower plan
     alone = quote_application(application, resolve_ruleset("shandong-2019", dt.date(2026, 3, 2))).schedule
     assert (alone.ruleset_id, alone.total_working_days) == ("shandong-2019", 20)
+
+
+def _low_voltage_50_kva(kind: str = "enterprise"):
+    from costmodel.application import parse_application
+
+    applicant = {"kind": kind, **({"enterprise": {"size_class": "medium", "ownership": "state_owned"}} if kind == "enterprise" else {})}
+    return parse_application({
+        "id": "lv50", "application_date": "2019-09-02", "applicant": applicant,
+        "site": {"area": "urban", "distance_to_lv_m": 100, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500},
+        "request": {"capacity": 50, "capacity_unit": "kVA", "power_factor": 1.0}})
+
+
+@pytest.mark.parametrize("ruleset_id, kind, boundary", [
+    ("national-1996", "enterprise", "point_of_connection"), ("national-1996", "residential", "meter"),
+    ("shandong-2019", "enterprise", "point_of_connection")])
+def test_the_revenue_meter_is_the_grid_companys_whatever_the_boundary_and_unpriced(ruleset_id, kind, boundary):
+    quote = quote_application(_low_voltage_50_kva(kind), load_ruleset(ruleset_id))
+    assert quote.boundary == boundary
+    [meter] = [line for line in quote.lines if line.std_type == "LV-energy-meter-3ph"]
+    assert (meter.zone, meter.funded_by, meter.rule_id, meter.amount_cny) == (
+        "grid_owned", "grid", "metering.grid_supplied_families", None)
+    assert any(w.startswith("not priced") and "Revenue energy meter" in w for w in quote.warnings)
+    # the meter box stays with the boundary: the customer's from the point of connection (2,830), the grid's to the meter
+    [box] = [line for line in quote.lines if line.std_type == "LV-meter-box-3ph"]
+    assert box.funded_by == ("grid" if boundary == "meter" else "customer")
+
+
+def test_a_priced_meter_is_paid_by_the_grid_company_even_from_the_point_of_connection(tariffs_copy):
+    file = tariffs_copy / "catalogs/cn-indicative-2019/unit_costs.csv"
+    file.write_text(file.read_text(encoding="utf-8").replace(
+        "LV-energy-meter-3ph,metering_device,three-phase revenue energy meter,each,,0.4,,,,,,,not-found,false",
+        "LV-energy-meter-3ph,metering_device,three-phase revenue energy meter,each,500,0.4,,,,,,,indicative,true"), encoding="utf-8")
+    quote = quote_application(_low_voltage_50_kva(), load_ruleset("national-1996"))
+    # national-1996 baseline: 50 kVA at low voltage, the customer funds 0.1 km x 160,000 + meter box 2,830; the meter is the grid's
+    assert (quote.boundary, quote.totals.customer_cny, quote.totals.grid_cny) == ("point_of_connection", 18_830, 500)
+
+
+def test_a_catalogue_row_without_a_cost_must_say_it_was_not_found(tariffs_copy):
+    from costmodel.costs.catalog import load_catalog
+    from costmodel.errors import InputError
+
+    file = tariffs_copy / "catalogs/cn-indicative-2019/unit_costs.csv"
+    file.write_text(file.read_text(encoding="utf-8").replace("LV-switchboard,switchgear,0.4 kV incoming switchboard per transformer,each,45000",
+                                                             "LV-switchboard,switchgear,0.4 kV incoming switchboard per transformer,each,"), encoding="utf-8")
+    with pytest.raises(InputError, match="column unit_cost_cny: nan; allowed: a cost >= 0 \\(or empty, with source not-found\\)"):
+        load_catalog("cn-indicative-2019")

@@ -54,6 +54,9 @@ class Catalog:
             raise InputError(f"catalogue {self.id} has no std_type {unknown}; known: {sorted(self.items.index)}")
 
 
+NOT_FOUND = "not-found"  # the source key of a row whose unit cost was not found
+
+
 @cached_per_root(maxsize=8)
 def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
     folder = tariffs_dir() / "catalogs" / catalog_id
@@ -81,7 +84,9 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
             items[column] = converted
     checks = [
         (items["std_type"].duplicated(keep=False), "std_type", "each std_type once"),
-        (items["unit_cost_cny"].isna() | (items["unit_cost_cny"] < 0), "unit_cost_cny", "a cost >= 0"),
+        # No cost only where the row says no sourced figure was found: its lines show unpriced, never as 0.
+        ((items["unit_cost_cny"].isna() & (items["source"] != NOT_FOUND)) | (items["unit_cost_cny"] < 0), "unit_cost_cny",
+         f"a cost >= 0 (or empty, with source {NOT_FOUND})"),
         (~items["unit"].isin(UNITS), "unit", f"one of {sorted(UNITS)}"),
         (~items["source"].isin(set(meta.get("sources", {}))), "source", f"a key of meta.yaml sources {sorted(meta.get('sources', {}))}"),
     ]
@@ -90,6 +95,7 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
             row = int(bad.idxmax())
             value = items.at[row, column]
             shown = value.item() if hasattr(value, "item") else value
+            shown = int(shown) if isinstance(shown, float) and shown.is_integer() else shown  # as written
             raise InputError(f"{file}: row {row + 2}, column {column}: {shown!r}; allowed: {allowed}")
     items["indicative"] = items["indicative"].astype(str).str.lower().eq("true")
     return Catalog(

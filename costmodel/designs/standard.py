@@ -23,7 +23,8 @@ from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.rules import conditions
 from costmodel.yamlio import check_keys, load_yaml
 
-ZONES = ("upstream", "extension", "site", "installation")
+# grid_owned: what the grid company supplies whatever the boundary (its metering devices), upstream of every boundary.
+ZONES = ("grid_owned", "upstream", "extension", "site", "installation")
 COMPONENT_COLUMNS = ["application_id", "component", "std_type", "zone", "quantity", "unit", "design_rule"]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 STATIC_DIR = Path(__file__).parent / "static"
-ZONE_ORDER = ("upstream", "extension", "site", "installation", "charges")
+from costmodel.quote import ZONE_ORDER  # one order of zones for every renderer
 LANGUAGES = ("zh", "en")
 # Debian packages that ship a CJK font fpdf2 can embed (TrueType outlines; the .ttc collections work
 # with collection_font_number). COSTMODEL_CJK_FONT names another file.
@@ -65,6 +65,11 @@ def lines_by_zone(quote: dict) -> list[tuple[str, list[dict]]]:
 
 def cny(value: float) -> str:
     return f"{value:,.0f}"
+
+
+def price(value: float | None, words: dict[str, str]) -> str:
+    """A line's unit cost or amount; None where no sourced unit cost exists (never shown as 0)."""
+    return words["not_priced"] if value is None else cny(value)
 
 
 def split_svg(totals: dict, words: dict[str, str], width: int = 560) -> str:
@@ -174,7 +179,7 @@ def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None
             flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
             out.append(
                 f'<tr><td>{esc(line["component"])}</td><td>{esc(line["std_type"] or "")}</td><td class="num">{line["quantity"]:g}</td>'
-                f'<td>{esc(line["unit"])}</td><td class="num">{cny(line["unit_cost_cny"])}</td><td class="num">{cny(line["amount_cny"])}{flag}</td>'
+                f'<td>{esc(line["unit"])}</td><td class="num">{price(line["unit_cost_cny"], words)}</td><td class="num">{price(line["amount_cny"], words)}{flag}</td>'
                 f'<td>{esc(words["p_" + line["funded_by"]])}</td><td>{esc(line["rule_id"])}</td></tr>')
     out.append("</table>")
     out.append(f'<h2>{esc(words["why"])}</h2><ol>' + "".join(f"<li>{esc(s)}</li>" for s in trace_sentences(quote, words)) + "</ol>")
@@ -265,7 +270,7 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None)
             for line in lines:
                 flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
                 table.row([clean(line["component"]), line["std_type"] or "", f'{line["quantity"]:g}', line["unit"],
-                           cny(line["unit_cost_cny"]), cny(line["amount_cny"]) + flag, clean(words["p_" + line["funded_by"]])])
+                           price(line["unit_cost_cny"], words), price(line["amount_cny"], words) + flag, clean(words["p_" + line["funded_by"]])])
     _pdf_heading(pdf, family, clean(words["why"]))
     for number, sentence in enumerate(trace_sentences(quote, words), start=1):
         pdf.multi_cell(0, 4.5, clean(f"{number}. {sentence}"), new_x="LMARGIN", new_y="NEXT")

@@ -2,7 +2,7 @@
 "use strict";
 
 const BASELINE = "national-1996"; // the pre-reform rules shown side by side
-const ZONES = ["upstream", "extension", "site", "installation", "charges"];
+const ZONES = ["grid_owned", "upstream", "extension", "site", "installation", "charges"];
 const ENTERPRISE_KINDS = ["enterprise", "individual_business"]; // the kinds with an enterprise section
 const OUTCOME_PREFIX = {supply_voltage: "v_", investment_boundary: "b_", enterprise_size: "s_"};
 const FIELD_LABELS = {operating_revenue_10k_cny: "revenue", total_assets_10k_cny: "assets", kind: "applicant_kind", id: "application_id"};
@@ -14,6 +14,8 @@ let last = null; // {request, quote, comparison}
 const $ = (selector) => document.querySelector(selector);
 const t = (key) => (LABELS[lang] && LABELS[lang][key]) || key;
 const cny = (value) => Math.round(value).toLocaleString("en-US");
+// a line's unit cost or amount; null where no sourced unit cost exists (never shown as 0)
+const price = (value) => (value === null ? t("not_priced") : cny(value));
 const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 const outcome = (decision, value) => {
   const key = (OUTCOME_PREFIX[decision] || "") + value;
@@ -140,12 +142,12 @@ function linesTable(quote) {
   let out = `<tr>${heads.map(([k, c]) => `<th class="${c}">${esc(t(k))}</th>`).join("")}</tr>`;
   for (const zone of zones) {
     const lines = quote.lines.filter((l) => l.zone === zone);
-    const subtotal = lines.reduce((sum, l) => sum + l.amount_cny, 0);
+    const subtotal = lines.reduce((sum, l) => sum + (l.amount_cny ?? 0), 0);
     out += `<tr class="zone"><th colspan="5">${esc(t("zone_" + zone))}</th><th class="num">${cny(subtotal)}</th><th colspan="2"></th></tr>`;
     for (const l of lines) {
       const flag = l.placeholder ? " *" : l.indicative ? " ~" : "";
       out += `<tr><td>${esc(l.component)}</td><td>${esc(l.std_type)}</td><td class="num">${l.quantity}</td><td>${esc(l.unit)}</td>
-        <td class="num">${cny(l.unit_cost_cny)}</td><td class="num">${cny(l.amount_cny)}${flag}</td><td>${esc(t("p_" + l.funded_by))}</td><td>${esc(l.rule_id)}</td></tr>`;
+        <td class="num">${price(l.unit_cost_cny)}</td><td class="num">${price(l.amount_cny)}${flag}</td><td>${esc(t("p_" + l.funded_by))}</td><td>${esc(l.rule_id)}</td></tr>`;
     }
   }
   return out;
