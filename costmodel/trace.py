@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
@@ -69,6 +70,8 @@ def _table_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) ->
     return steps
 
 
+POWER_FACTOR = "conversion.power_factor"
+
 SIZE_DESCRIPTIONS = {
     "enterprise_size.declared": "The applicant declared its size class",
     "enterprise_size.not_an_enterprise": "Size classes apply to enterprises only",
@@ -122,6 +125,23 @@ def _fee_steps(frame: Columns, ruleset, seen: dict) -> list[list[TraceStep]]:
     return steps
 
 
+def _conversion_steps(frame: Columns, ruleset) -> list[list[TraceStep]]:
+    """Where a request states no power factor, the default used to convert kW and kVA, with the clause it rests on."""
+    steps: list[list[TraceStep]] = [[] for _ in range(len(frame))]
+    defaulted = np.flatnonzero(pd.isna(np.asarray(frame["power_factor"], dtype=float)))
+    if not len(defaulted):
+        return steps
+    parameter = ruleset.parameter(POWER_FACTOR)
+    rows = frame.take(defaulted, ["evaluation_date", "power_factor_used", "capacity_kva", "capacity_kw"])
+    for i, text, day, used, kva, kw in zip(defaulted.tolist(), parameter.describe_values(rows), rows["evaluation_date"],
+                                          rows["power_factor_used"].tolist(), rows["capacity_kva"].tolist(), rows["capacity_kw"].tolist()):
+        steps[i].append(TraceStep(
+            decision="conversion", outcome=f"power factor {used:g}", rule_id=POWER_FACTOR,
+            description=f"The request states no power factor: {kva:g} kVA and {kw:g} kW by the rule set's default",
+            cites=parameter.reference_on(pd.Timestamp(day).date()).cite(), parameters=[text], conditions=[]))
+    return steps
+
+
 def traces_for(decided: Columns, ruleset) -> dict[str, list[TraceStep]]:
     """The trace of every decided application of a frame, by application id."""
     decided = Columns.of(decided)
@@ -131,7 +151,8 @@ def traces_for(decided: Columns, ruleset) -> dict[str, list[TraceStep]]:
     voltages = steps_of("supply_voltage", "supply_voltage", decided, ruleset, seen)
     boundaries = steps_of("investment_boundary", "boundary", decided, ruleset, seen)
     fees = _fee_steps(decided, ruleset, seen)
+    conversions = _conversion_steps(decided, ruleset)
     return {
-        application_id: [sizes[i], voltages[i], boundaries[i], *fees[i]]
+        application_id: [sizes[i], voltages[i], boundaries[i], *fees[i], *conversions[i]]
         for i, application_id in enumerate(decided["application_id"])
     }
