@@ -29,9 +29,18 @@ def labels_from_codes(codes: np.ndarray, labels: list) -> pd.Categorical:
     return pd.Categorical.from_codes(recode[codes], dtype=dtype, validate=False)
 
 
+def _recoded(values: pd.Categorical, categories: pd.Index) -> np.ndarray:
+    """The codes of `values` into `categories` (a superset of its own), -1 kept for missing."""
+    return np.append(categories.get_indexer(values.categories), -1)[values.codes]
+
+
 def pick_labels(take_first: np.ndarray, first: pd.Categorical, second: pd.Categorical) -> pd.Categorical:
-    """Elementwise first-or-second of two categoricals, still categorical."""
-    categories = first.categories.union(second.categories)
-    codes = np.where(take_first, pd.Categorical(first, categories=categories).codes,
-                     pd.Categorical(second, categories=categories).codes)
-    return pd.Categorical.from_codes(codes, categories=categories)
+    """Elementwise first-or-second of two categoricals, still categorical (by codes: no categorical is rebuilt from
+    its values, which costs most of a small batch)."""
+    if first.categories.equals(second.categories):
+        categories, first_codes, second_codes = first.categories, first.codes, second.codes
+    else:
+        categories = first.categories.append(second.categories[~second.categories.isin(first.categories)])
+        first_codes, second_codes = _recoded(first, categories), _recoded(second, categories)
+    return pd.Categorical.from_codes(np.where(take_first, first_codes, second_codes), dtype=pd.CategoricalDtype(categories),
+                                     validate=False)

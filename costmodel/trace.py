@@ -36,11 +36,17 @@ def _parameter_values(paths: list[str], frame: Columns, ruleset) -> list[list[st
 def _layered_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) -> list[TraceStep]:
     """Each row's step from the layer that decided it, naming that layer and, where the other differs, its outcome."""
     national, provincial = ruleset.layers
-    by_layer = {national.id: _table_steps(name, column, frame, national, {}),
-                provincial.id: _table_steps(name, column, frame, provincial, seen)}  # the policy's own conditions: shared
+    deciding = np.asarray(frame[f"{column}_layer"], dtype=object)
+    by_layer = {}
+    for layer in (national, provincial):  # each layer's steps for the rows it decided only
+        rows = np.flatnonzero(deciding == layer.id)
+        if len(rows) == len(frame):  # the whole frame: the provincial layer's conditions are the policy's own, shared
+            by_layer[layer.id] = dict(enumerate(_table_steps(name, column, frame, layer, seen if layer is provincial else {})))
+        elif len(rows):
+            by_layer[layer.id] = dict(zip(rows.tolist(), _table_steps(name, column, frame.take(rows, frame.names), layer, {})))
     steps = []
     for i, (layer, outcome, other, other_rule) in enumerate(zip(
-            frame[f"{column}_layer"], frame[column], frame[f"{column}_other"], frame[f"{column}_other_rule"])):
+            deciding, frame[column], frame[f"{column}_other"], frame[f"{column}_other_rule"])):
         other_layer = provincial if layer == national.id else national
         differs = other != outcome
         steps.append(by_layer[layer][i].model_copy(update={
@@ -50,9 +56,7 @@ def _layered_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) 
 
 
 def _table_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) -> list[TraceStep]:
-    """Each row's step under one rule set: the deciding rule (by its `<column>_rule`) and what every rule tested.
-    Under a composed policy the rule column holds each row's deciding layer's rule, so only the rows that layer
-    decided are read from its steps."""
+    """Each row's step under one rule set: the deciding rule (by its `<column>_rule`) and what every rule tested."""
     table = ruleset.decision(name)
     paths = list(dict.fromkeys(p for r in table.rules for p in r.parameters()))
     tested_by_rule = [
@@ -64,7 +68,7 @@ def _table_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) ->
     steps = []
     rules = {rule.id: rule for rule in table.rules}
     for i, (rule_id, outcome) in enumerate(zip(frame[f"{column}_rule"], frame[column])):
-        rule = rules.get(rule_id, table.default)  # a rule of the other layer: this row's step is not read
+        rule = rules[rule_id]
         steps.append(TraceStep(decision=name, outcome=str(outcome), rule_id=rule.id, description=rule.description,
                                cites=rule.cites.cite(), parameters=read[i], conditions=tested[i]))
     return steps
