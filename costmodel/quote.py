@@ -144,7 +144,8 @@ def _stack(parts: list[Columns]) -> Columns:
 def stage_sets_in_force(ruleset: RuleSet, dates: np.ndarray) -> tuple[np.ndarray, dict[str, StageSet]]:
     """Per row, the id of the stage set a rule set applies on the row's date: its schedule file with the rule
     set's stage and limit parameters in force (a reform's among them), and those stage sets by id. The file's own
-    id where nothing differs from the file, `<id>~<n>` for each other set of values."""
+    id where nothing differs from the file, `<file id>~<rule set id>~<n>` for each other set of values (distinct
+    across the layers of a composed policy)."""
     base = load_stage_set(ruleset.schedule_id)
     paths = [path for path in ruleset.parameters if path.startswith((STAGE_PARAMETER, LIMIT_PARAMETER))]
     parameters = [ruleset.parameters[path] for path in paths]
@@ -156,7 +157,7 @@ def stage_sets_in_force(ruleset: RuleSet, dates: np.ndarray) -> tuple[np.ndarray
                        for path, parameter, index in zip(paths, parameters, version.tolist())
                        for value in [parameter.values[index]])
         stage_set = with_values(base, values)
-        ids.append(ruleset.schedule_id if stage_set is base else f"{ruleset.schedule_id}~{number}")
+        ids.append(ruleset.schedule_id if stage_set is base else f"{ruleset.schedule_id}~{ruleset.id}~{number}")
         stage_sets[ids[-1]] = stage_set
     return np.array(ids, dtype=object)[version_of_row.reshape(-1)] if len(dates) else np.empty(0, dtype=object), stage_sets
 

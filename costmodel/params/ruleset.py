@@ -79,9 +79,15 @@ class RuleSet:
                        layers=tuple(layer.with_decision(name, table) for layer in self.layers))
 
     def with_parameters(self, parameters: dict[str, Parameter], tag: str) -> RuleSet:
-        """A reform: these values replace the parameters of the same path, in every layer that has them."""
-        layers = tuple(replace(layer, parameters={**layer.parameters, **{p: v for p, v in parameters.items() if p in layer.parameters}})
-                       for layer in self.layers)
+        """A reform: these values replace the parameters of the same path. Under a composed policy they change the
+        provincial layer, and the national layer only where the province does not set the parameter itself (so a
+        provincial reform can never take a national entitlement away)."""
+        layers = self.layers
+        if layers:
+            national, provincial = layers
+            national_paths = {p for p in parameters if p in national.parameters and defined_in(provincial.parameter(p)) in national.lineage}
+            layers = (replace(national, parameters={**national.parameters, **{p: parameters[p] for p in national_paths}}),
+                      replace(provincial, parameters={**provincial.parameters, **parameters}))
         return replace(self, parameters={**self.parameters, **parameters}, overrides=self.overrides + (tag,), layers=layers)
 
 
@@ -228,9 +234,8 @@ def _clear_caches() -> None:
 load_ruleset.cache_clear = _clear_caches  # type: ignore[attr-defined]
 
 
-def _provincial_folders(provincial: RuleSet) -> list[_Folder]:
+def _provincial_folders(provincial: RuleSet, root: Path) -> list[_Folder]:
     """The provincial folders of a rule set's lineage, the lowest first."""
-    root = tariffs_dir()
     folders = [_folder(ruleset_id, root) for ruleset_id in provincial.lineage]
     return [folder for folder in reversed(folders) if folder.manifest["layer"] != NATIONAL]
 
@@ -240,7 +245,7 @@ def _composed(national_id: str, provincial_id: str, root: Path) -> RuleSet:
     national = _load(national_id, root)
     provincial = _load(provincial_id, root)
     layer = national
-    for folder in _provincial_folders(provincial):
+    for folder in _provincial_folders(provincial, root):
         layer = _over(layer, folder)
     layer = _checked(layer)
     return replace(

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -116,3 +117,28 @@ def test_stage_days_and_limits_are_parameters_of_the_rule_set_with_their_file_va
     # a rule set whose own stages replace its parent's keeps none of the parent's stage parameters
     assert "schedule.stage.lv_external_works" in load_ruleset("national-2025").parameters
     assert "schedule.stage.lv_external_works" not in ruleset.parameters
+
+
+def test_a_reform_of_the_policy_in_force_changes_the_province_not_the_national_floor(tmp_path):
+    from costmodel.application import parse_application
+    from costmodel.params import resolve_ruleset
+    from costmodel.quote import quote_application
+
+    policy = resolve_ruleset("shandong", dt.date(2026, 3, 2))
+    cap = policy.parameter("supply_voltage.low_voltage_cap")  # Shandong's own, in kVA
+    lowered = policy.with_parameters({cap.path: dataclasses.replace(cap, values=({"urban": 50, "rural": 50},))}, "cap 50 kVA")
+    national, provincial = lowered.layers
+    assert provincial.parameter(cap.path).values == ({"urban": 50, "rural": 50},)
+    assert national.parameter(cap.path).unit == "kW" and national.parameter(cap.path) is policy.layers[0].parameter(cap.path)
+    # 100 kW at 0.9 (111 kVA): over the lowered provincial cap, within the national 160 kW, so still low voltage
+    application = parse_application({"id": "r", "application_date": "2026-03-02",
+                                     "applicant": {"kind": "enterprise", "enterprise": {"size_class": "small", "ownership": "private"}},
+                                     "site": {"area": "urban", "distance_to_lv_m": 100, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500},
+                                     "request": {"capacity": 100, "capacity_unit": "kW", "power_factor": 0.9}})
+    quote = quote_application(application, lowered)
+    assert (quote.supply_voltage, quote.trace[1].layer) == ("low_voltage", "national-2025 (national)")
+    # a parameter the province only inherits is national: a reform of it reaches the national layer too
+    red_line = policy.parameter("red_line_extension.urban_building_red_line")
+    off = policy.with_parameters({red_line.path: dataclasses.replace(red_line, values=(False,), dates=(red_line.dates[0],),
+                                                                     value_references=())}, "no red line")
+    assert all(layer.parameter(red_line.path).values == (False,) for layer in off.layers)
