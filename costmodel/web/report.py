@@ -273,7 +273,7 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None)
                            price(line["unit_cost_cny"], words), price(line["amount_cny"], words) + flag, clean(words["p_" + line["funded_by"]])])
     _pdf_heading(pdf, family, clean(words["why"]))
     for number, sentence in enumerate(trace_sentences(quote, words), start=1):
-        pdf.multi_cell(0, 4.5, clean(f"{number}. {sentence}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.5, clean(f"{number}. {sentence}"), align="L", new_x="LMARGIN", new_y="NEXT")  # justified, long cites stretch the spaces
     if compared:
         _pdf_heading(pdf, family, clean(words["comparison"]))
         header, rows = _comparison_rows(quote, compared, words)
@@ -312,4 +312,5 @@ def _pdf_split_bar(pdf, totals: dict) -> None:
     pdf.set_fill_color(79, 129, 189)
     if width - customer_w and totals["total_cny"]:
         pdf.rect(pdf.l_margin + customer_w, y, width - customer_w, 6, style="F")
+    pdf.set_fill_color(255, 255, 255)  # else the tables drawn after the bar take its last colour
     pdf.set_y(y + 8)

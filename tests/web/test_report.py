@@ -52,3 +52,35 @@ def test_pdf_embeds_the_cjk_font_when_installed(quote):
         pytest.skip("no CJK font installed (apt-get install fonts-wqy-microhei)")
     pdf = report.quote_pdf(quote, "zh")
     assert pdf.startswith(b"%PDF-") and b"/FontFile2" in pdf and b"Helvetica" not in pdf
+
+
+def _filled_rectangle_colours(pdf: bytes) -> list[str]:
+    """The fill colour (`r g b rg`) in force at each filled rectangle (`re f`, `re B`) of a PDF's page streams,
+    following the graphics-state stack (`q` saves, `Q` restores)."""
+    import re
+    import zlib
+
+    text = b""
+    for match in re.finditer(rb"/Filter\s*/FlateDecode.*?stream\r?\n", pdf, re.S):
+        try:
+            text += zlib.decompressobj().decompress(pdf[match.end():match.end() + 1_000_000])
+        except zlib.error:
+            continue
+    colour, saved, filled = "0 g", [], []
+    for token in re.finditer(rb"([\d.]+ [\d.]+ [\d.]+) rg|(?<![\w/])q(?![\w])|(?<![\w/])Q(?![\w])|re ([fB])\b", text):
+        if token.group(1):
+            colour = token.group(1).decode()
+        elif token.group(0) == b"q":
+            saved.append(colour)
+        elif token.group(0) == b"Q":
+            colour = saved.pop() if saved else colour
+        else:
+            filled.append(colour)
+    return filled
+
+
+def test_pdf_tables_do_not_take_the_split_bars_colours(quote):
+    colours = _filled_rectangle_colours(report.quote_pdf(quote, lang="en"))
+    blue, red = "0.3098 0.5059 0.7412", "0.7529 0.3137 0.302"  # the bar's grid (79, 129, 189) and customer (192, 80, 77)
+    assert colours.count(blue) <= 1 and colours.count(red) <= 1, colours
+    assert len(colours) > 10  # the tables were drawn and read
