@@ -480,6 +480,17 @@ class _GuardedFastAPI(FastAPI):
     def build_middleware_stack(self):
         return HttpGuard(super().build_middleware_stack(), route_body_bytes={"/batch": MAX_BATCH_BYTES})
 
+    def openapi(self) -> dict:
+        # FastAPI documents a route's error answers in the route's media type (text/html for /quote.html);
+        # they are all JSON Problems.
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            for operation in (op for path in schema["paths"].values() for op in path.values()):
+                for status, response in operation.get("responses", {}).items():
+                    if status.isdigit() and int(status) in ERROR_MEANINGS:
+                        response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        return self.openapi_schema
+
 
 @asynccontextmanager
 async def _lifespan(api: FastAPI):
