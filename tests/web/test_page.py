@@ -24,7 +24,8 @@ def _fill_warehouse(page) -> None:
     enterprise = app.applicant.enterprise
     page.select_option("#example", "household")  # start from another case so every field really changes
     household = load_application(EXAMPLES / "household.yaml")
-    page.wait_for_function(f"document.querySelector('[name=id]').value === {household.id!r}")
+    # a function, not an expression: the page's Content-Security-Policy forbids eval, which an expression needs
+    page.wait_for_function("id => document.querySelector('[name=id]').value === id", arg=household.id)
     page.fill("[name=id]", app.id)
     page.fill("[name=application_date]", app.application_date.isoformat())
     page.select_option("[name=ruleset]", "shandong-2019")
@@ -95,3 +96,25 @@ def test_pdf_download_from_the_page(page):
     assert download.suggested_filename == "quote-wb-warehouse.pdf"
     with open(download.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
+
+
+def test_the_page_and_the_printable_quote_run_under_their_content_security_policies(browser, live_server):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    response = page.goto(live_server + "/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    with page.expect_download():
+        page.click("[data-download=html]")
+    # the printable quote served as itself: its inline style sheet is allowed by its policy's hash
+    request = {"application": load_application(WAREHOUSE).model_dump(mode="json")}
+    report = context.request.post(live_server + "/quote.html", data=request)
+    page.route("**/printable", lambda route: route.fulfill(status=200, headers=report.headers, body=report.body()))
+    page.goto(live_server + "/printable")
+    assert page.evaluate("() => getComputedStyle(document.querySelector('table')).borderCollapse") == "collapse"
+    assert refused == []
+    context.close()
