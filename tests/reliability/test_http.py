@@ -194,6 +194,11 @@ def test_a_malformed_body_is_never_a_500(client, name):
             assert_problem(response, response.status_code)
 
 
+@pytest.mark.parametrize("body", [b"", b"\xff\xfe\x00", b'"unterminated', b"\x00" * 100, b"[" * 1000, b"a,b\n1,2\n"])
+def test_a_malformed_batch_csv_is_a_422(client, body):
+    assert_problem(client.post("/batch", content=body, headers={"content-type": "text/csv"}), 422)
+
+
 @pytest.mark.parametrize("path, body", [
     ("/quote", {"application": WAREHOUSE, "rulset": "national-1996"}),
     ("/quote.json", {"application": WAREHOUSE, "ruleset": "shandong", "lang": "en"}),
