@@ -1,8 +1,11 @@
 """The HTTP API and the web page: a thin layer over the library.
 
-`create_app()` builds the FastAPI app; `costmodel serve` runs it with uvicorn. Bad input never
-becomes a 500: request validation errors and `CostmodelError`s return 422 (404 for an unknown
-rule set or parameter named in the URL) with the field, the value and what is allowed.
+`create_app()` builds the FastAPI app; `serve()` runs it with uvicorn and the server limits. Bad
+input never becomes a 500: request validation errors (unknown keys included) and `CostmodelError`s
+return 422 (404 for an unknown rule set or parameter named in the URL) with the field, the value and
+what is allowed; a body too large is a 413, one too slow a 408. A fault of the server in one quote is
+a 500 for that request alone, with a generic message (the traceback goes to the log). Every error
+answer has the same JSON body (`Problem`), as the OpenAPI spec says.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 import costmodel
 from costmodel.application import FRAME_COLUMNS, Application, applications_frame, load_application
@@ -311,21 +314,21 @@ class QuoteFastPath:
             except Exception:  # noqa: BLE001 - the route reports every error, in its one format
                 pass
         if answer is None:
-            return await self.app(scope, _replay(body, False, receive), send)
+            return await self.app(scope, _replay(body, receive), send)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
         await send({"type": "http.response.body", "body": answer})
 
 
-def _replay(body: bytes, more: bool, receive):
-    """An ASGI receive that gives back the body already read, then the rest of the request."""
+def _replay(body: bytes, receive):
+    """An ASGI receive that gives back the whole body already read, then waits as the request's own would."""
     sent = False
 
     async def replayed():
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
+            return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
     return replayed
 
@@ -365,7 +368,7 @@ class HttpGuard:
                                                    f"or not all of it within {self.total_timeout_s:g} s)")
         if body is None:  # the client left
             return
-        await self.app(scope, _replay(body, False, receive), send)
+        await self.app(scope, _replay(body, receive), send)
 
     async def _read(self, receive, limit: int) -> bytes | None:
         chunks, size, more = [], 0, True
@@ -505,7 +508,7 @@ async def _lifespan(api: FastAPI):
 
 def create_app() -> FastAPI:
     api = _GuardedFastAPI(title="costmodel", version=costmodel.__version__, lifespan=_lifespan, responses=_errors(408, 413, 500),
-                  description="What a grid connection costs in China and who pays (customer vs grid company), and why.")
+                          description="What a grid connection costs in China and who pays (customer vs grid company), and why.")
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
