@@ -9,6 +9,7 @@ malformed bodies, unknown keys, too many rule sets, oversized and slow bodies.
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -30,6 +31,12 @@ def application(capacity: float = 140, crossings: int = 0, **site) -> dict:
             "request": {**WAREHOUSE["request"], "capacity": capacity}}
 
 
+def run(coroutine):
+    """asyncio.run in a thread of its own: playwright's sync API (tests/web) may leave an event loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def send_together(app, requests: list[tuple[str, bytes | dict]]) -> list[httpx.Response]:
     """Send all requests at once through the ASGI app, so the quote coalescer batches them."""
     async def send_all():
@@ -39,7 +46,7 @@ def send_together(app, requests: list[tuple[str, bytes | dict]]) -> list[httpx.R
                 client.post(path, json=body) if isinstance(body, dict)
                 else client.post(path, content=body, headers={"content-type": "application/json"})
                 for path, body in requests))
-    return asyncio.run(send_all())
+    return run(send_all())
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict:
@@ -238,7 +245,7 @@ def call_asgi(app, path: str, chunks: list[bytes], declared: int | None, delays:
     headers = [(b"content-type", b"application/json")] + ([(b"content-length", str(declared).encode())] if declared is not None else [])
     scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"", "headers": headers,
              "http_version": "1.1", "scheme": "http", "server": ("test", 80), "client": ("test", 1), "root_path": ""}
-    asyncio.run(app(scope, receive, send))
+    run(app(scope, receive, send))
     return sent[0]["status"], dict(sent[0]["headers"]), json.loads(b"".join(m.get("body", b"") for m in sent[1:])), len(read)
 
 
