@@ -20,7 +20,7 @@ from rich.table import Table
 
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
-from costmodel.files import check_outputs
+from costmodel.files import check_outputs, table_format
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
@@ -321,6 +321,7 @@ def portfolio_generate(
     from costmodel.scenarios.portfolio import write_table
 
     check_outputs([out], force=force, inputs=[assumptions])
+    table_format(out)  # an unknown suffix is refused before the work
 
     frame = generate_portfolio(rows, seed, assumptions or DEFAULT_ASSUMPTIONS)
     write_table(frame, out)
@@ -367,6 +368,7 @@ def batch(
     from costmodel.scenarios.studies import Checkpoint, quote_portfolio
 
     check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio])
+    table_format(out)  # an unknown suffix is refused before the work
     loaded = _load_portfolio(portfolio)
     chosen = load_ruleset(ruleset)
     checkpoint = Checkpoint(out.with_name(out.name + ".parts"), loaded, chosen, chunk_rows)

@@ -35,8 +35,9 @@ def test_a_failed_check_is_1(tariffs_copy):
     (["quote", str(WAREHOUSE), "--ruleset", "atlantis"], "unknown rule set or jurisdiction 'atlantis'"),
     (["batch", "missing.csv", "--ruleset", "shandong-2019", "--out", "q.csv"], "missing.csv"),
     (["check", "atlantis"], "atlantis"),
+    (["portfolio", "generate", "--rows", "3", "--seed", "1", "--out", "p.txt"], "p.txt: unknown table format '.txt'; allowed:"),
 ], ids=["schedule bad rule set", "schedule missing input", "doing-business bad rule set", "quote missing file",
-        "quote unknown rule set", "batch missing portfolio", "check unknown rule set"])
+        "quote unknown rule set", "batch missing portfolio", "check unknown rule set", "portfolio generate unknown output format"])
 def test_a_user_error_is_1_with_a_message_and_no_traceback(tmp_path, args, says):
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
