@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from costmodel.errors import InputError
 
@@ -33,7 +35,7 @@ TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx"
 
 # A cell a spreadsheet reads as a formula starts with one of these (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START = re.compile(r"[=+\-@\t\r]")
+_FORMULA_FIRST = pa.array(FORMULA_STARTS)
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 _UMASK = os.umask(0)
@@ -142,25 +144,27 @@ def neutralise_cell(value):
     return value
 
 
+def _may_hold_formulas(values) -> bool:
+    """Whether any text of a column (or of a categorical's categories) starts like a formula: by Arrow on the
+    first characters (a million ids in a few hundredths of a second), by Python for mixed columns."""
+    try:
+        text = pa.array(values, from_pandas=True, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text (numbers, dates, ... mixed in)
+        return any(neutralise_cell(value) is not value for value in values)
+    return pc.any(pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_FIRST)).as_py() or False
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every formula-like text cell neutralised; numeric columns are left alone. The frame
     itself when nothing needs it (no copy)."""
     changed = {}
-    for position, column in enumerate(frame.columns):
+    for position in range(frame.shape[1]):
         series = frame.iloc[:, position]
         if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
             continue
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            text = series.astype(object)
-        else:
-            text = series
-        try:
-            starts = text.str.match(_FORMULA_START, na=False)
-        except AttributeError:  # no strings at all in the column
-            continue
-        if not starts.any():
-            continue
-        changed[position] = text.astype(object).map(neutralise_cell)
+        categorical = isinstance(series.dtype, pd.CategoricalDtype)
+        if _may_hold_formulas(series.cat.categories.to_numpy(object) if categorical else series.to_numpy(object)):
+            changed[position] = series.astype(object).map(neutralise_cell)
     if not changed:
         return frame
     result = frame.copy()

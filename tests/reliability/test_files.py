@@ -139,11 +139,12 @@ def test_plain_numbers_and_other_text_are_left_alone(value):
 
 def test_numeric_columns_keep_negative_numbers_and_text_columns_are_neutralised():
     frame = pd.DataFrame({"application_id": ["=2+5", "ok", None], "delta": [-5.0, 1.0, -2.5],
-                          "kind": pd.Categorical(["@x", "y", "y"])})
+                          "kind": pd.Categorical(["@x", "y", "y"]), "mixed": [3, "=1+1", -2]})
     neutralised = neutralise_formulas(frame)
     assert neutralised["application_id"].tolist() == ["'=2+5", "ok", None]
     assert neutralised["delta"].tolist() == [-5.0, 1.0, -2.5] and neutralised["delta"].dtype == float
     assert neutralised["kind"].tolist() == ["'@x", "y", "y"]
+    assert neutralised["mixed"].tolist() == [3, "'=1+1", -2]
     assert frame["application_id"][0] == "=2+5"  # the caller's frame is untouched
     clean = pd.DataFrame({"a": ["x"], "b": [-1]})
     assert neutralise_formulas(clean) is clean
