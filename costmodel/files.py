@@ -13,7 +13,7 @@ import fnmatch
 import os
 import re
 import sys
-import tempfile
+import secrets
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,9 +37,6 @@ TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = pa.array(FORMULA_STARTS)
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 class OutputError(InputError):
@@ -103,11 +100,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     _refuse_input(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the usual mode (umask), not private
     try:
-        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes it private; an output gets the usual mode
         yield temporary
         _pause_hook(path)
         os.replace(temporary, path)

@@ -51,13 +51,13 @@ def test_truncated_write_of_a_new_file_leaves_no_file(tmp_path):
     assert not (tmp_path / "new" / "out.csv").exists() and leftovers(tmp_path) == []
 
 
-def test_a_written_file_has_the_usual_mode_not_the_temporary_files(tmp_path):
+def test_a_written_file_has_the_usual_mode_not_a_private_temporary_files(tmp_path):
     umask = os.umask(0o022)
     try:
         path = files.write_text(tmp_path / "a.md", "x")
     finally:
         os.umask(umask)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~files._UMASK
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 # --- overwrite and input protection ------------------------------------------------------------------
