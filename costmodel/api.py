@@ -471,8 +471,10 @@ def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
 
 def _csv_chunks(frame: pd.DataFrame, header: bool) -> Iterator[str]:
     for start in range(0, len(frame), BATCH_CHUNK_ROWS):
-        yield frame.iloc[start:start + BATCH_CHUNK_ROWS].to_csv(index=False, header=header and start == 0,
-                                                                columns=BATCH_COLUMNS, lineterminator="\n")
+        from costmodel.files import neutralise_formulas  # cells a spreadsheet would run as formulas
+
+        chunk = neutralise_formulas(frame.iloc[start:start + BATCH_CHUNK_ROWS])
+        yield chunk.to_csv(index=False, header=header and start == 0, columns=BATCH_COLUMNS, lineterminator="\n")
     if header and frame.empty:
         yield ",".join(BATCH_COLUMNS) + "\n"
 

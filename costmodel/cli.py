@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
+import traceback
 from bisect import bisect_right
 from pathlib import Path
 from typing import Optional
@@ -18,6 +20,7 @@ from rich.table import Table
 
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
+from costmodel.files import check_outputs, table_format
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
@@ -30,6 +33,11 @@ app = typer.Typer(help="What a grid connection costs and who pays for each part 
 console = Console(width=160)
 
 FORMATS = ["table", "json"]
+
+DEBUG_ENV = "COSTMODEL_DEBUG"  # =1: a traceback with every error message
+# Exit codes (README, "Exit codes").
+EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+FORCE_HELP = "Overwrite existing output files"
 
 
 def _tariffs_option(value: Optional[Path]) -> Optional[Path]:
@@ -118,8 +126,10 @@ def quote(
     ruleset: str = typer.Option("shandong", help="Rule set id, or a jurisdiction resolved by the application date"),
     format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
     gantt: Optional[Path] = typer.Option(None, help="Write a Gantt chart of the schedule (.png or .svg)"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
+    check_outputs([gantt], force=force, inputs=[application])
     app_model = load_application(application)
     chosen = _ruleset_for(ruleset, app_model)
     batch = quote_frame(app_model.to_frame(), chosen)
@@ -304,10 +314,14 @@ def portfolio_generate(
     seed: int = typer.Option(..., help="Random seed: the same seed gives the same portfolio"),
     out: Path = typer.Option(..., help="Output file: .csv, .parquet or .xlsx"),
     assumptions: Optional[Path] = typer.Option(None, help="Distribution assumptions YAML (default examples/portfolios/synthetic.yaml)"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """A synthetic portfolio drawn from documented distributions."""
     from costmodel.scenarios.generate import DEFAULT_ASSUMPTIONS, generate_portfolio
     from costmodel.scenarios.portfolio import write_table
+
+    check_outputs([out], force=force, inputs=[assumptions])
+    table_format(out)  # an unknown suffix is refused before the work
 
     frame = generate_portfolio(rows, seed, assumptions or DEFAULT_ASSUMPTIONS)
     write_table(frame, out)
@@ -342,6 +356,7 @@ def batch(
     ruleset: str = typer.Option(..., help="Rule set id"),
     out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
     chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP + " (the quotes and the rejected-rows file)"),
 ) -> None:
     """Quote every application of a portfolio; rows in = rows quoted + rows rejected.
 
@@ -349,8 +364,11 @@ def batch(
     resumes where it stopped, without losing or repeating rows.
     """
     from costmodel.scenarios.portfolio import write_table
+    from costmodel.files import write_csv
     from costmodel.scenarios.studies import Checkpoint, quote_portfolio
 
+    check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio])
+    table_format(out)  # an unknown suffix is refused before the work
     loaded = _load_portfolio(portfolio)
     chosen = load_ruleset(ruleset)
     checkpoint = Checkpoint(out.with_name(out.name + ".parts"), loaded, chosen, chunk_rows)
@@ -361,7 +379,7 @@ def batch(
         result = quote_portfolio(loaded, chosen, chunk_rows, advance, checkpoint)
     write_table(result.quotes, out)
     checkpoint.remove()
-    result.rejected.to_csv(_rejected_path(out), index=False)
+    write_csv(result.rejected, _rejected_path(out))
     console.print(f"{result.rows_in:,} rows in = {len(result.quotes):,} quoted ({out}) + {len(result.rejected):,} rejected "
                   f"({_rejected_path(out)})")
 
@@ -382,11 +400,14 @@ def compare_portfolio_command(
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
     out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
     workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
+    force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing, non-empty --out directory"),
 ) -> None:
     """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
     from costmodel.params.overrides import load_reform
     from costmodel.scenarios.report import write_outputs
     from costmodel.scenarios.studies import DEFAULT_WORKERS, compare_portfolio
+
+    check_outputs([out], force=force, inputs=[portfolio])
 
     base = load_ruleset(baseline)
     reformed = load_ruleset(reform) if reform in available_rulesets() else load_reform(reform, baseline).ruleset
@@ -437,11 +458,14 @@ def sweep_command(
     ruleset: str = typer.Option("shandong-2019", help="Baseline rule set id"),
     category: Optional[str] = typer.Option(None, help="Only this category of a broken-down parameter, e.g. rural"),
     out: Path = typer.Option(Path("out/sweep"), help="Directory for the table, chart, workbook and summary"),
+    force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing, non-empty --out directory"),
 ) -> None:
     """The impact of each value of one parameter: table and chart of grid investment and customer savings."""
     from costmodel.params.overrides import load_yaml_scalar
     from costmodel.scenarios.report import sweep_chart, write_outputs
     from costmodel.scenarios.studies import sweep
+
+    check_outputs([out], force=force, inputs=[portfolio])
 
     base = load_ruleset(ruleset)
     unit = base.parameter(parameter).unit
@@ -477,8 +501,10 @@ def optimize(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     formulation: str = typer.Option("plain", help="Network folders: plain, tree or multicommodity (the tightest where "
                                                   "capacity and voltage do not bind, e.g. imported .gr files)"),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --map file"),
 ) -> None:
     """The cheapest grid-side extension over a network, quoted line by line under the rule set."""
+    check_outputs([map], force=force, inputs=[network, customers, applications])
     if network.suffix.lower() == ".gr":
         from costmodel.grid.cli_steiner import solve_gr_file
 
@@ -551,9 +577,12 @@ def network_import_gr(
                                                              "(default: tariffs/grid/steiner-import.yaml)"),
     demand_kva: Optional[float] = typer.Option(None, help="Demand of each terminal but the first, the source "
                                                           "(default: tariffs/grid/steiner-import.yaml)"),
+    force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing, non-empty --out directory"),
 ) -> None:
     """A Steiner instance as a network directory: edges become candidate corridors of the cheapest cable."""
     from costmodel.grid.importers import from_steiner, write_network
+
+    check_outputs([out], force=force, inputs=[instance])
 
     network = from_steiner(instance, km_per_weight=km_per_weight, demand_kva=demand_kva)
     folder = write_network(network, out)
@@ -565,18 +594,49 @@ def network_import_gr(
 register_schedule_commands(app)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    """Entry point: user errors print as one clear message, never a traceback."""
-    try:
-        app(args=argv, standalone_mode=False)
-    except CostmodelError as error:
-        Console(stderr=True).print(f"[red]error:[/] {escape(str(error))}", highlight=False)
-        sys.exit(2)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except typer.exceptions.TyperException as error:  # usage errors: typer prints them as click would
-        error.show()
-        sys.exit(getattr(error, "exit_code", 2))
+def run(argv: Optional[list[str]] = None) -> int:
+    """Run one command; the exit code: 0 success, 1 user error (or an unexpected failure, reported in one
+    line), 2 usage error, 130 interrupted. A user error is one message on stderr, never a traceback; with
+    COSTMODEL_DEBUG=1 every error also prints its traceback."""
+    from costmodel.files import protect_inputs
 
+    protect_inputs([])
+    debug = os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+
+    def report(message: str, code: int) -> int:
+        if debug:
+            traceback.print_exc()
+        stderr.print(f"[red]error:[/] {escape(message)}")
+        return code
+
+    try:
+        code = app(args=argv, standalone_mode=False)  # typer returns the code of typer.Exit, 130 for Ctrl-C
+    except KeyboardInterrupt:  # outside typer's own handling, e.g. while importing
+        code = EXIT_INTERRUPTED
+    except typer.Abort:
+        return report("aborted", EXIT_USER_ERROR)
+    except CostmodelError as error:
+        return report(str(error), EXIT_USER_ERROR)
+    except typer.Exit as done:
+        code = done.exit_code
+    except typer.exceptions.TyperException as error:  # usage errors (exit code 2): shown as click shows them
+        if debug:
+            traceback.print_exc()
+        error.show()
+        return getattr(error, "exit_code", EXIT_USAGE)
+    except OSError as error:  # a file the user named: unreadable, unwritable, a folder, a full disk
+        where = f"{error.filename}: " if error.filename else ""
+        return report(f"{where}{error.strerror or error}", EXIT_USER_ERROR)
+    except Exception as error:  # a bug: one line, not a traceback, unless debugging
+        return report(f"unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+                      f"(a bug; run with {DEBUG_ENV}=1 for the traceback)", EXIT_USER_ERROR)
+    code = code if isinstance(code, int) else EXIT_OK
+    if code == EXIT_INTERRUPTED:
+        stderr.print("interrupted", style="yellow")
+    return code
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: exits with run()'s code."""
+    sys.exit(run(argv))

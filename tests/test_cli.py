@@ -83,14 +83,14 @@ def test_user_errors_are_one_message_without_a_traceback(tmp_path):
     bad.write_text("id: x\napplication_date: 2019-01-01\napplicant: {kind: residential}\n"
                    "site: {distance_to_lv_m: 1, distance_to_10kv_m: 1, transformer_headroom_kva: 1}\n"
                    "request: {capacity: -1}\n", encoding="utf-8")
-    for args, expected in [
-        (("quote", str(bad)), "site.area: Field required"),
-        (("quote", str(bad)), "request.capacity: Input should be greater than 0"),
-        (("quote", WAREHOUSE, "--ruleset", "atlantis"), "unknown rule set or jurisdiction 'atlantis'"),
-        (("quote", WAREHOUSE, "--format", "xml"), "allowed: table, json"),
+    for args, expected, code in [  # exit code 1: a user error; 2: a usage error
+        (("quote", str(bad)), "site.area: Field required", 1),
+        (("quote", str(bad)), "request.capacity: Input should be greater than 0", 1),
+        (("quote", WAREHOUSE, "--ruleset", "atlantis"), "unknown rule set or jurisdiction 'atlantis'", 1),
+        (("quote", WAREHOUSE, "--format", "xml"), "allowed: table, json", 2),
     ]:
         result = run(*args)
-        assert result.returncode == 2
+        assert result.returncode == code, (args, result.stderr)
         assert expected in result.stderr.replace("\n", " ") or expected in result.stderr
         assert "Traceback" not in result.stderr
 

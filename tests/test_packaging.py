@@ -23,13 +23,13 @@ NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__p
 PROBE = """
 import contextlib, io, json, sys
 import costmodel
-from costmodel.cli import main
+from costmodel.cli import run  # main() exits with run()'s code
 from costmodel.paths import EXAMPLES_DIR, tariffs_dir
 customer = {}
 for path in sorted((EXAMPLES_DIR / "applications").glob("*.yaml")):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        main(["quote", str(path), "--format", "json"])
+        assert run(["quote", str(path), "--format", "json"]) == 0
     customer[path.stem] = json.loads(out.getvalue())["totals"]["customer_cny"]
 from fastapi.testclient import TestClient
 from costmodel.api import create_app

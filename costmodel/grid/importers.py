@@ -23,6 +23,7 @@ import pandas as pd
 import pandapower as pp
 from scipy.spatial import Delaunay, cKDTree
 
+from costmodel import files
 from costmodel.errors import InputError
 from costmodel.grid.network import (CORRIDOR_COLUMNS, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NODE_COLUMNS, NODE_OPTIONAL,
                                     Network, customers_from_nodes, load_conductors, network_from_frames)
@@ -187,11 +188,10 @@ def _spring_xy(problem, km_per_weight: float) -> np.ndarray:
 def write_network(network: Network, directory: str | Path) -> Path:
     """nodes.csv, corridors.csv and customers.csv (customer nodes with demand) of a network directory."""
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
     nodes = network.nodes.reset_index()[list(NODE_COLUMNS + NODE_OPTIONAL)]
-    nodes.to_csv(folder / "nodes.csv", index=False)
+    files.write_csv(nodes, folder / "nodes.csv")
     corridors = network.corridors.reset_index()
     corridors["allowed_std_types"] = corridors["allowed_std_types"].map(";".join)
-    corridors[list(CORRIDOR_COLUMNS)].to_csv(folder / "corridors.csv", index=False)
-    customers_from_nodes(network).to_csv(folder / "customers.csv", index=False)
+    files.write_csv(corridors[list(CORRIDOR_COLUMNS)], folder / "corridors.csv")
+    files.write_csv(customers_from_nodes(network), folder / "customers.csv")
     return folder

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from costmodel import files  # noqa: E402
 from costmodel.errors import InputError  # noqa: E402
 from costmodel.grid.model import Design  # noqa: E402
 from costmodel.grid.network import Network  # noqa: E402
@@ -70,7 +71,8 @@ def plot_design(network: Network, design: Design, path: Path | str, title: str =
     ax.set_aspect("equal")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        files.save_figure(fig, path, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from costmodel import files
 from costmodel.application import (ENTERPRISE_KINDS, FRAME_COLUMNS, INDIVIDUAL_BUSINESS_OWNERSHIP, Applicant, Application, Enterprise,
                                    Request, Site)
 from costmodel.classification import allowed_industries, load_size_table
@@ -340,16 +341,6 @@ def load_portfolio(path: str | Path) -> Portfolio:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """A table to CSV, Parquet or Excel by the file's suffix."""
-    path = Path(path)
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise InputError(f"{path}: unknown table format {path.suffix!r}; allowed: {', '.join(sorted(READERS))}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "csv":
-        frame.to_csv(path, index=False, date_format="%Y-%m-%d")
-    elif kind == "parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_excel(path, index=False)
-    return path
+    """A table to CSV, Parquet or Excel by the file's suffix (costmodel.files: written whole or not at all,
+    formula-like text neutralised)."""
+    return files.write_table(frame, path, date_format="%Y-%m-%d")

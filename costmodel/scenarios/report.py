@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import pandas as pd  # noqa: E402
 
+from costmodel import files  # noqa: E402
+
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's limit, less the header
 
 
@@ -31,10 +33,9 @@ def sweep_chart(table: pd.DataFrame, parameter: str, unit: str, out: Path) -> li
     left.legend(lines[0] + bars[0], lines[1] + bars[1], loc="upper left", fontsize=8)
     left.set_title(f"Sweep of {parameter}")
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
     paths = [out.with_suffix(".png"), out.with_suffix(".svg")]
     for path in paths:
-        figure.savefig(path)
+        files.save_figure(figure, path)
     plt.close(figure)
     return paths
 
@@ -57,18 +58,11 @@ def _cell(value) -> str:
 
 def write_outputs(out_dir: Path, title: str, tables: dict[str, pd.DataFrame], notes: list[str],
                   charts: list[Path] = (), summary_tables: list[str] | None = None) -> list[Path]:
-    """CSV per table, workbook.xlsx, summary.md and summary.html in out_dir; returns the files written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, table in tables.items():
-        path = out_dir / f"{name}.csv"
-        table.to_csv(path, index=False)
-        written.append(path)
-    workbook = out_dir / "workbook.xlsx"
-    with pd.ExcelWriter(workbook, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            table.head(EXCEL_MAX_ROWS).to_excel(writer, sheet_name=name[:31], index=False)
-    written.append(workbook)
+    """CSV per table, workbook.xlsx, summary.md and summary.html in out_dir; returns the files written.
+
+    Each file is written whole or not at all (costmodel.files), formula-like text neutralised."""
+    written = [files.write_csv(table, out_dir / f"{name}.csv") for name, table in tables.items()]
+    written.append(files.write_workbook(out_dir / "workbook.xlsx", tables, EXCEL_MAX_ROWS))
     shown = summary_tables if summary_tables is not None else list(tables)
     markdown = [f"# {title}", "", *[f"- {note}" for note in notes], ""]
     for chart in charts:
@@ -76,7 +70,7 @@ def write_outputs(out_dir: Path, title: str, tables: dict[str, pd.DataFrame], no
             markdown += [f"![{chart.stem}]({chart.name})", ""]
     for name in shown:
         markdown += [f"## {name}", "", _markdown_table(tables[name]), ""]
-    (out_dir / "summary.md").write_text("\n".join(markdown), encoding="utf-8")
+    files.write_text(out_dir / "summary.md", "\n".join(markdown))
     page = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
             "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>",
@@ -84,5 +78,5 @@ def write_outputs(out_dir: Path, title: str, tables: dict[str, pd.DataFrame], no
     page += [f"<img src='{chart.name}' alt='{chart.stem}'>" for chart in charts if chart.suffix == ".svg"]
     for name in shown:
         page.append(f"<h2>{html.escape(name)}</h2>" + tables[name].head(30).to_html(index=False, float_format=lambda v: f"{v:,.0f}"))
-    (out_dir / "summary.html").write_text("\n".join(page), encoding="utf-8")
+    files.write_text(out_dir / "summary.html", "\n".join(page))
     return written + [out_dir / "summary.md", out_dir / "summary.html", *charts]

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from costmodel import files
 from costmodel.errors import InputError
 from costmodel.params import RuleSet
 from costmodel.params.overrides import sweep_ruleset
@@ -55,7 +56,7 @@ class Checkpoint:
         if manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8")) != self.key:
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps(self.key), encoding="utf-8")
+        files.write_text(manifest, json.dumps(self.key))
 
     def _path(self, start: int, kind: str) -> Path:
         return self.folder / f"{kind}-{start:012d}.parquet"
@@ -69,9 +70,7 @@ class Checkpoint:
     def save(self, start: int, quotes: pd.DataFrame, rejected: pd.DataFrame) -> None:
         # The rejected file is written last: its presence marks the chunk complete.
         for kind, frame in (("quotes", quotes), ("rejected", rejected)):
-            temporary = self._path(start, kind).with_suffix(".tmp")
-            frame.to_parquet(temporary, index=False)
-            temporary.replace(self._path(start, kind))
+            files.write_table(frame, self._path(start, kind))
 
     def finished_chunks(self) -> int:
         return len(list(self.folder.glob("rejected-*.parquet")))

@@ -13,16 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from costmodel.errors import CostmodelError
+from costmodel.errors import CostmodelError, InputError
+from costmodel.files import check_outputs, write_csv
 from costmodel.scenarios.doing_business import COMPARED, doing_business_case
 from costmodel.schedule.gantt import plot_gantt
 from costmodel.schedule.plan import schedule_applications
 from costmodel.schedule.stages import limit_text
-
-
-def _fail(error: CostmodelError) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-    raise typer.Exit(code=2)
 
 
 def schedule(
@@ -34,24 +30,29 @@ def schedule(
     output: Optional[Path] = typer.Option(None, help="With --input: write the summary CSV here"),
     gantt: Optional[Path] = typer.Option(None, help="Gantt chart of the (first) application, .png or .svg"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files"),
 ) -> None:
-    """Stage dates, critical path and the check against the rule set's time limits."""
-    try:
-        if applications is not None:
+    """Stage dates, critical path and the check against the rule set's time limits.
+
+    A user error (a bad rule set, date or file) is a message from the CLI's entry point, exit code 1."""
+    check_outputs([output, gantt], force=force, inputs=[applications])
+    if applications is not None:
+        try:
             frame = pd.read_csv(applications, dtype={"application_id": str})
-        else:
-            if not (ruleset and date):
-                raise typer.BadParameter("give --ruleset and --date, or --input applications.csv")
-            frame = pd.DataFrame({"application_id": ["application"], "application_date": [date],
-                                  "supply_voltage": [voltage], "ruleset_id": [ruleset],
-                                  "has_external_works": [external_works]})
-        stages, summary = schedule_applications(frame)
-        if gantt is not None:
-            plot_gantt(stages, summary["application_id"].iloc[0], gantt)
-    except CostmodelError as error:
-        _fail(error)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise InputError(f"--input {applications}: not a readable CSV ({str(error).strip()}); expected a header "
+                             "row with application_id, application_date, supply_voltage, ruleset_id") from None
+    else:
+        if not (ruleset and date):
+            raise typer.BadParameter("give --ruleset and --date, or --input applications.csv")
+        frame = pd.DataFrame({"application_id": ["application"], "application_date": [date],
+                              "supply_voltage": [voltage], "ruleset_id": [ruleset],
+                              "has_external_works": [external_works]})
+    stages, summary = schedule_applications(frame)
+    if gantt is not None:
+        plot_gantt(stages, summary["application_id"].iloc[0], gantt)
     if output is not None:
-        summary.to_csv(output, index=False)
+        write_csv(summary, output)
     if as_json:
         records = json.loads(summary.to_json(orient="records", date_format="iso"))
         stage_records = json.loads(stages.to_json(orient="records", date_format="iso"))
@@ -89,7 +90,7 @@ def doing_business(
         cases = [doing_business_case(r, cost, application_date=when) for r in ids]
     except ValueError as error:
         if isinstance(error, CostmodelError):
-            _fail(error)
+            raise  # a message from the CLI's entry point
         raise typer.BadParameter(f"--date: {date!r} is not YYYY-MM-DD") from None
     if as_json:
         typer.echo(json.dumps(cases if len(cases) > 1 else cases[0], ensure_ascii=False, indent=2))

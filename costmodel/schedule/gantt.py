@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from costmodel import files  # noqa: E402
 from costmodel.errors import InputError  # noqa: E402
 
 # Families known to cover CJK; the first one installed is used for the Chinese labels.
@@ -65,7 +66,8 @@ def plot_gantt(stages_frame, application_id: str, path) -> Path:
     ax.grid(axis="x", alpha=0.3)
     ax.margins(x=0.06)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        files.save_figure(fig, path)
+    finally:
+        plt.close(fig)
     return path
