@@ -660,7 +660,7 @@ def _safe(name: str) -> str:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Run the app under uvicorn with the server limits of SERVER_OPTIONS (what `costmodel serve` should call)."""
+    """Run the app under uvicorn with the server limits of SERVER_OPTIONS (`costmodel serve`)."""
     import uvicorn
 
     uvicorn.run("costmodel.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",

@@ -282,9 +282,9 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes (quotes are CPU-bound: one per core)"),
 ) -> None:
     """The HTTP API and the quote page (http://HOST:PORT/, OpenAPI at /docs)."""
-    import uvicorn
+    from costmodel.api import serve as serve_api
 
-    uvicorn.run("costmodel.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    serve_api(host, port, workers)  # with the server's limits (keep-alive, concurrency, header size)
 
 
 def _show_reform_diff(baseline: str, reform_name: str, format: str) -> None:
