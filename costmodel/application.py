@@ -300,7 +300,7 @@ def _describe_validation(error: ValidationError, where: str) -> str:
         field = ".".join(str(part) for part in item["loc"]) or "(application)"
         value = item.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        problems.append(f"{field}: {item['msg']}{shown}")
+        problems.append(f"{field}: {item['msg'].removeprefix('Value error, ')}{shown}")
     return f"{where}: invalid application\n  - " + "\n  - ".join(problems)
 
 
