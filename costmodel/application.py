@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import math
 import re
+import types
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -221,6 +223,23 @@ def field_adapter(column: str, many: bool = False) -> TypeAdapter:
     info = model.model_fields[name]
     annotated = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
     return TypeAdapter(list[annotated] if many else annotated, config=ConfigDict(allow_inf_nan=model.model_config["allow_inf_nan"]))
+
+
+# A decided column whose labels are those of an application field: the enterprise size the rules compare is the
+# declared size class, or one derived from the MIIT table in the same classes.
+DECIDED_LIKE = {"enterprise_size": "size_class"}
+
+
+def field_labels(column: str) -> tuple | None:
+    """The labels a frame column (or a decided column of DECIDED_LIKE) may take: its field's Literal; None if free."""
+    column = DECIDED_LIKE.get(column, column)
+    if column not in COLUMN_FIELDS:
+        return None
+    model, name = COLUMN_FIELDS[column]
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    return typing.get_args(annotation) if typing.get_origin(annotation) is Literal else None
 
 
 def column_of(loc: tuple) -> str | None:
