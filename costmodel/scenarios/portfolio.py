@@ -250,6 +250,7 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
     raw.index = pd.RangeIndex(n)
     problems = _Problems(n)
     out: dict[str, pd.Series] = {}
+    absent_in: dict[str, np.ndarray] = {}
     kinds = raw["applicant_kind"].astype("category")
     enterprise = kinds.isin(ENTERPRISE_KINDS).to_numpy()  # the rows that take the enterprise columns
     individual_business = kinds.eq("individual_business").to_numpy()
@@ -259,7 +260,7 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
         if column in CATEGORY_COLUMNS:  # each distinct value is checked once, then spread by code
             values = values.astype("category")
         literal, bounds, integer, default = _spec(column)
-        absent = values.isna().to_numpy()
+        absent = absent_in[column] = values.isna().to_numpy()
         if column in ENTERPRISE_ONLY:
             problems.add(~absent & ~enterprise, column, values, f"empty unless applicant_kind is {WITH_ENTERPRISE}",
                          "is given for a non-enterprise")
@@ -294,7 +295,8 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
                 array = np.where(np.isnan(array), float(default), array)
             out[column] = pd.Series(array, index=raw.index)
 
-    underivable = enterprise & out["size_class"].isna().to_numpy() & out["industry"].isna().to_numpy()
+    # an enterprise row with neither (a value given but refused is already named by its own column)
+    underivable = enterprise & absent_in["size_class"] & absent_in["industry"]
     problems.add(underivable, "size_class", out["size_class"], "a size class (large, medium, small, micro) or an industry with its figures",
                  "is missing")
     duplicated = out["application_id"].duplicated(keep="first").to_numpy() & out["application_id"].notna().to_numpy()
