@@ -313,6 +313,8 @@ ODD_NUMBERS = [math.inf, -math.inf, True, False, -1, "12", " 7 ", "1e3", "1_000"
 
 
 def numbers(low: float, high: float, whole: bool = False, optional: bool = False):
+    """Numbers in range, and odd ones. NaN only for a required field: in a table NaN is the empty cell, so for a
+    field with a default it means 'not given', as leaving the key out of a file does (a YAML `.nan` is refused)."""
     values = st.integers(int(low), int(high)) if whole else st.floats(low, high, allow_nan=False)
     odd = [v for v in ODD_NUMBERS if v is not None] + ([] if optional else [math.nan]) + [high * 10 + 1, 2.5]
     return st.one_of(values, values, st.sampled_from(odd))
@@ -350,7 +352,7 @@ def applications(draw) -> dict:
             "distance_to_lv_m": draw(numbers(0, 50_000)), "distance_to_10kv_m": draw(numbers(0, 50_000)),
             "transformer_headroom_kva": draw(numbers(0, 5_000))}
     maybe(site, "park_level", labels(["national", "provincial", "municipal", "county", "none"], "city"), draw)
-    maybe(site, "road_crossings", numbers(0, 50, whole=True), draw)
+    maybe(site, "road_crossings", numbers(0, 50, whole=True, optional=True), draw)
     request = {"capacity": draw(numbers(1, 20_000))}
     maybe(request, "capacity_unit", labels(["kVA", "kW"], "MVA", "kva"), draw)
     maybe(request, "power_factor", st.one_of(st.floats(0.5, 1), st.sampled_from([0, 1.2, True, math.inf, "0.9"])), draw)
