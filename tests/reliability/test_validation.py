@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import math
 
 import pandas as pd
@@ -157,11 +158,14 @@ BAD = {
 
 
 @pytest.mark.parametrize("path, value", list(BAD.values()), ids=list(BAD))
-def test_a_fault_is_refused_as_yaml_and_as_a_portfolio_row_naming_the_same_field(path, value):
+def test_a_fault_is_refused_as_yaml_json_and_a_portfolio_row_naming_the_same_field(path, value):
     data = _with(path, value)
     application, named = yaml_verdict(data)
     assert application is None and named, f"{path}={value!r} accepted as YAML"
     assert_same_verdict(data)
+    with pytest.raises(ValidationError) as raised:  # JSON bytes, as the HTTP API validates its body
+        Application.model_validate_json(json.dumps(data, default=str))
+    assert {column_of(item["loc"]) for item in raised.value.errors()} == named
 
 
 ACCEPTED = {
