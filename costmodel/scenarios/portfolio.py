@@ -1,8 +1,18 @@
 """Portfolios: many applications in one flat table (CSV, Parquet or Excel), validated row by row.
 
-The allowed values and bounds are read from the pydantic `Application` model, so a portfolio row is
-accepted exactly when the same application written as YAML would be. Validation is column-wise: every
-row either goes through or is rejected with its row number, the field, the value and what is allowed.
+Each column is checked by the validator of the `Application` field it fills (`application.COLUMN_FIELDS`,
+`field_adapter`: type, bounds, strict dates in the supported window, finite numbers, no booleans as numbers,
+known labels and industries), so a portfolio row is accepted exactly when the same application written as
+YAML or JSON would be, and refused naming the same field (tests/reliability/test_validation.py). Validation
+is column-wise: each distinct value of a column is validated once (a numeric column by the field's bounds
+over the whole array), and every row either goes through or is rejected with its row number, the field, the
+value and what is allowed.
+
+- An empty cell (NaN, None) means "not given": the field's default, as leaving the key out of a YAML file
+  does; for a required field it is "missing".
+- Unknown columns refuse the whole file, naming them and the allowed ones, as an unknown key refuses an
+  application (the model forbids extra keys): a misspelt column would otherwise be ignored and its field
+  quietly take its default. A portfolio has no column for the applicant's name.
 """
 
 from __future__ import annotations
