@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
+import types
+import typing
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, \
+    model_validator
 
 from costmodel.errors import InputError
-from costmodel.yamlio import load_yaml
+from costmodel.paths import cached_per_root, tariffs_dir
+from costmodel.yamlio import check_keys, load_yaml
 
 ApplicantKind = Literal["residential", "enterprise", "individual_business", "public_institution"]
 # Kinds that take an `enterprise` section (industry and figures, or a declared size class). An individual
@@ -27,16 +34,100 @@ Ownership = Literal["private", "state_owned", "collective", "foreign", "other"]
 Area = Literal["urban", "rural"]
 ParkLevel = Literal["national", "provincial", "municipal", "county", "none"]
 
+# Every input path (YAML, JSON, HTTP, portfolio rows) is validated by these models; the portfolio validator
+# reads each column's rule from the field it fills (`COLUMN_FIELDS`, `field_adapter`), so there is one
+# definition. The rules beyond pydantic's own: numbers are finite and never booleans; a date is a date
+# (YYYY-MM-DD text, a date, or a datetime at midnight), within the supported window.
+SUPPORTED_DATES_FILE = Path("calendar") / "supported-dates.yaml"
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _not_boolean(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{value!r} is a boolean, not a number")
+    return value
+
+
+def _whole_number(value: Any) -> Any:
+    """An integer choice (phases) from a whole number, its text ("3") included, as the other numbers take text."""
+    value = _not_boolean(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+@cached_per_root(maxsize=1)
+def supported_dates() -> tuple[dt.date, dt.date]:
+    """(earliest, latest) application date quoted: the earliest national rule set's start, and the latest date
+    declared with its reason in tariffs/calendar/supported-dates.yaml."""
+    rulesets = tariffs_dir() / "rulesets"
+    starts = []
+    for manifest in sorted(rulesets.glob("*/manifest.yaml")):
+        raw = load_yaml(manifest)
+        if isinstance(raw, dict) and raw.get("layer") == "national" and isinstance(raw.get("in_effect_from"), dt.date):
+            starts.append(raw["in_effect_from"])
+    if not starts:
+        raise InputError(f"{rulesets}: no national rule set with an in_effect_from date; cannot tell the earliest application date")
+    path = tariffs_dir() / SUPPORTED_DATES_FILE
+    raw = check_keys(load_yaml(path), str(path), {"description", "latest_application_date"})
+    latest = check_keys(raw["latest_application_date"], f"{path}: latest_application_date", {"value", "unit", "reference"})
+    if not isinstance(latest["value"], dt.date) or latest["unit"] != "date":
+        raise InputError(f"{path}: latest_application_date needs value: YYYY-MM-DD and unit: date, got {latest!r}")
+    return min(starts), latest["value"]
+
+
+def _strict_date(value: Any) -> dt.date | str:
+    """A calendar date: a date, a datetime at midnight, or text YYYY-MM-DD; nothing else (no 'now', no US-order
+    or compact text, no numbers such as Excel serials or Unix times)."""
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None or value.time() != dt.time(0):
+            raise ValueError(f"{value!s} has a time of day; allowed: a date YYYY-MM-DD")
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        if not ISO_DATE.fullmatch(value.strip()):
+            raise ValueError(f"{value!r} is not a date written YYYY-MM-DD")
+        return value.strip()  # pydantic's own date parser: a calendar date, else "Input should be a valid date"
+    raise ValueError(f"{value!r} is not a date; allowed: a date YYYY-MM-DD (numbers such as spreadsheet serials are refused)")
+
+
+def _supported_date(value: dt.date) -> dt.date:
+    earliest, latest = supported_dates()
+    if not earliest <= value <= latest:
+        raise ValueError(f"{value.isoformat()} is outside the supported dates; allowed: {earliest.isoformat()} (the earliest "
+                         f"national rule set's start) to {latest.isoformat()} (tariffs/{SUPPORTED_DATES_FILE.as_posix()})")
+    return value
+
+
+def _known_industry(industry: str) -> str:
+    from costmodel.classification import allowed_industries, load_size_table  # the size table's industries
+    allowed = allowed_industries(load_size_table())
+    if industry not in allowed:
+        raise ValueError(f"unknown industry {industry!r}; allowed: {', '.join(allowed)}")
+    return industry
+
+
+Number = Annotated[float, BeforeValidator(_not_boolean)]
+Industry = Annotated[str, AfterValidator(_known_industry)]
+Count = Annotated[int, BeforeValidator(_not_boolean)]
+Phases = Annotated[Literal[1, 3], BeforeValidator(_whole_number)]
+ApplicationDate = Annotated[dt.date, BeforeValidator(_strict_date), AfterValidator(_supported_date)]
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Enterprise(_Model):
-    industry: str | None = Field(None, description="MIIT 2011 industry key, e.g. industry, warehousing, retail")
-    employees: int | None = Field(None, ge=0, description="Number of employees (persons)")
-    operating_revenue_10k_cny: float | None = Field(None, ge=0, description="Operating revenue, 10^4 CNY (万元)")
-    total_assets_10k_cny: float | None = Field(None, ge=0, description="Total assets, 10^4 CNY (万元)")
+    industry: Industry | None = Field(None, description="MIIT 2011 industry key, e.g. industry, warehousing, retail")
+    employees: Count | None = Field(None, ge=0, description="Number of employees (persons)")
+    operating_revenue_10k_cny: Number | None = Field(None, ge=0, description="Operating revenue, 10^4 CNY (万元)")
+    total_assets_10k_cny: Number | None = Field(None, ge=0, description="Total assets, 10^4 CNY (万元)")
     size_class: SizeClass | None = Field(None, description="Declared size class; derived from the MIIT table when absent")
     ownership: Ownership | None = Field(None, description="Economic type on the business licence (营业执照); unknown when absent, "
                                                            "and then no ownership-based entitlement applies")
@@ -69,17 +160,17 @@ class Applicant(_Model):
 class Site(_Model):
     area: Area = Field(description="urban (city planning area) or rural")
     park_level: ParkLevel = Field("none", description="Level of the industrial park the site is in, or none")
-    distance_to_lv_m: float = Field(ge=0, le=50_000, description="Route length to the nearest public low-voltage point, m")
-    distance_to_10kv_m: float = Field(ge=0, le=50_000, description="Route length to the nearest 10 kV point of connection, m")
-    transformer_headroom_kva: float = Field(ge=0, description="Spare capacity of the nearest public transformer, kVA")
-    road_crossings: int = Field(0, ge=0, le=50, description="Roads the new line must cross")
+    distance_to_lv_m: Number = Field(ge=0, le=50_000, description="Route length to the nearest public low-voltage point, m")
+    distance_to_10kv_m: Number = Field(ge=0, le=50_000, description="Route length to the nearest 10 kV point of connection, m")
+    transformer_headroom_kva: Number = Field(ge=0, description="Spare capacity of the nearest public transformer, kVA")
+    road_crossings: Count = Field(0, ge=0, le=50, description="Roads the new line must cross")
 
 
 class Request(_Model):
-    capacity: float = Field(gt=0, le=1_000_000, description="Requested capacity, in capacity_unit")
+    capacity: Number = Field(gt=0, le=1_000_000, description="Requested capacity, in capacity_unit")
     capacity_unit: Literal["kVA", "kW"] = "kVA"
-    power_factor: float | None = Field(None, gt=0, le=1, description="Needed to convert kW and kVA; the rule set's default when absent")
-    phases: Literal[1, 3] = 3
+    power_factor: Number | None = Field(None, gt=0, le=1, description="Needed to convert kW and kVA; the rule set's default when absent")
+    phases: Phases = 3
     voltage_requested: Literal["10kV"] | None = Field(None, description="Asked for 10 kV supply although the request is within the "
                                                                         "low-voltage cap; absent: the rule set decides")
     supply: Literal["single", "dual"] = "single"
@@ -88,7 +179,8 @@ class Request(_Model):
 
 class Application(_Model):
     id: str = Field(min_length=1, max_length=100)
-    application_date: dt.date
+    application_date: ApplicationDate = Field(description="Date of the application, YYYY-MM-DD, within the supported dates "
+                                                          "(tariffs/calendar/supported-dates.yaml)")
     applicant: Applicant
     site: Site
     request: Request
@@ -107,6 +199,52 @@ FRAME_DTYPES = {
     "voltage_requested": object,
 }
 FRAME_COLUMNS = list(FRAME_DTYPES)
+# frame column -> (model, field) it fills: a portfolio column is checked by that field's rule (`field_adapter`)
+COLUMN_FIELDS = {
+    "application_id": (Application, "id"), "application_date": (Application, "application_date"),
+    "applicant_kind": (Applicant, "kind"), "industry": (Enterprise, "industry"), "employees": (Enterprise, "employees"),
+    "revenue_10k_cny": (Enterprise, "operating_revenue_10k_cny"), "assets_10k_cny": (Enterprise, "total_assets_10k_cny"),
+    "size_class": (Enterprise, "size_class"), "ownership": (Enterprise, "ownership"),
+    "in_project_database": (Enterprise, "in_project_database"), "area": (Site, "area"), "park_level": (Site, "park_level"),
+    "distance_to_lv_m": (Site, "distance_to_lv_m"), "distance_to_10kv_m": (Site, "distance_to_10kv_m"),
+    "transformer_headroom_kva": (Site, "transformer_headroom_kva"), "road_crossings": (Site, "road_crossings"),
+    "capacity": (Request, "capacity"), "capacity_unit": (Request, "capacity_unit"), "power_factor": (Request, "power_factor"),
+    "phases": (Request, "phases"), "supply": (Request, "supply"), "duration": (Request, "duration"),
+    "voltage_requested": (Request, "voltage_requested"),
+}
+_FIELD_COLUMNS = {name: column for column, (_, name) in COLUMN_FIELDS.items()}
+
+
+@lru_cache(maxsize=None)
+def field_adapter(column: str, many: bool = False) -> TypeAdapter:
+    """The validator of one frame column's values (of a list of them with `many`): its field's type, constraints
+    and validators, with the model's config."""
+    model, name = COLUMN_FIELDS[column]
+    info = model.model_fields[name]
+    annotated = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(list[annotated] if many else annotated, config=ConfigDict(allow_inf_nan=model.model_config["allow_inf_nan"]))
+
+
+# A decided column whose labels are those of an application field: the enterprise size the rules compare is the
+# declared size class, or one derived from the MIIT table in the same classes.
+DECIDED_LIKE = {"enterprise_size": "size_class"}
+
+
+def field_labels(column: str) -> tuple | None:
+    """The labels a frame column (or a decided column of DECIDED_LIKE) may take: its field's Literal; None if free."""
+    column = DECIDED_LIKE.get(column, column)
+    if column not in COLUMN_FIELDS:
+        return None
+    model, name = COLUMN_FIELDS[column]
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    return typing.get_args(annotation) if typing.get_origin(annotation) is Literal else None
+
+
+def column_of(loc: tuple) -> str | None:
+    """The frame column of a validation error's location (('site', 'area') -> 'area'); None for a whole section."""
+    return _FIELD_COLUMNS.get(loc[-1]) if loc and isinstance(loc[-1], str) else None
 
 
 def _row(app: Application) -> dict:
@@ -181,7 +319,7 @@ def _describe_validation(error: ValidationError, where: str) -> str:
         field = ".".join(str(part) for part in item["loc"]) or "(application)"
         value = item.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        problems.append(f"{field}: {item['msg']}{shown}")
+        problems.append(f"{field}: {item['msg'].removeprefix('Value error, ')}{shown}")
     return f"{where}: invalid application\n  - " + "\n  - ".join(problems)
 
 

@@ -88,7 +88,7 @@ def test_validation_errors_name_field_value_and_what_is_allowed(client, changes,
 
 @pytest.mark.parametrize(("body", "status", "says"), [
     ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: national-1996"),
-    ({"application": warehouse(application_date="1990-01-01")}, 422, "no national rule set was in force on 1990-01-01"),
+    ({"application": warehouse(application_date="1990-01-01")}, 422, "1990-01-01 is outside the supported dates; allowed: 1996-10-08"),
     # beyond what 10 kV serves: the core rejects the row; the API must say why, not fail
     ({"application": warehouse(request__capacity=99_999)}, 422, "exceeds what 10 kV serves"),
     ({"application": warehouse(applicant__enterprise__industry="mining")}, 422, "industry"),

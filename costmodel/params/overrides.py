@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,7 +32,7 @@ import pandas as pd
 from costmodel.errors import InputError
 from costmodel.params.parameter import Parameter, Reference
 from costmodel.params.ruleset import RuleSet, load_ruleset
-from costmodel.paths import tariffs_dir
+from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml, load_yaml_text
 
 NUMBER_WITH_UNIT = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z_%]+)\s*$")
@@ -101,7 +102,82 @@ def _period(key: Any, where: str) -> tuple[dt.date, dt.date | None]:
     return begin, end
 
 
-def _scalar(value: Any, base: Parameter, where: str) -> Any:
+UNIT_KINDS = {"number", "bool", "list", "text"}
+BOUNDS = {"ge": (lambda v, b: v >= b, ">="), "gt": (lambda v, b: v > b, ">"), "le": (lambda v, b: v <= b, "<="),
+          "lt": (lambda v, b: v < b, "<")}
+
+
+@cached_per_root(maxsize=1)
+def unit_rules() -> dict[str, dict]:
+    """What a value in each unit may be (tariffs/units.yaml): kind, bounds, whole numbers only."""
+    path = tariffs_dir() / "units.yaml"
+    raw = check_keys(load_yaml(path), str(path), {"description", "reference", "units"})
+    rules = {}
+    for unit, rule in (raw["units"] or {}).items():
+        rule = check_keys(rule, f"{path}: units.{unit}", {"kind"}, {"ge", "gt", "le", "lt", "integer"})
+        if rule["kind"] not in UNIT_KINDS:
+            raise InputError(f"{path}: units.{unit}.kind is {rule['kind']!r}; allowed: {', '.join(sorted(UNIT_KINDS))}")
+        rules[str(unit)] = rule
+    return rules
+
+
+def compared_labels(ruleset: RuleSet, path: str) -> tuple[str, tuple] | None:
+    """(field, allowed labels) of a parameter the decision tables compare an application field with
+    ({field: F, in: {param: path}}): the labels of F in the application model; None if none is compared."""
+    from costmodel.application import field_labels
+
+    def conditions(spec: Any):
+        if isinstance(spec, dict):
+            yield spec
+            for key in ("any", "all"):
+                yield from conditions(spec.get(key, []))
+        elif isinstance(spec, (list, tuple)):
+            for inner in spec:
+                yield from conditions(inner)
+
+    for layer in (ruleset, *ruleset.layers):
+        for table in layer.decisions.values():
+            for rule in (*getattr(table, "rules", ()), *getattr(table, "fees", ())):
+                for condition in conditions(list(rule.when)):
+                    if "field" in condition and any(condition.get(op) == {"param": path} for op in ("in", "not_in", "eq", "ne")):
+                        labels = field_labels(condition["field"])
+                        if labels is not None:
+                            return condition["field"], labels
+    return None
+
+
+def _number(value: Any, base: Parameter, where: str) -> Any:
+    """A finite number within the range of the parameter's unit (tariffs/units.yaml)."""
+    rule = unit_rules().get(base.unit, {})
+    bounds = " and ".join(f"{BOUNDS[k][1]} {rule[k]}" for k in BOUNDS if k in rule)
+    allowed = f"a {'whole ' if rule.get('integer') else ''}number{' ' + bounds if bounds else ''} in {base.unit}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where}: {value!r} is not a number; allowed: {allowed}")
+    if not math.isfinite(value):
+        raise InputError(f"{where}: {value!r} is not a finite number; allowed: {allowed}")
+    if rule.get("integer") and not float(value).is_integer():
+        raise InputError(f"{where}: {value!r} is not a whole number; allowed: {allowed}")
+    for key, (holds, _) in BOUNDS.items():
+        if key in rule and not holds(value, rule[key]):
+            raise InputError(f"{where}: {value!r} is out of range; allowed: {allowed}")
+    return int(value) if rule.get("integer") else value
+
+
+def _labels(value: list, base: Parameter, labels: tuple[str, tuple] | None, where: str) -> list:
+    """A list of the labels the rules compare it with (a misspelt label would make the reform do nothing)."""
+    if labels is None:
+        return value
+    field, allowed = labels
+    unknown = [item for item in value if item not in allowed]
+    if unknown:
+        raise InputError(f"{where}: unknown {field} {', '.join(map(repr, unknown))}; allowed: {', '.join(map(str, allowed))} "
+                         f"(the {field} values the rules compare {base.path} with)")
+    if len(set(value)) != len(value):
+        raise InputError(f"{where}: {value!r} repeats a label; allowed: each {field} once")
+    return value
+
+
+def _scalar(value: Any, base: Parameter, where: str, labels: tuple[str, tuple] | None = None) -> Any:
     """A value of the baseline parameter's kind; a number may carry the parameter's unit."""
     sample = base.values[0]
     if base.breakdown is not None:
@@ -120,17 +196,13 @@ def _scalar(value: Any, base: Parameter, where: str) -> Any:
             raise InputError(f"{where}: {value!r} is not allowed; allowed: {kinds[kind]} like the baseline value {sample!r}")
         if isinstance(sample, list) and sample and value and {type(v) for v in value} != {type(v) for v in sample}:
             raise InputError(f"{where}: {value!r} mixes kinds; allowed: a list of items like {sample!r}")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{where}: {value!r} is not a number; allowed: a number in {base.unit}")
-    if value < 0:
-        raise InputError(f"{where}: {value!r} is negative; allowed: a number >= 0 in {base.unit}")
-    return value
+        return _labels(value, base, labels, where) if isinstance(sample, list) else value
+    return _number(value, base, where)
 
 
-def _value(raw: Any, base: Parameter, when: dt.date, where: str) -> Any:
+def _value(raw: Any, base: Parameter, when: dt.date, where: str, labels: tuple[str, tuple] | None = None) -> Any:
     if base.breakdown is None:
-        return _scalar(raw, base, where)
+        return _scalar(raw, base, where, labels)
     current = dict(_value_at(base, when) or base.values[0])
     if not isinstance(raw, dict):
         raise InputError(f"{where}: {base.path} is broken down by {base.breakdown}; allowed: a mapping of "
@@ -142,11 +214,13 @@ def _value(raw: Any, base: Parameter, when: dt.date, where: str) -> Any:
     return current
 
 
-def override_parameter(base: Parameter, periods: list[tuple[dt.date, dt.date | None, Any]], where: str) -> Parameter:
-    """The baseline parameter with each (start, stop, raw value) laid over it, in order."""
+def override_parameter(base: Parameter, periods: list[tuple[dt.date, dt.date | None, Any]], where: str,
+                       labels: tuple[str, tuple] | None = None) -> Parameter:
+    """The baseline parameter with each (start, stop, raw value) laid over it, in order; a list's items must be
+    `labels` (field, allowed) where given."""
     parameter = base
     for start, stop, raw in periods:
-        value = _value(raw, parameter, start, f"{where}, {start.isoformat()}")
+        value = _value(raw, parameter, start, f"{where}, {start.isoformat()}", labels)
         own = dict(zip(parameter.dates, parameter.value_references or [None] * len(parameter.dates)))
         timeline = {d: v for d, v in zip(parameter.dates, parameter.values) if d < start or (stop is not None and d >= stop)}
         if stop is not None and stop not in timeline:
@@ -168,8 +242,8 @@ def _apply(baseline: RuleSet, reform_id: str, title: str, file: str, entries: di
         if path not in baseline.parameters:
             raise InputError(f"{file}: unknown parameter {path!r} for rule set {baseline.id}; allowed: {', '.join(sorted(baseline.parameters))}")
         base = baseline.parameter(path)
-        parameters[path] = replace(override_parameter(base, periods, f"{file}: {path}"), reference=reference,
-                                   placeholder=base.placeholder)
+        parameters[path] = replace(override_parameter(base, periods, f"{file}: {path}", compared_labels(baseline, path)),
+                                   reference=reference, placeholder=base.placeholder)
     ruleset = baseline.with_parameters(parameters, reform_id)
     content_hash = hashlib.sha256(baseline.content_hash.encode() + digest).hexdigest()[:16]
     ruleset = replace(ruleset, id=f"{baseline.id}+{reform_id}", title=f"{baseline.title} + {title}", content_hash=content_hash)

@@ -47,10 +47,10 @@ def run_case(ruleset_name: str, application: dict, case: dict) -> list[str]:
     from costmodel.params import resolve_ruleset
     from costmodel.quote import quote_from_batch, quote_frame
 
-    parsed = parse_application(application)
     try:
+        parsed = parse_application(application)
         batch = quote_frame(parsed.to_frame(), resolve_ruleset(ruleset_name, parsed.application_date))
-    except InputError as error:  # no rules in force, for one: the whole request is refused
+    except InputError as error:  # an invalid application or no rules in force: the whole request is refused
         if "reject" in case and case["reject"] in str(error):
             return []
         raise

@@ -170,6 +170,12 @@ def _membership(left, right: Any, frame: Columns, ruleset) -> np.ndarray:
     return _isin(left, right)
 
 
+def _shown(value: Any) -> Any:
+    """A value as the trace shows it: a missing one as None, whether the frame held None (one application) or
+    NaN (a portfolio's label column), so both give the same trace."""
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
 def describe(spec: dict, frame: Columns | pd.DataFrame, ruleset, seen: dict | None = None) -> list[str]:
     """The condition for each application, with the values it read: for the trace (`seen` as in `evaluate_all`)."""
     frame = Columns.of(frame)
@@ -182,9 +188,9 @@ def describe(spec: dict, frame: Columns | pd.DataFrame, ruleset, seen: dict | No
         if isinstance(value, dict) and "param" in value:
             return ruleset.parameter(value["param"]).describe_values(frame)
         if isinstance(value, dict) and "field" in value:
-            return [f"{value['field']} {v}" for v in frame[value["field"]]]
+            return [f"{value['field']} {_shown(v)}" for v in frame[value["field"]]]
         if column is not None:
-            return [f"{column} {v}" for v in frame[column]]
+            return [f"{column} {_shown(v)}" for v in frame[column]]
         return [str(value)] * len(frame)
 
     column = left_column(spec, ruleset)

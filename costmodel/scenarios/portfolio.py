@@ -1,8 +1,18 @@
 """Portfolios: many applications in one flat table (CSV, Parquet or Excel), validated row by row.
 
-The allowed values and bounds are read from the pydantic `Application` model, so a portfolio row is
-accepted exactly when the same application written as YAML would be. Validation is column-wise: every
-row either goes through or is rejected with its row number, the field, the value and what is allowed.
+Each column is checked by the validator of the `Application` field it fills (`application.COLUMN_FIELDS`,
+`field_adapter`: type, bounds, strict dates in the supported window, finite numbers, no booleans as numbers,
+known labels and industries), so a portfolio row is accepted exactly when the same application written as
+YAML or JSON would be, and refused naming the same field (tests/reliability/test_validation.py). Validation
+is column-wise: each distinct value of a column is validated once (a numeric column by the field's bounds
+over the whole array), and every row either goes through or is rejected with its row number, the field, the
+value and what is allowed.
+
+- An empty cell (NaN, None) means "not given": the field's default, as leaving the key out of a YAML file
+  does; for a required field it is "missing".
+- Unknown columns refuse the whole file, naming them and the allowed ones, as an unknown key refuses an
+  application (the model forbids extra keys): a misspelt column would otherwise be ignored and its field
+  quietly take its default. A portfolio has no column for the applicant's name.
 """
 
 from __future__ import annotations
@@ -17,46 +27,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pydantic import ValidationError
+
 from costmodel import files
-from costmodel.application import (ENTERPRISE_KINDS, FRAME_COLUMNS, INDIVIDUAL_BUSINESS_OWNERSHIP, Applicant, Application, Enterprise,
-                                   Request, Site)
+from costmodel.application import (COLUMN_FIELDS, ENTERPRISE_KINDS, FRAME_COLUMNS, INDIVIDUAL_BUSINESS_OWNERSHIP, field_adapter,
+                                   supported_dates)
 from costmodel.classification import allowed_industries, load_size_table
 from costmodel.errors import InputError
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel", ".xls": "excel"}
-# frame column -> (model, field) whose annotation and bounds it must satisfy
-FIELDS = {
-    "application_id": (Application, "id"),
-    "application_date": (Application, "application_date"),
-    "applicant_kind": (Applicant, "kind"),
-    "industry": (Enterprise, "industry"),
-    "employees": (Enterprise, "employees"),
-    "revenue_10k_cny": (Enterprise, "operating_revenue_10k_cny"),
-    "assets_10k_cny": (Enterprise, "total_assets_10k_cny"),
-    "size_class": (Enterprise, "size_class"),
-    "ownership": (Enterprise, "ownership"),
-    "in_project_database": (Enterprise, "in_project_database"),
-    "area": (Site, "area"),
-    "park_level": (Site, "park_level"),
-    "distance_to_lv_m": (Site, "distance_to_lv_m"),
-    "distance_to_10kv_m": (Site, "distance_to_10kv_m"),
-    "transformer_headroom_kva": (Site, "transformer_headroom_kva"),
-    "road_crossings": (Site, "road_crossings"),
-    "capacity": (Request, "capacity"),
-    "capacity_unit": (Request, "capacity_unit"),
-    "power_factor": (Request, "power_factor"),
-    "phases": (Request, "phases"),
-    "supply": (Request, "supply"),
-    "duration": (Request, "duration"),
-    "voltage_requested": (Request, "voltage_requested"),
-}
 ENTERPRISE_ONLY = ["industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class", "ownership"]
 CATEGORY_COLUMNS = ["applicant_kind", "industry", "size_class", "ownership", "area", "park_level", "capacity_unit",
                     "supply", "duration", "voltage_requested"]
 WITH_ENTERPRISE = " or ".join(ENTERPRISE_KINDS)  # the applicant kinds that take the enterprise columns
 REJECTED_COLUMNS = ["row", "application_id", "field", "value", "reason"]
-TRUE_WORDS = {"true", "1", "yes", "y", "t"}
-FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
 
 
 @dataclass
@@ -75,11 +59,13 @@ class Portfolio:
 
 def _spec(column: str) -> tuple[tuple | None, dict, bool, typing.Any]:
     """(allowed literal values or None, numeric bounds, integer?, default) of a frame column."""
-    model, name = FIELDS[column]
+    model, name = COLUMN_FIELDS[column]
     info = model.model_fields[name]
     annotation = info.annotation
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
     literal = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else None
     bounds = {}
     for item in info.metadata:
@@ -92,7 +78,7 @@ def _spec(column: str) -> tuple[tuple | None, dict, bool, typing.Any]:
 
 
 def _required(column: str) -> bool:
-    model, name = FIELDS[column]
+    model, name = COLUMN_FIELDS[column]
     return model.model_fields[name].is_required()
 
 
@@ -182,6 +168,91 @@ def _bounds_text(bounds: dict) -> str:
     return " and ".join(f"{words[k]} {v:g}" for k, v in bounds.items() if k in words)
 
 
+# What a rejected value is, by the kind of pydantic error the field's validator gave.
+OUT_OF_RANGE = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number", "int_from_float",
+                "string_too_long", "string_too_short"}
+NOT_A_NUMBER = {"float_parsing", "float_type", "int_parsing", "int_type"}
+
+
+@dataclass
+class _Checked:
+    """A column's values as its field reads them (missing where absent or rejected), and the rejected rows by
+    what is wrong with them."""
+
+    values: pd.Series
+    failures: dict[str, np.ndarray]
+
+
+def _allowed_text(column: str, literal: tuple | None, bounds: dict, integer: bool) -> str:
+    if column == "application_date":
+        earliest, latest = supported_dates()
+        return f"a date YYYY-MM-DD from {earliest.isoformat()} to {latest.isoformat()}"
+    if column == "in_project_database":
+        return "true or false"
+    if literal is not None:
+        return ", ".join(map(str, literal))
+    if column == "industry":
+        return ", ".join(allowed_industries(load_size_table()))
+    if column == "application_id":
+        return f"text of at most {bounds['max_length']} characters"
+    return ("a whole number " if integer else "a number ") + _bounds_text(bounds)
+
+
+def _what(error: dict) -> str:
+    if error["type"] in OUT_OF_RANGE:
+        return "is out of range"
+    if error["type"] in NOT_A_NUMBER:
+        return "is not a number"
+    if error["type"] == "value_error":
+        return f"is not allowed ({error['msg'].removeprefix('Value error, ')})"
+    return "is not allowed"
+
+
+def _checked(column: str, values: pd.Series, absent: np.ndarray, literal: tuple | None, bounds: dict, integer: bool) -> _Checked:
+    """The column checked by its field's validator (application.field_adapter): each distinct value once; a
+    numeric column by the field's bounds over the whole array (what pydantic checks of a finite number)."""
+    if values.dtype.kind in "fiu" and literal is None and (bounds or integer):
+        array = values.to_numpy(dtype=float)
+        checks = {"ge": np.less, "gt": np.less_equal, "le": np.greater, "lt": np.greater_equal}
+        with np.errstate(invalid="ignore"):
+            outside = ~np.isfinite(array) & ~np.isnan(array)
+            for key, failing in checks.items():
+                if key in bounds:
+                    outside |= failing(array, bounds[key])
+            if integer:
+                outside |= np.isfinite(array) & (array != np.round(array))
+        return _Checked(pd.Series(np.where(outside, np.nan, array), index=values.index), {"is out of range": outside})
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), list(values.cat.categories)
+    else:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object) if values.dtype.kind != "M" else values)
+        uniques = list(uniques)
+    items = [u.item() if isinstance(u, np.generic) else u for u in uniques]
+    adapter = field_adapter(column, many=True)
+    whats: dict[str, list[int]] = {}
+    try:
+        validated = adapter.validate_python(items)
+    except ValidationError as error:
+        failed: dict[int, dict] = {}
+        for item in error.errors(include_url=False):
+            failed.setdefault(item["loc"][0], item)
+        for position, item in failed.items():
+            whats.setdefault(_what(item), []).append(position)
+        good = [i for i in range(len(items)) if i not in failed]
+        validated = [None] * len(items)
+        for position, value in zip(good, adapter.validate_python([items[i] for i in good])):
+            validated[position] = value
+    failures = {what: ~absent & np.isin(codes, positions) for what, positions in whats.items()}
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _Checked(values, failures)
+    taken = np.array(validated + [None], dtype=object)[codes]  # code -1 (absent) takes the last entry
+    if column == "application_date":
+        return _Checked(pd.Series(pd.to_datetime(taken), index=values.index).dt.normalize(), failures)
+    if column in ("application_id", "industry", "in_project_database"):
+        return _Checked(pd.Series(taken, index=values.index), failures)
+    return _Checked(pd.Series(pd.to_numeric(taken), index=values.index, dtype=float), failures)
+
+
 def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
     """Every row accepted into the engine's frame or rejected with its reason; nothing lost."""
     check_columns(raw, source)
@@ -190,84 +261,53 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
     raw.index = pd.RangeIndex(n)
     problems = _Problems(n)
     out: dict[str, pd.Series] = {}
+    absent_in: dict[str, np.ndarray] = {}
     kinds = raw["applicant_kind"].astype("category")
     enterprise = kinds.isin(ENTERPRISE_KINDS).to_numpy()  # the rows that take the enterprise columns
     individual_business = kinds.eq("individual_business").to_numpy()
 
     for column in FRAME_COLUMNS:
-        if column == "application_date":
-            continue
         values = raw[column] if column in raw.columns else pd.Series(None, index=raw.index, dtype=object)
         if column in CATEGORY_COLUMNS:  # each distinct value is checked once, then spread by code
             values = values.astype("category")
         literal, bounds, integer, default = _spec(column)
-        absent = values.isna().to_numpy()
+        absent = absent_in[column] = values.isna().to_numpy()
         if column in ENTERPRISE_ONLY:
             problems.add(~absent & ~enterprise, column, values, f"empty unless applicant_kind is {WITH_ENTERPRISE}",
                          "is given for a non-enterprise")
-        if column == "in_project_database":
-            out[column] = _booleans(values, problems, enterprise)
-            continue
         if _required(column):
             problems.add(absent, column, values, "a value (required)", "is missing")
-        if literal is not None:
-            allowed = list(literal)
-            if integer:
-                number = pd.to_numeric(values, errors="coerce")
-                bad = ~absent & ~number.isin(allowed).to_numpy()
-                problems.add(bad, column, values, ", ".join(map(str, allowed)))
-                out[column] = number.fillna(default).astype(int) if default is not None else number
-                continue
-            labels = values.cat
-            allowed_code = np.append(labels.categories.isin(allowed), False)  # code -1 (absent) is not checked here
-            problems.add(~allowed_code[labels.codes.to_numpy()] & ~absent, column, values, ", ".join(map(str, allowed)))
+        allowed = _allowed_text(column, literal, bounds, integer)
+        checked = _checked(column, values, absent, literal, bounds, integer)
+        for what, bad in checked.failures.items():
+            problems.add(bad, column, values, allowed, what)
+        if column == "in_project_database":
+            given = checked.values.to_numpy() == True  # noqa: E712 - absent or rejected: None
+            problems.add(given & ~enterprise, column, values, f"false unless applicant_kind is {WITH_ENTERPRISE}",
+                         "is given for a non-enterprise")
+            out[column] = pd.Series(given, index=raw.index)
+        elif column == "application_date":
+            out[column] = checked.values
+        elif column in CATEGORY_COLUMNS:
+            labels = checked.values
             if default is not None and column not in ENTERPRISE_ONLY:
-                out[column] = _filled(values, absent, default)
+                labels = _filled(labels, absent, default)
             elif column == "ownership":  # empty: unknown; an individual business's is private, given or not
                 problems.add(individual_business & ~absent & values.ne(INDIVIDUAL_BUSINESS_OWNERSHIP).to_numpy(), column, values,
                              f"{INDIVIDUAL_BUSINESS_OWNERSHIP} or empty for an individual business (个体工商户)",
                              "is not allowed for an individual business")
-                out[column] = _filled(values, absent & individual_business, INDIVIDUAL_BUSINESS_OWNERSHIP)
-            else:
-                out[column] = values
-        elif column in ("application_id", "industry"):
-            text = values if column in CATEGORY_COLUMNS else values.astype(object).where(~absent, None)
-            if "max_length" in bounds:
-                length = _lengths(text)
-                problems.add(~absent & (length > bounds["max_length"]), column, values, f"at most {bounds['max_length']} characters")
-            out[column] = text
-        else:
-            number = pd.to_numeric(values, errors="coerce")
-            if values.dtype == bool:
-                number = pd.Series(np.nan, index=values.index)
-            not_number = ~absent & number.isna().to_numpy()
-            problems.add(not_number, column, values, "a number" + (" " + _bounds_text(bounds) if bounds else ""), "is not a number")
-            array = number.to_numpy(dtype=float)
-            checks = {"ge": np.less, "gt": np.less_equal, "le": np.greater, "lt": np.greater_equal}
-            with np.errstate(invalid="ignore"):
-                outside = ~np.isfinite(array) & ~np.isnan(array)
-                for key, failing in checks.items():
-                    if key in bounds:
-                        outside |= failing(array, bounds[key])
-                if integer:
-                    outside |= np.isfinite(array) & (array != np.round(array))
-            problems.add(outside, column, values, ("a whole number " if integer else "a number ") + _bounds_text(bounds), "is out of range")
+                labels = _filled(labels, absent & individual_business, INDIVIDUAL_BUSINESS_OWNERSHIP)
+            out[column] = labels
+        elif column == "application_id":
+            out[column] = checked.values
+        else:  # numbers
+            array = checked.values.to_numpy(dtype=float)
             if default is not None and column not in ENTERPRISE_ONLY:
                 array = np.where(np.isnan(array), float(default), array)
             out[column] = pd.Series(array, index=raw.index)
 
-    dates = pd.to_datetime(raw["application_date"], errors="coerce", format="mixed") if raw["application_date"].dtype == object \
-        else pd.to_datetime(raw["application_date"], errors="coerce")
-    date_absent = raw["application_date"].isna().to_numpy()
-    problems.add(date_absent, "application_date", raw["application_date"], "a date YYYY-MM-DD (required)", "is missing")
-    problems.add(~date_absent & dates.isna().to_numpy(), "application_date", raw["application_date"], "a date YYYY-MM-DD", "is not a date")
-    out["application_date"] = dates.dt.normalize()
-
-    industries = allowed_industries(load_size_table())
-    industry = out["industry"]
-    problems.add(enterprise & industry.notna().to_numpy() & ~industry.isin(industries).to_numpy(), "industry", industry,
-                 ", ".join(industries))
-    underivable = enterprise & out["size_class"].isna().to_numpy() & industry.isna().to_numpy()
+    # an enterprise row with neither (a value given but refused is already named by its own column)
+    underivable = enterprise & absent_in["size_class"] & absent_in["industry"]
     problems.add(underivable, "size_class", out["size_class"], "a size class (large, medium, small, micro) or an industry with its figures",
                  "is missing")
     duplicated = out["application_id"].duplicated(keep="first").to_numpy() & out["application_id"].notna().to_numpy()
@@ -288,14 +328,6 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
         else:
             columns[column] = values.to_numpy()[keep]
     return Portfolio(pd.DataFrame(columns, copy=False), rejected, n, source)
-
-
-def _lengths(text: pd.Series) -> np.ndarray:
-    """Characters in each value; 0 for a missing value or a number."""
-    try:  # all text, as a portfolio's ids nearly always are: Python's len, without pandas' per-value wrapping
-        return np.fromiter(map(len, text.to_numpy()), dtype=np.int64, count=len(text))
-    except TypeError:
-        return text.str.len().fillna(0).to_numpy()
 
 
 def _filled(labels: pd.Series, where: np.ndarray, value: str) -> pd.Series:
@@ -322,17 +354,6 @@ def _kept_labels(labels: pd.Categorical, keep: np.ndarray) -> pd.Categorical:
     recode = np.full(len(labels.categories) + 1, -1, dtype=np.int32)  # the last entry serves code -1 (missing)
     recode[used] = categories.get_indexer(labels.categories[used])
     return pd.Categorical.from_codes(recode[codes], categories=categories)
-
-
-def _booleans(values: pd.Series, problems: _Problems, enterprise: np.ndarray) -> pd.Series:
-    if values.dtype == bool:
-        return values.where(enterprise, False)
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
-    true, false = text.isin(TRUE_WORDS).to_numpy(), text.isin(FALSE_WORDS).to_numpy()
-    problems.add(~true & ~false, "in_project_database", values, "true or false")
-    problems.add(true & ~enterprise, "in_project_database", values, f"false unless applicant_kind is {WITH_ENTERPRISE}",
-                 "is given for a non-enterprise")
-    return pd.Series(true, index=values.index)
 
 
 def load_portfolio(path: str | Path) -> Portfolio:
