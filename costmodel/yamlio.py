@@ -161,3 +161,22 @@ def check_keys(mapping: Any, where: str, required: set[str], optional: set[str] 
     if missing:
         raise InputError(f"{where}: missing required key(s) {', '.join(sorted(missing))}")
     return mapping
+
+
+def text_field(value: Any, where: str, field: str) -> str:
+    """A non-empty string read from YAML, or an error naming the field and the value."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: {field} must be a non-empty string, got {type(value).__name__} {quoted(value, 60)}")
+    return value
+
+
+def text_list(value: Any, where: str, field: str) -> tuple[str, ...]:
+    """A list of non-empty strings read from YAML (absent or empty: none), or an error naming the field."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(f"{where}: {field} must be a list of strings, got {type(value).__name__} {quoted(value, 60)}")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise InputError(f"{where}: {field} must be a list of strings; item {quoted(item, 60)} is a {type(item).__name__}")
+    return tuple(value)
