@@ -9,6 +9,7 @@ from costmodel.grid.components import design_to_components
 from costmodel.grid.model import extract, prepare, solve
 from costmodel.grid.network import load_customers, load_grid_limits, load_network
 from costmodel.grid.plot import plot_design
+from costmodel.grid.status import stdout_to_stderr
 from costmodel.grid.validate import validate_design
 
 
@@ -18,7 +19,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
                      formulation: str = "plain") -> dict:
     """Cheapest radial extension from the existing network to every customer of `customers_file`.
 
-    Returns a dict: report (status optimal|time_limit|no_solution|infeasible, objective_cny,
+    Returns a dict: report (status optimal|feasible|no_solution|infeasible|solver_unavailable, summary, stopped, objective_cny,
     bound_cny, gap, seconds, diagnosis [texts naming customer and limit], references, ...),
     design (Design: corridors / nodes / sources / customers / usage frames), components (long
     Components frame, zone extension for new corridors, upstream for reinforcements), validation
@@ -30,8 +31,9 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     customers = load_customers(customers_file, network)
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
-    design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation))
-    has_design = design.report["status"] in ("optimal", "time_limit", "solver_unavailable")
+    with stdout_to_stderr():  # HiGHS' banner and log never reach stdout (`--json` is pure JSON)
+        design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation))
+    has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
     validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None
     if out_map is not None and has_design:
