@@ -6,6 +6,7 @@ keys that are not strings, numbers or dates, nesting deeper than `MAX_DEPTH`, an
 `MAX_VALUES` values once aliases are expanded (an "alias bomb" of a few lines expands to billions).
 """
 
+import json
 import stat
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,24 @@ def load_yaml_text(text: str, where: str) -> Any:
 
 def load_yaml(path: Path, what: str = "YAML file") -> Any:
     return load_yaml_text(read_text(path, what), str(path))
+
+
+def load_json(path: Path | str, what: str = "JSON file", limit: int = MAX_YAML_BYTES) -> Any:
+    """A JSON file under the same guards as YAML (a regular file, size, UTF-8, depth), errors naming the file."""
+    try:
+        data = json.loads(read_text(path, what, limit))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: malformed JSON at line {error.lineno}: {error.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply; allowed: at most {MAX_DEPTH} levels") from None
+    level, todo = 0, [data]
+    while todo:
+        level += 1
+        if level > MAX_DEPTH:
+            raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels; allowed: at most {MAX_DEPTH}")
+        todo = [child for item in todo if isinstance(item, (dict, list))
+                for child in (item.values() if isinstance(item, dict) else item) if isinstance(child, (dict, list))]
+    return data
 
 
 def check_keys(mapping: Any, where: str, required: set[str], optional: set[str] = frozenset()) -> dict:

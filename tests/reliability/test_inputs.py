@@ -287,3 +287,26 @@ def test_missing_parameters_folder_names_the_parameter(tariffs):
     shutil.rmtree(tariffs / "rulesets/national-1996/parameters")
     message = ruleset_error("national-1996")
     assert "reads parameter" in message and "which rule set national-1996 lacks" in message
+
+
+def test_json_under_the_same_guards(tmp_path):
+    from costmodel.yamlio import load_json
+
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"id": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(InputError, match=re.escape(f"{deep}: nested too deeply; allowed: at most {MAX_DEPTH} levels")):
+        load_json(deep)
+    deep.write_text('{"id": ' + "[" * 60 + "]" * 60 + "}")
+    with pytest.raises(InputError, match=re.escape(f"{deep}: nested deeper than {MAX_DEPTH} levels")):
+        load_json(deep)
+    with pytest.raises(InputError, match=re.escape(f"{tmp_path}: is a directory; expected a JSON file")):
+        load_json(tmp_path)
+    deep.write_text('{"id": ')
+    with pytest.raises(InputError, match=re.escape(f"{deep}: malformed JSON at line 1")):
+        load_json(deep)
+    assert load_json(_write(tmp_path / "ok.json", '{"a": [[1]]}')) == {"a": [[1]]}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
