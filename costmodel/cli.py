@@ -540,7 +540,7 @@ def optimize(
         totals = batch.totals[["customer_cny", "grid_cny"]].sum()
         console.print(f"Customers pay {_cny(totals['customer_cny'])} CNY; the grid company invests {_cny(totals['grid_cny'])} CNY")
     if result["map"]:
-        console.print(f"map: {result['map']}")
+        console.print(f"map: {result['map']}", markup=False)
 
 
 network_app = typer.Typer(help="Network directories for the optimiser.", no_args_is_help=True)
