@@ -485,7 +485,8 @@ def optimize(
     if network.suffix.lower() == ".gr":
         from costmodel.grid.cli_steiner import solve_gr_file
 
-        result = solve_gr_file(network, time_limit, gap if gap != NETWORK_GAP else STEINER_GAP)
+        with stdout_to_stderr():  # the solver's banner and log never reach stdout: `--json` is pure JSON
+            result = solve_gr_file(network, time_limit, gap if gap != NETWORK_GAP else STEINER_GAP)
         if as_json:
             print(json.dumps(result, indent=2))
         else:

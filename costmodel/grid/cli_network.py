@@ -9,7 +9,6 @@ from costmodel.grid.components import design_to_components
 from costmodel.grid.model import extract, prepare, solve
 from costmodel.grid.network import load_customers, load_grid_limits, load_network
 from costmodel.grid.plot import plot_design
-from costmodel.grid.status import stdout_to_stderr
 from costmodel.grid.validate import validate_design
 
 
@@ -31,8 +30,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     customers = load_customers(customers_file, network)
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
-    with stdout_to_stderr():  # HiGHS' banner and log never reach stdout (`--json` is pure JSON)
-        design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation))
+    design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation))
     has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
     validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None

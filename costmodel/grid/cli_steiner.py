@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from costmodel.grid.status import stdout_to_stderr, summary
+from costmodel.grid.status import summary
 from costmodel.grid.steiner import solve_steiner
 from costmodel.grid.stp import read_gr
 
@@ -27,8 +27,7 @@ def solve_gr_file(path: str | Path, time_limit_s: float = 60.0, mip_gap: float =
     reductions (count per test), stats.
     """
     problem = read_gr(path)
-    with stdout_to_stderr():  # HiGHS' banner and log never reach stdout (`--json` is pure JSON)
-        result = solve_steiner(problem, time_limit_s=time_limit_s, mip_gap=mip_gap)
+    result = solve_steiner(problem, time_limit_s=time_limit_s, mip_gap=mip_gap)
     chosen = problem.edges.iloc[result.edges]
     return {
         "instance": str(path),
