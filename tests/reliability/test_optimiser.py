@@ -206,3 +206,18 @@ def test_gr_json_is_pure_json():
     assert result.returncode == 0, result.stderr
     solved = json.loads(result.stdout)
     assert (solved["status"], solved["summary"], solved["gap"]) == ("optimal", "optimal", 0)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("-420000", "row 2, column unit_cost_cny: -420000; allowed: a cost >= 0"),
+    ("inf", "row 2, column unit_cost_cny: inf is not a number; allowed: a finite number"),
+], ids=["negative", "infinite"])
+def test_catalogue_cost(tariffs_copy, value, expected):
+    """The optimiser prices corridors from the unit-cost catalogue: a negative or infinite cost is refused there."""
+    from costmodel.costs.catalog import load_catalog
+
+    path = next((tariffs_copy / "catalogs" / "cn-indicative-2019").glob("*.csv"))
+    set_cell(path, 1, "unit_cost_cny", value)
+    with pytest.raises(InputError) as error:
+        load_catalog("cn-indicative-2019")
+    assert str(path) in str(error.value) and expected in str(error.value)
