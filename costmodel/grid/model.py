@@ -696,8 +696,9 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
                            [f"no feasible design found within the time limit of {time_limit_s:g} s"], log)
     gap = None if bound is None else max(0.0, (incumbent_cost - bound) / max(abs(incumbent_cost), 1e-9))
     # "optimal" within the default tolerance only, whatever gap was asked for; otherwise "feasible" and why it stopped
-    stopped = "gap_limit" if status == "optimal" else status
-    return SolveResult(status_of(gap, NETWORK_GAP), incumbent_cost, bound, gap, seconds, incumbent, iterations,
+    reported = status_of(gap, NETWORK_GAP)
+    stopped = "" if reported == "optimal" else "gap_limit" if status == "optimal" else status
+    return SolveResult(reported, incumbent_cost, bound, gap, seconds, incumbent, iterations,
                        len(m.voltage), warm_cost, [], log, stopped)
 
 

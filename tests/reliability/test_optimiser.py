@@ -221,3 +221,9 @@ def test_catalogue_cost(tariffs_copy, value, expected):
     with pytest.raises(InputError) as error:
         load_catalog("cn-indicative-2019")
     assert str(path) in str(error.value) and expected in str(error.value)
+
+
+def test_an_optimal_design_has_no_stopping_reason():
+    report = optimize_json()["report"]
+    assert (report["status"], report["summary"], report["stopped"]) == ("optimal", "optimal", "")
+    assert report["gap"] <= NETWORK_GAP
