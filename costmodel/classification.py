@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from costmodel.columns import Columns
 from costmodel.errors import InputError
+from costmodel.yamlio import load_yaml
 from costmodel.paths import tariffs_dir as tariffs_root
 
 TABLE_FILE = "size_thresholds.csv"
@@ -93,7 +93,9 @@ def load_size_table(version: str = "miit-2011", tariffs_dir: Path | str | None =
 def _load_meta(path: Path, version: str) -> dict:
     if not path.is_file():
         raise InputError(f"{path} is missing; every size table needs a meta.yaml with {', '.join(_META_KEYS)}")
-    meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    meta = load_yaml(path) or {}
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: expected a mapping with {', '.join(_META_KEYS)}, got {type(meta).__name__}")
     absent = [k for k in _META_KEYS if k not in meta]
     if absent:
         raise InputError(f"{path}: keys {absent} missing; required: {', '.join(_META_KEYS)}")

@@ -21,6 +21,7 @@ from rich.table import Table
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
 from costmodel.files import check_outputs, table_format
+from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
@@ -496,7 +497,9 @@ def optimize(
     applications: Optional[Path] = typer.Option(None, help="The customers' applications (portfolio CSV/Parquet/Excel): who pays"),
     ruleset: str = typer.Option("shandong-2019", help="Rule set: network limits and the funding rules"),
     time_limit: float = typer.Option(60.0, min=0.1, help="Solver time limit, seconds"),
-    gap: float = typer.Option(0.005, min=0.0, help="Relative MIP gap at which to stop"),
+    gap: float = typer.Option(NETWORK_GAP, min=0.0, max=1.0, help="Relative MIP gap at which to stop (a network folder; "
+                              "a .gr file is solved exactly unless given). 'optimal' is reported only within the default "
+                              "gap; a design stopped at a larger one is 'feasible, gap X %'"),
     map: Optional[Path] = typer.Option(None, "--map", help="Write a map of the design (.png or .svg)"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     formulation: str = typer.Option("plain", help="Network folders: plain, tree or multicommodity (the tightest where "
@@ -508,11 +511,12 @@ def optimize(
     if network.suffix.lower() == ".gr":
         from costmodel.grid.cli_steiner import solve_gr_file
 
-        result = solve_gr_file(network, time_limit, gap if gap != 0.005 else 0.0)
+        with stdout_to_stderr():  # the solver's banner and log never reach stdout: `--json` is pure JSON
+            result = solve_gr_file(network, time_limit, gap if gap != NETWORK_GAP else STEINER_GAP)
         if as_json:
             print(json.dumps(result, indent=2))
         else:
-            console.print(f"{network.name}: {result['status']}, objective {result['objective']}, bound {result['bound']}, "
+            console.print(f"{network.name}: {result['summary']}, objective {result['objective']}, bound {result['bound']}, "
                           f"gap {result['gap']}, {result['seconds']} s; reductions {result['reductions']}", markup=False)
         return
     if customers is None or applications is None:
@@ -526,9 +530,10 @@ def optimize(
         raise CostmodelError(f"{applications}: row {first['row']}: {first['reason']}")
     chosen = load_ruleset(ruleset)
     when = portfolio.frame["application_date"].max().date()
-    result = optimize_network(network, customers, ruleset, time_limit, gap, map, when, formulation)
-    report = result["report"]
-    batch = quote_frame(portfolio.frame, chosen, components=result["components"]) if len(result["components"]) else None
+    with stdout_to_stderr():  # the solver's banner and log never reach stdout: `--json` is pure JSON in every status
+        result = optimize_network(network, customers, ruleset, time_limit, gap, map, when, formulation)
+        report = result["report"]
+        batch = quote_frame(portfolio.frame, chosen, components=result["components"]) if len(result["components"]) else None
     if as_json:
         print(json.dumps({
             "report": {k: v for k, v in report.items() if k != "references"} | {"references": report.get("references", {})},
@@ -539,7 +544,7 @@ def optimize(
                 "lines": batch.lines.astype(object).where(batch.lines.notna(), None).to_dict("records")},
         }, indent=2, ensure_ascii=False, default=str))
         return
-    console.print(f"[bold]{network.name}[/]: {report['status']}, cost {report.get('objective_cny')} CNY, bound {report.get('bound_cny')}, "
+    console.print(f"[bold]{escape(network.name)}[/]: {report['summary']}, cost {report.get('objective_cny')} CNY, bound {report.get('bound_cny')}, "
                   f"gap {report.get('gap')}, {report.get('seconds')} s")
     for text in report.get("diagnosis", []):
         console.print(f"  diagnosis: {text}", markup=False, style="yellow")
@@ -556,13 +561,13 @@ def optimize(
         for column in ("application", "size", "voltage", "boundary", "rule", "customer CNY", "grid CNY"):
             table.add_column(column)
         for row in batch.summary().itertuples(index=False):
-            table.add_row(row.application_id, str(row.enterprise_size), str(row.supply_voltage), str(row.boundary),
-                          str(row.boundary_rule), _cny(row.customer_cny), _cny(row.grid_cny))
+            table.add_row(escape(str(row.application_id)), str(row.enterprise_size), str(row.supply_voltage), str(row.boundary),
+                          escape(str(row.boundary_rule)), _cny(row.customer_cny), _cny(row.grid_cny))
         console.print(table)
         totals = batch.totals[["customer_cny", "grid_cny"]].sum()
         console.print(f"Customers pay {_cny(totals['customer_cny'])} CNY; the grid company invests {_cny(totals['grid_cny'])} CNY")
     if result["map"]:
-        console.print(f"map: {result['map']}")
+        console.print(f"map: {result['map']}", markup=False)
 
 
 network_app = typer.Typer(help="Network directories for the optimiser.", no_args_is_help=True)

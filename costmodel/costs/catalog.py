@@ -77,10 +77,12 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
     for column in NUMERIC_COLUMNS:
         if column in items:
             converted = pd.to_numeric(items[column], errors="coerce")
-            bad = converted.isna() & items[column].notna()
+            bad = (converted.isna() & items[column].notna()) | converted.isin([np.inf, -np.inf])
             if bad.any():
                 row = int(bad.idxmax())
-                raise InputError(f"{file}: row {row + 2}, column {column}: {items.at[row, column]!r} is not a number")
+                value = items.at[row, column]
+                shown = value.item() if hasattr(value, "item") else value  # inf, not np.float64(inf)
+                raise InputError(f"{file}: row {row + 2}, column {column}: {shown!r} is not a number; allowed: a finite number")
             items[column] = converted
     checks = [
         (items["std_type"].duplicated(keep=False), "std_type", "each std_type once"),

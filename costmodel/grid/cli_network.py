@@ -18,7 +18,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
                      formulation: str = "plain") -> dict:
     """Cheapest radial extension from the existing network to every customer of `customers_file`.
 
-    Returns a dict: report (status optimal|time_limit|no_solution|infeasible, objective_cny,
+    Returns a dict: report (status optimal|feasible|no_solution|infeasible|solver_unavailable, summary, stopped, objective_cny,
     bound_cny, gap, seconds, diagnosis [texts naming customer and limit], references, ...),
     design (Design: corridors / nodes / sources / customers / usage frames), components (long
     Components frame, zone extension for new corridors, upstream for reinforcements), validation
@@ -31,7 +31,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
     design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation))
-    has_design = design.report["status"] in ("optimal", "time_limit", "solver_unavailable")
+    has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
     validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None
     if out_map is not None and has_design:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from costmodel.grid.status import summary
 from costmodel.grid.steiner import solve_steiner
 from costmodel.grid.stp import read_gr
 
@@ -21,7 +22,8 @@ def register(app: typer.Typer) -> None:
 def solve_gr_file(path: str | Path, time_limit_s: float = 60.0, mip_gap: float = 0.0) -> dict:
     """Solve a `.gr` instance (first terminal the source); a JSON-ready dict.
 
-    Keys: instance, status, objective, bound, gap, seconds, edges ([from, to, weight] in file ids),
+    Keys: instance, status (optimal: proven; feasible; infeasible), summary ("feasible, gap 1.20 %"), stopped
+    (a feasible tree: time_limit or gap_limit), objective, bound, gap, seconds, edges ([from, to, weight] in file ids),
     reductions (count per test), stats.
     """
     problem = read_gr(path)
@@ -30,6 +32,8 @@ def solve_gr_file(path: str | Path, time_limit_s: float = 60.0, mip_gap: float =
     return {
         "instance": str(path),
         "status": result.status,
+        "summary": summary(result.status, result.gap),
+        "stopped": result.stopped,
         "objective": _plain(result.objective),
         "bound": _plain(result.bound),
         "gap": _plain(result.gap),

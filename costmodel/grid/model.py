@@ -36,6 +36,7 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.errors import InputError
 from costmodel.grid.network import SOURCE_KINDS, GridLimits, Network
+from costmodel.grid.status import NETWORK_GAP, status_of, summary
 
 FORMULATIONS = ("tree", "multicommodity", "plain")
 TRANSFORMER_COLUMNS = ["corridor_id", "node_id", "hv_node", "std_type", "rating_kva", "flow_kva", "loading_pct", "cost_cny", "change"]
@@ -586,7 +587,7 @@ def _chosen_from_model(m: pyo.ConcreteModel) -> list[int]:
 
 @dataclass
 class SolveResult:
-    status: str                    # optimal | time_limit | no_solution | infeasible | solver_unavailable
+    status: str                    # optimal | feasible | no_solution | infeasible | solver_unavailable
     objective_cny: float | None
     bound_cny: float | None
     gap: float | None
@@ -597,6 +598,7 @@ class SolveResult:
     warm_start_cny: float | None
     diagnosis: list[str]
     log: list[dict]
+    stopped: str = ""              # a feasible design: time_limit (out of time) or gap_limit (within the gap asked for)
 
 
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
@@ -693,10 +695,11 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         return SolveResult("no_solution", None, bound, None, seconds, None, iterations, len(m.voltage), warm_cost,
                            [f"no feasible design found within the time limit of {time_limit_s:g} s"], log)
     gap = None if bound is None else max(0.0, (incumbent_cost - bound) / max(abs(incumbent_cost), 1e-9))
-    if status == "optimal" and gap is not None and gap > mip_gap + 1e-9:
-        status = "time_limit"
-    return SolveResult(status, incumbent_cost, bound, gap, seconds, incumbent, iterations, len(m.voltage),
-                       warm_cost, [], log)
+    # "optimal" within the default tolerance only, whatever gap was asked for; otherwise "feasible" and why it stopped
+    reported = status_of(gap, NETWORK_GAP)
+    stopped = "" if reported == "optimal" else "gap_limit" if status == "optimal" else status
+    return SolveResult(reported, incumbent_cost, bound, gap, seconds, incumbent, iterations,
+                       len(m.voltage), warm_cost, [], log, stopped)
 
 
 # ----------------------------------------------------------------------------------- diagnosis
@@ -825,7 +828,8 @@ class Design:
 
 
 def extract(inst: Instance, result: SolveResult) -> Design:
-    report = {"status": result.status, "objective_cny": result.objective_cny, "bound_cny": result.bound_cny,
+    report = {"status": result.status, "summary": summary(result.status, result.gap), "stopped": result.stopped,
+              "objective_cny": result.objective_cny, "bound_cny": result.bound_cny,
               "gap": result.gap, "seconds": result.seconds, "iterations": result.iterations,
               "voltage_rows": result.voltage_rows, "warm_start_cny": result.warm_start_cny,
               "diagnosis": result.diagnosis, "removed": inst.removed, "solver": f"HiGHS {_highs_version()} via Pyomo appsi",
@@ -882,6 +886,9 @@ def extract(inst: Instance, result: SolveResult) -> Design:
 
 
 def _highs_version() -> str:
-    import highspy
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+    """From the package metadata: constructing a highspy.Highs() to ask prints HiGHS' banner on stdout."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("highspy")
+    except PackageNotFoundError:
+        return "unknown"

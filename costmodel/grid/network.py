@@ -9,6 +9,7 @@ transformer sizes of that voltage become its options (network_options). Line num
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,10 @@ import pandas as pd
 from costmodel.errors import InputError
 from costmodel.params import load_ruleset
 from costmodel.costs.catalog import load_catalog
+from costmodel.yamlio import read_text
 
 DEFAULT_CATALOGUE = "cn-indicative-2019"
+MAX_CSV_BYTES = 256 << 20  # a network of a million corridors is about 60 MB
 
 NODE_KINDS = ("substation", "feeder_point", "public_transformer", "junction", "customer", "candidate_transformer")
 SOURCE_KINDS = ("substation", "feeder_point", "public_transformer")
@@ -76,12 +79,18 @@ def _numeric(frame: pd.DataFrame, file: str, column: str, *, minimum: float | No
     raw = frame[column] if column in frame.columns else pd.Series(default, index=frame.index)
     text = raw.astype("string").str.strip()
     empty = text.isna() | (text == "")
-    values = pd.to_numeric(text.where(~empty), errors="coerce")
+    # float64, not the nullable Float64 a string column gives: a missing value is NaN, never pd.NA
+    values = pd.to_numeric(text.where(~empty), errors="coerce").astype("float64")
     if default is not None:
         values = values.where(~empty, default)
     bad = values.isna() & (~empty | (default is None))
     if bad.any():
-        raise InputError(f"{_where(file, frame, bad, column)}: value {_first_value(frame, bad, column)!r} is not a number")
+        raise InputError(f"{_where(file, frame, bad, column)}: value {_first_value(frame, bad, column)!r} is not a number; "
+                         "allowed: a finite number")
+    infinite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
+    if infinite.any():
+        raise InputError(f"{_where(file, frame, infinite, column)}: value {_first_value(frame, infinite, column)!r} is not "
+                         "finite; allowed: a finite number")
     if minimum is not None:
         low = (values <= minimum) if strict else (values < minimum)
         if low.any():
@@ -110,14 +119,11 @@ def _choice(frame: pd.DataFrame, file: str, column: str, allowed) -> pd.Series:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    text = read_text(path, "CSV file", MAX_CSV_BYTES)  # a directory, a device or a FIFO is refused, not read
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8")
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty; it needs a header row and one row per item") from None
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8") from None
     except pd.errors.ParserError as error:
         raise InputError(f"{path}: cannot be read as CSV: {str(error).strip()}") from None
     frame.columns = [c.strip() for c in frame.columns]
@@ -149,11 +155,11 @@ def validate_nodes(raw: pd.DataFrame, file: str = "nodes.csv") -> pd.DataFrame:
     nodes["demand_kva"] = _numeric(raw, file, "demand_kva", minimum=0, default=0.0)
     misplaced = (nodes["spare_capacity_kva"] > 0) & ~nodes["kind"].isin(SOURCE_KINDS)
     if misplaced.any():
-        raise InputError(f"{_where(file, nodes, misplaced, 'spare_capacity_kva')}: value {nodes['spare_capacity_kva'][misplaced].iloc[0]!r} "
+        raise InputError(f"{_where(file, nodes, misplaced, 'spare_capacity_kva')}: value {nodes['spare_capacity_kva'][misplaced].iloc[0]:g} "
                          f"on a {nodes['kind'][misplaced].iloc[0]} node; only {', '.join(SOURCE_KINDS)} nodes have spare capacity")
     misplaced = (nodes["demand_kva"] > 0) & (nodes["kind"] != "customer")
     if misplaced.any():
-        raise InputError(f"{_where(file, nodes, misplaced, 'demand_kva')}: value {nodes['demand_kva'][misplaced].iloc[0]!r} "
+        raise InputError(f"{_where(file, nodes, misplaced, 'demand_kva')}: value {nodes['demand_kva'][misplaced].iloc[0]:g} "
                          f"on a {nodes['kind'][misplaced].iloc[0]} node; only customer nodes have demand")
     nodes["hv_node"] = _hv_nodes(raw, nodes, file)
     return nodes.set_index("id")

@@ -57,6 +57,7 @@ from costmodel.errors import InputError
 from costmodel.grid import dreyfus_wagner as dw
 from costmodel.grid import heuristics as heur
 from costmodel.grid.reductions import REDUCTION_NAMES, WorkGraph, dual_ascent, dual_ascent_fixing, reduce
+from costmodel.grid.status import STEINER_GAP, status_of
 from costmodel.grid.stp import SteinerProblem
 
 _SCALE = 1_000_000
@@ -112,7 +113,7 @@ class SteinerModel:
 
 @dataclass
 class SteinerResult:
-    status: str  # optimal | time_limit | gap_limit | infeasible
+    status: str  # optimal (gap 0) | feasible | infeasible
     objective: float | None
     bound: float | None
     gap: float | None
@@ -120,6 +121,7 @@ class SteinerResult:
     edges: list[int]  # original edge ids (positions in problem.edges)
     reductions: dict[str, int] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
+    stopped: str = ""  # a feasible tree: time_limit (out of time) or gap_limit (within the gap asked for)
 
 
 def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool = True) -> SteinerModel:
@@ -701,8 +703,9 @@ def extract(sm: SteinerModel, outcome: dict, seconds: float) -> SteinerResult:
         bound = float(math.ceil(bound - 1e-6))
     bound = min(bound, objective)
     gap = 0.0 if objective <= bound else (objective - bound) / abs(objective)
-    status = "optimal" if gap == 0 else outcome["status"]
-    return SteinerResult(status, objective, bound, gap, seconds, edges, reductions, stats)
+    status = status_of(gap, STEINER_GAP)  # "optimal" only when proven, whatever gap was asked for
+    stopped = "" if status == "optimal" else outcome["status"]
+    return SteinerResult(status, objective, bound, gap, seconds, edges, reductions, stats, stopped)
 
 
 def solve_steiner(problem: SteinerProblem, time_limit_s: float = 60.0, mip_gap: float = 0.0) -> SteinerResult:

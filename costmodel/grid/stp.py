@@ -16,6 +16,13 @@ import numpy as np
 import pandas as pd
 
 from costmodel.errors import InputError
+from costmodel.yamlio import read_text
+
+# Refused before anything is allocated (the largest PACE 2018 instance has about 235,000 nodes).
+MAX_NODES = 1_000_000
+MAX_EDGES = 10_000_000
+MAX_WEIGHT = 2 ** 53  # integers exact in a float64, as the solver holds them
+MAX_GR_BYTES = 512 << 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,11 @@ def _ints(parts: list[str], count: int, where: str, what: str) -> list[int]:
     except ValueError:
         raise InputError(f"{where}: expected integers in '{what}', got {' '.join(parts)!r}") from None
     return values
+
+
+def _in_range(value: int, low: int, high: int, where: str, what: str) -> None:
+    if not low <= value <= high:
+        raise InputError(f"{where}: {what} {value:,} is out of range; allowed: {low:,} to {high:,}")
 
 
 def parse_gr(text: str, name: str = "<string>") -> SteinerProblem:
@@ -70,16 +82,22 @@ def parse_gr(text: str, name: str = "<string>") -> SteinerProblem:
             raise InputError(f"{where}: {line!r} outside a SECTION; allowed: SECTION Graph, SECTION Terminals")
         elif section == "graph" and key == "NODES":
             (n_nodes,) = _ints(parts, 1, where, "Nodes n")
+            _in_range(n_nodes, 1, MAX_NODES, where, "Nodes")
         elif section == "graph" and key == "EDGES":
             (n_edges,) = _ints(parts, 1, where, "Edges m")
+            _in_range(n_edges, 0, MAX_EDGES, where, "Edges")
         elif section == "graph" and key == "E":
             u, v, w = _ints(parts, 3, where, "E u v w")
             if w < 0:
                 raise InputError(f"{where}: edge weight {w} is negative; weights must be >= 0")
+            _in_range(w, 0, MAX_WEIGHT, where, "edge weight")
+            if len(edges) >= MAX_EDGES:
+                raise InputError(f"{where}: more than {MAX_EDGES:,} edges; allowed: at most {MAX_EDGES:,}")
             edges.append((u, v, w))
             edge_lines.append(lineno)
         elif section == "terminals" and key == "TERMINALS":
             (n_terminals,) = _ints(parts, 1, where, "Terminals t")
+            _in_range(n_terminals, 1, MAX_NODES, where, "Terminals")
         elif section == "terminals" and key == "T":
             (t,) = _ints(parts, 1, where, "T v")
             terminals.append(t)
@@ -123,8 +141,4 @@ def parse_gr(text: str, name: str = "<string>") -> SteinerProblem:
 def read_gr(path: str | Path) -> SteinerProblem:
     """Read a `.gr` file; InputError names the file and line of the first problem."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read Steiner instance ({exc.strerror})") from None
-    return parse_gr(text, name=str(path))
+    return parse_gr(read_text(path, "Steiner instance (.gr)", MAX_GR_BYTES), name=str(path))

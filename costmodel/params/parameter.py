@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,7 +16,7 @@ import pandas as pd
 from costmodel.columns import Columns
 from costmodel.errors import InputError
 from costmodel.params.sources import KINDS, source
-from costmodel.yamlio import check_keys, load_yaml
+from costmodel.yamlio import check_keys, load_yaml, quoted
 
 SOURCE_TAGS = set(KINDS)  # a source's kind (tariffs/sources.yaml), what `Reference.source` gives
 CITATION_KEYS = ({"source"}, {"article", "quote", "paraphrase", "note", "unverified"})
@@ -92,6 +93,26 @@ class Reference:
         return f"{head}: {self._body} {tags}"
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _check_one_kind(values: list, where: str) -> None:
+    """Every value of a parameter (each date, each category) is of one kind: a kVA cap of 'big' beside numbers
+    would fail only when a rule compares it."""
+    kinds = [_kind(value) for value in values]
+    for value, kind in zip(values, kinds):
+        if kind != kinds[0]:
+            raise InputError(f"{where}: value {quoted(value, 60)} is {kind} but {quoted(values[0], 60)} is {kinds[0]}; "
+                             "allowed: values of one kind (all numbers, all text, all true/false or all lists)")
+        if kind == "number" and not math.isfinite(value):
+            raise InputError(f"{where}: value {value!r} is not finite; allowed: finite numbers")
+
+
 @dataclass(frozen=True)
 class Parameter:
     path: str
@@ -133,6 +154,7 @@ class Parameter:
                 if categories is not None and set(value) != categories:
                     raise InputError(f"{where}: categories at {d} ({sorted(value)}) differ from earlier dates ({sorted(categories)})")
                 categories = set(value)
+        _check_one_kind(ordered if breakdown is None else [v for value in ordered for v in value.values()], where)
         return cls(
             path=path,
             description=str(raw["description"]),

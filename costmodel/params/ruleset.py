@@ -20,7 +20,7 @@ from costmodel.params.parameter import Parameter
 from costmodel.params.sources import check_source_keys
 from costmodel.paths import tariffs_dir
 from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, load_stage_set, stage_parameters, stages_path
-from costmodel.yamlio import check_keys, load_yaml
+from costmodel.yamlio import check_keys, load_yaml, quoted, text_field, text_list
 
 MANIFEST_KEYS = {"id", "title", "jurisdiction", "layer", "in_effect_from"}
 MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme"}
@@ -138,9 +138,15 @@ def _folder(ruleset_id: str, root: Path) -> _Folder:
 
     folder = root / "rulesets" / ruleset_id
     manifest_file = folder / "manifest.yaml"
+    if not manifest_file.is_file():
+        raise InputError(f"{manifest_file}: file not found; a rule-set folder needs a manifest.yaml")
     manifest = check_keys(load_yaml(manifest_file), str(manifest_file), MANIFEST_KEYS, MANIFEST_OPTIONAL)
+    for key in ("id", "title", "jurisdiction", "layer") + tuple(k for k in ("extends", "description", "design_scheme") if k in manifest):
+        text_field(manifest[key], str(manifest_file), key)
+    for key in ("withdraws", "not_found"):
+        text_list(manifest.get(key), str(manifest_file), key)
     if manifest["id"] != ruleset_id:
-        raise InputError(f"{manifest_file}: id is {manifest['id']!r} but the folder is {ruleset_id!r}")
+        raise InputError(f"{manifest_file}: id is {quoted(manifest['id'])} but the folder is {ruleset_id!r}")
     if not isinstance(manifest["in_effect_from"], dt.date):
         raise InputError(f"{manifest_file}: in_effect_from must be a date YYYY-MM-DD, got {manifest['in_effect_from']!r}")
     if manifest["layer"] not in LAYERS:
@@ -210,8 +216,23 @@ def _checked(ruleset: RuleSet) -> RuleSet:
     return ruleset
 
 
+def _check_extends(ruleset_id: str, root: Path) -> None:
+    """Every rule set the chain of `extends` names exists, and the chain ends (no rule set extends itself)."""
+    chain = [ruleset_id]
+    while (parent := _folder(chain[-1], root).manifest.get("extends")) is not None:
+        where = root / "rulesets" / chain[-1] / "manifest.yaml"
+        if parent in chain:
+            raise InputError(f"{where}: extends {parent!r}, a cycle ({' -> '.join(chain + [parent])}); "
+                             "allowed: a chain of rule sets that ends in one extending nothing")
+        if not (root / "rulesets" / parent / "manifest.yaml").is_file():
+            known = sorted(p.name for p in (root / "rulesets").iterdir() if (p / "manifest.yaml").is_file())
+            raise InputError(f"{where}: extends {parent!r}, which is not a rule set; allowed: {', '.join(known)}")
+        chain.append(parent)
+
+
 @lru_cache(maxsize=64)
 def _load(ruleset_id: str, root: Path) -> RuleSet:
+    _check_extends(ruleset_id, root)
     folder = _folder(ruleset_id, root)
     parent = folder.manifest.get("extends")
     return _checked(_over(_load(parent, root) if parent else None, folder))

@@ -19,7 +19,7 @@ from costmodel.errors import CostmodelError, InputError
 from costmodel.labels import labels_from_codes
 from costmodel.params.parameter import Reference
 from costmodel.rules import conditions
-from costmodel.yamlio import check_keys
+from costmodel.yamlio import check_keys, quoted, text_field, text_list
 
 
 class RuleConflictError(CostmodelError):
@@ -47,6 +47,11 @@ def _rules_from_yaml(items: Any, where: str, origin: str) -> tuple[Rule, ...]:
     for number, item in enumerate(items, start=1):
         spot = f"{where}: rule {number}"
         check_keys(item, spot, {"id", "description", "then", "cites"}, {"when", "exception_to"})
+        text_field(item["id"], spot, "id")
+        if item.get("exception_to") is not None:
+            text_field(item["exception_to"], f"{spot} ({item['id']})", "exception_to")
+        _check_outcome(item["then"], f"{spot} ({item['id']})")
+        _check_when(item.get("when"), f"{spot} ({item['id']})")
         for condition in item.get("when", []) or []:
             conditions.validate_condition(condition, f"{spot} ({item['id']})")
         rules.append(Rule(
@@ -59,6 +64,16 @@ def _rules_from_yaml(items: Any, where: str, origin: str) -> tuple[Rule, ...]:
             origin=origin,
         ))
     return tuple(rules)
+
+
+def _check_outcome(value: Any, where: str) -> None:
+    if not isinstance(value, (str, int, float)):  # bool is an int: outcomes are labels, numbers or true/false
+        raise InputError(f"{where}: then must be one outcome (a label), got {type(value).__name__} {quoted(value, 60)}")
+
+
+def _check_when(value: Any, where: str) -> None:
+    if value is not None and not isinstance(value, list):
+        raise InputError(f"{where}: when must be a list of conditions, got {type(value).__name__} {quoted(value, 60)}")
 
 
 @dataclass(frozen=True)
@@ -77,15 +92,22 @@ class DecisionTable:
     def from_yaml(cls, raw: Any, file: Path, origin: str = "") -> DecisionTable:
         where = str(file)
         check_keys(raw, where, {"decision", "description", "outcomes", "rules"}, {"priority", "customer_preference"})
+        outcomes = raw["outcomes"]
+        if not isinstance(outcomes, list) or not outcomes:
+            raise InputError(f"{where}: outcomes must be a non-empty list of labels, got {quoted(outcomes, 60)}")
+        for outcome in outcomes:
+            _check_outcome(outcome, f"{where}: outcomes")
         table = cls(
-            name=raw["decision"],
+            name=text_field(raw["decision"], where, "decision"),
             description=str(raw["description"]),
-            outcomes=tuple(raw["outcomes"]),
+            outcomes=tuple(outcomes),
             rules=_rules_from_yaml(raw["rules"], where, origin),
-            priority=tuple(raw.get("priority", []) or []),
+            priority=text_list(raw.get("priority"), where, "priority"),
             file=where,
             customer_preference=tuple(raw.get("customer_preference", []) or []),
         )
+        if not isinstance(raw.get("customer_preference") or [], list):
+            raise InputError(f"{where}: customer_preference must be a list of outcomes, got {quoted(raw['customer_preference'], 60)}")
         return table._linked()
 
     def _linked(self) -> DecisionTable:
@@ -182,8 +204,9 @@ class Amendment:
     def from_yaml(cls, raw: Any, file: Path, origin: str = "") -> Amendment:
         where = str(file)
         check_keys(raw, where, {"amends"}, {"rules", "remove", "priority"})
-        return cls(name=raw["amends"], rules=_rules_from_yaml(raw.get("rules") or [], where, origin),
-                   remove=tuple(raw.get("remove") or []), priority=tuple(raw.get("priority") or []), file=where)
+        return cls(name=text_field(raw["amends"], where, "amends"), rules=_rules_from_yaml(raw.get("rules") or [], where, origin),
+                   remove=text_list(raw.get("remove"), where, "remove"), priority=text_list(raw.get("priority"), where, "priority"),
+                   file=where)
 
     def applied_to(self, table: DecisionTable | None) -> DecisionTable:
         """The inherited table with these changes. Removing a rule the table lacks changes nothing, so one
@@ -221,9 +244,13 @@ class FeeTable:
         where = str(file)
         check_keys(raw, where, {"fees", "description"})
         fees = []
+        if not isinstance(raw["fees"], list):
+            raise InputError(f"{where}: fees must be a list of fees, got {type(raw['fees']).__name__} {quoted(raw['fees'], 60)}")
         for number, item in enumerate(raw["fees"], start=1):
             spot = f"{where}: fee {number}"
             check_keys(item, spot, {"id", "name", "rate", "basis", "cites"}, {"when"})
+            text_field(item["id"], spot, "id")
+            _check_when(item.get("when"), spot)
             for condition in item.get("when", []) or []:
                 conditions.validate_condition(condition, spot)
             if not (isinstance(item["rate"], dict) and set(item["rate"]) == {"param"}):

@@ -18,9 +18,9 @@ def example(tmp_path_factory):
 def test_optimize_network_example(example):
     out = example
     report = out["report"]
-    assert report["status"] in ("optimal", "time_limit")
-    if report["status"] == "optimal":
-        assert report["gap"] <= 0.05
+    assert report["status"] in ("optimal", "feasible")
+    if report["status"] == "optimal":  # within the default tolerance, whatever gap was asked for
+        assert report["gap"] <= 0.005
     assert report["objective_cny"] >= report["bound_cny"]
     assert set(out["components"]["application_id"]) == set(out["design"].customers["application_id"])
     assert out["validation"]["violations"] == []

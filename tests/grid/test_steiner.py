@@ -116,7 +116,7 @@ def test_time_out_returns_heuristic_tree_with_valid_bound():
     sm = build(p, exact_dp=False)
     outcome = solve(sm, time_limit_s=sm.seconds_build + 0.5)
     r = extract(sm, outcome, 0.5)
-    assert r.status == "time_limit"
+    assert (r.status, r.stopped) == ("feasible", "time_limit")
     assert r.bound <= optimum <= r.objective
     assert_tree(p, r)
 
