@@ -418,7 +418,7 @@ def _error_item(error: dict, body_model: type[BaseModel] | None = None) -> dict:
         return {"field": "(body)", "value": None, "allowed": f'valid JSON ({error.get("ctx", {}).get("error", "")})'}
     loc = [part for part in error["loc"] if part != "body"]
     field = ".".join(str(part) for part in loc) or "(body)"
-    allowed = error["msg"]
+    allowed = error["msg"].removeprefix("Value error, ")  # our validators' own words, as the file path gives them
     if error["type"] == "extra_forbidden":
         known = _fields_at(body_model, loc[:-1])
         allowed = f"{allowed}: no field {loc[-1]!r} here (misspelt?)" + (f"; allowed: {', '.join(known)}" if known else "")

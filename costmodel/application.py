@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from costmodel.errors import InputError
 from costmodel.paths import cached_per_root, tariffs_dir
-from costmodel.yamlio import check_keys, load_yaml
+from costmodel.yamlio import check_keys, load_json, load_yaml, quoted
 
 ApplicantKind = Literal["residential", "enterprise", "individual_business", "public_institution"]
 # Kinds that take an `enterprise` section (industry and figures, or a declared size class). An individual
@@ -318,7 +318,7 @@ def _describe_validation(error: ValidationError, where: str) -> str:
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(application)"
         value = item.get("input")
-        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        shown = "" if isinstance(value, dict) else f" (got {quoted(value)})"  # a value may be huge: cut
         problems.append(f"{field}: {item['msg'].removeprefix('Value error, ')}{shown}")
     return f"{where}: invalid application\n  - " + "\n  - ".join(problems)
 
@@ -336,19 +336,11 @@ MAX_APPLICATION_BYTES = 1 << 20  # one application is a few hundred bytes; more 
 def load_application(path: str | Path) -> Application:
     """Read an application from YAML or JSON; every problem names its field."""
     path = Path(path)
-    if path.is_file() and path.stat().st_size > MAX_APPLICATION_BYTES:
-        raise InputError(f"{path}: {path.stat().st_size:,} bytes; an application file is at most {MAX_APPLICATION_BYTES:,} bytes")
+    # One guarded reader for both (a regular file, at most MAX_APPLICATION_BYTES, UTF-8, depth, aliases).
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: file not found") from None
-        except json.JSONDecodeError as error:
-            raise InputError(f"{path}: malformed JSON at line {error.lineno}: {error.msg}") from None
-        except UnicodeDecodeError as error:
-            raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        data = load_json(path, "an application file", MAX_APPLICATION_BYTES)
     else:
-        data = load_yaml(path)
+        data = load_yaml(path, "an application file", MAX_APPLICATION_BYTES)
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping with id, application_date, applicant, site, request")
     return parse_application(data, str(path))

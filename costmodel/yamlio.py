@@ -30,7 +30,7 @@ def quoted(value: Any, limit: int = MAX_QUOTED) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-def read_text(path: Path | str, what: str = "file", limit: int = MAX_YAML_BYTES) -> str:
+def read_text(path: Path | str, what: str = "a file", limit: int = MAX_YAML_BYTES) -> str:
     """The UTF-8 text of a regular file of at most `limit` bytes, or an InputError naming the file."""
     path = Path(path)
     try:
@@ -40,18 +40,18 @@ def read_text(path: Path | str, what: str = "file", limit: int = MAX_YAML_BYTES)
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"{path}: is a directory; expected a {what}")
+        raise InputError(f"{path}: is a directory; expected {what}")
     if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{path}: is not a regular file (a device, pipe or socket); expected a {what}")
+        raise InputError(f"{path}: is not a regular file (a device, pipe or socket); expected {what}")
     if info.st_size > limit:
-        raise InputError(f"{path}: {info.st_size:,} bytes; a {what} is at most {limit:,} bytes")
+        raise InputError(f"{path}: {info.st_size:,} bytes; {what} is at most {limit:,} bytes")
     try:
         with path.open("rb") as stream:
             data = stream.read(limit + 1)
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
     if len(data) > limit:  # grew since stat
-        raise InputError(f"{path}: more than {limit:,} bytes; a {what} is at most {limit:,} bytes")
+        raise InputError(f"{path}: more than {limit:,} bytes; {what} is at most {limit:,} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -145,11 +145,11 @@ def load_yaml_text(text: str, where: str) -> Any:
         raise InputError(f"{where}: nested too deeply; allowed: at most {MAX_DEPTH} levels") from None
 
 
-def load_yaml(path: Path, what: str = "YAML file") -> Any:
-    return load_yaml_text(read_text(path, what), str(path))
+def load_yaml(path: Path, what: str = "a YAML file", limit: int = MAX_YAML_BYTES) -> Any:
+    return load_yaml_text(read_text(path, what, limit), str(path))
 
 
-def load_json(path: Path | str, what: str = "JSON file", limit: int = MAX_YAML_BYTES) -> Any:
+def load_json(path: Path | str, what: str = "a JSON file", limit: int = MAX_YAML_BYTES) -> Any:
     """A JSON file under the same guards as YAML (a regular file, size, UTF-8, depth), errors naming the file."""
     try:
         data = json.loads(read_text(path, what, limit))

@@ -119,7 +119,7 @@ def _choice(frame: pd.DataFrame, file: str, column: str, allowed) -> pd.Series:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    text = read_text(path, "CSV file", MAX_CSV_BYTES)  # a directory, a device or a FIFO is refused, not read
+    text = read_text(path, "a CSV file", MAX_CSV_BYTES)  # a directory, a device or a FIFO is refused, not read
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:

@@ -141,4 +141,4 @@ def parse_gr(text: str, name: str = "<string>") -> SteinerProblem:
 def read_gr(path: str | Path) -> SteinerProblem:
     """Read a `.gr` file; InputError names the file and line of the first problem."""
     path = Path(path)
-    return parse_gr(read_text(path, "Steiner instance (.gr)", MAX_GR_BYTES), name=str(path))
+    return parse_gr(read_text(path, "a Steiner instance (.gr)", MAX_GR_BYTES), name=str(path))

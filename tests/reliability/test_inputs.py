@@ -68,7 +68,19 @@ def test_non_string_key_names_file_line_and_kind(tmp_path):
 
 
 def test_directory_as_application(tmp_path):
-    refused(cli("quote", str(tmp_path)), str(tmp_path), "is a directory; expected a YAML file")
+    refused(cli("quote", str(tmp_path)), str(tmp_path), "is a directory; expected an application file")
+
+
+def test_json_application_files_take_the_same_guards(tmp_path):
+    folder = tmp_path / "x.json"
+    folder.mkdir()
+    refused(cli("quote", str(folder)), str(folder), "is a directory; expected an application file")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 5000 + "]" * 5000)
+    refused(cli("quote", str(deep)), str(deep), f"at most {MAX_DEPTH} levels")
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"id": "' + "x" * (2 << 20) + '"}')
+    refused(cli("quote", str(huge)), str(huge), "bytes")
 
 
 def test_device_as_application():
