@@ -105,8 +105,9 @@ def _supported_date(value: dt.date) -> dt.date:
 
 
 def _known_industry(industry: str) -> str:
-    from costmodel.classification import allowed_industries, load_size_table  # the size table's industries
-    allowed = allowed_industries(load_size_table())
+    from costmodel.classification import known_industries  # the size table's industries
+
+    allowed = known_industries()
     if industry not in allowed:
         raise ValueError(f"unknown industry {industry!r}; allowed: {', '.join(allowed)}")
     return industry

@@ -16,7 +16,7 @@ import pandas as pd
 from costmodel.columns import Columns
 from costmodel.errors import InputError
 from costmodel.yamlio import load_yaml
-from costmodel.paths import tariffs_dir as tariffs_root
+from costmodel.paths import cached_per_root, tariffs_dir as tariffs_root
 
 TABLE_FILE = "size_thresholds.csv"
 META_FILE = "meta.yaml"
@@ -142,6 +142,12 @@ def _check_row(path: Path, line: int, rec: dict[str, str], seen: dict[str, int])
 def allowed_industries(table: pd.DataFrame) -> list[str]:
     """Industry keys the table classifies, in the table's order."""
     return table["industry"].tolist()
+
+
+@cached_per_root(maxsize=4)
+def known_industries(version: str = "miit-2011") -> tuple[str, ...]:
+    """The industry keys of a size table, read once per tariffs root: every application validated asks."""
+    return tuple(allowed_industries(load_size_table(version)))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
-from costmodel.files import check_outputs, table_format
+from costmodel.files import check_outputs, protect_inputs, table_format
 from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
@@ -39,6 +39,7 @@ DEBUG_ENV = "COSTMODEL_DEBUG"  # =1: a traceback with every error message
 # Exit codes (README, "Exit codes").
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 FORCE_HELP = "Overwrite existing output files"
+FORCE_FOLDER_HELP = "Overwrite the files of an existing, non-empty --out directory"
 
 
 def _tariffs_option(value: Optional[Path]) -> Optional[Path]:
@@ -208,11 +209,11 @@ def _parameter_rows(ruleset, day: dt.date | None) -> list[dict]:
                 continue  # the national layer's own value, listed under that layer
             if day is not None and day < parameter.dates[0]:
                 continue  # not yet in force
-            dates = parameter.dates if day is None else [parameter.dates[bisect_right(parameter.dates, day) - 1]]
-            for date in dates:
-                value = parameter.values[parameter.dates.index(date)]
-                rows.append({"path": path, "layer": f"{layer.id} ({layer.layer})", "defined_in": origin, "since": date.isoformat(),
-                             "value": value, "unit": parameter.unit, "source": parameter.reference_on(date).cite(),
+            indices = range(len(parameter.dates)) if day is None else [bisect_right(parameter.dates, day) - 1]
+            for index in indices:
+                rows.append({"path": path, "layer": f"{layer.id} ({layer.layer})", "defined_in": origin,
+                             "since": parameter.dates[index].isoformat(), "value": parameter.values[index], "unit": parameter.unit,
+                             "source": parameter.reference_at(index).cite(),
                              "placeholder": parameter.placeholder, "description": parameter.description})
     return rows
 
@@ -401,7 +402,7 @@ def compare_portfolio_command(
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
     out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
     workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
-    force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing, non-empty --out directory"),
+    force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
 ) -> None:
     """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
     from costmodel.params.overrides import load_reform
@@ -459,7 +460,7 @@ def sweep_command(
     ruleset: str = typer.Option("shandong-2019", help="Baseline rule set id"),
     category: Optional[str] = typer.Option(None, help="Only this category of a broken-down parameter, e.g. rural"),
     out: Path = typer.Option(Path("out/sweep"), help="Directory for the table, chart, workbook and summary"),
-    force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing, non-empty --out directory"),
+    force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
 ) -> None:
     """The impact of each value of one parameter: table and chart of grid investment and customer savings."""
     from costmodel.params.overrides import load_yaml_scalar
@@ -497,8 +498,8 @@ def optimize(
     applications: Optional[Path] = typer.Option(None, help="The customers' applications (portfolio CSV/Parquet/Excel): who pays"),
     ruleset: str = typer.Option("shandong-2019", help="Rule set: network limits and the funding rules"),
     time_limit: float = typer.Option(60.0, min=0.1, help="Solver time limit, seconds"),
-    gap: float = typer.Option(NETWORK_GAP, min=0.0, max=1.0, help="Relative MIP gap at which to stop (a network folder; "
-                              "a .gr file is solved exactly unless given). 'optimal' is reported only within the default "
+    gap: Optional[float] = typer.Option(None, min=0.0, max=1.0, help=f"Relative MIP gap at which to stop (a network folder: "
+                              f"{NETWORK_GAP} unless given; a .gr file is solved exactly unless given). 'optimal' is reported only within the default "
                               "gap; a design stopped at a larger one is 'feasible, gap X %'"),
     map: Optional[Path] = typer.Option(None, "--map", help="Write a map of the design (.png or .svg)"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
@@ -512,7 +513,7 @@ def optimize(
         from costmodel.grid.cli_steiner import solve_gr_file
 
         with stdout_to_stderr():  # the solver's banner and log never reach stdout: `--json` is pure JSON
-            result = solve_gr_file(network, time_limit, gap if gap != NETWORK_GAP else STEINER_GAP)
+            result = solve_gr_file(network, time_limit, STEINER_GAP if gap is None else gap)
         if as_json:
             print(json.dumps(result, indent=2))
         else:
@@ -531,7 +532,8 @@ def optimize(
     chosen = load_ruleset(ruleset)
     when = portfolio.frame["application_date"].max().date()
     with stdout_to_stderr():  # the solver's banner and log never reach stdout: `--json` is pure JSON in every status
-        result = optimize_network(network, customers, ruleset, time_limit, gap, map, when, formulation)
+        result = optimize_network(network, customers, ruleset, time_limit, NETWORK_GAP if gap is None else gap, map, when,
+                                  formulation)
         report = result["report"]
         batch = quote_frame(portfolio.frame, chosen, components=result["components"]) if len(result["components"]) else None
     if as_json:
@@ -582,7 +584,7 @@ def network_import_gr(
                                                              "(default: tariffs/grid/steiner-import.yaml)"),
     demand_kva: Optional[float] = typer.Option(None, help="Demand of each terminal but the first, the source "
                                                           "(default: tariffs/grid/steiner-import.yaml)"),
-    force: bool = typer.Option(False, "--force", help="Overwrite the files of an existing, non-empty --out directory"),
+    force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
 ) -> None:
     """A Steiner instance as a network directory: edges become candidate corridors of the cheapest cable."""
     from costmodel.grid.importers import from_steiner, write_network
@@ -603,8 +605,6 @@ def run(argv: Optional[list[str]] = None) -> int:
     """Run one command; the exit code: 0 success, 1 user error (or an unexpected failure, reported in one
     line), 2 usage error, 130 interrupted. A user error is one message on stderr, never a traceback; with
     COSTMODEL_DEBUG=1 every error also prints its traceback."""
-    from costmodel.files import protect_inputs
-
     protect_inputs([])
     debug = os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
     stderr = Console(stderr=True, soft_wrap=True, highlight=False)

@@ -4,13 +4,13 @@ trace of one application is the same call on a one-row frame."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
 from costmodel.classification import load_size_table
+from costmodel.paths import cached_per_root
 from costmodel.columns import Columns
 from costmodel.rules import conditions
 
@@ -83,7 +83,7 @@ SIZE_DESCRIPTIONS = {
 SIZE_FIGURES = ("applicant_kind", "industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class")
 
 
-@lru_cache(maxsize=8)
+@cached_per_root(maxsize=8)
 def _by_reference(standard: str, applicant_kind: str) -> tuple[str, str]:
     """(description, citation) added where a size standard applies to an applicant kind by reference (the
     MIIT 2011 standard to individual businesses: its meta.yaml `by_reference`); empty otherwise."""

@@ -66,11 +66,9 @@ class Reference:
         if len(texts) != 1:
             raise InputError(f"{where}: reference needs exactly one of quote (the text's own words) or paraphrase "
                              f"(ours), got {', '.join(texts) or 'neither'}")
-        if not isinstance(raw.get("unverified", False), bool):
-            raise InputError(f"{where}: reference.unverified is {raw['unverified']!r}; allowed: true, false")
         cited = source(raw["source"], f"{where}: reference")
         return cls(cited.document, str(raw[texts[0]]), cited.kind, texts[0] == "quote", cited.key,
-                   str(raw.get("article", "")), str(raw.get("note", "")), raw.get("unverified", False))
+                   str(raw.get("article", "")), str(raw.get("note", "")), _unverified(raw, where))
 
     @classmethod
     def _old_form(cls, raw: dict, where: str) -> Reference:
@@ -79,10 +77,8 @@ class Reference:
             raise InputError(
                 f"{where}: reference.source is {raw['source']!r}; allowed: {', '.join(sorted(SOURCE_TAGS))}"
             )
-        if not isinstance(raw.get("unverified", False), bool):
-            raise InputError(f"{where}: reference.unverified is {raw['unverified']!r}; allowed: true, false")
         return cls(str(raw["document"]), str(raw["clause"]), raw["source"], None, note=str(raw.get("note", "")),
-                   unverified=raw.get("unverified", False))
+                   unverified=_unverified(raw, where))
 
     def cite(self) -> str:
         """`《…》(…号), 第X条: “quote” [national]` or `《…》: paraphrase (paraphrase) [article, unverified]`."""
@@ -91,6 +87,12 @@ class Reference:
             return f"{self.document}, {self.text} {tags}"
         head = f"{self.document}, {self.article}" if self.article else self.document
         return f"{head}: {self._body} {tags}"
+
+
+def _unverified(raw: dict, where: str) -> bool:
+    if not isinstance(raw.get("unverified", False), bool):
+        raise InputError(f"{where}: reference.unverified is {raw['unverified']!r}; allowed: true, false")
+    return raw.get("unverified", False)
 
 
 def _kind(value: Any) -> str:

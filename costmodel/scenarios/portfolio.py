@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from costmodel import files
 from costmodel.application import (COLUMN_FIELDS, ENTERPRISE_KINDS, FRAME_COLUMNS, INDIVIDUAL_BUSINESS_OWNERSHIP, field_adapter,
                                    supported_dates)
-from costmodel.classification import allowed_industries, load_size_table
+from costmodel.classification import known_industries
 from costmodel.errors import InputError
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel", ".xls": "excel"}
@@ -192,7 +192,7 @@ def _allowed_text(column: str, literal: tuple | None, bounds: dict, integer: boo
     if literal is not None:
         return ", ".join(map(str, literal))
     if column == "industry":
-        return ", ".join(allowed_industries(load_size_table()))
+        return ", ".join(known_industries())
     if column == "application_id":
         return f"text of at most {bounds['max_length']} characters"
     return ("a whole number " if integer else "a number ") + _bounds_text(bounds)
