@@ -6,7 +6,6 @@ measures "及以上" (at or above) the tier's bounds, and micro is the rest.
 """
 
 import shutil
-import time
 
 import numpy as np
 import pandas as pd
@@ -331,17 +330,16 @@ def test_frame_without_industry_column(table):
         classify_enterprise_size(pd.DataFrame({"industry": ["other"]}), table, errors="ignore")
 
 
-def test_hundred_thousand_rows_fast_and_correct(table):
+def test_hundred_thousand_rows_classified_as_each_case_alone(table):
+    # its speed is part of every portfolio benchmark (benchmarks/portfolio_million.py), not asserted here: a
+    # wall-clock bound flakes on a slow CI machine
     cases = _cases(BOUNDARY_CASES + CROSS_CASES)
     reps = -(-100_000 // len(cases))
     big = pd.concat([cases] * reps, ignore_index=True).iloc[:100_000]
-    start = time.perf_counter()
     size, problems = classify_enterprise_size(big, table)
-    elapsed = time.perf_counter() - start
     assert len(size) == 100_000
     assert problems.isna().all()
     assert (size.astype(str) == big["expected"]).all()
-    assert elapsed < 2.0, f"{elapsed:.2f} s for 100,000 rows"
 
 
 # --- validation of the table file ---------------------------------------------------------------

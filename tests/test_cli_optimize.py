@@ -11,9 +11,9 @@ import pytest
 from costmodel.params import load_ruleset
 from costmodel.quote import quote_frame
 from costmodel.scenarios.portfolio import load_portfolio
+from tests_support import PACE, require_shared
 
 PARK = Path(__file__).resolve().parents[1] / "examples" / "park"
-PACE = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "steiner-pace2018"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -62,8 +62,8 @@ def test_the_park_rule_moves_the_extension_from_the_plots_to_the_grid(park_quote
     assert all(line["zone"] in ("extension", "upstream") for line in park_quotes["national-1996"]["quote"]["lines"])
 
 
-@pytest.mark.skipif(not PACE.is_dir(), reason="shared/benchmarks is not beside the repository")
 def test_a_steiner_instance_solves_to_its_known_optimum():
+    require_shared(PACE / "instance081.gr")
     result = run("optimize", str(PACE / "instance081.gr"), "--json")
     assert result.returncode == 0, result.stderr
     solved = json.loads(result.stdout)
@@ -75,8 +75,8 @@ def test_a_network_folder_needs_customers_and_applications():
     assert result.returncode == 2 and "--customers and --applications" in result.stderr
 
 
-@pytest.mark.skipif(not PACE.is_dir(), reason="shared/benchmarks is not beside the repository")
 def test_network_import_gr_writes_a_network_directory(tmp_path):
+    require_shared(PACE / "instance056.gr")
     result = run("network", "import-gr", str(PACE / "instance056.gr"), "--out", str(tmp_path / "net"))
     assert result.returncode == 0, result.stderr
     assert "212 nodes, 381 corridors (YJV22-8.7/15-3x70), 10 customers" in result.stdout   # optima.csv sizes

@@ -5,7 +5,8 @@ import pytest
 
 from costmodel.application import applications_frame, load_application
 from costmodel.params import available_rulesets, load_ruleset
-from costmodel.quote import BOUNDARY_RANK, ZONE_RANK, quote_application, quote_frame
+from costmodel.quote import quote_application, quote_frame
+from tests_support import GRID_FUNDED_ZONES
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "applications"
 WAREHOUSE = EXAMPLES / "world-bank-warehouse.yaml"
@@ -38,21 +39,22 @@ def _all_examples() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("ruleset_id", available_rulesets())
-def test_customer_plus_grid_equals_the_sum_of_lines(ruleset_id):
-    batch = quote_frame(_all_examples(), load_ruleset(ruleset_id))
-    line_sums = batch.lines.groupby("application_id")["amount_cny"].sum()
-    totals = batch.totals.set_index("application_id")
-    assert len(totals) == len(list(EXAMPLES.glob("*.yaml")))
-    pd.testing.assert_series_equal(totals["customer_cny"] + totals["grid_cny"], line_sums.reindex(totals.index), check_names=False)
-
-
-@pytest.mark.parametrize("ruleset_id", available_rulesets())
-def test_funding_follows_only_from_zone_and_boundary(ruleset_id):
+def test_each_line_is_funded_by_the_payer_of_its_zone_and_the_totals_add_up_by_payer(ruleset_id):
     batch = quote_frame(_all_examples(), load_ruleset(ruleset_id))
     boundary = batch.decisions.set_index("application_id")["boundary"]
-    for line in batch.lines.itertuples():
-        upstream_of_boundary = ZONE_RANK[line.zone] < BOUNDARY_RANK[boundary[line.application_id]]
-        assert line.funded_by == ("grid" if upstream_of_boundary else "customer")
+    assert set(boundary) <= set(GRID_FUNDED_ZONES)
+    expected_payer = ["grid" if line.zone in GRID_FUNDED_ZONES[boundary[line.application_id]] else "customer"
+                      for line in batch.lines.itertuples()]
+    assert batch.lines["funded_by"].tolist() == expected_payer
+    lines = batch.lines.assign(payer=expected_payer)
+    by_payer = lines.pivot_table(index="application_id", columns="payer", values="amount_cny", aggfunc="sum",
+                                 fill_value=0.0, observed=True)
+    totals = batch.totals.set_index("application_id")
+    assert len(totals) == len(list(EXAMPLES.glob("*.yaml")))
+    for payer in ("customer", "grid"):
+        expected = by_payer[payer] if payer in by_payer else 0.0
+        pd.testing.assert_series_equal(totals[f"{payer}_cny"], pd.Series(expected, index=by_payer.index)
+                                       .reindex(totals.index).fillna(0.0), check_names=False)
 
 
 def test_a_single_quote_equals_its_row_in_a_batch():

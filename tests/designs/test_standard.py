@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from costmodel.costs.catalog import load_catalog
+from costmodel.errors import InputError
 from costmodel.params import load_ruleset
 from costmodel.designs.standard import _cover, load_scheme
 
@@ -23,3 +24,23 @@ def test_the_scheme_uses_only_catalogue_std_types_and_known_zones():
     scheme = load_scheme(load_ruleset("shandong-2019").design_scheme)
     assert scheme.catalog.id == "cn-indicative-2019"
     assert {item["zone"] for item in scheme.components} <= {"upstream", "extension", "site", "installation"}
+    items = scheme.catalog.items
+    rating_of_cover = {"capacity_kva": "rating_kva", "current": "ampacity_a"}
+    for item in scheme.components:
+        select = item["select"]
+        named = [select["std_type"]] if "std_type" in select else list((select.get("std_types") or {}).values())
+        assert set(named) <= set(items.index), item["id"]
+        families = [select["family"]] if "family" in select else list((select.get("families") or {}).values())
+        for family in families:  # a family a design picks from has members rated in the column it covers
+            members = items[items["family"] == family]
+            assert len(members) and members[rating_of_cover[select["cover"]]].notna().all(), (item["id"], family)
+        assert named or families, item["id"]
+
+
+def test_a_scheme_naming_a_std_type_the_catalogue_lacks_is_refused(tariffs_copy):
+    file = tariffs_copy / "designs" / "cn-standard-2019" / "scheme.yaml"
+    text = file.read_text(encoding="utf-8")
+    assert "{std_type: LV-switchboard}" in text
+    file.write_text(text.replace("{std_type: LV-switchboard}", "{std_type: LV-switchboard-gold}"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"no std_type \['LV-switchboard-gold'\]"):
+        load_scheme("cn-standard-2019")

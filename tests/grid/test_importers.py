@@ -10,6 +10,7 @@ from costmodel.errors import InputError
 from costmodel.grid.importers import candidate_corridors, from_pandapower, from_steiner, write_network
 from costmodel.grid.model import extract, prepare, solve
 from costmodel.grid.network import customers_from_nodes, load_grid_limits, load_network, network_from_frames
+from tests_support import PACE, require_shared
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,6 @@ def test_delaunay_and_knn_candidates():
         candidate_corridors(nodes, method="mst")
 
 
-PACE = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "steiner-pace2018"
 # cheapest 10 kV cable of the catalogue: YJV22-8.7/15-3x70 at 420,000 CNY/km, so one unit of weight
 # (a metre by default) costs 420 CNY
 CNY_PER_WEIGHT = 420
@@ -99,8 +99,8 @@ def test_steiner_import_errors_name_the_value(tmp_path):
         from_steiner(gr, km_per_weight=0)
 
 
-@pytest.mark.skipif(not PACE.is_dir(), reason="shared/benchmarks is not beside the repository")
 def test_a_pace_instance_optimised_as_a_capacitated_network_costs_its_optimum(tmp_path):
+    require_shared(PACE / "instance056.gr")
     network = load_network(write_network(from_steiner(PACE / "instance056.gr"), tmp_path / "net"))
     instance = prepare(network, customers_from_nodes(network), load_grid_limits("national-1996"))
     # 10 customers: the multi-commodity formulation's tight LP proves the optimum in seconds (the

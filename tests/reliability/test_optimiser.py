@@ -18,9 +18,9 @@ from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, status_of, summary
 from costmodel.grid.stp import MAX_EDGES, MAX_NODES, MAX_WEIGHT, parse_gr
 
 from .test_inputs import REPO, cli, refused
+from tests_support import PACE, require_shared
 
 PARK = REPO / "examples" / "park"
-PACE = REPO.parent / "shared" / "benchmarks" / "steiner-pace2018"
 
 
 @pytest.fixture
@@ -200,8 +200,8 @@ def test_highs_banner_never_reaches_stdout():
     assert "inside" in result.stderr
 
 
-@pytest.mark.skipif(not (PACE / "instance056.gr").is_file(), reason="PACE instances not here")
 def test_gr_json_is_pure_json():
+    require_shared(PACE / "instance056.gr")
     result = cli("optimize", str(PACE / "instance056.gr"), "--json", "--time-limit", "60", timeout=300)
     assert result.returncode == 0, result.stderr
     solved = json.loads(result.stdout)
