@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import gc
 import hashlib
+import importlib.resources
 import io
 import logging
 import math
@@ -27,6 +28,7 @@ import pandas as pd
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -59,10 +61,12 @@ SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options"
 # The page at / loads only its own script and style sheet and calls only this server.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-# /docs and /redoc: FastAPI's pages load Swagger UI / ReDoc from its CDN and start them with an inline script.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+# /docs and /redoc load Swagger UI / ReDoc from this server (fastapi-offline's copies: no CDN, so they work
+# offline) and start them with FastAPI's inline script.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+DOCS_ASSETS = "/docs-assets"
+OFFLINE_DOCS_DIR = str(importlib.resources.files("fastapi_offline") / "static")
 # The printable quote (/quote.html) is one self-contained page: its own inline style sheet, nothing else.
 REPORT_CSP = (f"default-src 'none'; style-src 'sha256-{base64.b64encode(hashlib.sha256(report.PRINT_CSS.encode()).digest()).decode()}'; "
               "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -510,7 +514,9 @@ async def _lifespan(api: FastAPI):
 
 def create_app() -> FastAPI:
     api = _GuardedFastAPI(title="costmodel", version=costmodel.__version__, lifespan=_lifespan, responses=_errors(408, 413, 500),
-                          description="What a grid connection costs in China and who pays (customer vs grid company), and why.")
+                          description="What a grid connection costs in China and who pays (customer vs grid company), and why.",
+                          docs_url=None, redoc_url=None)
+    _serve_docs_offline(api)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -652,6 +658,27 @@ def create_app() -> FastAPI:
         return quoted, [other.model_dump(mode="json")]
 
     return api
+
+
+def _serve_docs_offline(api: FastAPI) -> None:
+    """/docs and /redoc as FastAPI draws them, with the scripts and styles served from here."""
+    api.mount(DOCS_ASSETS, StaticFiles(directory=OFFLINE_DOCS_DIR), name="docs-assets")
+
+    @api.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=api.openapi_url, title=f"{api.title} - Swagger UI",
+                                   oauth2_redirect_url=api.swagger_ui_oauth2_redirect_url,
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css", swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+    @api.get(api.swagger_ui_oauth2_redirect_url, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @api.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=api.openapi_url, title=f"{api.title} - ReDoc", with_google_fonts=False,
+                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js", redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png")
 
 
 def _safe(name: str) -> str:
