@@ -173,9 +173,8 @@ def fallback_warnings(calendar: WorkCalendar, first: np.ndarray, last: np.ndarra
     for year in calendar.fallback_years():
         hit = (first_year <= year) & (year <= last_year)
         if hit.any():
-            message = (
-                f"calendar: no holiday data for {year} (chinese_calendar covers {lo}-{hi}; "
-                f"add the year to tariffs/{TABLE_RELATIVE.as_posix()}); Monday-Friday assumed"
-            )
+            # one sentence without "; ", the separator between a row's warnings
+            message = (f"calendar: no holiday data for {year}, so Monday to Friday are taken as working days "
+                       f"(chinese_calendar covers {lo}-{hi}: add the year to tariffs/{TABLE_RELATIVE.as_posix()})")
             out[hit] = np.where(out[hit] == "", message, out[hit] + "; " + message)
     return out

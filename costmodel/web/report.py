@@ -194,6 +194,8 @@ def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None
                    + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
         out.extend("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
         out.append("</table>")
+        if quote["schedule"]["warnings"]:
+            out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in quote["schedule"]["warnings"]) + "</p>")
     out.append(f'<h2>{esc(words["provenance"])}</h2><p class="muted">{esc(_provenance_text(quote))}</p>')
     if quote["warnings"]:
         out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in quote["warnings"])
@@ -280,6 +282,8 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None)
         with pdf.table(line_height=4.5, headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230))) as table:
             for row in [header, *rows]:
                 table.row([clean(cell) for cell in row])
+        for warning in quote["schedule"]["warnings"]:
+            pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), new_x="LMARGIN", new_y="NEXT")
     if quote.get("schedule"):
         _pdf_heading(pdf, family, clean(words["schedule"]))
         pdf.multi_cell(0, 4.5, clean(schedule_summary(quote["schedule"], words)), new_x="LMARGIN", new_y="NEXT")
@@ -288,6 +292,8 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None)
         with pdf.table(line_height=4.5, headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230))) as table:
             for row in [header, *rows]:
                 table.row([clean(cell) for cell in row])
+        for warning in quote["schedule"]["warnings"]:
+            pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), new_x="LMARGIN", new_y="NEXT")
     _pdf_heading(pdf, family, clean(words["provenance"]))
     pdf.multi_cell(0, 4.5, clean(_provenance_text(quote)), new_x="LMARGIN", new_y="NEXT")
     for warning in quote["warnings"]:

@@ -74,7 +74,7 @@ def test_2027_and_2028_schedule_with_a_warning():
     stages, summary = schedule_applications(frame(("late", "2027-12-01", "10kV", "shandong-2019")))
     row = summary.iloc[0]
     assert row["energisation_due_date"].year == 2028
-    assert "2027" in row["warnings"] and "2028" in row["warnings"] and "Monday-Friday" in row["warnings"]
+    assert "2027" in row["warnings"] and "2028" in row["warnings"] and "Monday to Friday" in row["warnings"]
     # Monday-Friday from Wednesday 2027-12-01: 40 working days = 8 weeks -> Wednesday 2028-01-26.
     assert row["energisation_due_date"] == pd.Timestamp("2028-01-26")
 

@@ -75,6 +75,16 @@ def test_warehouse_totals_on_the_page_match_the_library(page, artifacts):
     page.screenshot(path=str(artifacts / "quote-warehouse-en.png"), full_page=True)
 
 
+def test_a_schedule_warning_is_shown_whole_on_the_page(page):
+    _fill_warehouse(page)
+    page.fill("[name=application_date]", "2099-12-01")  # beyond every holiday table
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    text = page.inner_text("#schedule-warnings")
+    assert "no holiday data for 2099, so Monday to Friday are taken as working days" in text
+    assert "add the year to tariffs/calendar/cn-holidays.yaml)" in text
+
+
 def test_bad_input_shows_a_readable_message(page, artifacts):
     page.fill("[name=capacity]", "-5")
     page.fill("[name=distance_to_lv_m]", "")

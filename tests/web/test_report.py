@@ -84,3 +84,21 @@ def test_pdf_tables_do_not_take_the_split_bars_colours(quote):
     blue, red = "0.3098 0.5059 0.7412", "0.7529 0.3137 0.302"  # the bar's grid (79, 129, 189) and customer (192, 80, 77)
     assert colours.count(blue) <= 1 and colours.count(red) <= 1, colours
     assert len(colours) > 10  # the tables were drawn and read
+
+
+def test_a_calendar_fallback_warning_is_shown_whole_in_the_html_and_the_pdf(tmp_path):
+    import shutil
+    import subprocess
+
+    application = load_application(EXAMPLES / "world-bank-warehouse.yaml").model_copy(
+        update={"application_date": __import__("datetime").date(2099, 12, 1)})  # beyond any holiday table
+    late = quote_application(application, load_ruleset("shandong-2019")).model_dump(mode="json")
+    (warning,) = [w for w in late["schedule"]["warnings"] if w.startswith("calendar:")][:1]
+    assert "no holiday data for 2099, so Monday to Friday are taken as working days" in warning
+    assert "; " not in warning  # the separator between warnings: a message with one was cut into fragments
+    assert f"Notes: {warning}</p>" in report.quote_html(late, "en")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    (tmp_path / "late.pdf").write_bytes(report.quote_pdf(late, "en"))
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "late.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "no holiday data for 2099" in " ".join(text.split())

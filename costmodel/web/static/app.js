@@ -208,6 +208,8 @@ function renderResult({quote, comparison}) {
   $("#schedule-section").hidden = !quote.schedule;
   $("#schedule-summary").textContent = quote.schedule ? scheduleSummary(quote.schedule) : "";
   $("#schedule").innerHTML = quote.schedule ? scheduleTable(quote.schedule) : "";
+  const scheduleWarnings = quote.schedule ? quote.schedule.warnings : [];
+  $("#schedule-warnings").textContent = scheduleWarnings.length ? `${t("warnings")}: ${scheduleWarnings.join("; ")}` : "";
   $("#comparison").innerHTML = comparison ? comparisonTable(comparison) : "";
   const p = quote.provenance;
   $("#provenance").textContent = `${t("provenance")}: ${p.ruleset_id} (${p.ruleset_lineage.join(" ← ")}) #${p.ruleset_content_hash}; ${p.evaluation_date}; ${p.catalog_id} ${p.catalog_edition}; ${p.design_scheme}`;
