@@ -150,6 +150,13 @@ def known_industries(version: str = "miit-2011") -> tuple[str, ...]:
     return tuple(allowed_industries(load_size_table(version)))
 
 
+@cached_per_root(maxsize=4)
+def industry_rows(version: str = "miit-2011") -> pd.DataFrame:
+    """The size table indexed by industry, read once per tariffs root (what a quote's what-if shows). Not to be
+    changed by the caller: the cache shares it."""
+    return load_size_table(version).set_index("industry")
+
+
 @dataclass(frozen=True)
 class SizeTable:
     """A size table read once into arrays: one row per industry, metrics as codes into METRICS (-1: none)."""

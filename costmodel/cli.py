@@ -72,6 +72,41 @@ def _cny(value: float | None) -> str:
     return "not priced" if value is None else f"{value:,.0f}"
 
 
+def _outcome_text(outcome) -> str:
+    if outcome.rejected:
+        return f"not quoted: {outcome.rejected}"
+    return (f"{outcome.supply_voltage}, boundary {outcome.boundary}, customer {_cny(outcome.customer_cny)} CNY, "
+            f"grid {_cny(outcome.grid_cny)} CNY, {outcome.working_days} working days")
+
+
+def render_whatif(whatif) -> None:
+    console.print("\n[bold]What would change it[/] (the policy in force; the application's other facts as given)")
+    if not whatif.cliffs:
+        console.print("  no capacity cap of the policy changes this application's voltage or boundary", markup=False)
+    for cliff in whatif.cliffs:
+        side = "below" if cliff.current_side == "below" else "above"
+        named = ", ".join(cliff.parameters) or "in rule " + ", ".join(cliff.rule_ids)
+        console.print(f"  capacity cap {cliff.threshold:g} {cliff.unit} ({named}; {', '.join(cliff.layers)}): "
+                      f"your request is {side} it, {cliff.distance:,.1f} {cliff.unit} away", markup=False)
+        console.print(f"    at {cliff.below_capacity:g} {cliff.unit} ({cliff.below_label}): {_outcome_text(cliff.below)}", markup=False)
+        console.print(f"    at {cliff.above_capacity:g} {cliff.unit} ({cliff.above_label}): {_outcome_text(cliff.above)}", markup=False)
+    for dimension, title in [("enterprise_size", "enterprise size"), ("park_level", "park level"),
+                             ("in_project_database", "in the provincial project database")]:
+        options = [option for option in whatif.alternatives if option.dimension == dimension]
+        if not options:
+            continue
+        changing = [option for option in options if option.changes]
+        current = next((option.value for option in options if option.current), None)
+        if not changing:
+            console.print(f"  {title}: no value changes the quote (yours: {current})", markup=False)
+            continue
+        console.print(f"  {title} (yours: {current}):", markup=False)
+        for option in changing:
+            console.print(f"    {option.value}: {_outcome_text(option.outcome)}", markup=False)
+        if dimension == "enterprise_size" and whatif.size_limits:
+            console.print(f"    limits: {whatif.size_limits}", style="dim", markup=False)
+
+
 def render_quote(quote: Quote) -> None:
     console.print(f"[bold]Quote {quote.application_id}[/] under [bold]{quote.ruleset}[/] — "
                   f"{quote.capacity_kva:,.1f} kVA ({quote.capacity_kw:,.1f} kW), enterprise size {quote.enterprise_size}")
@@ -128,23 +163,39 @@ def quote(
     ruleset: str = typer.Option("shandong", help="Rule set id, or a jurisdiction resolved by the application date"),
     format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
     gantt: Optional[Path] = typer.Option(None, help="Write a Gantt chart of the schedule (.png or .svg)"),
+    what_if: bool = typer.Option(False, "--what-if", help="Also the nearest thresholds of the policy in force (capacity caps, "
+                                 "size class, park level, project database) and what crossing each changes"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
     check_outputs([gantt], force=force, inputs=[application])
     app_model = load_application(application)
     chosen = _ruleset_for(ruleset, app_model)
-    batch = quote_frame(app_model.to_frame(), chosen)
-    result = quote_from_batch(batch, app_model.id)
+    whatif = None
+    if what_if:  # the application and its variants in one vectorised call
+        from costmodel.whatif import build_variants, extract, solve
+
+        frame, asks, caps, standard = build_variants(app_model, chosen)
+        batch, outcomes = solve(frame, chosen)
+        result = quote_from_batch(batch, app_model.id)
+        whatif = extract(app_model, frame, asks, caps, standard, outcomes, result)
+    else:
+        batch = quote_frame(app_model.to_frame(), chosen)
+        result = quote_from_batch(batch, app_model.id)
     if gantt is not None:
         from costmodel.schedule.gantt import plot_gantt
 
         stages, _ = batch.schedules([app_model.id])
         plot_gantt(stages, app_model.id, gantt)
     if format == "json":
-        print(result.model_dump_json(indent=2))
+        document = result.model_dump(mode="json")
+        if whatif is not None:
+            document["what_if"] = whatif.model_dump(mode="json")
+        print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         render_quote(result)
+        if whatif is not None:
+            render_whatif(whatif)
 
 
 @app.command()

@@ -1,0 +1,251 @@
+"""The threshold what-if: where the policy in force would treat this application differently.
+
+For one application it finds the capacity caps that the decision tables of each policy layer compare the
+request with, at the values in force for it, and asks what crossing each one changes. It asks the same of
+the enterprise size class (with its industry's limits), the park level and the project database.
+
+Every question is a variant row of the application. The variants are quoted with the application itself
+in one call of the vectorised engine (`quote_frame`), then compared row by row.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from costmodel.application import ENTERPRISE_KINDS, Application, ParkLevel
+from costmodel.classification import SIZES, industry_rows
+from costmodel.params import RuleSet
+from costmodel.quote import Quote, QuoteBatch, quote_frame, quote_from_batch
+from costmodel.rules import conditions
+from costmodel.rules.engine import prepare
+from costmodel.schedule.plan import schedule_columns
+
+# Variants one unit (kW or kVA) either side of a cap: how a customer reads "at 160 kVA or below" and "161 kVA".
+# A step of the question, not a policy figure.
+CAPACITY_STEP = 1.0
+CURVE_POINTS = 48  # capacities on the chart of customer CNY against capacity
+PARK_LEVELS = typing.get_args(ParkLevel)
+DECISIVE = ("supply_voltage", "boundary")  # a cap is a cliff for this application where one of these changes
+
+
+class Outcome(BaseModel):
+    supply_voltage: str | None
+    boundary: str | None
+    customer_cny: float | None
+    grid_cny: float | None
+    working_days: int | None
+    rejected: str | None = None  # why the variant cannot be quoted (e.g. beyond what 10 kV serves)
+
+
+class CapacityCliff(BaseModel):
+    threshold: float
+    unit: str
+    below_label: str  # "≤ 160 kVA" or "< 160 kW", as the rule compares
+    above_label: str
+    below_capacity: float  # the capacities quoted either side, in the cap's unit
+    above_capacity: float
+    parameters: list[str]  # the parameters holding this cap (a literal in a rule has none)
+    rule_ids: list[str]  # the rules that compare the request with it
+    layers: list[str]
+    below: Outcome
+    above: Outcome
+    current_side: str  # below | above
+    distance: float  # from the request, in the cap's unit
+
+
+class Alternative(BaseModel):
+    dimension: str  # enterprise_size | park_level | in_project_database
+    value: str
+    current: bool
+    outcome: Outcome
+    changes: list[str]  # what differs from the application's own quote
+
+
+class CurvePoint(BaseModel):
+    capacity: float
+    customer_cny: float | None
+    grid_cny: float | None
+    supply_voltage: str | None
+
+
+class WhatIf(BaseModel):
+    application_id: str
+    capacity: float
+    capacity_unit: str
+    current: Outcome
+    cliffs: list[CapacityCliff]
+    alternatives: list[Alternative]
+    size_limits: str | None  # the industry's size-class limits, from the size table
+    curve: list[CurvePoint]
+
+
+def _capacity_conditions(specs) -> typing.Iterator[dict]:
+    for spec in specs:
+        if "any" in spec or "all" in spec:
+            yield from _capacity_conditions(next(iter(spec.values())))
+        elif spec.get("quantity") == "capacity":
+            yield spec
+
+
+def capacity_caps(prepared, ruleset: RuleSet) -> list[dict]:
+    """Each distinct (value, unit) a rule of any layer compares the capacity with, at the values in force for
+    the one prepared row: with the parameters, rules and layers that name it."""
+    caps: dict[tuple[float, str], dict] = {}
+    for layer in ruleset.layers or (ruleset,):  # a composed policy decides by its layers' own tables
+        for table in layer.decisions.values():
+            for rule in getattr(table, "rules", ()):
+                for spec in _capacity_conditions(getattr(rule, "when", ()) or ()):
+                    op = next(key for key in spec if key in conditions.COMPARISONS)
+                    right = spec[op]
+                    if isinstance(right, dict) and "param" in right:
+                        parameter = layer.parameter(right["param"])
+                        value, unit, path = float(parameter.array(prepared)[0]), parameter.unit, parameter.path
+                    elif isinstance(right, (int, float)):
+                        value, unit, path = float(right), spec["unit"], None
+                    else:
+                        continue
+                    if np.isfinite(value):
+                        cap = caps.setdefault((value, unit), {"value": value, "unit": unit, "parameters": [],
+                                                              "rule_ids": [], "layers": []})
+                        for key, item in (("parameters", path), ("rule_ids", rule.id), ("layers", layer.id)):
+                            if item is not None and item not in cap[key]:
+                                cap[key].append(item)
+    return list(caps.values())
+
+
+def build_variants(application: Application, ruleset: RuleSet) -> tuple[pd.DataFrame, pd.DataFrame, list[dict], str]:
+    """The application's row followed by its variants, what each variant asks, the caps found and the size
+    standard in force (whose limits the what-if shows)."""
+    base = application.to_frame()
+    prepared = prepare(base, ruleset)
+    caps = capacity_caps(prepared, ruleset)
+    asks: list[dict] = []
+    for number, cap in enumerate(caps):
+        for offset in (-CAPACITY_STEP, 0.0, CAPACITY_STEP):
+            if cap["value"] + offset > 0:
+                asks.append({"dimension": "capacity", "cap": number, "offset": offset,
+                             "capacity": cap["value"] + offset, "capacity_unit": cap["unit"]})
+    unit = base["capacity_unit"].iloc[0]
+    power_factor = float(prepared["power_factor_used"][0])
+    in_base_unit = [cap["value"] if cap["unit"] == unit else
+                    (cap["value"] / power_factor if unit == "kVA" else cap["value"] * power_factor) for cap in caps]
+    # the chart spans twice the request, and past the nearest cap above it (not to a far one, such as 10 kV's limit)
+    requested = float(base["capacity"].iloc[0])
+    caps_above = [value for value in in_base_unit if value > requested]
+    top = max(requested * 2, min(caps_above) * 1.25 if caps_above else 0.0)
+    for capacity in np.linspace(top / CURVE_POINTS, top, CURVE_POINTS):
+        asks.append({"dimension": "curve", "capacity": round(float(capacity), 1), "capacity_unit": unit})
+    if base["applicant_kind"].iloc[0] in ENTERPRISE_KINDS:
+        asks += [{"dimension": "enterprise_size", "value": size, "size_class": size} for size in SIZES]
+    asks += [{"dimension": "park_level", "value": level, "park_level": level} for level in PARK_LEVELS]
+    asks += [{"dimension": "in_project_database", "value": str(listed).lower(), "in_project_database": listed}
+             for listed in (False, True)]
+    # Row 0 is the application; row k + 1 is ask k: the application's values, with the asked ones changed.
+    columns = {name: np.repeat(base[name].to_numpy(), len(asks) + 1) for name in base.columns}
+    for name in ("capacity", "capacity_unit", "size_class", "park_level", "in_project_database"):
+        column = columns[name].astype(object) if name == "size_class" else columns[name]
+        for row, ask in enumerate(asks, start=1):
+            if name in ask:
+                column[row] = ask[name]
+        columns[name] = column
+    columns["application_id"] = np.array([application.id] + [f"{application.id}~whatif-{k}" for k in range(len(asks))], dtype=object)
+    standard = str(ruleset.parameter("enterprise_size.standard").array(prepared)[0])
+    return pd.DataFrame(columns), pd.DataFrame(asks), caps, standard
+
+
+def solve(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, Outcome]]:
+    """One vectorised quote of the application and its variants, and each row's outcome (with working days)."""
+    batch = quote_frame(frame, ruleset)
+    decided = batch.decided
+    _, schedule = schedule_columns(**batch.schedule_input(decided))
+    # built without re-validating: every value comes from the engine's own typed columns
+    outcomes = {application_id: Outcome.model_construct(supply_voltage=voltage, boundary=boundary, customer_cny=customer,
+                                                        grid_cny=grid, working_days=days, rejected=None)
+                for application_id, voltage, boundary, customer, grid, days in zip(
+                    np.asarray(decided["application_id"]).tolist(), np.asarray(decided["supply_voltage"], dtype=object).tolist(),
+                    np.asarray(decided["boundary"], dtype=object).tolist(), batch.totals["customer_cny"].tolist(),
+                    batch.totals["grid_cny"].tolist(), np.asarray(schedule["total_working_days"]).tolist())}
+    for application_id, reason in zip(batch.rejected["application_id"].tolist(), batch.rejected["reason"].tolist()):
+        outcomes[application_id] = Outcome(supply_voltage=None, boundary=None, customer_cny=None, grid_cny=None,
+                                           working_days=None, rejected=reason)
+    return batch, outcomes
+
+
+def _changes(outcome: Outcome, current: Outcome) -> list[str]:
+    return [field for field in ("supply_voltage", "boundary", "customer_cny", "grid_cny", "working_days", "rejected")
+            if getattr(outcome, field) != getattr(current, field)]
+
+
+def _size_limits(application: Application, standard: str) -> str | None:
+    enterprise = application.applicant.enterprise
+    if enterprise is None or enterprise.industry is None:
+        return None
+    table = industry_rows(standard)
+    row = table.loc[enterprise.industry]
+    metrics = [row["metric_1"]] + ([row["metric_2"]] if row["metric_2"] else [])
+
+    def limit(threshold: str) -> str:
+        return " and ".join(f"{metric} ≥ {row[f'{threshold}_{i}']:,.0f}" for i, metric in enumerate(metrics, start=1))
+
+    return (f"{enterprise.industry} ({row['name_zh']}, {standard} {row['clause']}): large: {limit('sme_ceiling')}; "
+            f"medium: {limit('medium_min')}; small: {limit('small_min')}; micro: below small")
+
+
+def extract(application: Application, frame: pd.DataFrame, asks: pd.DataFrame, caps: list[dict], standard: str,
+            outcomes: dict[str, Outcome], quote: Quote) -> WhatIf:
+    """The cliffs among the caps (nearest first), the alternatives of each category and the chart's curve."""
+    prepared_capacity = {"kVA": quote.capacity_kva, "kW": quote.capacity_kw}
+    ids = [f"{application.id}~whatif-{number}" for number in range(len(asks))]
+    current = outcomes[application.id]
+    by_ask = dict(zip(range(len(asks)), ids))
+    cliffs = []
+    for number, cap in enumerate(caps):
+        rows = asks.index[(asks["dimension"] == "capacity") & (asks["cap"] == number)]
+        side = {float(asks.at[i, "offset"]): outcomes[by_ask[i]] for i in rows}
+        at, above, below = side.get(0.0), side.get(CAPACITY_STEP), side.get(-CAPACITY_STEP)
+
+        def decisive(outcome: Outcome | None):
+            return None if outcome is None else tuple(getattr(outcome, field) for field in DECISIVE) + (outcome.rejected,)
+
+        value, unit = cap["value"], cap["unit"]
+        if decisive(at) != decisive(above):  # the rule holds at the cap: "at or below"
+            labels, lower, upper, tested = (f"≤ {value:g} {unit}", f"> {value:g} {unit}"), at, above, (value, value + CAPACITY_STEP)
+            current_below = prepared_capacity[unit] <= value
+        elif below is not None and decisive(below) != decisive(at):
+            labels, lower, upper, tested = (f"< {value:g} {unit}", f"≥ {value:g} {unit}"), below, at, (value - CAPACITY_STEP, value)
+            current_below = prepared_capacity[unit] < value
+        else:
+            continue  # crossing this cap changes nothing for this application (another condition decides)
+        cliffs.append(CapacityCliff(threshold=value, unit=unit, below_label=labels[0], above_label=labels[1],
+                                    below_capacity=tested[0], above_capacity=tested[1],
+                                    parameters=cap["parameters"], rule_ids=cap["rule_ids"], layers=cap["layers"], below=lower,
+                                    above=upper, current_side="below" if current_below else "above",
+                                    distance=abs(prepared_capacity[unit] - value)))
+    cliffs.sort(key=lambda cliff: cliff.distance)
+    application_row = frame.iloc[0]
+    current_value = {"enterprise_size": quote.enterprise_size, "park_level": application_row["park_level"],
+                     "in_project_database": str(bool(application_row["in_project_database"])).lower()}
+    alternatives = []
+    for i in asks.index[asks["dimension"].isin(["enterprise_size", "park_level", "in_project_database"])]:
+        dimension, value = asks.at[i, "dimension"], asks.at[i, "value"]
+        outcome = outcomes[by_ask[i]]
+        alternatives.append(Alternative(dimension=dimension, value=value, current=value == current_value[dimension], outcome=outcome,
+                                        changes=_changes(outcome, current)))
+    curve = [CurvePoint(capacity=float(asks.at[i, "capacity"]), customer_cny=outcomes[by_ask[i]].customer_cny,
+                        grid_cny=outcomes[by_ask[i]].grid_cny, supply_voltage=outcomes[by_ask[i]].supply_voltage)
+             for i in asks.index[asks["dimension"] == "curve"]]
+    return WhatIf(application_id=application.id, capacity=float(application_row["capacity"]),
+                  capacity_unit=str(application_row["capacity_unit"]), current=current, cliffs=cliffs,
+                  alternatives=alternatives, size_limits=_size_limits(application, standard), curve=curve)
+
+
+def quote_with_whatif(application: Application, ruleset: RuleSet) -> tuple[Quote, WhatIf]:
+    """The application's quote and its what-if, from one vectorised call over the application and its variants."""
+    frame, asks, caps, standard = build_variants(application, ruleset)
+    batch, outcomes = solve(frame, ruleset)
+    quote = quote_from_batch(batch, application.id)
+    return quote, extract(application, frame, asks, caps, standard, outcomes, quote)
