@@ -44,6 +44,7 @@ from costmodel.quote import Quote, quote_application, quote_frame, quotes_from_b
 from costmodel.scenarios.portfolio import validate_frame
 from costmodel.scenarios.studies import quote_portfolio
 from costmodel.web import report
+from costmodel.whatif import WhatIf, quote_with_whatif
 
 EXAMPLES_DIR = SHIPPED_EXAMPLES / "applications"
 # A request body bigger than this is refused (413) before it is read: /batch's CSV upload (about
@@ -608,6 +609,14 @@ def create_app() -> FastAPI:
         quotes = await asyncio.gather(*(coalescer.quote(body.application, ruleset) for ruleset in rulesets))
         return _comparison(body.application.id, list(quotes))
 
+    @api.post("/what-if", response_model=WhatIf, responses=_errors(400, 422))
+    async def what_if(body: QuoteRequest) -> Response:
+        """The nearest thresholds of the policy in force for this application (capacity caps, size class, park
+        level, project database) and what crossing each changes; `curve` is customer CNY against capacity."""
+        ruleset = resolve(body.ruleset, body.application.application_date)
+        _, result = await run_in_threadpool(quote_with_whatif, body.application, ruleset)  # CPU-bound
+        return Response(result.model_dump_json(), media_type="application/json")
+
     @api.post("/quote.json", responses=_errors(400, 422))
     def quote_json(body: QuoteRequest) -> Response:
         quoted = _quote(body)
@@ -618,8 +627,8 @@ def create_app() -> FastAPI:
     def quote_html(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
                    compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> HTMLResponse:
         """A printable quote page (open it and print, or save)."""
-        quoted, others = _with_comparison(body, compare_with)
-        return HTMLResponse(report.quote_html(quoted, lang, others), headers={
+        quoted, others, whatif = _with_comparison(body, compare_with)
+        return HTMLResponse(report.quote_html(quoted, lang, others, whatif), headers={
             "Content-Disposition": f'inline; filename="quote-{_safe(quoted["application_id"])}.html"',
             "Content-Security-Policy": REPORT_CSP})
 
@@ -627,8 +636,8 @@ def create_app() -> FastAPI:
     def quote_pdf(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
                   compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> Response:
         """The quote as a PDF (Chinese text needs a CJK font; English without one)."""
-        quoted, others = _with_comparison(body, compare_with)
-        return Response(report.quote_pdf(quoted, lang, others), media_type="application/pdf", headers={
+        quoted, others, whatif = _with_comparison(body, compare_with)
+        return Response(report.quote_pdf(quoted, lang, others, whatif), media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="quote-{_safe(quoted["application_id"])}.pdf"'})
 
     @api.post("/batch", response_class=StreamingResponse, responses=_errors(422), openapi_extra={
@@ -650,12 +659,13 @@ def create_app() -> FastAPI:
     def page() -> FileResponse:
         return FileResponse(report.STATIC_DIR / "index.html")
 
-    def _with_comparison(body: QuoteRequest, compare_with: str | None) -> tuple[dict, list[dict]]:
-        quoted = _quote(body).model_dump(mode="json")
+    def _with_comparison(body: QuoteRequest, compare_with: str | None) -> tuple[dict, list[dict], dict]:
+        """The quote, the same application under `compare_with`, and its what-if: what a printed quote shows."""
+        quoted, whatif = quote_with_whatif(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
         if not compare_with:
-            return quoted, []
+            return quoted.model_dump(mode="json"), [], whatif.model_dump(mode="json")
         other = quote_application(body.application, resolve_ruleset(compare_with, body.application.application_date))
-        return quoted, [other.model_dump(mode="json")]
+        return quoted.model_dump(mode="json"), [other.model_dump(mode="json")], whatif.model_dump(mode="json")
 
     return api
 

@@ -66,6 +66,14 @@ def test_compare_gives_the_difference_last_minus_first(client):
     assert body["difference_last_minus_first"] == {"customer_cny": -389_000.0, "grid_cny": 141_830.0, "total_cny": -247_170.0}
 
 
+def test_what_if_gives_the_160_kva_cliff_of_the_warehouse(client):
+    body = client.post("/what-if", json={"application": warehouse(), "ruleset": "shandong-2019"}).json()
+    cliff = body["cliffs"][0]
+    # hand-worked in tests/test_whatif.py: nothing to pay at 160 kVA, 402,000 CNY at 161 kVA (10 kV)
+    assert (cliff["threshold"], cliff["below"]["customer_cny"], cliff["above"]["customer_cny"]) == (160, 0, 402_000)
+    assert client.post("/what-if", json={"application": warehouse(), "ruleset": "atlantis"}).status_code == 422
+
+
 def test_compare_needs_two_rulesets(client):
     response = client.post("/compare", json={"application": warehouse(), "rulesets": ["shandong-2019"]})
     assert response.status_code == 422

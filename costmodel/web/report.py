@@ -92,6 +92,28 @@ def split_svg(totals: dict, words: dict[str, str], width: int = 560) -> str:
     )
 
 
+def _side_text(side: dict, words: dict[str, str]) -> str:
+    if side["rejected"]:
+        return side["rejected"]
+    return (f'{outcome_label(words, "supply_voltage", side["supply_voltage"])}, '
+            f'{outcome_label(words, "investment_boundary", side["boundary"])}, {words["whatif_customer"]} {cny(side["customer_cny"])} '
+            f'{words["cny"]}, {side["working_days"]} {words["whatif_days"]}')
+
+
+def whatif_sentences(whatif: dict, words: dict[str, str]) -> list[str]:
+    """Each threshold that changes the quote, both sides; then each size, park level or listing that would."""
+    sentences = [f'{cliff["below_label"]}: {_side_text(cliff["below"], words)} | {cliff["above_label"]}: '
+                 f'{_side_text(cliff["above"], words)} ({", ".join(cliff["parameters"])}; {words["your_request"]}: '
+                 f'{cliff["below_label"] if cliff["current_side"] == "below" else cliff["above_label"]})' for cliff in whatif["cliffs"]]
+    for option in whatif["alternatives"]:
+        if option["changes"]:
+            value = (outcome_label(words, "enterprise_size", option["value"]) if option["dimension"] == "enterprise_size"
+                     else words.get(f'park_{option["value"]}', option["value"]) if option["dimension"] == "park_level"
+                     else words["yes" if option["value"] == "true" else "no"])
+            sentences.append(f'{words[option["dimension"]]}: {value} → {_side_text(option["outcome"], words)}')
+    return sentences
+
+
 def schedule_summary(schedule: dict, words: dict[str, str]) -> str:
     limit = schedule["limit_working_days"]
     kind = "target" if schedule.get("limit_basis") == "average" else "limit"  # an average is not a time owed to this customer
@@ -157,8 +179,9 @@ dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em} dt{font-weig
 """
 
 
-def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None) -> str:
-    """A self-contained printable page of one quote (and, given, the same application under other rules)."""
+def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None) -> str:
+    """A self-contained printable page of one quote (and, given, the same application under other rules and its
+    what-if)."""
     words = labels(lang)
     esc = html.escape
     out = [f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
@@ -188,6 +211,8 @@ def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None
         out.append(f'<h2>{esc(words["comparison"])}</h2><table><tr>' + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
         out.extend("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
         out.append("</table>")
+    if whatif:
+        out.append(f'<h2>{esc(words["whatif"])}</h2><ul>' + "".join(f"<li>{esc(s)}</li>" for s in whatif_sentences(whatif, words)) + "</ul>")
     if quote.get("schedule"):
         header, rows = _schedule_rows(quote["schedule"], words, lang)
         out.append(f'<h2>{esc(words["schedule"])}</h2><p>{esc(schedule_summary(quote["schedule"], words))}</p><table><tr>'
@@ -230,7 +255,7 @@ def latin1(text: str) -> str:
     return "".join(out)
 
 
-def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None) -> bytes:
+def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None) -> bytes:
     """The quote as a PDF; English labels and Latin-1 text when no CJK font is installed."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
@@ -282,8 +307,10 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None)
         with pdf.table(line_height=4.5, headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230))) as table:
             for row in [header, *rows]:
                 table.row([clean(cell) for cell in row])
-        for warning in quote["schedule"]["warnings"]:
-            pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), new_x="LMARGIN", new_y="NEXT")
+    if whatif:
+        _pdf_heading(pdf, family, clean(words["whatif"]))
+        for sentence in whatif_sentences(whatif, words):
+            pdf.multi_cell(0, 4.5, clean(f"- {sentence}"), align="L", new_x="LMARGIN", new_y="NEXT")
     if quote.get("schedule"):
         _pdf_heading(pdf, family, clean(words["schedule"]))
         pdf.multi_cell(0, 4.5, clean(schedule_summary(quote["schedule"], words)), new_x="LMARGIN", new_y="NEXT")

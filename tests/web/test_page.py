@@ -75,6 +75,20 @@ def test_warehouse_totals_on_the_page_match_the_library(page, artifacts):
     page.screenshot(path=str(artifacts / "quote-warehouse-en.png"), full_page=True)
 
 
+def test_the_warehouse_what_if_shows_the_160_kva_cliff_with_both_outcomes(page, artifacts):
+    _fill_warehouse(page)
+    page.click("#submit")
+    page.wait_for_selector("#whatif-section:not([hidden])")
+    text = page.inner_text("#whatif")
+    # ≤ 160 kVA: low voltage, nothing to pay; > 160 kVA: 10 kV and 402,000 CNY (worked in tests/test_whatif.py)
+    assert "≤ 160 kVA: 低压(0.4千伏)" in text and "0 元" in text.split("> 160 kVA")[0]
+    assert "> 160 kVA: 10千伏" in text and "402,000" in text
+    assert page.locator("#whatif-chart svg line[stroke-dasharray]").count() >= 1
+    page.locator("#whatif-section").screenshot(path=str(artifacts / "whatif-warehouse-zh.png"))
+    page.click("#language")
+    assert "> 160 kVA: 10 kV" in page.inner_text("#whatif")
+
+
 def test_a_schedule_warning_is_shown_whole_on_the_page(page):
     _fill_warehouse(page)
     page.fill("[name=application_date]", "2099-12-01")  # beyond every holiday table

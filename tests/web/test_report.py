@@ -101,4 +101,23 @@ def test_a_calendar_fallback_warning_is_shown_whole_in_the_html_and_the_pdf(tmp_
         pytest.skip("pdftotext (poppler-utils) not installed")
     (tmp_path / "late.pdf").write_bytes(report.quote_pdf(late, "en"))
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "late.pdf"), "-"], capture_output=True, text=True).stdout
-    assert "no holiday data for 2099" in " ".join(text.split())
+    assert " ".join(text.split()).count("no holiday data for 2099") == 1  # under the schedule, once
+
+
+def test_the_printed_quote_shows_the_what_if_cliff_with_both_outcomes(tmp_path):
+    import shutil
+    import subprocess
+
+    from costmodel.whatif import quote_with_whatif
+
+    quoted, whatif = quote_with_whatif(load_application(EXAMPLES / "world-bank-warehouse.yaml"), load_ruleset("shandong-2019"))
+    quoted, whatif = quoted.model_dump(mode="json"), whatif.model_dump(mode="json")
+    english = report.quote_html(quoted, "en", whatif=whatif)
+    # hand-worked in tests/test_whatif.py: 0 CNY at low voltage up to 160 kVA, 402,000 CNY at 10 kV above
+    assert "≤ 160 kVA: low voltage (0.4 kV), the meter (zero investment), customer pays 0 CNY, 7 working days" in english
+    assert "&gt; 160 kVA: 10 kV, the point of connection, customer pays 402,000 CNY, 40 working days" in english
+    if shutil.which("pdftotext") is None or report.find_cjk_font() is None:
+        pytest.skip("pdftotext or the CJK font not installed")
+    (tmp_path / "q.pdf").write_bytes(report.quote_pdf(quoted, "zh", whatif=whatif))
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "q.pdf"), "-"], capture_output=True, text=True).stdout.split())
+    assert "什么会改变报价" in text and "> 160 kVA: 10千伏" in text and "402,000" in text

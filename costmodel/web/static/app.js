@@ -195,7 +195,47 @@ function comparisonTable(comparison) {
     ${quotes.map((q) => `<p><strong>${esc(q.ruleset)}</strong><br>${splitChart(q.totals)}</p>`).join("")}`;
 }
 
-function renderResult({quote, comparison}) {
+// What one side of a threshold gives: voltage, boundary, customer CNY and working days (or why it cannot be quoted).
+function sideText(side) {
+  if (side.rejected) return side.rejected;
+  return `${outcome("supply_voltage", side.supply_voltage)}, ${outcome("investment_boundary", side.boundary)}, ${t("whatif_customer")} ${cny(side.customer_cny)} ${t("cny")}, ${side.working_days} ${t("whatif_days")}`;
+}
+
+function whatifItems(whatif) {
+  const cliffs = whatif.cliffs.map((c) => `<li><strong>${esc(c.below_label)}</strong>: ${esc(sideText(c.below))}<br><strong>${esc(c.above_label)}</strong>: ${esc(sideText(c.above))}<br><small>${esc(c.parameters.join(", "))} (${esc(c.layers.join(", "))}) · ${esc(t("your_request"))}: ${esc(c.current_side === "below" ? c.below_label : c.above_label)}</small></li>`);
+  const value = (a) => a.dimension === "enterprise_size" ? outcome("enterprise_size", a.value)
+    : a.dimension === "park_level" ? t(`park_${a.value}`) : t(a.value === "true" ? "yes" : "no");
+  const others = whatif.alternatives.filter((a) => a.changes.length).map((a) => `<li>${esc(t(a.dimension))}: ${esc(value(a))} → ${esc(sideText(a.outcome))}</li>`);
+  return cliffs.concat(others).join("");
+}
+
+// Customer CNY against requested capacity, with each cap of the policy as a dashed line and the request as a dot.
+function whatifChart(whatif, width = 560, height = 180) {
+  const points = whatif.curve.filter((p) => p.customer_cny !== null);
+  if (!points.length) return "";
+  const left = 64, bottom = 24, top = 10;
+  const maxX = whatif.curve[whatif.curve.length - 1].capacity;
+  const maxY = Math.max(1, ...points.map((p) => p.customer_cny));
+  const x = (value) => left + ((width - left - 8) * value) / maxX;
+  const y = (value) => top + (height - top - bottom) * (1 - value / maxY);
+  // steps, not slopes: a price holds until the next capacity quoted
+  const steps = points.map((p, i) => i ? `H${x(p.capacity).toFixed(1)} V${y(p.customer_cny).toFixed(1)}` : `M${x(p.capacity).toFixed(1)},${y(p.customer_cny).toFixed(1)}`).join(" ");
+  const caps = whatif.cliffs.filter((c) => c.unit === whatif.capacity_unit && c.threshold <= maxX).map((c) =>
+    `<line x1="${x(c.threshold)}" x2="${x(c.threshold)}" y1="${top}" y2="${height - bottom}" stroke="#c0504d" stroke-dasharray="4 3"/>
+     <text x="${x(c.threshold) + 3}" y="${top + 10}" font-size="11" fill="#c0504d">${esc(c.threshold)} ${esc(c.unit)}</text>`).join("");
+  const current = whatif.current.customer_cny === null ? "" :
+    `<circle cx="${x(whatif.capacity)}" cy="${y(whatif.current.customer_cny)}" r="4" fill="#4f81bd"><title>${esc(t("your_request"))}</title></circle>`;
+  return `<svg class="whatif-chart" role="img" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">
+    <title>${esc(t("whatif_chart"))}</title>
+    <line x1="${left}" x2="${width - 8}" y1="${height - bottom}" y2="${height - bottom}" stroke="#999"/>
+    <line x1="${left}" x2="${left}" y1="${top}" y2="${height - bottom}" stroke="#999"/>
+    <text x="${left - 4}" y="${top + 8}" font-size="11" text-anchor="end">${esc(cny(maxY))}</text>
+    <text x="${left - 4}" y="${height - bottom}" font-size="11" text-anchor="end">0</text>
+    <text x="${width - 8}" y="${height - 6}" font-size="11" text-anchor="end">${esc(cny(maxX))} ${esc(whatif.capacity_unit)}</text>
+    <path d="${steps}" fill="none" stroke="#333" stroke-width="1.5"/>${caps}${current}</svg>`;
+}
+
+function renderResult({quote, comparison, whatif}) {
   $("#supply-voltage").textContent = outcome("supply_voltage", quote.supply_voltage);
   $("#boundary").textContent = outcome("investment_boundary", quote.boundary);
   $("#enterprise-size").textContent = `${outcome("enterprise_size", quote.enterprise_size)} · ${quote.capacity_kva.toLocaleString("en-US")} kVA`;
@@ -205,6 +245,9 @@ function renderResult({quote, comparison}) {
   $("#chart").innerHTML = splitChart(quote.totals);
   $("#lines").innerHTML = linesTable(quote);
   $("#trace").innerHTML = traceItems(quote);
+  $("#whatif-section").hidden = !whatif;
+  $("#whatif-chart").innerHTML = whatif ? whatifChart(whatif) : "";
+  $("#whatif").innerHTML = whatif ? whatifItems(whatif) : "";
   $("#schedule-section").hidden = !quote.schedule;
   $("#schedule-summary").textContent = quote.schedule ? scheduleSummary(quote.schedule) : "";
   $("#schedule").innerHTML = quote.schedule ? scheduleTable(quote.schedule) : "";
@@ -226,8 +269,10 @@ async function submit(event) {
   const request = readForm();
   try {
     const quote = await (await post("/quote", request)).json();
-    const comparison = await (await post("/compare", {application: request.application, rulesets: [BASELINE, quote.ruleset]})).json();
-    last = {request, quote, comparison};
+    const [comparison, whatif] = await Promise.all([
+      post("/compare", {application: request.application, rulesets: [BASELINE, quote.ruleset]}).then((r) => r.json()),
+      post("/what-if", request).then((r) => r.json())]);
+    last = {request, quote, comparison, whatif};
     renderResult(last);
   } catch (problem) {
     $("#result").hidden = true;
