@@ -142,3 +142,32 @@ def test_the_page_and_the_printable_quote_run_under_their_content_security_polic
     assert page.evaluate("() => getComputedStyle(document.querySelector('table')).borderCollapse") == "collapse"
     assert refused == []
     context.close()
+
+
+def test_on_a_390_px_phone_no_result_page_scrolls_sideways(browser, live_server, artifacts):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(live_server + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    examples = page.eval_on_selector_all("#example option", "options => options.map(o => o.value)")
+    assert len(examples) >= 6
+    too_wide = []
+    for lang in ("zh", "en"):
+        for name in examples:
+            page.select_option("#example", name)
+            page.wait_for_function("name => document.querySelector('[name=id]').value !== '' && document.body.dataset.ready", arg=name)
+            page.wait_for_timeout(200)  # the example's fields are filled after its fetch
+            page.evaluate("document.querySelector('#result').hidden = true")
+            page.click("#submit")
+            page.wait_for_selector("#result:not([hidden])")
+            page.wait_for_selector("#whatif-section:not([hidden])")
+            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if width[0] > width[1]:
+                too_wide.append((lang, name, width))
+        page.screenshot(path=str(artifacts / f"phone-{lang}.png"), full_page=True)
+        page.click("#language")
+    assert too_wide == []
+    # the lines are cards: each value is shown under its column's name
+    assert page.locator("#lines td[data-label]").count() > 0
+    context.close()

@@ -121,19 +121,18 @@ function showError(problem) {
   box.hidden = false;
 }
 
+// The bar scales with the page; its legend is text, so it stays readable on a phone.
 function splitChart(totals, width = 560) {
   const total = totals.total_cny;
   const customerWidth = total ? Math.round((width * totals.customer_cny) / total) : 0;
   const gridWidth = total ? width - customerWidth : 0;
-  return `<svg class="split" role="img" viewBox="0 0 ${width} 64" width="${width}" height="64">
+  return `<svg class="split" role="img" viewBox="0 0 ${width} 28" width="${width}" height="28">
     <title>${esc(t("split"))}</title>
     <rect x="0" y="0" width="${width}" height="28" fill="#eee"/>
     <rect x="0" y="0" width="${customerWidth}" height="28" fill="#c0504d"/>
-    <rect x="${customerWidth}" y="0" width="${gridWidth}" height="28" fill="#4f81bd"/>
-    <rect x="0" y="40" width="12" height="12" fill="#c0504d"/>
-    <text x="18" y="51" font-size="13">${esc(t("customer"))} ${cny(totals.customer_cny)} ${esc(t("cny"))}</text>
-    <rect x="${width / 2}" y="40" width="12" height="12" fill="#4f81bd"/>
-    <text x="${width / 2 + 18}" y="51" font-size="13">${esc(t("grid"))} ${cny(totals.grid_cny)} ${esc(t("cny"))}</text></svg>`;
+    <rect x="${customerWidth}" y="0" width="${gridWidth}" height="28" fill="#4f81bd"/></svg>
+    <span class="legend"><i class="customer"></i>${esc(t("customer"))} ${cny(totals.customer_cny)} ${esc(t("cny"))}</span>
+    <span class="legend"><i class="grid"></i>${esc(t("grid"))} ${cny(totals.grid_cny)} ${esc(t("cny"))}</span>`;
 }
 
 function linesTable(quote) {
@@ -146,8 +145,10 @@ function linesTable(quote) {
     out += `<tr class="zone"><th colspan="5">${esc(t("zone_" + zone))}</th><th class="num">${cny(subtotal)}</th><th colspan="2"></th></tr>`;
     for (const l of lines) {
       const flag = l.placeholder ? " *" : l.indicative ? " ~" : "";
-      out += `<tr><td>${esc(l.component)}</td><td>${esc(l.std_type)}</td><td class="num">${l.quantity}</td><td>${esc(l.unit)}</td>
-        <td class="num">${price(l.unit_cost_cny)}</td><td class="num">${price(l.amount_cny)}${flag}</td><td>${esc(t("p_" + l.funded_by))}</td><td>${esc(l.rule_id)}</td></tr>`;
+      // data-label: on a phone each line is a card, every value under its column's name
+      const cells = [[l.component, ""], [l.std_type, ""], [l.quantity, "num"], [l.unit, ""], [price(l.unit_cost_cny), "num"],
+                     [price(l.amount_cny) + flag, "num"], [t("p_" + l.funded_by), `payer ${l.funded_by}`], [l.rule_id, ""]];
+      out += `<tr>${cells.map(([value, c], i) => `<td class="${c}" data-label="${esc(t(heads[i][0]))}">${esc(value)}</td>`).join("")}</tr>`;
     }
   }
   return out;
