@@ -171,3 +171,35 @@ def test_on_a_390_px_phone_no_result_page_scrolls_sideways(browser, live_server,
     # the lines are cards: each value is shown under its column's name
     assert page.locator("#lines td[data-label]").count() > 0
     context.close()
+
+
+def test_a_copied_link_reproduces_the_quote_in_a_new_browser(page, browser):
+    _fill_warehouse(page)
+    page.fill("[name=capacity]", "161")  # past the 160 kVA cap: 10 kV, 402,000 CNY (tests/test_whatif.py)
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    link, totals = page.url, page.inner_text(".totals")
+    assert "application=" in link and "402,000" in totals
+    other = browser.new_context()
+    copy = other.new_page()
+    copy.goto(link)
+    copy.wait_for_selector("#result:not([hidden])")
+    assert copy.inner_text(".totals") == totals
+    assert copy.input_value("[name=capacity]") == "161"
+    other.close()
+
+
+def test_a_saved_application_opens_again_and_the_cli_reads_it(page, tmp_path):
+    _fill_warehouse(page)
+    page.fill("[name=employees]", "77")
+    with page.expect_download() as info:
+        page.click("#save-application")
+    saved = tmp_path / "saved.json"
+    info.value.save_as(saved)
+    assert load_application(saved).applicant.enterprise.employees == 77  # what `costmodel quote FILE` reads
+    page.select_option("#example", "household")
+    page.wait_for_function("() => document.querySelector('[name=id]').value !== 'wb-warehouse'")
+    page.set_input_files("#open-application", str(saved))
+    page.wait_for_function("() => document.querySelector('[name=id]').value === 'wb-warehouse'")
+    assert page.input_value("[name=employees]") == "77"
+    assert float(page.input_value("[name=capacity]")) == load_application(WAREHOUSE).request.capacity

@@ -274,6 +274,8 @@ async function submit(event) {
       post("/compare", {application: request.application, rulesets: [BASELINE, quote.ruleset]}).then((r) => r.json()),
       post("/what-if", request).then((r) => r.json())]);
     last = {request, quote, comparison, whatif};
+    // the form's state in the address: a copied link reproduces this quote
+    history.replaceState(null, "", `?${new URLSearchParams({ruleset: request.ruleset, application: JSON.stringify(request.application)})}`);
     renderResult(last);
   } catch (problem) {
     $("#result").hidden = true;
@@ -302,6 +304,31 @@ async function download(kind) {
   }
 }
 
+function saveFile(text, name) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], {type: "application/json"}));
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+// An application saved from this page (or written by hand, as the API takes it), back into the form.
+async function openApplication(event) {
+  const file = event.target.files[0];
+  if (!file) return;
+  try {
+    const saved = JSON.parse(await file.text());
+    setForm(saved.application || saved);
+    if (saved.ruleset) $("#application-form").elements.ruleset.value = saved.ruleset;
+    $("#error").hidden = true;
+  } catch (error) {
+    showError(`${file.name}: ${error.message}`);
+  }
+  event.target.value = "";
+}
+
 async function start() {
   LABELS = await getJSON("/static/labels.json");
   const [examples, rulesets, industries] = await Promise.all([getJSON("/examples"), getJSON("/rulesets"), getJSON("/industries")]);
@@ -309,14 +336,32 @@ async function start() {
   $("#example").innerHTML = examples.map((name) => `<option>${esc(name)}</option>`).join("");
   $("#ruleset").innerHTML += rulesets.map((r) => `<option value="${esc(r.id)}">${esc(r.id)}</option>`).join("");
   applyLabels();
-  const first = examples.includes("world-bank-warehouse") ? "world-bank-warehouse" : examples[0];
-  $("#example").value = first;
-  setForm(await getJSON(`/examples/${first}`));
+  const shared = new URLSearchParams(location.search);
+  if (shared.has("application")) {  // a shared link: its application, quoted at once
+    try {
+      setForm(JSON.parse(shared.get("application")));
+      if (shared.has("ruleset")) $("#application-form").elements.ruleset.value = shared.get("ruleset");
+      setTimeout(() => $("#application-form").requestSubmit(), 0);
+    } catch (error) {
+      showError(`${t("copy_link")}: ${error.message}`);
+    }
+  } else {
+    const first = examples.includes("world-bank-warehouse") ? "world-bank-warehouse" : examples[0];
+    $("#example").value = first;
+    setForm(await getJSON(`/examples/${first}`));
+  }
   $("#example").addEventListener("change", async (e) => setForm(await getJSON(`/examples/${e.target.value}`)));
   $("#application-form").elements.applicant_kind.addEventListener("change", toggleEnterprise);
   $("#application-form").addEventListener("submit", submit);
   $("#language").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; applyLabels(); });
   document.querySelectorAll("[data-download]").forEach((b) => b.addEventListener("click", () => download(b.dataset.download)));
+  $("#open-application").addEventListener("change", openApplication);
+  $("#save-application").addEventListener("click", () => {
+    const request = readForm();
+    // the application alone, as `costmodel quote FILE` and the API read it
+    saveFile(JSON.stringify(request.application, null, 2), `application-${request.application.id || "new"}.json`);
+  });
+  $("#copy-link").addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText(location.href));
   document.body.dataset.ready = "true";
 }
 
