@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,7 @@ from costmodel.errors import CostmodelError, InputError
 from costmodel.params import RuleSet, available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.paths import EXAMPLES_DIR as SHIPPED_EXAMPLES
 from costmodel.quote import Quote, quote_application, quote_frame, quotes_from_batch
+from costmodel.schedule.calendar import calendar_for
 from costmodel.scenarios.portfolio import validate_frame
 from costmodel.scenarios.studies import quote_portfolio
 from costmodel.web import report
@@ -76,6 +78,7 @@ BATCH_COLUMNS = ["application_id", "status", "enterprise_size", "supply_voltage"
 BATCH_CHUNK_ROWS = 5000
 # /compare quotes one application under at most this many rule sets.
 MAX_COMPARE_RULESETS = 10
+MAX_CALENDAR_DAYS = 3 * 366  # /calendar's longest span: a schedule's, with room
 
 log = logging.getLogger(__name__)
 
@@ -579,6 +582,16 @@ def create_app() -> FastAPI:
     def industries() -> list[dict]:
         """Industry keys of the enterprise size table, with their Chinese names (for the form)."""
         return load_size_table()[["industry", "name_zh"]].to_dict("records")
+
+    @api.get("/calendar", responses=_errors(422))
+    def calendar(start: dt.date = Query(..., description="First day"), end: dt.date = Query(..., description="Last day")) -> dict:
+        """The working days from start to end (at most 3 years), by the calendar the schedule counts with: statutory
+        holidays and adjusted working weekends, Monday to Friday for a year without holiday data."""
+        if not 0 <= (end - start).days <= MAX_CALENDAR_DAYS:
+            raise HTTPException(422, f"end: {end} must lie 0 to {MAX_CALENDAR_DAYS} days after start {start}")
+        days = calendar_for(np.array([start, end], dtype="datetime64[D]"), 0).days
+        inside = days[(days >= np.datetime64(start)) & (days <= np.datetime64(end))]
+        return {"start": start, "end": end, "working_days": inside.astype(str).tolist()}
 
     @api.get("/examples")
     def examples() -> list[str]:

@@ -74,6 +74,14 @@ def test_what_if_gives_the_160_kva_cliff_of_the_warehouse(client):
     assert client.post("/what-if", json={"application": warehouse(), "ruleset": "atlantis"}).status_code == 422
 
 
+def test_calendar_gives_the_working_days_with_holidays_and_adjusted_weekends(client):
+    # National Day 2019 (国办发明电〔2018〕15号): 1-7 October off; Sunday 29 September and Saturday 12 October worked
+    body = client.get("/calendar", params={"start": "2019-09-28", "end": "2019-10-14"}).json()
+    assert body["working_days"] == ["2019-09-29", "2019-09-30", "2019-10-08", "2019-10-09", "2019-10-10", "2019-10-11",
+                                    "2019-10-12", "2019-10-14"]
+    assert client.get("/calendar", params={"start": "2019-09-28", "end": "2019-09-27"}).status_code == 422
+
+
 def test_compare_needs_two_rulesets(client):
     response = client.post("/compare", json={"application": warehouse(), "rulesets": ["shandong-2019"]})
     assert response.status_code == 422

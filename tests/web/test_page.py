@@ -203,3 +203,17 @@ def test_a_saved_application_opens_again_and_the_cli_reads_it(page, tmp_path):
     page.wait_for_function("() => document.querySelector('[name=id]').value === 'wb-warehouse'")
     assert page.input_value("[name=employees]") == "77"
     assert float(page.input_value("[name=capacity]")) == load_application(WAREHOUSE).request.capacity
+
+
+def test_the_schedule_gantt_shades_days_off_and_marks_the_critical_path_and_the_target(page, artifacts):
+    _fill_warehouse(page)
+    page.click("#submit")
+    page.wait_for_selector("#gantt svg")
+    schedule = quote_application(load_application(WAREHOUSE), load_ruleset("shandong-2019")).schedule
+    assert page.locator("#gantt rect.critical, #gantt rect.slack").count() == len(schedule.stages)
+    assert page.locator("#gantt rect.critical").count() == sum(stage.on_critical_path for stage in schedule.stages)
+    # 2019-09-03 (Tue) to 2019-09-11 (Wed): the weekend of 7-8 September is off
+    assert sorted(page.eval_on_selector_all("#gantt rect.off title", "ts => ts.map(t => t.textContent)")) == ["2019-09-07", "2019-09-08"]
+    # Shandong's average target of 7 working days, met by this 7-day plan: the line sits at the end of the plan
+    assert "平均目标 7 个工作日" in page.inner_text("#gantt")
+    page.locator("#schedule-section").screenshot(path=str(artifacts / "gantt-warehouse-zh.png"))

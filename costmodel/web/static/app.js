@@ -175,6 +175,54 @@ function scheduleSummary(schedule) {
     .replace("{calendar}", schedule.calendar_days).replace("{limit}", limitText);
 }
 
+const DAY_MS = 86400000;
+const day = (text) => Date.parse(`${text}T00:00:00Z`);
+const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+
+// The stages as bars over the days, days off shaded, the critical path in red and the time limit (or average
+// target) as a dashed line: where the plan would end if it took exactly that many working days.
+function ganttChart(schedule, workingDays, width = 560) {
+  const stages = schedule.stages;
+  const open = new Set(workingDays);
+  const dueIndex = workingDays.indexOf(schedule.energisation_due_date);
+  const limit = schedule.limit_working_days;
+  const targetDate = limit === null || dueIndex < 0 ? null : workingDays[dueIndex + (limit - schedule.total_working_days)] || null;
+  const first = Math.min(...stages.map((s) => day(s.start_date)));
+  const last = Math.max(...stages.map((s) => day(s.due_date)), targetDate ? day(targetDate) : 0);
+  const days = Math.round((last - first) / DAY_MS) + 1;
+  const left = 150, row = 18, top = 16, height = top + row * stages.length + 18;
+  const dayWidth = (width - left - 6) / days;
+  const x = (ms) => left + ((ms - first) / DAY_MS) * dayWidth;
+  let out = "";
+  for (let d = 0; d < days; d++) {
+    const date = first + d * DAY_MS;
+    if (!open.has(isoDay(date))) out += `<rect class="off" x="${x(date).toFixed(1)}" y="${top}" width="${dayWidth.toFixed(1)}" height="${row * stages.length}" fill="#e6e6e6"><title>${isoDay(date)}</title></rect>`;
+  }
+  stages.forEach((s, i) => {
+    const y = top + i * row;
+    const name = lang === "zh" ? s.name_zh : s.name_en;
+    out += `<text x="${left - 4}" y="${y + 12}" font-size="10" text-anchor="end">${esc(name.length > 24 ? name.slice(0, 23) + "…" : name)}<title>${esc(name)}</title></text>`
+      + `<rect class="${s.on_critical_path ? "critical" : "slack"}" x="${x(day(s.start_date)).toFixed(1)}" y="${y + 3}" width="${(x(day(s.due_date) + DAY_MS) - x(day(s.start_date))).toFixed(1)}" height="${row - 6}" fill="${s.on_critical_path ? "#c0504d" : "#999"}"><title>${esc(name)}: ${s.start_date} → ${s.due_date}, ${s.working_days} ${t("whatif_days")}</title></rect>`;
+  });
+  if (targetDate) {
+    const at = x(day(targetDate) + DAY_MS).toFixed(1);
+    const kind = schedule.limit_basis === "average" ? "gantt_target" : "gantt_limit";
+    out += `<line class="target" x1="${at}" x2="${at}" y1="${top - 6}" y2="${top + row * stages.length}" stroke="#1f4e79" stroke-width="2" stroke-dasharray="5 3"/>`
+      + `<text x="${at}" y="${top - 8}" font-size="10" text-anchor="end" fill="#1f4e79">${esc(t(kind).replace("{limit}", limit))}</text>`;
+  }
+  out += `<text x="${left}" y="${height - 4}" font-size="10">${esc(isoDay(first))}</text><text x="${width - 6}" y="${height - 4}" font-size="10" text-anchor="end">${esc(isoDay(last))}</text>`;
+  return `<svg class="gantt" role="img" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"><title>${esc(t("schedule"))}</title>${out}</svg>`
+    + `<span class="legend"><i class="customer"></i>${esc(t("critical_path"))}</span><span class="legend"><i class="slack"></i>${esc(t("gantt_slack"))}</span><span class="legend"><i class="off"></i>${esc(t("gantt_off"))}</span>`;
+}
+
+async function drawGantt(schedule) {
+  const start = schedule.stages.reduce((a, s) => (s.start_date < a ? s.start_date : a), schedule.stages[0].start_date);
+  const slack = Math.max(0, (schedule.limit_working_days ?? 0) - schedule.total_working_days);
+  const end = isoDay(day(schedule.energisation_due_date) + (slack * 2 + 30) * DAY_MS);
+  const calendar = await getJSON(`/calendar?start=${start}&end=${end}`);
+  $("#gantt").innerHTML = ganttChart(schedule, calendar.working_days);
+}
+
 function scheduleTable(schedule) {
   const head = `<tr>${["stage", "start", "due", "working_days", "critical_path"].map((k) => `<th>${esc(t(k))}</th>`).join("")}</tr>`;
   return head + schedule.stages.map((s) => `<tr${s.on_critical_path ? ' class="critical"' : ""}><td>${esc(lang === "zh" ? s.name_zh : s.name_en)}</td>`
@@ -252,6 +300,8 @@ function renderResult({quote, comparison, whatif}) {
   $("#schedule-section").hidden = !quote.schedule;
   $("#schedule-summary").textContent = quote.schedule ? scheduleSummary(quote.schedule) : "";
   $("#schedule").innerHTML = quote.schedule ? scheduleTable(quote.schedule) : "";
+  $("#gantt").innerHTML = "";
+  if (quote.schedule && quote.schedule.stages.length) drawGantt(quote.schedule).catch((error) => showError(error.message || error));
   const scheduleWarnings = quote.schedule ? quote.schedule.warnings : [];
   $("#schedule-warnings").textContent = scheduleWarnings.length ? `${t("warnings")}: ${scheduleWarnings.join("; ")}` : "";
   $("#comparison").innerHTML = comparison ? comparisonTable(comparison) : "";
