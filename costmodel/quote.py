@@ -27,6 +27,7 @@ from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
 from costmodel.schedule.plan import build_templates, schedule_columns
 from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, StageSet, load_stage_set, with_values
+from costmodel.messages import say
 from costmodel.trace import TraceStep, traces_for
 
 # Boundary points in order along the supply path. The grid company funds every zone upstream of the
@@ -295,6 +296,7 @@ class QuoteLine(BaseModel):
     catalogue_ref: str
     indicative: bool
     placeholder: bool
+    component_zh: str | None = None  # the component's name in Chinese, where the data gives one
 
 
 class Totals(BaseModel):
@@ -329,6 +331,7 @@ class Schedule(BaseModel):
     limit_reference: str
     stages: list[ScheduleStage]
     warnings: list[str]
+    warnings_zh: list[str] = []
 
 
 def _texts(values) -> list[str]:
@@ -351,9 +354,9 @@ def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
     within = summary["within_limit"]
     stage_sets = [ruleset_id.partition("~")[0] for ruleset_id in inputs["ruleset_id"].tolist()]  # the file's id
     schedules = []
-    for i, (total, due, days, reference, warnings) in enumerate(zip(
+    for i, (total, due, days, reference, warnings, warnings_zh) in enumerate(zip(
             summary["total_working_days"].tolist(), _dates(summary["energisation_due_date"]), summary["calendar_days"].tolist(),
-            summary["limit_reference"].tolist(), summary["warnings"].tolist())):
+            summary["limit_reference"].tolist(), summary["warnings"].tolist(), summary["warnings_zh"].tolist())):
         schedules.append({
             "ruleset_id": stage_sets[i],
             "total_working_days": total,
@@ -365,6 +368,7 @@ def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
             "limit_reference": reference,
             "stages": [dict(zip(STAGE_FIELDS, row)) for row in stage_rows[ends[i - 1] if i else 0:ends[i]]],
             "warnings": [w for w in warnings.split("; ") if w],
+            "warnings_zh": [w for w in warnings_zh.split("; ") if w],
         })
     return schedules
 
@@ -395,20 +399,31 @@ class Quote(BaseModel):
     schedule: Schedule
     provenance: Provenance
     warnings: list[str]
+    warnings_zh: list[str] = []  # the same warnings in Chinese, in the same order
 
 
-def _warnings(lines: list[dict]) -> list[str]:
+def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
+    """(English, Chinese) of each note on the lines' prices; component names in the note's language."""
     notes = []
-    unpriced = sorted({line["component"] for line in lines if line["amount_cny"] is None})
-    if unpriced:
-        notes.append(f"not priced (no sourced unit cost, so not in the totals): {', '.join(unpriced)}")
-    placeholders = sorted({line["component"] for line in lines if line["placeholder"]})
-    if placeholders:
-        notes.append(f"placeholder rates (set the province's own before relying on them): {', '.join(placeholders)}")
+    for key, marked in (("warning.not_priced", lambda line: line["amount_cny"] is None),
+                        ("warning.placeholder", lambda line: line["placeholder"])):
+        names = sorted({(line["component"], line["component_zh"] or line["component"]) for line in lines if marked(line)})
+        if names:
+            english, _ = say(key, items=", ".join(name for name, _ in names))
+            _, chinese = say(key, items="、".join(name for _, name in names))
+            notes.append((english, chinese))
     indicative = sum(bool(line["indicative"]) for line in lines)
     if indicative:
-        notes.append(f"{indicative} line(s) priced with indicative unit costs, not cited figures")
+        notes.append(say("warning.indicative", count=indicative))
     return notes
+
+
+def _chinese_names(batch: QuoteBatch) -> dict[str, str]:
+    """The Chinese name of each component and fee the batch's scheme and rule set name (by the English name)."""
+    names = {item["name"]: item["name_zh"] for item in batch.scheme.components if item.get("name_zh")}
+    if "fees" in batch.ruleset.decisions:
+        names.update({fee.name: fee.name_zh for fee in batch.ruleset.decision("fees").fees if fee.name_zh})
+    return names
 
 
 def _line_records(lines: Columns, ids: list[str]) -> dict[str, list[dict]]:
@@ -442,6 +457,9 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
     traces = traces_for(decided, batch.ruleset)
     schedules = _schedules(batch, decided)
     lines_by_application = _line_records(batch.line_columns, ids)
+    chinese = _chinese_names(batch)
+    for line in (line for lines in lines_by_application.values() for line in lines):
+        line["component_zh"] = chinese.get(line["component"])
     totals = zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in ("customer_cny", "grid_cny", "total_cny")))
     ruleset, scheme = batch.ruleset, batch.scheme
     provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_lineage": list(ruleset.lineage),
@@ -453,6 +471,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules,
             ownership_warnings(decided, ruleset)):
         own_lines = lines_by_application[application_id]
+        notes = eligibility + _warnings(own_lines)
         quotes.append(Quote.model_validate({
             "application_id": application_id,
             "ruleset": ruleset.id,
@@ -466,7 +485,8 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "trace": traces[application_id],
             "schedule": schedule,
             "provenance": {**provenance, "evaluation_date": evaluated},
-            "warnings": eligibility + _warnings(own_lines),
+            "warnings": [english for english, _ in notes],
+            "warnings_zh": [chinese for _, chinese in notes],
         }))
     return quotes
 

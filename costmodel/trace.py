@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from costmodel.classification import load_size_table
 from costmodel.paths import cached_per_root
 from costmodel.columns import Columns
+from costmodel.messages import say, word
 from costmodel.rules import conditions
 
 
@@ -26,6 +27,7 @@ class TraceStep(BaseModel):
     # Under a composed policy: the layer that decided, and what the other layer would have given where it differs.
     layer: str | None = None
     other_layer: str | None = None
+    description_zh: str | None = None  # the description in Chinese, where the data gives one
 
 
 def _parameter_values(paths: list[str], frame: Columns, ruleset) -> list[list[str]]:
@@ -70,28 +72,26 @@ def _table_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) ->
     for i, (rule_id, outcome) in enumerate(zip(frame[f"{column}_rule"], frame[column])):
         rule = rules[rule_id]
         steps.append(TraceStep(decision=name, outcome=str(outcome), rule_id=rule.id, description=rule.description,
-                               cites=rule.cites.cite(), parameters=read[i], conditions=tested[i]))
+                               description_zh=rule.description_zh or None, cites=rule.cites.cite(), parameters=read[i],
+                               conditions=tested[i]))
     return steps
 
 
 POWER_FACTOR = "conversion.power_factor"
 
-SIZE_DESCRIPTIONS = {
-    "enterprise_size.declared": "The applicant declared its size class",
-    "enterprise_size.not_an_enterprise": "Size classes apply to enterprises only",
-}
+SIZE_DESCRIPTIONS = {"enterprise_size.declared": "size.declared", "enterprise_size.not_an_enterprise": "size.not_an_enterprise"}
 SIZE_FIGURES = ("applicant_kind", "industry", "employees", "revenue_10k_cny", "assets_10k_cny", "size_class")
 
 
 @cached_per_root(maxsize=8)
-def _by_reference(standard: str, applicant_kind: str) -> tuple[str, str]:
-    """(description, citation) added where a size standard applies to an applicant kind by reference (the
-    MIIT 2011 standard to individual businesses: its meta.yaml `by_reference`); empty otherwise."""
+def _by_reference(standard: str, applicant_kind: str) -> tuple[str, str, str]:
+    """(description, its Chinese, citation) added where a size standard applies to an applicant kind by reference
+    (the MIIT 2011 standard to individual businesses: its meta.yaml `by_reference`); empty otherwise."""
     meta = load_size_table(standard).attrs["meta"].get("by_reference") or {}
     if meta.get("applies_to") != applicant_kind:
-        return "", ""
-    return (f"; an {applicant_kind.replace('_', ' ')} is classified by reference to the standard",
-            f"; {meta['clause']} ({meta['note']})")
+        return "", "", ""
+    english, chinese = say("size.by_reference", kind=word(f"kind.{applicant_kind}", "en"), kind_zh=word(f"kind.{applicant_kind}", "zh"))
+    return english, chinese, f"; {meta['clause']} ({meta['note']})"
 
 
 def _size_steps(frame: Columns, ruleset) -> list[TraceStep]:
@@ -104,13 +104,14 @@ def _size_steps(frame: Columns, ruleset) -> list[TraceStep]:
         record = dict(zip(names, values))
         rule_id = record["enterprise_size_rule"]
         by_reference = _by_reference(standards[i], record["applicant_kind"])
+        english, chinese = say(SIZE_DESCRIPTIONS.get(rule_id, "size.from_figures"))
         steps.append(TraceStep(
             decision="enterprise_size",
             outcome=str(record["enterprise_size"]),
             rule_id=rule_id,
-            description=SIZE_DESCRIPTIONS.get(rule_id, "Size class from the enterprise's industry, employees, revenue and assets")
-            + by_reference[0],
-            cites=standard.reference.cite() + by_reference[1],
+            description=english + by_reference[0],
+            description_zh=chinese + by_reference[1],
+            cites=standard.reference.cite() + by_reference[2],
             parameters=read[i],
             conditions=[f"{name} = {record[name]}" for name in SIZE_FIGURES if pd.notna(record[name])],
         ))
@@ -125,7 +126,8 @@ def _fee_steps(frame: Columns, ruleset, seen: dict) -> list[list[TraceStep]]:
         read = _parameter_values([fee.rate_parameter], frame, ruleset)
         for i in (i for i, hit in enumerate(applies) if hit):
             steps[i].append(TraceStep(decision="fees", outcome=fee.id, rule_id=fee.id, description=fee.name,
-                                      cites=fee.cites.cite(), parameters=read[i], conditions=list(tested[i])))
+                                      description_zh=fee.name_zh or None, cites=fee.cites.cite(), parameters=read[i],
+                                      conditions=list(tested[i])))
     return steps
 
 
@@ -139,9 +141,10 @@ def _conversion_steps(frame: Columns, ruleset) -> list[list[TraceStep]]:
     rows = frame.take(defaulted, ["evaluation_date", "power_factor_used", "capacity_kva", "capacity_kw"])
     for i, text, day, used, kva, kw in zip(defaulted.tolist(), parameter.describe_values(rows), rows["evaluation_date"],
                                           rows["power_factor_used"].tolist(), rows["capacity_kva"].tolist(), rows["capacity_kw"].tolist()):
+        english, chinese = say("conversion.default_power_factor", kva=f"{kva:g}", kw=f"{kw:g}")
         steps[i].append(TraceStep(
             decision="conversion", outcome=f"power factor {used:g}", rule_id=POWER_FACTOR,
-            description=f"The request states no power factor: {kva:g} kVA and {kw:g} kW by the rule set's default",
+            description=english, description_zh=chinese,
             cites=parameter.reference_on(pd.Timestamp(day).date()).cite(), parameters=[text], conditions=[]))
     return steps
 

@@ -59,7 +59,7 @@ def load_scheme(scheme_id: str) -> Scheme:
                   for name, entry in (raw.get("parameters") or {}).items()}
     for number, item in enumerate(raw["components"], start=1):
         spot = f"{file}: component {number}"
-        check_keys(item, spot, {"id", "name", "zone", "select", "quantity"}, {"when"})
+        check_keys(item, spot, {"id", "name", "zone", "select", "quantity"}, {"when", "name_zh"})
         if item["zone"] not in ZONES:
             raise InputError(f"{spot} ({item['id']}): zone {item['zone']!r}; allowed: {list(ZONES)}")
         for condition in item.get("when", []) or []:

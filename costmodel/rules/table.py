@@ -35,6 +35,7 @@ class Rule:
     exception_to: str | None
     cites: Reference
     origin: str = ""  # the rule set whose file wrote the rule
+    description_zh: str = ""  # the description in Chinese (empty: not translated, the English is shown)
 
     def parameters(self) -> list[str]:
         return conditions.parameters_in(list(self.when))
@@ -46,7 +47,7 @@ def _rules_from_yaml(items: Any, where: str, origin: str) -> tuple[Rule, ...]:
     rules = []
     for number, item in enumerate(items, start=1):
         spot = f"{where}: rule {number}"
-        check_keys(item, spot, {"id", "description", "then", "cites"}, {"when", "exception_to"})
+        check_keys(item, spot, {"id", "description", "then", "cites"}, {"when", "exception_to", "description_zh"})
         text_field(item["id"], spot, "id")
         if item.get("exception_to") is not None:
             text_field(item["exception_to"], f"{spot} ({item['id']})", "exception_to")
@@ -62,6 +63,7 @@ def _rules_from_yaml(items: Any, where: str, origin: str) -> tuple[Rule, ...]:
             exception_to=item.get("exception_to"),
             cites=Reference.from_yaml(item["cites"], f"{spot} ({item['id']})", old_form=False),
             origin=origin,
+            description_zh=str(item.get("description_zh") or ""),
         ))
     return tuple(rules)
 
@@ -228,6 +230,7 @@ class Fee:
     rate_parameter: str
     basis: str
     cites: Reference
+    name_zh: str = ""  # the name in Chinese (empty: not translated)
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ class FeeTable:
             raise InputError(f"{where}: fees must be a list of fees, got {type(raw['fees']).__name__} {quoted(raw['fees'], 60)}")
         for number, item in enumerate(raw["fees"], start=1):
             spot = f"{where}: fee {number}"
-            check_keys(item, spot, {"id", "name", "rate", "basis", "cites"}, {"when"})
+            check_keys(item, spot, {"id", "name", "rate", "basis", "cites"}, {"when", "name_zh"})
             text_field(item["id"], spot, "id")
             _check_when(item.get("when"), spot)
             for condition in item.get("when", []) or []:
@@ -257,7 +260,7 @@ class FeeTable:
                 raise InputError(f"{spot}: rate must be {{param: path}}, got {item['rate']!r}")
             fees.append(
                 Fee(item["id"], str(item["name"]), tuple(item.get("when", []) or []), item["rate"]["param"],
-                    item["basis"], Reference.from_yaml(item["cites"], spot, old_form=False))
+                    item["basis"], Reference.from_yaml(item["cites"], spot, old_form=False), str(item.get("name_zh") or ""))
             )
         return cls(name="fees", description=str(raw["description"]), fees=tuple(fees), file=where)
 

@@ -11,13 +11,9 @@ import pandas as pd
 
 from costmodel.application import ENTERPRISE_KINDS, Enterprise
 from costmodel.columns import Columns
+from costmodel.messages import say, word
 from costmodel.rules.engine import DECISIONS, decide_table
 
-# What a user can show to settle an unknown field, by field.
-EVIDENCE = {
-    "ownership": "the business licence (营业执照) or registration record showing the economic type, e.g. a private "
-                 "economic organisation (民营经济组织)",
-}
 
 
 def _reads(spec, field: str) -> bool:
@@ -41,11 +37,11 @@ def _values_of(field: str) -> list:
     return [value for inner in typing.get_args(annotation) for value in typing.get_args(inner)]
 
 
-def ownership_warnings(decided: Columns, ruleset) -> list[list[str]]:
+def ownership_warnings(decided: Columns, ruleset) -> list[list[tuple[str, str]]]:
     """Per row of `decided`: where its ownership is unknown and a known one would change a decision, what it
     would decide and the evidence that settles it (else no warning)."""
     field = "ownership"
-    warnings: list[list[str]] = [[] for _ in range(len(decided))]
+    warnings: list[list[tuple[str, str]]] = [[] for _ in range(len(decided))]
     first = next(iter(tables_reading(ruleset, field)), None)
     if first is None:
         return warnings
@@ -63,7 +59,9 @@ def ownership_warnings(decided: Columns, ruleset) -> list[list[str]]:
             outcome, rule = trial[column], trial[f"{column}_rule"]
             changed = np.flatnonzero(np.asarray(outcome, dtype=object) != np.asarray(actual[column], dtype=object))
             for i in changed.tolist():
-                warnings[rows[i]].append(
-                    f"{field} unknown, so no {field}-based entitlement applies: with {field} {value}, {name} would be "
-                    f"{outcome[i]} (rule {rule[i]}) instead of {actual[column][i]}; evidence that settles it: {EVIDENCE[field]}")
+                # what a user can show to settle the field: messages.yaml evidence.<field>
+                warnings[rows[i]].append(say(
+                    "warning.unknown_ownership", field=field, field_zh=word(f"field.{field}", "zh"), value=value, decision=name,
+                    decision_zh=word(f"decision.{name}", "zh"), outcome=outcome[i], rule=rule[i], actual=actual[column][i],
+                    evidence=word(f"evidence.{field}", "en"), evidence_zh=word(f"evidence.{field}", "zh")))
     return warnings

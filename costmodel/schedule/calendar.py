@@ -19,6 +19,7 @@ import pandas as pd
 
 from costmodel.errors import InputError
 from costmodel.paths import tariffs_dir
+from costmodel.messages import LANGUAGES, say
 from costmodel.schedule.data import check_reference
 from costmodel.yamlio import check_keys, load_yaml
 
@@ -164,8 +165,8 @@ def add_working_days(dates: pd.Series, working_days, table_path: Path | None = N
     return pd.Series(due.astype("datetime64[ns]"), index=dates.index)
 
 
-def fallback_warnings(calendar: WorkCalendar, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """Per row, a warning naming the years between first and last dates that had no holiday data."""
+def fallback_warnings(calendar: WorkCalendar, first: np.ndarray, last: np.ndarray, language: str = "en") -> np.ndarray:
+    """Per row, a warning (in `language`) naming the years between first and last dates that had no holiday data."""
     first_year = _years(first)
     last_year = _years(last)
     out = np.full(len(first_year), "", dtype=object)
@@ -173,8 +174,7 @@ def fallback_warnings(calendar: WorkCalendar, first: np.ndarray, last: np.ndarra
     for year in calendar.fallback_years():
         hit = (first_year <= year) & (year <= last_year)
         if hit.any():
-            # one sentence without "; ", the separator between a row's warnings
-            message = (f"calendar: no holiday data for {year}, so Monday to Friday are taken as working days "
-                       f"(chinese_calendar covers {lo}-{hi}: add the year to tariffs/{TABLE_RELATIVE.as_posix()})")
+            # one sentence without "; ", the separator between a row's warnings (messages.yaml)
+            message = say("schedule.calendar_fallback", year=year, first=lo, last=hi, table=TABLE_RELATIVE.as_posix())[LANGUAGES.index(language)]
             out[hit] = np.where(out[hit] == "", message, out[hit] + "; " + message)
     return out

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.errors import InputError
+from costmodel.messages import LANGUAGES, say, word
 from costmodel.schedule.calendar import calendar_for, fallback_warnings, working_day_position
 from costmodel.schedule.data import reference_text
 from costmodel.schedule.stages import SCOPES, VOLTAGES, StageSet, available_rulesets, load_stage_set, template
@@ -162,7 +163,8 @@ def schedule_columns(application_id: np.ndarray, application_date: np.ndarray, s
     summary["limit_reference"] = checks["total_limit_reference"][combo_of_app]
     summary["limit_basis"] = checks["total_limit_basis"][combo_of_app]  # average: a target on average, not owed to each customer
     summary["within_limit"] = _within(summary)
-    summary["warnings"] = _warnings(summary, calendar)
+    summary["warnings"] = _warnings(summary, calendar, "en")
+    summary["warnings_zh"] = _warnings(summary, calendar, "zh")
     return long, summary
 
 
@@ -180,10 +182,12 @@ def _within(summary: dict[str, np.ndarray]) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(ok, ~has_limit)
 
 
-def _warnings(summary: dict[str, np.ndarray], calendar) -> np.ndarray:
-    text = fallback_warnings(calendar, summary["application_date"], summary["energisation_due_date"])
+def _warnings(summary: dict[str, np.ndarray], calendar, language: str) -> np.ndarray:
+    text = fallback_warnings(calendar, summary["application_date"], summary["energisation_due_date"], language)
     no_limit = np.isnan(summary["limit_working_days"])
     if no_limit.any():
-        message = summary["ruleset_id"][no_limit] + ": no total time limit for " + summary["supply_voltage"][no_limit] + " in its data"
+        message = np.array([say("schedule.no_limit", ruleset=ruleset, voltage=voltage, voltage_zh=word(f"voltage.{voltage}", "zh"))
+                            [LANGUAGES.index(language)] for ruleset, voltage in
+                            zip(summary["ruleset_id"][no_limit], summary["supply_voltage"][no_limit])], dtype=object)
         text[no_limit] = np.where(text[no_limit] == "", message, text[no_limit] + "; " + message)
     return text

@@ -40,14 +40,24 @@ def outcome_label(words: dict[str, str], decision: str, outcome: str) -> str:
     return words.get(OUTCOME_PREFIX.get(decision, "") + outcome, outcome)
 
 
+def in_language(record: dict, field: str, words: dict[str, str]):
+    """A quote's text in the labels' language: its `<field>_zh` in Chinese where the data gives one, else the English."""
+    return (record.get(f"{field}_zh") if words["code"] == "zh" else None) or record[field]
+
+
+def unit_label(unit: str, words: dict[str, str]) -> str:
+    return words.get(f"unit_{unit}", unit)
+
+
 def trace_sentences(quote: dict, words: dict[str, str]) -> list[str]:
     """Each trace step as one sentence citing its clause."""
     sentences = []
     for step in quote["trace"]:
-        outcome = step["description"] if step["decision"] == "fees" else outcome_label(words, step["decision"], step["outcome"])
+        description = in_language(step, "description", words)
+        outcome = description if step["decision"] == "fees" else outcome_label(words, step["decision"], step["outcome"])
         sentence = words["trace_sentence"].format(
             decision=words.get("d_" + step["decision"], step["decision"]), outcome=outcome,
-            rule=step["rule_id"], description=step["description"], cites=step["cites"],
+            rule=step["rule_id"], description=description, cites=step["cites"],
         )
         if step.get("layer"):
             sentence += " " + words["trace_layer"].format(layer=step["layer"])
@@ -201,8 +211,8 @@ def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None
         for line in lines:
             flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
             out.append(
-                f'<tr><td>{esc(line["component"])}</td><td>{esc(line["std_type"] or "")}</td><td class="num">{line["quantity"]:g}</td>'
-                f'<td>{esc(line["unit"])}</td><td class="num">{price(line["unit_cost_cny"], words)}</td><td class="num">{price(line["amount_cny"], words)}{flag}</td>'
+                f'<tr><td>{esc(in_language(line, "component", words))}</td><td>{esc(line["std_type"] or "")}</td><td class="num">{line["quantity"]:g}</td>'
+                f'<td>{esc(unit_label(line["unit"], words))}</td><td class="num">{price(line["unit_cost_cny"], words)}</td><td class="num">{price(line["amount_cny"], words)}{flag}</td>'
                 f'<td>{esc(words["p_" + line["funded_by"]])}</td><td>{esc(line["rule_id"])}</td></tr>')
     out.append("</table>")
     out.append(f'<h2>{esc(words["why"])}</h2><ol>' + "".join(f"<li>{esc(s)}</li>" for s in trace_sentences(quote, words)) + "</ol>")
@@ -220,10 +230,10 @@ def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None
         out.extend("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
         out.append("</table>")
         if quote["schedule"]["warnings"]:
-            out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in quote["schedule"]["warnings"]) + "</p>")
+            out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in in_language(quote["schedule"], "warnings", words)) + "</p>")
     out.append(f'<h2>{esc(words["provenance"])}</h2><p class="muted">{esc(_provenance_text(quote))}</p>')
     if quote["warnings"]:
-        out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in quote["warnings"])
+        out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in in_language(quote, "warnings", words))
                    + f' (~ {esc(words["indicative"])}, * {esc(words["placeholder"])})</p>')
     out.append("</body></html>")
     return "".join(out)
@@ -296,7 +306,7 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None,
             table.row().cell(clean(words.get("zone_" + zone, zone)), colspan=len(header), style=FontFace(fill_color=(245, 245, 245)))
             for line in lines:
                 flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
-                table.row([clean(line["component"]), line["std_type"] or "", f'{line["quantity"]:g}', line["unit"],
+                table.row([clean(in_language(line, "component", words)), line["std_type"] or "", f'{line["quantity"]:g}', clean(unit_label(line["unit"], words)),
                            price(line["unit_cost_cny"], words), price(line["amount_cny"], words) + flag, clean(words["p_" + line["funded_by"]])])
     _pdf_heading(pdf, family, clean(words["why"]))
     for number, sentence in enumerate(trace_sentences(quote, words), start=1):
@@ -319,11 +329,11 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None,
         with pdf.table(line_height=4.5, headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230))) as table:
             for row in [header, *rows]:
                 table.row([clean(cell) for cell in row])
-        for warning in quote["schedule"]["warnings"]:
+        for warning in in_language(quote["schedule"], "warnings", words):
             pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), new_x="LMARGIN", new_y="NEXT")
     _pdf_heading(pdf, family, clean(words["provenance"]))
     pdf.multi_cell(0, 4.5, clean(_provenance_text(quote)), new_x="LMARGIN", new_y="NEXT")
-    for warning in quote["warnings"]:
+    for warning in in_language(quote, "warnings", words):
         pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 

@@ -60,7 +60,7 @@ def test_warehouse_totals_on_the_page_match_the_library(page, artifacts):
     assert page.inner_text("#supply-voltage") == "低压(0.4千伏)"
     # every line of the library's quote is on the page, and the trace cites the Shandong clause
     lines = page.inner_text("#lines")
-    assert all(line.component in lines for line in expected.lines)
+    assert all(line.component_zh in lines and line.component not in lines for line in expected.lines)  # Chinese mode
     assert "小微企业接入全部“零投资”" in page.inner_text("#trace")
     # side by side with the pre-reform rules: national-1996 makes the customer pay (hand-worked 389,000 in tests/test_quote.py)
     baseline = quote_application(load_application(WAREHOUSE), load_ruleset("national-1996"))
@@ -71,6 +71,7 @@ def test_warehouse_totals_on_the_page_match_the_library(page, artifacts):
 
     page.click("#language")
     assert page.inner_text("#supply-voltage") == "low voltage (0.4 kV)"
+    assert all(line.component in page.inner_text("#lines") for line in expected.lines)
     assert _amount(page.inner_text("#grid-total")) == pytest.approx(expected.totals.grid_cny)
     page.screenshot(path=str(artifacts / "quote-warehouse-en.png"), full_page=True)
 
@@ -94,6 +95,9 @@ def test_a_schedule_warning_is_shown_whole_on_the_page(page):
     page.fill("[name=application_date]", "2099-12-01")  # beyond every holiday table
     page.click("#submit")
     page.wait_for_selector("#result:not([hidden])")
+    text = page.inner_text("#schedule-warnings")  # the page opens in Chinese
+    assert "2099 年没有节假日数据，按周一至周五为工作日计算" in text and "请将该年补入 tariffs/calendar/cn-holidays.yaml）" in text
+    page.click("#language")
     text = page.inner_text("#schedule-warnings")
     assert "no holiday data for 2099, so Monday to Friday are taken as working days" in text
     assert "add the year to tariffs/calendar/cn-holidays.yaml)" in text
@@ -217,3 +221,23 @@ def test_the_schedule_gantt_shades_days_off_and_marks_the_critical_path_and_the_
     # Shandong's average target of 7 working days, met by this 7-day plan: the line sits at the end of the plan
     assert "平均目标 7 个工作日" in page.inner_text("#gantt")
     page.locator("#schedule-section").screenshot(path=str(artifacts / "gantt-warehouse-zh.png"))
+
+
+def test_chinese_mode_shows_no_english_component_name_or_rule_description(page):
+    from costmodel.params import resolve_ruleset
+    from tests_support import EXAMPLES
+
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        application = load_application(path)
+        expected = quote_application(application, resolve_ruleset("shandong", application.application_date))
+        page.select_option("#example", path.stem)
+        page.wait_for_function("id => document.querySelector('[name=id]').value === id", arg=application.id)
+        page.select_option("[name=ruleset]", "shandong")
+        page.evaluate("document.querySelector('#result').hidden = true")
+        page.click("#submit")
+        page.wait_for_selector("#result:not([hidden])")
+        shown = page.inner_text("#lines") + page.inner_text("#trace")
+        for line in expected.lines:
+            assert line.component_zh in shown and line.component not in shown, (path.stem, line.component)
+        for step in expected.trace:
+            assert step.description_zh in shown and step.description not in shown, (path.stem, step.rule_id)

@@ -16,6 +16,9 @@ const t = (key) => (LABELS[lang] && LABELS[lang][key]) || key;
 const cny = (value) => Math.round(value).toLocaleString("en-US");
 // a line's unit cost or amount; null where no sourced unit cost exists (never shown as 0)
 const price = (value) => (value === null ? t("not_priced") : cny(value));
+// a quote's text in the page's language: its `<field>_zh` in Chinese where the data gives one
+const inLanguage = (record, field) => (lang === "zh" && record[`${field}_zh`] && record[`${field}_zh`].length ? record[`${field}_zh`] : record[field]);
+const unitLabel = (unit) => (LABELS[lang] && `unit_${unit}` in LABELS[lang] ? t(`unit_${unit}`) : unit);
 const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 const outcome = (decision, value) => {
   const key = (OUTCOME_PREFIX[decision] || "") + value;
@@ -146,7 +149,7 @@ function linesTable(quote) {
     for (const l of lines) {
       const flag = l.placeholder ? " *" : l.indicative ? " ~" : "";
       // data-label: on a phone each line is a card, every value under its column's name
-      const cells = [[l.component, ""], [l.std_type, ""], [l.quantity, "num"], [l.unit, ""], [price(l.unit_cost_cny), "num"],
+      const cells = [[inLanguage(l, "component"), ""], [l.std_type, ""], [l.quantity, "num"], [unitLabel(l.unit), ""], [price(l.unit_cost_cny), "num"],
                      [price(l.amount_cny) + flag, "num"], [t("p_" + l.funded_by), `payer ${l.funded_by}`], [l.rule_id, ""]];
       out += `<tr>${cells.map(([value, c], i) => `<td class="${c}" data-label="${esc(t(heads[i][0]))}">${esc(value)}</td>`).join("")}</tr>`;
     }
@@ -156,9 +159,10 @@ function linesTable(quote) {
 
 function traceItems(quote) {
   return quote.trace.map((step) => {
-    const result = step.decision === "fees" ? step.description : outcome(step.decision, step.outcome);
+    const description = inLanguage(step, "description");
+    const result = step.decision === "fees" ? description : outcome(step.decision, step.outcome);
     const sentence = t("trace_sentence").replace("{decision}", t("d_" + step.decision)).replace("{outcome}", result)
-      .replace("{rule}", step.rule_id).replace("{description}", step.description).replace("{cites}", step.cites)
+      .replace("{rule}", step.rule_id).replace("{description}", description).replace("{cites}", step.cites)
       + (step.layer ? " " + t("trace_layer").replace("{layer}", step.layer) : "")
       + (step.other_layer ? " " + t("trace_other_layer").replace("{other}", step.other_layer) : "");
     const details = [...step.parameters.map((p) => `${t("read")}: ${p}`), ...step.conditions.map((c) => `${t("tested")}: ${c}`)];
@@ -302,12 +306,12 @@ function renderResult({quote, comparison, whatif}) {
   $("#schedule").innerHTML = quote.schedule ? scheduleTable(quote.schedule) : "";
   $("#gantt").innerHTML = "";
   if (quote.schedule && quote.schedule.stages.length) drawGantt(quote.schedule).catch((error) => showError(error.message || error));
-  const scheduleWarnings = quote.schedule ? quote.schedule.warnings : [];
+  const scheduleWarnings = quote.schedule ? inLanguage(quote.schedule, "warnings") : [];
   $("#schedule-warnings").textContent = scheduleWarnings.length ? `${t("warnings")}: ${scheduleWarnings.join("; ")}` : "";
   $("#comparison").innerHTML = comparison ? comparisonTable(comparison) : "";
   const p = quote.provenance;
   $("#provenance").textContent = `${t("provenance")}: ${p.ruleset_id} (${p.ruleset_lineage.join(" ← ")}) #${p.ruleset_content_hash}; ${p.evaluation_date}; ${p.catalog_id} ${p.catalog_edition}; ${p.design_scheme}`;
-  $("#warnings").textContent = quote.warnings.length ? `${t("warnings")}: ${quote.warnings.join("; ")} (~ ${t("indicative")}, * ${t("placeholder")})` : "";
+  $("#warnings").textContent = quote.warnings.length ? `${t("warnings")}: ${inLanguage(quote, "warnings").join("; ")} (~ ${t("indicative")}, * ${t("placeholder")})` : "";
   $("#result").hidden = false;
 }
 
