@@ -640,18 +640,18 @@ def create_app() -> FastAPI:
     def quote_html(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
                    compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> HTMLResponse:
         """A printable quote page (open it and print, or save)."""
-        quoted, others, whatif = _with_comparison(body, compare_with)
-        return HTMLResponse(report.quote_html(quoted, lang, others, whatif), headers={
-            "Content-Disposition": f'inline; filename="quote-{_safe(quoted["application_id"])}.html"',
+        parts = _printable(body, compare_with)
+        return HTMLResponse(report.quote_html(lang=lang, **parts), headers={
+            "Content-Disposition": f'inline; filename="quote-{_safe(body.application.id)}.html"',
             "Content-Security-Policy": REPORT_CSP})
 
     @api.post("/quote.pdf", response_class=Response, responses=_errors(400, 422))
     def quote_pdf(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
                   compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> Response:
         """The quote as a PDF (Chinese text needs a CJK font; English without one)."""
-        quoted, others, whatif = _with_comparison(body, compare_with)
-        return Response(report.quote_pdf(quoted, lang, others, whatif), media_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="quote-{_safe(quoted["application_id"])}.pdf"'})
+        parts = _printable(body, compare_with)
+        return Response(report.quote_pdf(lang=lang, **parts), media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="quote-{_safe(body.application.id)}.pdf"'})
 
     @api.post("/batch", response_class=StreamingResponse, responses=_errors(422), openapi_extra={
         "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
@@ -672,13 +672,10 @@ def create_app() -> FastAPI:
     def page() -> FileResponse:
         return FileResponse(report.STATIC_DIR / "index.html")
 
-    def _with_comparison(body: QuoteRequest, compare_with: str | None) -> tuple[dict, list[dict], dict]:
-        """The quote, the same application under `compare_with`, and its what-if: what a printed quote shows."""
-        quoted, whatif = quote_with_whatif(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
-        if not compare_with:
-            return quoted.model_dump(mode="json"), [], whatif.model_dump(mode="json")
-        other = quote_application(body.application, resolve_ruleset(compare_with, body.application.application_date))
-        return quoted.model_dump(mode="json"), [other.model_dump(mode="json")], whatif.model_dump(mode="json")
+    def _printable(body: QuoteRequest, compare_with: str | None) -> dict:
+        when = body.application.application_date
+        return report.printable(body.application, resolve_ruleset(body.ruleset, when),
+                                resolve_ruleset(compare_with, when) if compare_with else None)
 
     return api
 

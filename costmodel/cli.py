@@ -20,6 +20,7 @@ from rich.table import Table
 
 from costmodel.application import load_application
 from costmodel.errors import CostmodelError
+from costmodel import files
 from costmodel.files import check_outputs, protect_inputs, table_format
 from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
@@ -165,12 +166,27 @@ def quote(
     gantt: Optional[Path] = typer.Option(None, help="Write a Gantt chart of the schedule (.png or .svg)"),
     what_if: bool = typer.Option(False, "--what-if", help="Also the nearest thresholds of the policy in force (capacity caps, "
                                  "size class, park level, project database) and what crossing each changes"),
+    pdf: Optional[Path] = typer.Option(None, "--pdf", help="Write the printable quote as a PDF, as the web page does"),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write the printable quote as one HTML page"),
+    lang: str = typer.Option("zh", "--lang", help="Language of the PDF or HTML: zh or en"),
+    compare_with: str = typer.Option("national-1996", "--compare-with",
+                                     help="Rule set shown beside it in the PDF or HTML; empty for none"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
-    check_outputs([gantt], force=force, inputs=[application])
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
+    check_outputs([gantt, pdf, html], force=force, inputs=[application])
     app_model = load_application(application)
     chosen = _ruleset_for(ruleset, app_model)
+    if pdf is not None or html is not None:  # the page's own printable quote: the same parts, the same layout
+        from costmodel.web import report
+
+        parts = report.printable(app_model, chosen, _ruleset_for(compare_with, app_model) if compare_with else None)
+        if pdf is not None:
+            files.write_bytes(pdf, report.quote_pdf(lang=lang, **parts))
+        if html is not None:
+            files.write_text(html, report.quote_html(lang=lang, **parts))
     whatif = None
     if what_if:  # the application and its variants in one vectorised call
         from costmodel.whatif import build_variants, extract, solve

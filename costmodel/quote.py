@@ -38,6 +38,7 @@ ZONE_RANK = {zone: rank for rank, zone in enumerate(ZONE_ORDER)}
 # Each boundary point lies just upstream of a zone: the grid company funds every zone ranked before that one.
 BOUNDARY_RANK = {"point_of_connection": ZONE_RANK["extension"], "red_line": ZONE_RANK["site"], "meter": ZONE_RANK["installation"]}
 GRID_SUPPLIED = "metering.grid_supplied_families"
+VALIDITY = "quote.scheme_validity_months"
 LINE_COLUMNS = [
     "application_id", "component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny",
     "funded_by", "rule_id", "design_rule", "catalogue_ref", "indicative", "placeholder",
@@ -385,6 +386,11 @@ class Provenance(BaseModel):
     design_scheme: str
 
 
+class Validity(BaseModel):
+    months: int  # from the day the quote is issued
+    cites: str
+
+
 class Quote(BaseModel):
     application_id: str
     ruleset: str
@@ -400,6 +406,7 @@ class Quote(BaseModel):
     provenance: Provenance
     warnings: list[str]
     warnings_zh: list[str] = []  # the same warnings in Chinese, in the same order
+    validity: Validity | None = None  # how long the supply scheme it rests on stays valid, where the rule set says
 
 
 def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
@@ -416,6 +423,16 @@ def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
     if indicative:
         notes.append(say("warning.indicative", count=indicative))
     return notes
+
+
+def _validities(ruleset: RuleSet, decided: Columns) -> list[dict | None]:
+    """Each row's validity (months and the clause), by its supply voltage and date; None where the rule set is silent."""
+    if VALIDITY not in ruleset.parameters:
+        return [None] * len(decided)
+    parameter = ruleset.parameter(VALIDITY)
+    months = parameter.array(decided)
+    return [{"months": int(value), "cites": parameter.reference_on(day).cite()}
+            for value, day in zip(months.tolist(), _dates(decided["evaluation_date"]))]
 
 
 def _chinese_names(batch: QuoteBatch) -> dict[str, str]:
@@ -457,6 +474,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
     traces = traces_for(decided, batch.ruleset)
     schedules = _schedules(batch, decided)
     lines_by_application = _line_records(batch.line_columns, ids)
+    validities = _validities(batch.ruleset, decided)
     chinese = _chinese_names(batch)
     for line in (line for lines in lines_by_application.values() for line in lines):
         line["component_zh"] = chinese.get(line["component"])
@@ -466,10 +484,10 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
                   "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
-    for application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule, eligibility in zip(
+    for application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule, eligibility, validity in zip(
             ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
             _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules,
-            ownership_warnings(decided, ruleset)):
+            ownership_warnings(decided, ruleset), validities):
         own_lines = lines_by_application[application_id]
         notes = eligibility + _warnings(own_lines)
         quotes.append(Quote.model_validate({
@@ -487,6 +505,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "provenance": {**provenance, "evaluation_date": evaluated},
             "warnings": [english for english, _ in notes],
             "warnings_zh": [chinese for _, chinese in notes],
+            "validity": validity,
         }))
     return quotes
 

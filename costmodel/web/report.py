@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 STATIC_DIR = Path(__file__).parent / "static"
 from costmodel.quote import ZONE_ORDER  # one order of zones for every renderer
 LANGUAGES = ("zh", "en")
@@ -148,6 +150,44 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def printable(application, ruleset, compare_with=None) -> dict:
+    """What a printed quote shows, as the page and `costmodel quote --pdf` both print it: the quote, the same
+    application under `compare_with` (a rule set, or None), its what-if and the application itself."""
+    from costmodel.quote import quote_application
+    from costmodel.whatif import quote_with_whatif
+
+    quoted, whatif = quote_with_whatif(application, ruleset)
+    compared = [] if compare_with is None else [quote_application(application, compare_with).model_dump(mode="json")]
+    return {"quote": quoted.model_dump(mode="json"), "compared": compared, "whatif": whatif.model_dump(mode="json"),
+            "application": application.model_dump(mode="json")}
+
+
+def quote_number(quote: dict) -> str:
+    """The same application quoted under the same rules on the same date has the same number."""
+    provenance = quote["provenance"]
+    return f'{quote["application_id"]}-{str(provenance["evaluation_date"]).replace("-", "")}-{provenance["ruleset_content_hash"][:6]}'
+
+
+def _document(quote: dict, application: dict | None, words: dict[str, str], issued: dt.date) -> list[tuple[str, str]]:
+    """What makes a quote fit to send: its number, issue date, validity (with the clause), customer and site."""
+    rows = [(words["quote_number"], quote_number(quote)), (words["issued"], issued.isoformat())]
+    validity = quote.get("validity")
+    if validity:
+        until = (pd.Timestamp(issued) + pd.DateOffset(months=validity["months"])).date()
+        rows.append((words["valid_until"], f'{until.isoformat()} ({words["valid_months"].format(months=validity["months"])}; '
+                                           f'{validity["cites"]})'))
+    if application:
+        applicant, site = application["applicant"], application["site"]
+        enterprise = applicant.get("enterprise") or {}
+        who = [words.get(f'kind_{applicant["kind"]}', applicant["kind"]), enterprise.get("industry"),
+               outcome_label(words, "enterprise_size", quote["enterprise_size"])]
+        where = words["site_text"].format(area=words.get(f'area_{site["area"]}', site["area"]),
+                                          park=words.get(f'park_{site["park_level"]}', site["park_level"]),
+                                          lv=f'{site["distance_to_lv_m"]:g}', mv=f'{site["distance_to_10kv_m"]:g}')
+        rows.append((words["customer_site"], f'{application["id"]}: {", ".join(w for w in who if w)}; {where}'))
+    return rows
+
+
 def _figures(quote: dict, words: dict[str, str]) -> list[tuple[str, str]]:
     return [
         (words["application_id"], quote["application_id"]),
@@ -189,15 +229,17 @@ dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em} dt{font-weig
 """
 
 
-def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None) -> str:
-    """A self-contained printable page of one quote (and, given, the same application under other rules and its
-    what-if)."""
+def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None,
+               application: dict | None = None, issued: dt.date | None = None) -> str:
+    """A self-contained printable page of one quote (and, given, the same application under other rules, its
+    what-if, and the application for the customer and site)."""
     words = labels(lang)
     esc = html.escape
+    rows = _document(quote, application, words, issued or dt.date.today()) + _figures(quote, words)
     out = [f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
-           f'<title>{esc(words["title"])} {esc(quote["application_id"])}</title><style>{PRINT_CSS}</style></head><body>',
-           f'<h1>{esc(words["title"])}</h1><p class="muted">{esc(words["printed"])} {dt.date.today().isoformat()}</p>',
-           '<dl>' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in _figures(quote, words)) + "</dl>",
+           f'<title>{esc(words["title"])} {esc(quote_number(quote))}</title><style>{PRINT_CSS}</style></head><body>',
+           f'<h1>{esc(words["title"])}</h1>',
+           '<dl>' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>",
            f'<h2>{esc(words["split"])}</h2>', split_svg(quote["totals"], words),
            f'<table class="totals"><tr><td>{esc(words["customer"])}</td><td class="num">{cny(quote["totals"]["customer_cny"])}</td>'
            f'<td>{esc(words["grid"])}</td><td class="num">{cny(quote["totals"]["grid_cny"])}</td>'
@@ -214,7 +256,7 @@ def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None
                 f'<tr><td>{esc(in_language(line, "component", words))}</td><td>{esc(line["std_type"] or "")}</td><td class="num">{line["quantity"]:g}</td>'
                 f'<td>{esc(unit_label(line["unit"], words))}</td><td class="num">{price(line["unit_cost_cny"], words)}</td><td class="num">{price(line["amount_cny"], words)}{flag}</td>'
                 f'<td>{esc(words["p_" + line["funded_by"]])}</td><td>{esc(line["rule_id"])}</td></tr>')
-    out.append("</table>")
+    out.append(f'</table><p class="muted">{esc(words["legend"])}</p>')
     out.append(f'<h2>{esc(words["why"])}</h2><ol>' + "".join(f"<li>{esc(s)}</li>" for s in trace_sentences(quote, words)) + "</ol>")
     if compared:
         header, rows = _comparison_rows(quote, compared, words)
@@ -265,7 +307,8 @@ def latin1(text: str) -> str:
     return "".join(out)
 
 
-def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None) -> bytes:
+def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None,
+              application: dict | None = None, issued: dt.date | None = None) -> bytes:
     """The quote as a PDF; English labels and Latin-1 text when no CJK font is installed."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
@@ -287,8 +330,8 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None,
     if font is None:
         pdf.multi_cell(0, 5, "Chinese text omitted: no CJK font installed (apt-get install fonts-wqy-microhei).",
                        new_x="LMARGIN", new_y="NEXT")
-    for key, value in _figures(quote, words):
-        pdf.multi_cell(0, 5, clean(f"{key}: {value}"), new_x="LMARGIN", new_y="NEXT")
+    for key, value in _document(quote, application, words, issued or dt.date.today()) + _figures(quote, words):
+        pdf.multi_cell(0, 5, clean(f"{key}: {value}"), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     totals = quote["totals"]
     pdf.set_font(family, size=11)
@@ -308,6 +351,7 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None,
                 flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
                 table.row([clean(in_language(line, "component", words)), line["std_type"] or "", f'{line["quantity"]:g}', clean(unit_label(line["unit"], words)),
                            price(line["unit_cost_cny"], words), price(line["amount_cny"], words) + flag, clean(words["p_" + line["funded_by"]])])
+    pdf.multi_cell(0, 4.5, clean(words["legend"]), align="L", new_x="LMARGIN", new_y="NEXT")
     _pdf_heading(pdf, family, clean(words["why"]))
     for number, sentence in enumerate(trace_sentences(quote, words), start=1):
         pdf.multi_cell(0, 4.5, clean(f"{number}. {sentence}"), align="L", new_x="LMARGIN", new_y="NEXT")  # justified, long cites stretch the spaces
@@ -323,18 +367,18 @@ def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None,
             pdf.multi_cell(0, 4.5, clean(f"- {sentence}"), align="L", new_x="LMARGIN", new_y="NEXT")
     if quote.get("schedule"):
         _pdf_heading(pdf, family, clean(words["schedule"]))
-        pdf.multi_cell(0, 4.5, clean(schedule_summary(quote["schedule"], words)), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.5, clean(schedule_summary(quote["schedule"], words)), align="L", new_x="LMARGIN", new_y="NEXT")
         header, rows = _schedule_rows(quote["schedule"], words, lang)
         rows = [[cell.replace("●", "*") for cell in row] for row in rows]
         with pdf.table(line_height=4.5, headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230))) as table:
             for row in [header, *rows]:
                 table.row([clean(cell) for cell in row])
         for warning in in_language(quote["schedule"], "warnings", words):
-            pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), align="L", new_x="LMARGIN", new_y="NEXT")
     _pdf_heading(pdf, family, clean(words["provenance"]))
-    pdf.multi_cell(0, 4.5, clean(_provenance_text(quote)), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4.5, clean(_provenance_text(quote)), align="L", new_x="LMARGIN", new_y="NEXT")
     for warning in in_language(quote, "warnings", words):
-        pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), align="L", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

@@ -121,3 +121,30 @@ def test_the_printed_quote_shows_the_what_if_cliff_with_both_outcomes(tmp_path):
     (tmp_path / "q.pdf").write_bytes(report.quote_pdf(quoted, "zh", whatif=whatif))
     text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "q.pdf"), "-"], capture_output=True, text=True).stdout.split())
     assert "什么会改变报价" in text and "> 160 kVA: 10千伏" in text and "402,000" in text
+
+
+def test_cli_quote_pdf_is_the_page_s_pdf_with_number_issue_date_validity_customer_and_legend(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    warehouse = EXAMPLES / "world-bank-warehouse.yaml"
+    result = subprocess.run([sys.executable, "-c", "from costmodel.cli import main; main()", "quote", str(warehouse),
+                             "--ruleset", "shandong-2019", "--pdf", str(tmp_path / "cli.pdf"), "--lang", "en"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    parts = report.printable(load_application(warehouse), load_ruleset("shandong-2019"), load_ruleset("national-1996"))
+    (tmp_path / "page.pdf").write_bytes(report.quote_pdf(lang="en", **parts))
+    texts = [" ".join(subprocess.run(["pdftotext", str(tmp_path / name), "-"], capture_output=True, text=True).stdout.split())
+             for name in ("cli.pdf", "page.pdf")]
+    assert texts[0] == texts[1]  # the same document (the PDFs' bytes differ only in their creation time)
+    text = texts[0]
+    quote = parts["quote"]
+    assert f"Quote number: {report.quote_number(quote)}" in text and quote["provenance"]["ruleset_content_hash"][:6] in text
+    assert f"Issued: {__import__('datetime').date.today().isoformat()}" in text
+    # low voltage: the supply scheme is valid 3 months (《供电营业规则》 art. 20, as commonly cited)
+    assert "Valid until:" in text and "3 months" in text and "第二十条" in text
+    assert "Customer and site: wb-warehouse: Enterprise, warehousing, small; urban, park: not in a park, 150 m" in text
+    assert "~ indicative unit cost" in text and "* placeholder rate" in text
