@@ -161,9 +161,11 @@ class Applicant(_Model):
 class Site(_Model):
     area: Area = Field(description="urban (city planning area) or rural")
     park_level: ParkLevel = Field("none", description="Level of the industrial park the site is in, or none")
-    distance_to_lv_m: Number = Field(ge=0, le=50_000, description="Route length to the nearest public low-voltage point, m")
+    distance_to_lv_m: Number | None = Field(ge=0, le=50_000, description="Route length to the nearest public low-voltage point, m; "
+                                                                      "null: not known, the design scheme's assumption is used")
     distance_to_10kv_m: Number = Field(ge=0, le=50_000, description="Route length to the nearest 10 kV point of connection, m")
-    transformer_headroom_kva: Number = Field(ge=0, description="Spare capacity of the nearest public transformer, kVA")
+    transformer_headroom_kva: Number | None = Field(ge=0, description="Spare capacity of the nearest public transformer, kVA; "
+                                                                      "null: not known, the design scheme's assumption is used")
     road_crossings: Count = Field(0, ge=0, le=50, description="Roads the new line must cross")
 
 

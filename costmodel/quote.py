@@ -7,7 +7,7 @@ one-row frame, with the trace added.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
@@ -18,7 +18,8 @@ from pydantic import BaseModel, Field
 
 from costmodel.application import Application
 from costmodel.columns import Columns
-from costmodel.designs.standard import COMPONENT_COLUMNS, ZONES, Scheme, component_rows, load_scheme
+from costmodel.designs.standard import (COMPONENT_COLUMNS, ZONES, Scheme, assume_unknowns, assumption_of, component_rows,
+                                       load_scheme, unknown_ends)
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.params import RuleSet
@@ -27,7 +28,7 @@ from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
 from costmodel.schedule.plan import build_templates, schedule_columns
 from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, StageSet, load_stage_set, with_values
-from costmodel.messages import say
+from costmodel.messages import say, word
 from costmodel.trace import TraceStep, traces_for
 
 # Boundary points in order along the supply path. The grid company funds every zone upstream of the
@@ -174,6 +175,8 @@ class QuoteBatch:
     rejected: pd.DataFrame  # application_id, reason
     ruleset: RuleSet
     scheme: Scheme
+    assumed: dict = field(default_factory=dict)  # unknown grid-side field -> mask of the rows of `decided` assumed
+    ranges: pd.DataFrame | None = None  # per assumed row: the least and most each party pays over the unknowns' ends
 
     @cached_property
     def decisions(self) -> pd.DataFrame:
@@ -264,6 +267,7 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     rejected = pd.DataFrame({"application_id": np.asarray(decided["application_id"])[bad], "reason": problems[bad]})
     if bad.any():
         decided = decided.take(np.flatnonzero(~bad), decided.names)
+    assumed = assume_unknowns(decided, scheme, ruleset) if components is None else {}
     if components is None:
         components = component_rows(decided, scheme, ruleset)
     else:
@@ -273,14 +277,30 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
         components = _given_components(components, decided)
     if itemised:  # by application, each in scheme order
         components = components.take(np.lexsort((components["_order"], components["_row"])), components.names)
-    works = grid_supplied(price_components(components, scheme), decided, scheme, ruleset)
-    lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
-    totals = totals_by_application(lines, decided)
+    lines, totals = _priced(components, decided, scheme, ruleset)
     lines["application_id"] = np.asarray(decided["application_id"])[_positions(lines, decided)]  # once, for all lines
     columns = {column: lines[column] for column in LINE_COLUMNS}
     if itemised:  # labels back to plain values, as an itemised quote shows them
         columns = {name: np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
-    return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme)
+    ranges = _ranges(decided, assumed, scheme, ruleset) if assumed else None
+    return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme, assumed, ranges)
+
+
+def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet) -> tuple[Columns, pd.DataFrame]:
+    """Components priced and funded, the fee lines added, and the totals of every application of `decided`."""
+    works = grid_supplied(price_components(components, scheme), decided, scheme, ruleset)
+    lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
+    return lines, totals_by_application(lines, decided)
+
+
+def _ranges(decided: Columns, assumed: dict, scheme: Scheme, ruleset: RuleSet) -> pd.DataFrame:
+    """For each application with an assumed field, the least and most the customer and the grid company pay as the
+    assumed fields move between their ends: the same design, pricing and funding, on variant rows."""
+    variants, origins = unknown_ends(decided, assumed, scheme, ruleset)
+    _, totals = _priced(component_rows(variants, scheme, ruleset), variants, scheme, ruleset)
+    spread = totals.assign(application_id=np.asarray(decided["application_id"])[origins]).groupby("application_id", sort=False)
+    return pd.DataFrame({"customer_min_cny": spread["customer_cny"].min(), "customer_max_cny": spread["customer_cny"].max(),
+                         "grid_min_cny": spread["grid_cny"].min(), "grid_max_cny": spread["grid_cny"].max()})
 
 
 class QuoteLine(BaseModel):
@@ -386,6 +406,24 @@ class Provenance(BaseModel):
     design_scheme: str
 
 
+class Assumption(BaseModel):
+    """A grid-side fact the applicant did not know, as the design assumed it, and the ends of its range."""
+    field: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    cites: str
+
+
+class AssumptionRange(BaseModel):
+    """The least and most each party pays as the assumed facts move between their ends."""
+    customer_min_cny: float
+    customer_max_cny: float
+    grid_min_cny: float
+    grid_max_cny: float
+
+
 class Validity(BaseModel):
     months: int  # from the day the quote is issued
     cites: str
@@ -407,6 +445,8 @@ class Quote(BaseModel):
     warnings: list[str]
     warnings_zh: list[str] = []  # the same warnings in Chinese, in the same order
     validity: Validity | None = None  # how long the supply scheme it rests on stays valid, where the rule set says
+    assumptions: list[Assumption] = []
+    assumption_range: AssumptionRange | None = None
 
 
 def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
@@ -423,6 +463,26 @@ def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
     if indicative:
         notes.append(say("warning.indicative", count=indicative))
     return notes
+
+
+def _assumptions(batch: QuoteBatch, row: int, application_id: str) -> tuple[list[dict], dict | None]:
+    """The assumed grid-side facts of the row of `batch.decided`, and the range of totals they span."""
+    names = [name for name, mask in batch.assumed.items() if mask[row]]
+    if not names:
+        return [], None
+    assumptions = [assumption_of(batch.decided, row, name, batch.scheme, batch.ruleset) for name in names]
+    return assumptions, batch.ranges.loc[application_id].to_dict()
+
+
+def _assumption_notes(assumptions: list[dict], spread: dict | None) -> list[tuple[str, str]]:
+    if not assumptions:
+        return []
+    facts = "; ".join(f'{a["field"]} = {a["value"]:g} {a["unit"]} (range {a["low"]:g}-{a["high"]:g})' for a in assumptions)
+    facts_zh = "；".join(f'{word("field." + a["field"], "zh")} {a["value"]:g} {a["unit"]}（范围 {a["low"]:g}-{a["high"]:g}）'
+                        for a in assumptions)
+    return [say("warning.assumed", facts=facts, facts_zh=facts_zh, customer_min=f'{spread["customer_min_cny"]:,.0f}',
+                customer_max=f'{spread["customer_max_cny"]:,.0f}', grid_min=f'{spread["grid_min_cny"]:,.0f}',
+                grid_max=f'{spread["grid_max_cny"]:,.0f}')]
 
 
 def _validities(ruleset: RuleSet, decided: Columns) -> list[dict | None]:
@@ -484,12 +544,13 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
                   "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
-    for application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule, eligibility, validity in zip(
-            ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
+    for row, application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule, eligibility, validity in zip(
+            rows.tolist(), ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
             _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules,
             ownership_warnings(decided, ruleset), validities):
         own_lines = lines_by_application[application_id]
-        notes = eligibility + _warnings(own_lines)
+        assumptions, spread = _assumptions(batch, row, application_id)
+        notes = eligibility + _warnings(own_lines) + _assumption_notes(assumptions, spread)
         quotes.append(Quote.model_validate({
             "application_id": application_id,
             "ruleset": ruleset.id,
@@ -506,6 +567,8 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "warnings": [english for english, _ in notes],
             "warnings_zh": [chinese for _, chinese in notes],
             "validity": validity,
+            "assumptions": assumptions,
+            "assumption_range": spread,
         }))
     return quotes
 

@@ -8,7 +8,7 @@ its `when`, `select` and `quantity` entries. Components come out in long format:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,63 @@ from costmodel.yamlio import check_keys, load_yaml
 # grid_owned: what the grid company supplies whatever the boundary (its metering devices), upstream of every boundary.
 ZONES = ("grid_owned", "upstream", "extension", "site", "installation")
 COMPONENT_COLUMNS = ["application_id", "component", "std_type", "zone", "quantity", "unit", "design_rule"]
+# The application's grid-side facts that may be left unknown (None): the scheme says what to assume for each.
+UNKNOWABLE = ("transformer_headroom_kva", "distance_to_lv_m")
+FIELD_UNITS = {"transformer_headroom_kva": "kVA", "distance_to_lv_m": "m"}
+ENDS = ("low", "high")
+
+
+def assume_unknowns(decided: Columns, scheme: Scheme, ruleset) -> dict[str, np.ndarray]:
+    """Fill each unknown (missing) grid-side field of `decided` with the scheme's assumption, in place; returns, by
+    field, the mask of the rows that were assumed."""
+    context = _WithDesignParameters(ruleset, scheme)
+    assumed = {}
+    for name, spec in scheme.unknowns.items():
+        values = np.asarray(decided[name], dtype=float)
+        missing = np.isnan(values)
+        if missing.any():
+            assumed[name] = missing
+            decided[name] = _filled(values, missing, spec["assume"], decided, context)
+    return assumed
+
+
+def _filled(values: np.ndarray, rows: np.ndarray, operand, decided: Columns, context) -> np.ndarray:
+    """`values` with the rows of the mask set to the operand (a number, {param: ...} or {field: ...}) on those rows."""
+    positions = np.flatnonzero(rows)
+    out = values.copy()
+    out[positions] = np.broadcast_to(np.asarray(conditions.operand(operand, decided.take(positions, decided.names), context),
+                                                dtype=float), (len(positions),))
+    return out
+
+
+def assumption_of(decided: Columns, row: int, name: str, scheme: Scheme, ruleset) -> dict:
+    """What was assumed for an unknown field of one row of `decided`: the value, its ends and the clause it rests on."""
+    context = _WithDesignParameters(ruleset, scheme)
+    one = decided.take(np.array([row]), decided.names)
+    spec = scheme.unknowns[name]
+    value, low, high = (float(np.asarray(conditions.operand(spec[key], one, context), dtype=float).reshape(-1)[0])
+                        for key in ("assume", "low", "high"))
+    paths = conditions.parameters_in(spec["assume"])
+    cites = context.parameter(paths[0]).reference_on(pd.Timestamp(one["evaluation_date"][0]).date()).cite() if paths else ""
+    return {"field": name, "value": value, "low": low, "high": high, "unit": FIELD_UNITS[name], "cites": cites}
+
+
+def unknown_ends(decided: Columns, assumed: dict[str, np.ndarray], scheme: Scheme, ruleset) -> tuple[Columns, np.ndarray]:
+    """The rows with an assumed field, once per combination of the ends of their assumed fields (low and high
+    each), and the position in `decided` each variant comes from: what the quote's range is priced over."""
+    context = _WithDesignParameters(ruleset, scheme)
+    rows = np.flatnonzero(np.logical_or.reduce(list(assumed.values())))
+    combinations = 2 ** len(assumed)
+    origins = np.tile(rows, combinations)
+    variants = decided.take(origins, decided.names)
+    combination = np.repeat(np.arange(combinations), len(rows))  # the block of each variant
+    for bit, (name, mask) in enumerate(assumed.items()):
+        values = np.asarray(variants[name], dtype=float)
+        for end_index, end in enumerate(ENDS):
+            chosen = mask[origins] & (((combination >> bit) & 1) == end_index)
+            values = _filled(values, chosen, scheme.unknowns[name][end], variants, context)
+        variants[name] = values
+    return variants, origins
 
 
 @dataclass(frozen=True)
@@ -36,6 +93,8 @@ class Scheme:
     parameters: dict[str, Parameter]  # "design.<name>"
     components: tuple[dict, ...]
     file: str
+    # field -> {assume, low, high}: what a quote takes for a grid-side fact the customer does not know
+    unknowns: dict[str, dict] = field(default_factory=dict)
 
 
 class _WithDesignParameters:
@@ -53,7 +112,7 @@ def load_scheme(scheme_id: str) -> Scheme:
     file = tariffs_dir() / "designs" / scheme_id / "scheme.yaml"
     if not file.is_file():
         raise InputError(f"unknown design scheme {scheme_id!r} (no {file})")
-    raw = check_keys(load_yaml(file), str(file), {"id", "title", "catalog", "components"}, {"parameters", "description"})
+    raw = check_keys(load_yaml(file), str(file), {"id", "title", "catalog", "components"}, {"parameters", "description", "unknowns"})
     catalog = load_catalog(raw["catalog"])
     parameters = {f"design.{name}": Parameter.from_yaml(f"design.{name}", entry, file)
                   for name, entry in (raw.get("parameters") or {}).items()}
@@ -70,7 +129,16 @@ def load_scheme(scheme_id: str) -> Scheme:
         unknown = [p for p in conditions.parameters_in(item) if p.startswith("design.") and p not in parameters]
         if unknown:
             raise InputError(f"{spot} ({item['id']}): unknown design parameter(s) {unknown}; known: {sorted(parameters)}")
-    return Scheme(raw["id"], raw["title"], catalog, parameters, tuple(raw["components"]), str(file))
+    unknowns = raw.get("unknowns") or {}
+    for name, spec in unknowns.items():
+        spot = f"{file}: unknowns.{name}"
+        check_keys(spec, spot, {"assume", "low", "high"})
+        if name not in UNKNOWABLE:
+            raise InputError(f"{spot}: {name!r} cannot be unknown; allowed: {list(UNKNOWABLE)}")
+        unknown = [p for p in conditions.parameters_in(spec) if p not in parameters]
+        if unknown:
+            raise InputError(f"{spot}: unknown design parameter(s) {unknown}; known: {sorted(parameters)}")
+    return Scheme(raw["id"], raw["title"], catalog, parameters, tuple(raw["components"]), str(file), unknowns)
 
 
 def _cover(need: np.ndarray, ratings: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

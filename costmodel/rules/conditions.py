@@ -88,7 +88,7 @@ def left_column(spec: dict, ruleset) -> str | None:
     return None
 
 
-def _operand(value: Any, frame: Columns, ruleset) -> Any:
+def operand(value: Any, frame: Columns, ruleset) -> Any:
     if isinstance(value, dict) and "param" in value:
         return ruleset.parameter(value["param"]).array(frame)
     if isinstance(value, dict) and "field" in value:
@@ -125,7 +125,7 @@ def evaluate(spec: dict, frame: Columns | pd.DataFrame, ruleset) -> np.ndarray:
     if op in MEMBERSHIP:
         result = _membership(left, right, frame, ruleset)
         return ~result if op == "not_in" else result
-    right_value = _operand(right, frame, ruleset)
+    right_value = operand(right, frame, ruleset)
     with np.errstate(invalid="ignore"):
         if isinstance(left, pd.Categorical) and not isinstance(right_value, np.ndarray):
             # Compare each category once, then spread by code (code -1, missing, compares as NaN).

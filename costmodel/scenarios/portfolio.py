@@ -78,8 +78,10 @@ def _spec(column: str) -> tuple[tuple | None, dict, bool, typing.Any]:
 
 
 def _required(column: str) -> bool:
+    """A value must be given: the field has no default and cannot be null (an empty cell is null: "not known")."""
     model, name = COLUMN_FIELDS[column]
-    return model.model_fields[name].is_required()
+    info = model.model_fields[name]
+    return info.is_required() and type(None) not in typing.get_args(info.annotation)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

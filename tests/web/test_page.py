@@ -241,3 +241,18 @@ def test_chinese_mode_shows_no_english_component_name_or_rule_description(page):
             assert line.component_zh in shown and line.component not in shown, (path.stem, line.component)
         for step in expected.trace:
             assert step.description_zh in shown and step.description not in shown, (path.stem, step.rule_id)
+
+
+def test_dont_know_the_transformer_headroom_quotes_with_the_assumption_and_its_range(page):
+    _fill_warehouse(page)
+    page.check("[name=unknown_transformer_headroom_kva]")
+    assert page.is_disabled("[name=transformer_headroom_kva]")
+    page.click("#language")  # English
+    page.click("#submit")
+    page.wait_for_selector("#result:not([hidden])")
+    # assumed none (a new 160 kVA public transformer, 85,000): as the warehouse's own 100 kVA headroom gives;
+    # with room for all 140 kVA the grid pays 85,000 less: 56,830 to 141,830 CNY
+    warnings = page.inner_text("#warnings")
+    assert "not known, so assumed: transformer_headroom_kva = 0 kVA (range 0-140)" in warnings
+    assert "the grid company 56,830 to 141,830 CNY" in warnings
+    assert "application=" in page.url and "%22transformer_headroom_kva%22%3Anull" in page.url

@@ -61,7 +61,17 @@ function setForm(app) {
     if (field) field.value = value ?? "";
   }
   form.elements.in_project_database.checked = Boolean(enterprise.in_project_database);
+  for (const box of form.querySelectorAll("[data-unknown]")) {
+    box.checked = app.site[box.dataset.unknown] === null;
+    toggleUnknown(box);
+  }
   toggleEnterprise();
+}
+
+function toggleUnknown(box) {
+  const field = $("#application-form").elements[box.dataset.unknown];
+  field.disabled = box.checked;
+  if (box.checked) field.value = "";
 }
 
 function toggleEnterprise() {
@@ -73,6 +83,8 @@ function readForm() {
   const f = $("#application-form").elements;
   const number = (name) => (f[name].value === "" ? undefined : Number(f[name].value));
   const text = (name) => (f[name].value === "" ? undefined : f[name].value);
+  // a grid-side fact the applicant may not know: null asks the design scheme's assumption (and the range it spans)
+  const gridFact = (name) => (f[`unknown_${name}`].checked ? null : number(name));
   const applicant = {kind: f.applicant_kind.value};
   if (ENTERPRISE_KINDS.includes(applicant.kind)) {
     applicant.enterprise = {
@@ -85,8 +97,8 @@ function readForm() {
     ruleset: f.ruleset.value,
     application: {
       id: text("id"), application_date: text("application_date"), applicant,
-      site: {area: f.area.value, park_level: f.park_level.value, distance_to_lv_m: number("distance_to_lv_m"),
-             distance_to_10kv_m: number("distance_to_10kv_m"), transformer_headroom_kva: number("transformer_headroom_kva"),
+      site: {area: f.area.value, park_level: f.park_level.value, distance_to_lv_m: gridFact("distance_to_lv_m"),
+             distance_to_10kv_m: number("distance_to_10kv_m"), transformer_headroom_kva: gridFact("transformer_headroom_kva"),
              road_crossings: number("road_crossings")},
       request: {capacity: number("capacity"), capacity_unit: f.capacity_unit.value, power_factor: number("power_factor"),
                 phases: Number(f.phases.value), supply: f.supply.value, duration: f.duration.value,
@@ -410,6 +422,7 @@ async function start() {
   $("#language").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; applyLabels(); });
   document.querySelectorAll("[data-download]").forEach((b) => b.addEventListener("click", () => download(b.dataset.download)));
   $("#open-application").addEventListener("change", openApplication);
+  document.querySelectorAll("[data-unknown]").forEach((box) => box.addEventListener("change", () => toggleUnknown(box)));
   $("#save-application").addEventListener("click", () => {
     const request = readForm();
     // the application alone, as `costmodel quote FILE` and the API read it
