@@ -183,9 +183,13 @@ def _document(quote: dict, application: dict | None, words: dict[str, str], issu
                outcome_label(words, "enterprise_size", quote["enterprise_size"])]
         where = words["site_text"].format(area=words.get(f'area_{site["area"]}', site["area"]),
                                           park=words.get(f'park_{site["park_level"]}', site["park_level"]),
-                                          lv=f'{site["distance_to_lv_m"]:g}', mv=f'{site["distance_to_10kv_m"]:g}')
+                                          lv=_known(site["distance_to_lv_m"], words), mv=_known(site["distance_to_10kv_m"], words))
         rows.append((words["customer_site"], f'{application["id"]}: {", ".join(w for w in who if w)}; {where}'))
     return rows
+
+
+def _known(value, words: dict[str, str]) -> str:
+    return words["not_known"] if value is None else f"{value:g}"
 
 
 def _figures(quote: dict, words: dict[str, str]) -> list[tuple[str, str]]:
