@@ -11,8 +11,10 @@ Each value of each shipped rule set is changed one at a time, in a fresh copy of
 Then every case of every rule set (`tariffs/rulesets/*/tests/*.yaml`, `costmodel.rules.cases`) is run in this
 process against the copy (composed policies read other layers too, so all cases run for every mutation). The
 loaders key their caches on the tariffs root, so each copy is read afresh. A mutation is *noticed* when some
-case fails or the copy cannot be loaded. Values no case can notice carry a reason from `REASONS` below; the
-report lists every other unnoticed mutation as unexplained, and the run exits 1 if there is one.
+case fails or the copy cannot be loaded. A mutation no case notices is put to the data checks of `costmodel check`
+(values within their unit's range, first dated values at the rule set's start), and carries a reason from `REASONS`
+below where no case can notice it; the report lists every other unnoticed mutation as unexplained, and the run exits
+1 if there is one.
 
     /work/main/.venv/bin/python benchmarks/tariff_mutation.py [--json] [--only SUBSTRING] [--tariffs DIR]
 
@@ -49,7 +51,8 @@ REASONS = {
     "first-date": (
         "the first dated key of a parameter: the first value applies from the rule set's start whatever date its key "
         "says (Parameter.at and date_indices take the first value before the first date), so moving it by a day "
-        "changes no quote; the rule set's start is the manifest's in_effect_from, which cases do guard"),
+        "changes no quote; the rule set's start is the manifest's in_effect_from, which cases do guard. `costmodel check` "
+        "refuses a first value not dated the start of the rule set that sets it (first_date_problems)"),
     "text": "an id (text) names a data set, it has no neighbour one unit away; a wrong id is refused on load",
     "optimiser-only": (
         "read only by the network optimiser (costmodel/grid: voltage drop of an optimised design), which no "
@@ -84,6 +87,7 @@ class Mutation:
     how: str = ""  # the first case that failed, or the load error
     failures: int = 0
     reason: str = ""
+    refused_by_check: str = ""  # where no case notices it: the first problem `costmodel check` reports on the data
 
 
 def _shift(value, step):
@@ -217,6 +221,22 @@ def run_all_cases() -> tuple[int, str]:
     return failures, first
 
 
+def check_refuses() -> str:
+    """The first problem the data checks of `costmodel check` (values in range, first dates at the rule set's start)
+    find in any rule set under the tariffs root in force; the probe evaluation is left out (slow, and a one-unit move
+    cannot make two rules overlap that a case would not see)."""
+    from costmodel.params import available_rulesets, load_ruleset
+    from costmodel.params.overrides import value_problems
+    from costmodel.params.ruleset import first_date_problems
+
+    for ruleset_id in available_rulesets():
+        ruleset = load_ruleset(ruleset_id)
+        problems = value_problems(ruleset) + first_date_problems(ruleset)
+        if problems:
+            return problems[0][:300]
+    return ""
+
+
 def apply_in_copy(source: Path, mutation: Mutation | None) -> Path:
     target = Path(tempfile.mkdtemp(prefix="tariffmut-")) / "tariffs"
     shutil.copytree(source, target)
@@ -242,7 +262,10 @@ def run(source: Path, mutations: list[Mutation]) -> dict:
                 file.write_text(yaml.safe_dump(load_yaml(file), allow_unicode=True, sort_keys=False), encoding="utf-8")
         os.environ[ENV_VAR] = str(control)
         failures, first = run_all_cases()
+        refused = check_refuses()
         shutil.rmtree(control.parent)
+        if refused:
+            raise SystemExit(f"costmodel check refuses the unchanged tariffs ({refused}); fix them before mutating")
         if failures:
             raise SystemExit(f"the unchanged tariffs fail {failures} case(s) ({first}); fix them before mutating")
         for mutation in mutations:
@@ -253,6 +276,8 @@ def run(source: Path, mutations: list[Mutation]) -> dict:
             os.environ[ENV_VAR] = str(copy_root)
             mutation.failures, mutation.how = run_all_cases()
             mutation.noticed = mutation.failures > 0
+            if not mutation.noticed:  # no case notices it: does `costmodel check` refuse it?
+                mutation.refused_by_check = check_refuses()
             shutil.rmtree(copy_root.parent)
     finally:
         if previous is None:
@@ -261,10 +286,12 @@ def run(source: Path, mutations: list[Mutation]) -> dict:
             os.environ[ENV_VAR] = previous
     seconds = time.perf_counter() - started
     noticed = [m for m in mutations if m.noticed]
-    unnoticed = [m for m in mutations if not m.noticed]
+    refused = [m for m in mutations if not m.noticed and m.refused_by_check]
+    unnoticed = [m for m in mutations if not m.noticed and not m.refused_by_check]
     return {
         "mutations": len(mutations),
         "noticed": len(noticed),
+        "refused_by_check": len(refused),
         "unnoticed_explained": sum(bool(m.reason) for m in unnoticed),
         "unnoticed_unexplained": sum(not m.reason for m in unnoticed),
         "noticed_but_marked_unnoticeable": [m.id for m in noticed if m.reason],
@@ -277,11 +304,14 @@ def run(source: Path, mutations: list[Mutation]) -> dict:
 def table(report: dict) -> str:
     lines = ["| mutation | noticed | by / reason |", "|---|---|---|"]
     for result in report["results"]:
-        state = "yes" if result["noticed"] else ("explained" if result["reason"] else "**NO**")
-        detail = result["how"] if result["noticed"] else (result["reason"] or "")
+        state = ("yes" if result["noticed"] else "check refuses" if result["refused_by_check"]
+                 else "explained" if result["reason"] else "**NO**")
+        detail = (result["how"] if result["noticed"] else f"{result['reason']}: {result['refused_by_check']}" if result["refused_by_check"]
+                  else result["reason"] or "")
         lines.append(f"| {result['id']} | {state} | {detail.replace('|', '/')[:160]} |")
     lines.append("")
-    lines.append(f"{report['mutations']} mutations: {report['noticed']} noticed, {report['unnoticed_explained']} not noticed "
+    lines.append(f"{report['mutations']} mutations: {report['noticed']} noticed by a case, {report['refused_by_check']} refused by "
+                 f"check (no case can notice them), {report['unnoticed_explained']} not noticed "
                  f"with a reason, {report['unnoticed_unexplained']} not noticed without one ({report['seconds']} s)")
     if report["noticed_but_marked_unnoticeable"]:
         lines.append(f"noticed although a reason says they cannot be: {', '.join(report['noticed_but_marked_unnoticeable'])}")

@@ -19,6 +19,7 @@ from costmodel.application import FRAME_COLUMNS, Applicant, Enterprise, Request,
 from costmodel.designs.standard import load_scheme
 from costmodel.params import RuleSet
 from costmodel.params.overrides import value_problems
+from costmodel.params.ruleset import first_date_problems
 from costmodel.rules import conditions
 from costmodel.rules.engine import decide_enterprise_size, prepare
 from costmodel.rules.table import DecisionTable
@@ -106,6 +107,7 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
     # Each value within its unit's range (tariffs/units.yaml) and each list label one the application field has:
     # the validator reforms pass. A value out of range makes the probes meaningless, so they wait for a fix.
     report.problems.extend(value_problems(ruleset))
+    report.problems.extend(first_date_problems(ruleset))
     if report.problems:
         return report
     columns, _ = decide_enterprise_size(prepare(probe_frame(ruleset), ruleset), ruleset)

@@ -84,3 +84,13 @@ def test_a_fractional_stage_length_is_refused(tariffs_copy):
     _set(tariffs_copy, "rulesets/national-2025/schedule/stages.yaml", "working_days: 20\n", "working_days: 20.5\n")
     with pytest.raises(InputError, match="20.5 is not a whole number of working days"):
         check_ruleset(load_ruleset("national-2025"))
+
+
+def test_a_first_value_not_dated_the_rule_set_start_is_refused(tariffs_copy):
+    # the first value applies from the start whatever its key says, so a key a day off would change no quote
+    _set(tariffs_copy, "rulesets/national-2025/parameters/zero_investment/private_max_kw.yaml", "2025-06-03: 160", "2025-06-04: 160")
+    problems = check_ruleset(load_ruleset("national-2025")).problems
+    assert len(problems) == 1
+    assert problems[0].startswith("rule set national-2025: parameter zero_investment.private_max_kw (")
+    assert problems[0].endswith("its first value is dated 2025-06-04; allowed: 2025-06-03, the start (in_effect_from) "
+                                "of national-2025, which sets it")
