@@ -200,6 +200,41 @@ def _scalar(value: Any, base: Parameter, where: str, labels: tuple[str, tuple] |
     return _number(value, base, where)
 
 
+def _shipped(value: Any, parameter: Parameter, where: str, labels: tuple[str, tuple] | None) -> None:
+    """A rule set's own value as its unit allows (tariffs/units.yaml): the checks a reform's value passes."""
+    rule = unit_rules().get(parameter.unit)
+    if rule is None:
+        raise InputError(f"{where}: unit {parameter.unit!r} is not in {tariffs_dir() / 'units.yaml'}; allowed: {', '.join(unit_rules())}")
+    kind = rule["kind"]
+    if kind == "number":
+        _number(value, parameter, where)
+    elif kind == "list":
+        if not isinstance(value, list):
+            raise InputError(f"{where}: {value!r} is not allowed; allowed: a list ({parameter.unit})")
+        _labels(value, parameter, labels, where)
+    elif not isinstance(value, bool if kind == "bool" else str):
+        raise InputError(f"{where}: {value!r} is not allowed; allowed: {'true or false' if kind == 'bool' else 'text'} ({parameter.unit})")
+
+
+def value_problems(ruleset: RuleSet) -> list[str]:
+    """Every value of every parameter of a rule set (each date, each category) that its unit's range in
+    tariffs/units.yaml does not allow, or, for a list the decision tables compare an application field with, a label
+    that field does not have: one message each, naming the rule set, the parameter, the value and what is allowed."""
+    problems = []
+    for path, parameter in sorted(ruleset.parameters.items()):
+        labels = compared_labels(ruleset, path)
+        for day, value in zip(parameter.dates, parameter.values):
+            cells = value.items() if parameter.breakdown is not None else [(None, value)]
+            for category, cell in cells:
+                where = (f"rule set {ruleset.id}: parameter {path}, value of {day.isoformat()}"
+                         f"{f' [{category}]' if category is not None else ''} ({parameter.file})")
+                try:
+                    _shipped(cell, parameter, where, labels)
+                except InputError as error:
+                    problems.append(str(error))
+    return problems
+
+
 def _value(raw: Any, base: Parameter, when: dt.date, where: str, labels: tuple[str, tuple] | None = None) -> Any:
     if base.breakdown is None:
         return _scalar(raw, base, where, labels)

@@ -99,6 +99,24 @@ def defined_in(parameter: Parameter) -> str:
         return Path(parameter.file).stem
 
 
+def first_date_problems(ruleset: RuleSet) -> list[str]:
+    """Each parameter whose first value is not dated the start (in_effect_from) of the rule set whose folder sets it.
+    The first value applies from the rule set's start whatever its key says (`Parameter.at` takes it before its
+    date), so a key a day off would change nothing a quote shows: a value that starts later is written as a second
+    dated value after the one in force from the start."""
+    problems = []
+    for path, parameter in sorted(ruleset.parameters.items()):
+        origin = defined_in(parameter)
+        if origin not in available_rulesets():
+            continue  # a reform's value, dated by the reform
+        start = _folder(origin, tariffs_dir()).manifest["in_effect_from"]
+        if parameter.dates[0] != start:
+            problems.append(f"rule set {ruleset.id}: parameter {path} ({parameter.file}): its first value is dated "
+                            f"{parameter.dates[0].isoformat()}; allowed: {start.isoformat()}, the start (in_effect_from) "
+                            f"of {origin}, which sets it")
+    return problems
+
+
 def rulesets_root() -> Path:
     return tariffs_dir() / "rulesets"
 

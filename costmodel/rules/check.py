@@ -18,6 +18,8 @@ import pandas as pd
 from costmodel.application import FRAME_COLUMNS, Applicant, Enterprise, Request, Site
 from costmodel.designs.standard import load_scheme
 from costmodel.params import RuleSet
+from costmodel.params.overrides import value_problems
+from costmodel.params.ruleset import first_date_problems
 from costmodel.rules import conditions
 from costmodel.rules.engine import decide_enterprise_size, prepare
 from costmodel.rules.table import DecisionTable
@@ -102,6 +104,12 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
     for parameter in ruleset.parameters.values():
         if parameter.placeholder:
             report.notes.append(f"{parameter.path} is a placeholder ({parameter.reference.cite()})")
+    # Each value within its unit's range (tariffs/units.yaml) and each list label one the application field has:
+    # the validator reforms pass. A value out of range makes the probes meaningless, so they wait for a fix.
+    report.problems.extend(value_problems(ruleset))
+    report.problems.extend(first_date_problems(ruleset))
+    if report.problems:
+        return report
     columns, _ = decide_enterprise_size(prepare(probe_frame(ruleset), ruleset), ruleset)
     columns["supply_voltage"], _ = ruleset.decision("supply_voltage").evaluate(columns, ruleset)
     frame = columns.to_frame()
