@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 from costmodel.paths import ENV_VAR  # noqa: E402
 
 # One unit of each parameter unit (tariffs/units.yaml); ids (text) are not mutated, see REASONS["text"].
-STEPS = {"kW": 1, "kVA": 1, "CNY_per_kVA": 1, "percent": 1, "ratio": 0.01, "working_days": 1}
+STEPS = {"kW": 1, "kVA": 1, "CNY_per_kVA": 1, "percent": 1, "ratio": 0.01, "working_days": 1, "months": 1}
 
 # Why a mutation cannot be noticed by any case. Each entry of EXPLAINED names a mutation (its `id`, as
 # the report prints it) and one of these reasons; the first-dated-key reason applies by rule (see `reason_for`).

@@ -328,8 +328,12 @@ def check(ruleset: str = typer.Argument(..., help="Rule set id")) -> None:
     from costmodel.rules.check import check_ruleset
 
     report = check_ruleset(load_ruleset(ruleset))
-    console.print(f"{report.ruleset_id}: {report.parameters} parameters, each with unit and reference; "
-                  f"decision tables complete; {report.probes:,} probe applications evaluated")
+    if report.probes or not report.problems:
+        console.print(f"{report.ruleset_id}: {report.parameters} parameters, each with unit and reference; "
+                      f"decision tables complete; {report.probes:,} probe applications evaluated")
+    else:  # a value refused before the tables were probed: say only what was checked
+        console.print(f"{report.ruleset_id}: {report.parameters} parameters read; the decision tables not probed "
+                      f"(values refused below)")
     for note in report.notes:
         console.print(f"  note: {note}", markup=False, style="dim")
     failures = list(report.problems)

@@ -63,6 +63,9 @@ def run_case(ruleset_name: str, application: dict, case: dict) -> list[str]:
         return [f"rejected: {batch.rejected['reason'].iloc[0]}"]
     got = batch.summary().iloc[0].to_dict()
     got["ruleset"] = batch.ruleset.id
+    if set(case["expect"]) & QUOTED:
+        validity = quote_from_batch(batch, parsed.id).validity
+        got["validity_months"] = validity and validity.months
     if set(case["expect"]) & TRACED:
         steps = {step.decision: step for step in quote_from_batch(batch, parsed.id).trace}
         for decision in ("supply_voltage", "investment_boundary"):
@@ -121,5 +124,7 @@ SCHEDULE_COLUMNS = {
 }
 SCHEDULE = set(SCHEDULE_COLUMNS) | {"schedule_ruleset", "stage_working_days"}
 MAPPINGS = {"fee_cny", "funded_by", "stage_working_days"}
-EXPECTABLE = AMOUNTS | TRACED | LINES | SCHEDULE | {"enterprise_size", "supply_voltage", "boundary", "boundary_rule",
+# From the full quote: how long the supply scheme stays valid (months; None where the rule set is silent).
+QUOTED = {"validity_months"}
+EXPECTABLE = AMOUNTS | TRACED | LINES | SCHEDULE | QUOTED | {"enterprise_size", "supply_voltage", "boundary", "boundary_rule",
                                                      "supply_voltage_rule", "ruleset"}
