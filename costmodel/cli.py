@@ -469,21 +469,22 @@ def _comparison_tables(comparison) -> dict:
 def compare_portfolio_command(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
     baseline: str = typer.Option(..., help="Baseline rule set id"),
-    reform: str = typer.Option(..., help="Reform: a rule set id, a reform id (tariffs/overrides) or an override file"),
+    reform: str = typer.Option(..., help="Reform: a rule set id, or reforms applied in turn over the baseline (ids of "
+                                         "tariffs/overrides or override files, comma-separated: a,b)"),
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
     out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
     workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
 ) -> None:
     """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
-    from costmodel.params.overrides import load_reform
+    from costmodel.params.overrides import reformed_ruleset
     from costmodel.scenarios.report import write_outputs
     from costmodel.scenarios.studies import DEFAULT_WORKERS, compare_portfolio
 
     check_outputs([out], force=force, inputs=[portfolio])
 
     base = load_ruleset(baseline)
-    reformed = load_ruleset(reform) if reform in available_rulesets() else load_reform(reform, baseline).ruleset
+    reformed = reformed_ruleset(baseline, reform)
     loaded = _load_portfolio(portfolio)
     progress, advance = _progress(len(loaded.frame), 2)
     with progress:
@@ -523,18 +524,30 @@ def _print_comparison(comparison) -> None:
         console.print(table)
 
 
+def _sweep_values(values: str) -> list:
+    """`--values`: a YAML list (its members are the values: lists for a list-valued parameter), else comma-separated."""
+    from costmodel.params.overrides import load_yaml_scalar
+
+    if values.strip().startswith("["):
+        parsed = load_yaml_scalar(values)
+        if not isinstance(parsed, list) or not parsed:
+            raise typer.BadParameter(f"{values!r}: a YAML list of values, e.g. [[national, provincial], [national]]", param_hint="--values")
+        return parsed
+    return [load_yaml_scalar(v.strip()) for v in values.split(",") if v.strip()]
+
+
 @app.command("sweep")
 def sweep_command(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
     parameter: str = typer.Option(..., help="Parameter path, e.g. supply_voltage.low_voltage_cap"),
-    values: str = typer.Option(..., help="Comma-separated values, e.g. 100,120,140,160,200"),
+    values: str = typer.Option(..., help="Comma-separated values, e.g. 100,120,140,160,200; for a list-valued parameter a "
+                                         "YAML list of lists, e.g. '[[national, provincial], [national, provincial, municipal]]'"),
     ruleset: str = typer.Option("shandong-2019", help="Baseline rule set id"),
     category: Optional[str] = typer.Option(None, help="Only this category of a broken-down parameter, e.g. rural"),
     out: Path = typer.Option(Path("out/sweep"), help="Directory for the table, chart, workbook and summary"),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
 ) -> None:
     """The impact of each value of one parameter: table and chart of grid investment and customer savings."""
-    from costmodel.params.overrides import load_yaml_scalar
     from costmodel.scenarios.report import sweep_chart, write_outputs
     from costmodel.scenarios.studies import sweep
 
@@ -542,7 +555,7 @@ def sweep_command(
 
     base = load_ruleset(ruleset)
     unit = base.parameter(parameter).unit
-    parsed = [load_yaml_scalar(v.strip()) for v in values.split(",") if v.strip()]
+    parsed = _sweep_values(values)
     loaded = _load_portfolio(portfolio)
     progress, advance = _progress(len(loaded.frame), len(parsed) + 1)
     with progress:

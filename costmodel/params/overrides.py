@@ -31,7 +31,7 @@ import pandas as pd
 
 from costmodel.errors import InputError
 from costmodel.params.parameter import Parameter, Reference
-from costmodel.params.ruleset import RuleSet, load_ruleset
+from costmodel.params.ruleset import RuleSet, available_rulesets, load_ruleset
 from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml, load_yaml_text
 
@@ -292,8 +292,9 @@ def _reference(raw: Any, where: str, reform_id: str) -> Reference:
     return Reference.from_yaml(raw, where, old_form=False)
 
 
-def load_reform_file(path: str | Path, baseline: str | None = None) -> Reform:
-    """A reform from a YAML or CSV override file, applied to `baseline` (default: the file's own)."""
+def load_reform_file(path: str | Path, baseline: str | RuleSet | None = None) -> Reform:
+    """A reform from a YAML or CSV override file, applied to `baseline` (a rule set, or its id; default: the file's
+    own baseline)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         return _load_csv(path, baseline)
@@ -303,7 +304,7 @@ def load_reform_file(path: str | Path, baseline: str | None = None) -> Reform:
     baseline_id = baseline or raw.get("baseline")
     if not baseline_id:
         raise InputError(f"{path}: no baseline: add 'baseline: <rule set id>' or pass --baseline")
-    base = load_ruleset(baseline_id)
+    base = baseline_id if isinstance(baseline_id, RuleSet) else load_ruleset(baseline_id)
     if not isinstance(raw["parameters"], dict) or not raw["parameters"]:
         raise InputError(f"{path}: parameters must map parameter paths to {{date or start.stop: value}}")
     entries = {}
@@ -316,7 +317,7 @@ def load_reform_file(path: str | Path, baseline: str | None = None) -> Reform:
     return _apply(base, reform_id, str(raw.get("title", reform_id)), str(path), entries, reference, path.read_bytes())
 
 
-def _load_csv(path: Path, baseline: str | None) -> Reform:
+def _load_csv(path: Path, baseline: str | RuleSet | None) -> Reform:
     if baseline is None:
         raise InputError(f"{path}: a CSV override names no baseline; pass --baseline")
     try:
@@ -328,7 +329,7 @@ def _load_csv(path: Path, baseline: str | None) -> Reform:
     if missing or unknown or table.empty:
         raise InputError(f"{path}: columns missing {missing}, unknown {unknown} ({len(table)} rows); "
                          f"allowed: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)}, at least one row")
-    base = load_ruleset(baseline)
+    base = baseline if isinstance(baseline, RuleSet) else load_ruleset(baseline)
     entries: dict[str, list] = {}
     for number, row in enumerate(table.to_dict("records"), start=2):  # a handful of override rows, not data
         where = f"{path} line {number}"
@@ -350,14 +351,33 @@ def load_yaml_scalar(text: str) -> Any:
     return load_yaml_text(text, "override value") if text.strip() else text
 
 
-def load_reform(name: str | Path, baseline: str | None = None) -> Reform:
-    """A reform by id (tariffs/overrides/<id>.yaml) or by file path."""
+def load_reform(name: str | Path, baseline: str | RuleSet | None = None) -> Reform:
+    """A reform by id (tariffs/overrides/<id>.yaml) or by file path, applied to `baseline` (a rule set or its id)."""
     path = Path(name)
     if path.suffix.lower() in (".yaml", ".yml", ".csv") and path.is_file():
         return load_reform_file(path, baseline)
     if str(name) in available_reforms():
         return load_reform_file(overrides_dir() / f"{name}.yaml", baseline)
     raise InputError(f"unknown reform {str(name)!r}: not a file and not one of {', '.join(available_reforms()) or '(none)'}")
+
+
+def with_reforms(baseline: RuleSet, names: list[str]) -> RuleSet:
+    """The baseline with each reform applied in turn over the previous ones (so a later one wins where two set the
+    same parameter); each reform's own `baseline:` is ignored: it is applied to the rules given."""
+    ruleset = baseline
+    for name in names:
+        ruleset = load_reform(name, ruleset).ruleset
+    return ruleset
+
+
+def reformed_ruleset(baseline: str, reform: str) -> RuleSet:
+    """`--reform`: a rule set id (that rule set instead), or reforms (ids or files, comma-separated) over `baseline`."""
+    if reform in available_rulesets():
+        return load_ruleset(reform)
+    names = [name.strip() for name in reform.split(",") if name.strip()]
+    if not names:
+        raise InputError(f"--reform {reform!r}: give a rule set id, or one or more reforms separated by commas")
+    return with_reforms(load_ruleset(baseline), names)
 
 
 def sweep_ruleset(baseline: RuleSet, path: str, value: Any, category: str | None = None) -> RuleSet:

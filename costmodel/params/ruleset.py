@@ -317,17 +317,36 @@ def jurisdictions() -> list[str]:
     return sorted({load_ruleset(ruleset_id).jurisdiction for ruleset_id in available_rulesets()})
 
 
+def _reforms_named(name: str) -> tuple[str, list[str]]:
+    """`shandong-2019+rural-lv-cap-160+urban-lv-cap-200` -> the rules' name and the reforms after it (the trailing
+    `+` parts that name a reform of tariffs/overrides, not a rule set)."""
+    from costmodel.params.overrides import available_reforms
+
+    parts = name.split("+")
+    reforms = available_reforms()
+    first = len(parts)
+    while first > 1 and parts[first - 1] in reforms and parts[first - 1] not in available_rulesets():
+        first -= 1
+    return "+".join(parts[:first]), parts[first:]
+
+
 def resolve_ruleset(name: str, when: dt.date) -> RuleSet:
     """The rules to apply. A rule-set id means exactly that rule set (a counterfactual where not in force).
     A jurisdiction means the policy in force there on `when`: the national layer in force, with the
     province's layer in force over it (a city's pilot falls back to its province's); before any provincial
-    layer, the national layer alone. `name@YYYY-MM-DD` takes the policy in force on that date instead."""
+    layer, the national layer alone. `name@YYYY-MM-DD` takes the policy in force on that date instead, and
+    `name+reform[+reform...]` the rules of `name` with those reforms (tariffs/overrides) applied in turn."""
     if "@" in name:
         name, _, day = name.partition("@")
         try:
             when = dt.date.fromisoformat(day)
         except ValueError:
             raise InputError(f"{name}@{day}: the date after @ must be YYYY-MM-DD") from None
+    base, reforms = _reforms_named(name)
+    if reforms:  # `rules+reform[+reform...]`: the rules resolved as any name, then each reform over them
+        from costmodel.params.overrides import with_reforms
+
+        return with_reforms(resolve_ruleset(base, when), reforms)
     if name in available_rulesets():
         return load_ruleset(name)
     if "+" in name:  # a composed policy's own id: the same layers again

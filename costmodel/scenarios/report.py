@@ -20,12 +20,17 @@ EXCEL_MAX_ROWS = 1_048_575  # a sheet's limit, less the header
 def sweep_chart(table: pd.DataFrame, parameter: str, unit: str, out: Path) -> list[Path]:
     """Grid investment change and customer savings (million CNY) against the swept value: PNG and SVG."""
     figure, left = plt.subplots(figsize=(7, 4))
-    left.plot(table["value"], table["grid_delta_cny"] / 1e6, marker="o", label="grid company investment change")
-    left.plot(table["value"], table["customer_savings_cny"] / 1e6, marker="s", label="customer savings")
+    numeric = pd.api.types.is_numeric_dtype(table["value"])
+    # numbers on their own scale; labels (a list parameter's members) one after another
+    x = table["value"] if numeric else range(len(table))
+    left.plot(x, table["grid_delta_cny"] / 1e6, marker="o", label="grid company investment change")
+    left.plot(x, table["customer_savings_cny"] / 1e6, marker="s", label="customer savings")
     left.set_xlabel(f"{parameter} ({unit})")
+    if not numeric:
+        left.set_xticks(list(x), [str(v).replace(", ", ",\n") for v in table["value"]], fontsize=7)
     left.set_ylabel("million CNY vs baseline")
     right = left.twinx()
-    right.bar(table["value"], table["moved_to_low_voltage"], width=(table["value"].max() - table["value"].min() or 1) / 30,
+    right.bar(x, table["moved_to_low_voltage"], width=(table["value"].max() - table["value"].min() or 1) / 30 if numeric else 0.3,
               alpha=0.25, color="grey", label="customers moved to low voltage")
     right.set_ylabel("customers moved to low voltage")
     lines = left.get_legend_handles_labels()

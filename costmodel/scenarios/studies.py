@@ -254,7 +254,8 @@ def sweep(portfolio: Portfolio, baseline: RuleSet, path: str, values: list, cate
         reform = sweep_ruleset(baseline, path, value, category)
         result = compare_results(before, quote_portfolio(portfolio, reform, 10**9, progress), baseline.id, reform.id)
         overall = result.overall
-        rows.append({"value": value, "applications": overall["applications"], "moved_to_low_voltage": overall["moved_to_low_voltage"],
+        # a list value (park levels) is shown as its members, so tables and charts take it as one label
+        rows.append({"value": ", ".join(map(str, value)) if isinstance(value, list) else value, "applications": overall["applications"], "moved_to_low_voltage": overall["moved_to_low_voltage"],
                      "voltage_changed": overall["voltage_changed"], "boundary_changed": overall["boundary_changed"],
                      "affected": overall["affected"], "customer_savings_cny": -overall["customer_delta_cny"],
                      "grid_delta_cny": overall["grid_delta_cny"], "customer_after_cny": overall["customer_after_cny"],

@@ -142,3 +142,35 @@ def test_a_reform_of_the_policy_in_force_changes_the_province_not_the_national_f
     off = policy.with_parameters({red_line.path: dataclasses.replace(red_line, values=(False,), dates=(red_line.dates[0],),
                                                                      value_references=())}, "no red line")
     assert all(layer.parameter(red_line.path).values == (False,) for layer in off.layers)
+
+
+def test_reforms_combine_in_a_rule_set_name_and_apply_in_turn():
+    import datetime as dt
+
+    from costmodel.params import resolve_ruleset
+    from costmodel.params.overrides import reformed_ruleset
+
+    day = dt.date(2026, 3, 2)
+    both = resolve_ruleset("shandong-2019+rural-lv-cap-160+urban-lv-cap-200", day)
+    # rural-lv-cap-160 sets rural 160 kVA, urban-lv-cap-200 urban 200 kVA (tariffs/overrides)
+    cap = both.parameter("supply_voltage.low_voltage_cap")
+    assert (cap.at(day, "urban"), cap.at(day, "rural")) == (200, 160)
+    assert resolve_ruleset(both.id, day).content_hash == both.content_hash  # the id resolves again to the same rules
+    assert reformed_ruleset("shandong-2019", "rural-lv-cap-160,urban-lv-cap-200").content_hash == both.content_hash
+    # over the policy in force: the province's layer composed with the national one, then the reform
+    in_force = resolve_ruleset("shandong+rural-lv-cap-160", day)
+    assert in_force.id == "shandong-2019+national-2025+rural-lv-cap-160"
+
+
+def test_one_rural_customer_quoted_under_a_reform_by_name():
+    from costmodel.application import load_application, parse_application
+    from costmodel.params import resolve_ruleset
+    from costmodel.quote import quote_application
+    from tests_support import EXAMPLES
+
+    raw = load_application(EXAMPLES / "world-bank-warehouse.yaml").model_dump(mode="json")
+    raw["site"]["area"] = "rural"
+    application = parse_application(raw)  # 140 kVA, rural: over Shandong's 100 kVA rural cap
+    assert quote_application(application, resolve_ruleset("shandong-2019", application.application_date)).supply_voltage == "10kV"
+    reformed = quote_application(application, resolve_ruleset("shandong-2019+rural-lv-cap-160", application.application_date))
+    assert (reformed.supply_voltage, reformed.totals.customer_cny) == ("low_voltage", 0)

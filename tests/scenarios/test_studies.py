@@ -83,6 +83,19 @@ def test_a_rural_cap_sweep_reproduces_counts_and_savings_worked_out_by_hand():
     assert table["grid_delta_cny"].tolist() == pytest.approx([0, 8_380, 16_760, 33_520, 41_900])
 
 
+def test_a_sweep_of_the_park_levels_a_list_parameter_moves_the_county_park_to_the_red_line():
+    frame = _hand_portfolio().frame.head(1).drop(columns="row").assign(application_id="county", area="urban", park_level="county", capacity=900.0,
+                                                    size_class="medium")
+    table = sweep(validate_frame(frame, "hand-made"), load_ruleset("shandong-2019"), "red_line_extension.park_levels",
+                  [["national", "provincial", "municipal"], ["national", "provincial", "municipal", "county"]])
+    assert table["value"].tolist() == ["national, provincial, municipal", "national, provincial, municipal, county"]
+    # With county parks in, the grid company invests to the red line: the 10 kV cable 0.2 km x 420,000 = 84,000
+    # and the RMU bay 85,000 of the extension move from the customer to the grid company.
+    assert table["boundary_changed"].tolist() == [0, 1]
+    assert table["customer_savings_cny"].tolist() == pytest.approx([0, 169_000])
+    assert table["grid_delta_cny"].tolist() == pytest.approx([0, 169_000])
+
+
 def test_compare_reports_deltas_by_group_and_the_affected_applications():
     baseline = load_ruleset("shandong-2019")
     comparison = compare_portfolio(_hand_portfolio(), baseline, load_reform("rural-lv-cap-160").ruleset)
