@@ -18,7 +18,7 @@ import time
 
 from api_load import applications
 
-from costmodel.api import _quote_many
+from costmodel.api.coalescer import quote_many as _quote_many
 from costmodel.application import parse_application
 from costmodel.params import resolve_ruleset
 

@@ -173,7 +173,7 @@ def test_batch_outputs_neutralise_an_application_id_formula(tmp_path):
 
 
 def test_api_batch_csv_neutralises_formulas():
-    from costmodel.api import BATCH_COLUMNS, _csv_chunks
+    from costmodel.api.routes import BATCH_COLUMNS, csv_chunks as _csv_chunks
 
     frame = pd.DataFrame([{column: None for column in BATCH_COLUMNS}] * 2)
     frame["application_id"] = ["=2+5", "plain"]

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import costmodel.api as api
+import costmodel.api.coalescer as coalescer
 from costmodel.api import create_app
 from costmodel.application import load_application
 from costmodel.errors import InputError
@@ -63,7 +64,7 @@ def batch_breaker(monkeypatch):
     """Make an application with POISON_CROSSINGS road crossings break every vectorised call it is in,
     as an input that passed validation but fails deep in the batch would; `error` is what it raises.
     The sizes of the calls are recorded."""
-    real = api.quote_frame
+    real = coalescer.quote_frame
     state = {"error": lambda: InputError("road_crossings: poisoned for the test"), "sizes": [], "poisoned_sizes": []}
 
     def quote_frame(frame, ruleset, *args, **kwargs):
@@ -73,7 +74,7 @@ def batch_breaker(monkeypatch):
             raise state["error"]()
         return real(frame, ruleset, *args, **kwargs)
 
-    monkeypatch.setattr(api, "quote_frame", quote_frame)
+    monkeypatch.setattr(coalescer, "quote_frame", quote_frame)  # the shared batches' one vectorised call
     return state
 
 

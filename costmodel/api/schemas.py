@@ -1,0 +1,130 @@
+"""The API's request and answer models, and the error body every error answer has (`Problem`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from costmodel.api.guard import MAX_BATCH_BYTES, MAX_BODY_BYTES
+from costmodel.application import Application
+from costmodel.quote import Quote
+
+# /compare quotes one application under at most this many rule sets.
+MAX_COMPARE_RULESETS = 10
+
+
+class QuoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application: Application
+    ruleset: str = Field("shandong", description="Rule-set id, or a jurisdiction (shandong, national) resolved by the application date")
+
+
+class CompareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application: Application
+    rulesets: list[str] = Field(["national-1996", "shandong"], min_length=2, max_length=MAX_COMPARE_RULESETS,
+                                description=f"Rule-set ids or jurisdictions, first is the baseline; 2 to {MAX_COMPARE_RULESETS}")
+
+
+class Comparison(BaseModel):
+    application_id: str
+    quotes: list[Quote]
+    difference_last_minus_first: dict[str, float]
+
+
+class ErrorItem(BaseModel):
+    field: str | None = Field(description="The field at fault, dotted (application.site.area), (body) for the body as a whole, "
+                                           "null for an error of the request as a whole or of several fields together")
+    value: Any = Field(None, description="The value given (NaN and infinities as text), or null")
+    allowed: str = Field(description="What is allowed there")
+
+
+class Problem(BaseModel):
+    """The body of every error answer."""
+    detail: list[ErrorItem]
+    message: str = Field(description="The errors in one sentence")
+ERROR_MEANINGS = {
+    400: "The body could not be parsed at all (for example JSON nested too deep)",
+    404: "No such rule set, parameter or example (named in the URL)",
+    408: "The request body did not arrive in time",
+    413: f"The request body is too large: at most {MAX_BODY_BYTES} bytes ({MAX_BATCH_BYTES} on /batch)",
+    422: "Invalid input, each error with the field, the value and what is allowed: a field's type or range, an unknown "
+         "field, or a rule across fields (an unknown or unresolvable rule set, a capacity beyond what 10 kV serves, "
+         "enterprise figures without an industry, ...)",
+    500: "A fault on the server, reported without its details (they are logged)",
+}
+
+
+def error_responses(*codes: int) -> dict:
+    """OpenAPI `responses` for these error statuses, all with the Problem body."""
+    return {code: {"model": Problem, "description": ERROR_MEANINGS[code]} for code in codes}
+
+
+class RuleSetInfo(BaseModel):
+    id: str
+    title: str
+    jurisdiction: str
+    in_effect_from: dt.date
+    lineage: list[str]
+    content_hash: str
+
+
+class ParameterValue(BaseModel):
+    ruleset: str
+    path: str
+    since: dt.date
+    value: Any
+    unit: str
+    breakdown: str | None
+    description: str
+    source: str
+    document: str
+    clause: str
+    source_tag: str
+    placeholder: bool
+
+
+def comparison_of(application_id: str, quotes: list[Quote]) -> Comparison:
+    first, last = quotes[0].totals, quotes[-1].totals
+    return Comparison(application_id=application_id, quotes=quotes, difference_last_minus_first={
+        key: getattr(last, key) - getattr(first, key) for key in ("customer_cny", "grid_cny", "total_cny")})
+
+
+def error_item(error: dict, body_model: type[BaseModel] | None = None) -> dict:
+    if error["type"] == "json_invalid":
+        return {"field": "(body)", "value": None, "allowed": f'valid JSON ({error.get("ctx", {}).get("error", "")})'}
+    loc = [part for part in error["loc"] if part != "body"]
+    field = ".".join(str(part) for part in loc) or "(body)"
+    allowed = error["msg"].removeprefix("Value error, ")  # our validators' own words, as the file path gives them
+    if error["type"] == "extra_forbidden":
+        known = _fields_at(body_model, loc[:-1])
+        allowed = f"{allowed}: no field {loc[-1]!r} here (misspelt?)" + (f"; allowed: {', '.join(known)}" if known else "")
+    return {"field": field, "value": _json_safe(error.get("input")), "allowed": allowed}
+
+
+def _fields_at(model: type[BaseModel] | None, loc: list) -> list[str]:
+    """The field names of the model found at `loc` inside `model` (empty when it cannot be followed)."""
+    for part in loc:
+        field = model.model_fields.get(part) if model is not None else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields) if model is not None else []
+
+
+def _json_safe(value: Any) -> Any:
+    """The offending value as JSON can carry it: NaN and infinities as text, raw bytes decoded, objects left out."""
+    if isinstance(value, bytes):  # a body that is not JSON (e.g. sent as text/plain) arrives raw
+        return value[:200].decode("utf-8", "replace")
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or Infinity
+        return str(value)
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value[:50]]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return None if isinstance(value, dict) else str(value)
