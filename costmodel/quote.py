@@ -289,8 +289,16 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
 def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet) -> tuple[Columns, pd.DataFrame]:
     """Components priced and funded, the fee lines added, and the totals of every application of `decided`."""
     works = grid_supplied(price_components(components, scheme), decided, scheme, ruleset)
-    lines = fund_lines(_stack([works, fee_lines(decided, ruleset)]), decided)
+    lines = _stack([works, fee_lines(decided, ruleset)])
+    lines["amount_cny"] = to_the_yuan(lines["amount_cny"])
+    lines = fund_lines(lines, decided)
     return lines, totals_by_application(lines, decided)
+
+
+def to_the_yuan(amounts) -> np.ndarray:
+    """Each amount rounded to the whole yuan, halves up (amounts are not negative; unpriced stay NaN): a quote's lines
+    are money, and its totals are sums of these lines, so they add up as printed."""
+    return np.floor(np.asarray(amounts, dtype=float) + 0.5)
 
 
 def _ranges(decided: Columns, assumed: dict, scheme: Scheme, ruleset: RuleSet) -> pd.DataFrame:

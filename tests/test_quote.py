@@ -3,7 +3,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from costmodel.application import applications_frame, load_application
+from costmodel.application import applications_frame, load_application, parse_application
 from costmodel.params import available_rulesets, load_ruleset
 from costmodel.quote import quote_application, quote_frame
 from tests_support import GRID_FUNDED_ZONES
@@ -214,3 +214,22 @@ def test_a_catalogue_row_without_a_cost_must_say_it_was_not_found(tariffs_copy):
                                                              "LV-switchboard,switchgear,0.4 kV incoming switchboard per transformer,each,"), encoding="utf-8")
     with pytest.raises(InputError, match="column unit_cost_cny: nan; allowed: a cost >= 0 \\(or empty, with source not-found\\)"):
         load_catalog("cn-indicative-2019")
+
+
+def test_money_is_rounded_to_the_yuan_per_line_and_totals_are_sums_of_the_lines():
+    raw = load_application(WAREHOUSE).model_dump(mode="json")
+    raw["site"]["distance_to_lv_m"] = 123.456  # 0.123456 km x 160,000 = 19,752.96 -> 19,753
+
+    quote = quote_application(parse_application(raw), load_ruleset("shandong-2019"))
+    cable = next(line for line in quote.lines if line.std_type == "YJV22-0.6/1-4x120")
+    assert cable.amount_cny == 19_753
+    assert all(line.amount_cny is None or line.amount_cny == int(line.amount_cny) for line in quote.lines)
+    assert quote.totals.grid_cny == sum(line.amount_cny or 0 for line in quote.lines if line.funded_by == "grid")
+    # 85,000 transformer + 19,753 + 30,000 crossing + 2,830 meter box
+    assert quote.totals.grid_cny == 137_583
+
+
+def test_half_a_yuan_rounds_up():
+    from costmodel.quote import to_the_yuan
+
+    assert to_the_yuan([0.5, 1.5, 2.4999, 2.5, float("nan")]).tolist()[:4] == [1, 2, 2, 3]

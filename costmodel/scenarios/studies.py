@@ -257,7 +257,7 @@ def sweep(portfolio: Portfolio, baseline: RuleSet, path: str, values: list, cate
         # a list value (park levels) is shown as its members, so tables and charts take it as one label
         rows.append({"value": ", ".join(map(str, value)) if isinstance(value, list) else value, "applications": overall["applications"], "moved_to_low_voltage": overall["moved_to_low_voltage"],
                      "voltage_changed": overall["voltage_changed"], "boundary_changed": overall["boundary_changed"],
-                     "affected": overall["affected"], "customer_savings_cny": -overall["customer_delta_cny"],
+                     "affected": overall["affected"], "customer_savings_cny": 0.0 - overall["customer_delta_cny"],  # 0.0 - x: no "-0" where nothing changed
                      "grid_delta_cny": overall["grid_delta_cny"], "customer_after_cny": overall["customer_after_cny"],
                      "grid_after_cny": overall["grid_after_cny"]})
     return pd.DataFrame(rows)
