@@ -36,6 +36,7 @@ from costmodel.paths import EXAMPLES_DIR as SHIPPED_EXAMPLES
 from costmodel.quote import Quote, quote_application
 from costmodel.schedule.calendar import calendar_for
 from costmodel.scenarios.portfolio import validate_frame
+from costmodel.scenarios.study_page import run_study, study_summary, study_workbook
 from costmodel.scenarios.studies import quote_portfolio
 from costmodel.web import report
 from costmodel.whatif import WhatIf, quote_with_whatif
@@ -115,7 +116,8 @@ class _GuardedFastAPI(FastAPI):
     """FastAPI with `HttpGuard` outside its whole stack, so even a 500 carries the security headers."""
 
     def build_middleware_stack(self):
-        return HttpGuard(super().build_middleware_stack(), route_body_bytes={"/batch": MAX_BATCH_BYTES})
+        return HttpGuard(super().build_middleware_stack(),
+                         route_body_bytes={path: MAX_BATCH_BYTES for path in ("/batch", "/study", "/study.xlsx")})
 
     def openapi(self) -> dict:
         # FastAPI documents a route's error answers in the route's media type (text/html for /quote.html);
@@ -290,7 +292,42 @@ def create_app() -> FastAPI:
         return StreamingResponse(csv_chunks(table, header=True), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="quotes.csv"'})
 
+    @api.get("/reforms")
+    def reforms() -> list[dict]:
+        """The example reforms (tariffs/overrides): id, title, the baseline they were written for, and what they change."""
+        from costmodel.params.overrides import available_reforms, load_reform
+
+        return [{"id": name, "title": reform.title, "baseline": reform.baseline.id, "changes": reform.diff().to_dict("records")}
+                for name in available_reforms() for reform in [load_reform(name)]]
+
+    study_body = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}},
+                                                                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+
+    @api.post("/study", responses=error_responses(413, 422), openapi_extra=study_body)
+    async def study(request: Request, baseline: str = Query("shandong-2019", description="Baseline rule set id"),
+                    reform: str = Query(..., description="Reforms applied in turn over the baseline, comma-separated"),
+                    format: str = Query("csv", description="The body's file format: csv, xlsx or parquet")) -> JSONResponse:
+        """What reforms change for every application of a portfolio (the body: the file), overall and by area, size,
+        capacity band and park level, with the customers who win and lose."""
+        body = await request.body()  # at most MAX_BATCH_BYTES: HttpGuard refuses a larger one before reading it
+        comparison = await run_in_threadpool(run_study, body, format, baseline, _names(reform))
+        return JSONResponse(study_summary(comparison))
+
+    @api.post("/study.xlsx", response_class=Response, responses=error_responses(413, 422), openapi_extra=study_body)
+    async def study_xlsx(request: Request, baseline: str = Query("shandong-2019"), reform: str = Query(...),
+                         format: str = Query("csv")) -> Response:
+        """The same study as an Excel workbook: Chinese headers, the header frozen, filters, money as #,##0."""
+        body = await request.body()
+        comparison = await run_in_threadpool(run_study, body, format, baseline, _names(reform))
+        return Response(await run_in_threadpool(study_workbook, comparison),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="study.xlsx"'})
+
     api.mount("/static", StaticFiles(directory=report.STATIC_DIR), name="static")
+
+    @api.get("/studies", include_in_schema=False)
+    def studies_page() -> FileResponse:
+        return FileResponse(report.STATIC_DIR / "studies.html")
 
     @api.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -323,6 +360,10 @@ def _serve_docs_offline(api: FastAPI) -> None:
     def redoc() -> HTMLResponse:
         return get_redoc_html(openapi_url=api.openapi_url, title=f"{api.title} - ReDoc", with_google_fonts=False,
                               redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js", redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+
+def _names(listed: str) -> list[str]:
+    return [name.strip() for name in listed.split(",") if name.strip()]
 
 
 def _safe(name: str) -> str:
