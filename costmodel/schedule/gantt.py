@@ -9,23 +9,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from costmodel import files  # noqa: E402
 from costmodel.errors import InputError  # noqa: E402
+from costmodel.fonts import matplotlib_cjk_family  # noqa: E402
 
-# Families known to cover CJK; the first one installed is used for the Chinese labels.
-CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-    "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN", "Droid Sans Fallback",
-)
 FORMATS = (".png", ".svg")
 
 
 def cjk_font() -> str | None:
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FAMILIES if name in installed), None)
+    """The CJK font's family for the Chinese stage names, found by file path (costmodel.fonts)."""
+    return matplotlib_cjk_family()
 
 
 def plot_gantt(stages_frame, application_id: str, path) -> Path:

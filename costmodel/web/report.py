@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,11 @@ from typing import Any
 import pandas as pd
 
 STATIC_DIR = Path(__file__).parent / "static"
+from costmodel.fonts import find_cjk_font  # noqa: F401 - the PDF's font, found by path (tests patch it here)
 from costmodel.quote import ZONE_ORDER  # one order of zones for every renderer
 LANGUAGES = ("zh", "en")
 # Debian packages that ship a CJK font fpdf2 can embed (TrueType outlines; the .ttc collections work
 # with collection_font_number). COSTMODEL_CJK_FONT names another file.
-CJK_FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # fonts-wqy-microhei
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",  # fonts-wqy-zenhei
-    "/usr/share/fonts/truetype/arphic/uming.ttc",  # fonts-arphic-uming
-)
 OUTCOME_PREFIX = {"supply_voltage": "v_", "investment_boundary": "b_", "enterprise_size": "s_"}
 
 
@@ -283,14 +278,6 @@ def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None
                    + f' (~ {esc(words["indicative"])}, * {esc(words["placeholder"])})</p>')
     out.append("</body></html>")
     return "".join(out)
-
-
-def find_cjk_font() -> Path | None:
-    """The first CJK font present: COSTMODEL_CJK_FONT, then the Debian font packages' files."""
-    for candidate in (os.environ.get("COSTMODEL_CJK_FONT"), *CJK_FONT_CANDIDATES):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
 
 
 # Without a CJK font the PDF falls back to a core font (Latin-1 only): common CJK punctuation becomes its
