@@ -187,7 +187,7 @@ def test_the_optimiser_never_costs_more_than_the_standard_design():
             "request": {"capacity": demand_kva}}), load_ruleset("shandong-2019"))
         line_cny = sum(line.amount_cny for line in standard.lines if line.design_rule.endswith("mv.line"))
         assert design.report["status"] == "optimal"
-        assert design.report["objective_cny"] <= line_cny + 1e-6
+        assert design.report["objective_cny"] <= line_cny + 0.5  # the quote's line is rounded to the yuan
 
     check()
 
