@@ -126,7 +126,7 @@ BAD = {
     "date beyond pandas' Timestamp range": ("application_date", "2300-01-01"),
     # numbers: finite, within declared ranges, never booleans
     "infinite headroom": ("site.transformer_headroom_kva", math.inf),
-    "NaN headroom": ("site.transformer_headroom_kva", math.nan),
+    "NaN distance to 10 kV": ("site.distance_to_10kv_m", math.nan),  # (headroom may be null: not known)
     "infinite distance as text": ("site.distance_to_lv_m", "inf"),
     "NaN capacity as text": ("request.capacity", "nan"),
     "boolean capacity": ("request.capacity", True),
@@ -316,11 +316,12 @@ dates = st.one_of(
 ODD_NUMBERS = [math.inf, -math.inf, True, False, -1, "12", " 7 ", "1e3", "1_000", "inf", "abc", "", None]
 
 
-def numbers(low: float, high: float, whole: bool = False, optional: bool = False):
+def numbers(low: float, high: float, whole: bool = False, optional: bool = False, nullable: bool = False):
     """Numbers in range, and odd ones. NaN only for a required field: in a table NaN is the empty cell, so for a
-    field with a default it means 'not given', as leaving the key out of a file does (a YAML `.nan` is refused)."""
+    field with a default it means 'not given', as leaving the key out of a file does (a YAML `.nan` is refused).
+    A nullable field ("not known") takes null instead: the empty cell of a table, the null of a file."""
     values = st.integers(int(low), int(high)) if whole else st.floats(low, high, allow_nan=False)
-    odd = [v for v in ODD_NUMBERS if v is not None] + ([] if optional else [math.nan]) + [high * 10 + 1, 2.5]
+    odd = [v for v in ODD_NUMBERS if v is not None] + ([None] if nullable else [] if optional else [math.nan]) + [high * 10 + 1, 2.5]
     return st.one_of(values, values, st.sampled_from(odd))
 
 
@@ -353,8 +354,8 @@ def applications(draw) -> dict:
         maybe(enterprise, "in_project_database", st.sampled_from([True, False, "yes", "no", "on", 1, 0, 2, "maybe"]), draw)
         applicant["enterprise"] = enterprise
     site = {"area": draw(labels(["urban", "rural"], "suburban", "Urban")),
-            "distance_to_lv_m": draw(numbers(0, 50_000)), "distance_to_10kv_m": draw(numbers(0, 50_000)),
-            "transformer_headroom_kva": draw(numbers(0, 5_000))}
+            "distance_to_lv_m": draw(numbers(0, 50_000, nullable=True)), "distance_to_10kv_m": draw(numbers(0, 50_000)),
+            "transformer_headroom_kva": draw(numbers(0, 5_000, nullable=True))}
     maybe(site, "park_level", labels(["national", "provincial", "municipal", "county", "none"], "city"), draw)
     maybe(site, "road_crossings", numbers(0, 50, whole=True, optional=True), draw)
     request = {"capacity": draw(numbers(1, 20_000))}
