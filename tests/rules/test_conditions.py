@@ -46,3 +46,45 @@ def test_all_conditions_hold_only_where_each_does_and_a_shared_condition_is_read
     seen = {repr(ten_kv): [True, True, True]}
     assert conditions.evaluate_all([dict(ten_kv), far], frame, None, seen).tolist() == [False, True, True]
     assert set(seen) == {repr(ten_kv), repr(far)}
+
+
+def _urban_red_line() -> Parameter:
+    return Parameter.from_yaml("red_line_extension.urban_building_red_line", {
+        "description": "red line", "unit": "bool", "reference": REFERENCE,
+        "values": {dt.date(2019, 7, 1): False, dt.date(2021, 3, 1): True}}, Path("p.yaml"))
+
+
+def _sites() -> pd.DataFrame:
+    return pd.DataFrame({
+        "evaluation_date": pd.to_datetime(["2021-03-01", "2020-01-01", "2021-06-01"]),
+        "supply_voltage": ["10kV", "low_voltage", None],
+        "distance_m": [0.0, 120.0, float("nan")],
+        "radius_m": [100.0, 100.0, 100.0],
+    })
+
+
+def test_the_trace_shows_each_condition_with_the_values_it_read_and_whether_it_held():
+    ten_kv = {"field": "supply_voltage", "eq": "10kV"}
+    beyond = {"field": "distance_m", "gt": {"field": "radius_m"}}
+    rules = _Rules(_urban_red_line())
+    assert conditions.describe({"any": [ten_kv, beyond]}, _sites(), rules) == [
+        "(supply_voltage 10kV = 10kV: yes or distance_m 0.0 > radius_m 100.0: no)",
+        "(supply_voltage low_voltage = 10kV: no or distance_m 120.0 > radius_m 100.0: yes)",
+        "(supply_voltage None = 10kV: no or distance_m None > radius_m 100.0: no)",   # missing values shown as None
+    ]
+    assert conditions.describe({"all": [ten_kv, beyond]}, _sites(), rules)[0] == (
+        "(supply_voltage 10kV = 10kV: yes and distance_m 0.0 > radius_m 100.0: no)")
+    # a parameter on the left is shown with the date of the value in force
+    assert conditions.describe({"param": "red_line_extension.urban_building_red_line", "eq": True}, _sites(), rules) == [
+        "red_line_extension.urban_building_red_line<2021-03-01> = True bool = True: yes",
+        "red_line_extension.urban_building_red_line<2019-07-01> = False bool = True: no",
+        "red_line_extension.urban_building_red_line<2021-03-01> = True bool = True: yes",
+    ]
+
+
+def test_the_trace_reads_a_condition_the_decision_already_evaluated():
+    # what the trace says held is what the decision used: a result planted under the condition's key is shown
+    ten_kv = {"field": "supply_voltage", "eq": "10kV"}
+    seen = {repr(ten_kv): [False, True, False]}
+    assert [": yes" in text for text in conditions.describe({"any": [ten_kv]}, _sites(), None, seen)] == [False, True, False]
+    assert [text.endswith(": yes") for text in conditions.describe(ten_kv, _sites(), None, seen)] == [False, True, False]
