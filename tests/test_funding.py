@@ -7,12 +7,17 @@ meter after the site. The expected funders below are written out from that readi
 rank tables.
 """
 
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from costmodel.columns import Columns
-from costmodel.quote import BOUNDARY_POINTS, ZONE_ORDER, fund_lines, totals_by_application
+from costmodel.params.parameter import Parameter
+from costmodel.quote import BOUNDARY_POINTS, ZONE_ORDER, fund_lines, grid_supplied, totals_by_application
 
 PATH = ["grid_owned", "upstream", "extension", "site", "installation", "charges"]
 FUNDED_BY = {
@@ -68,15 +73,60 @@ def test_a_line_that_names_its_rule_keeps_it_and_a_line_outside_every_zone_is_th
         "metering.grid_supplied_families", "boundary.rule_meter", "fee.temporary", "boundary.rule_meter"]
 
 
-def test_totals_add_each_partys_lines_per_application_in_its_order_with_zero_where_none():
-    decided = _decided(["meter", "meter", "meter"])
+@pytest.mark.parametrize("unpriced", [np.nan, None])
+def test_totals_add_each_partys_lines_per_application_in_its_order_with_zero_where_none(unpriced):
+    decided = _decided(["meter", "meter", "meter", "meter"])
     lines = Columns(arrays={
         "_row": np.array([2, 0, 2, 2, 0]),
-        "amount_cny": np.array([100.0, 40.0, 7.5, np.nan, 3.0]),   # an unpriced line counts for nothing
+        "amount_cny": np.array([100.0, 40.0, 7.5, unpriced, 3.0], dtype=object),   # an unpriced line counts for nothing
         "funded_by": pd.Categorical(["grid", "customer", "customer", "grid", "grid"]),
     }, length=5)
     totals = totals_by_application(lines, decided)
-    assert totals["application_id"].tolist() == ["a0", "a1", "a2"]
-    assert totals["customer_cny"].tolist() == [40.0, 0.0, 7.5]
-    assert totals["grid_cny"].tolist() == [3.0, 0.0, 100.0]
-    assert totals["total_cny"].tolist() == [43.0, 0.0, 107.5]
+    assert totals["application_id"].tolist() == ["a0", "a1", "a2", "a3"]   # a1 and the last, a3, have no lines
+    assert totals["customer_cny"].tolist() == [40.0, 0.0, 7.5, 0.0]
+    assert totals["grid_cny"].tolist() == [3.0, 0.0, 100.0, 0.0]
+    assert totals["total_cny"].tolist() == [43.0, 0.0, 107.5, 0.0]
+
+
+GRID_SUPPLIED = "metering.grid_supplied_families"
+
+
+def _grid_supplied_families() -> Parameter:
+    # the grid company supplies meters from 2019, and the new smart meters too from 2021
+    return Parameter.from_yaml(GRID_SUPPLIED, {
+        "description": "families", "unit": "list", "reference": {"source": "cn-grid-practice", "paraphrase": "meters"},
+        "values": {dt.date(2019, 1, 1): ["meter"], dt.date(2021, 1, 1): ["meter", "smart_meter"]}}, Path("p.yaml"))
+
+
+def _scheme():
+    # the meter first in the catalogue: position 0 is a catalogue item like any other
+    items = pd.DataFrame({"family": ["meter", "cable", "smart_meter"]}, index=["M1", "C1", "S1"])
+    return SimpleNamespace(catalog=SimpleNamespace(items=items))
+
+
+def _rules(parameters: dict):
+    return SimpleNamespace(parameters=parameters, parameter=parameters.__getitem__)
+
+
+@pytest.mark.parametrize("by_row", [True, False])
+def test_the_grid_companys_devices_move_to_its_own_zone_by_the_families_in_force_on_each_date(by_row):
+    decided = Columns(pd.DataFrame({"application_id": ["early", "late"],
+                                    "evaluation_date": pd.to_datetime(["2020-06-01", "2022-01-01"])}))
+    works = pd.DataFrame({"application_id": ["early", "early", "late", "late", "late"],
+                          "std_type": ["M1", "S1", "S1", "C1", "X9"],    # X9: not in the catalogue
+                          "zone": ["site", "site", "installation", "extension", "site"]})
+    if by_row:
+        works = works.assign(_row=[0, 0, 1, 1, 1]).drop(columns="application_id")
+    moved = grid_supplied(Columns(works), decided, _scheme(), _rules({GRID_SUPPLIED: _grid_supplied_families()}))
+    # the smart meter is the customer's in 2020, the grid company's from 2021
+    assert list(np.asarray(moved["zone"], dtype=object)) == ["grid_owned", "site", "grid_owned", "extension", "site"]
+    assert [None if pd.isna(rule) else rule for rule in np.asarray(moved["rule_id"], dtype=object)] == [
+        GRID_SUPPLIED, None, GRID_SUPPLIED, None, None]   # the others cite the boundary's rule later (fund_lines)
+
+
+def test_without_the_parameter_or_without_a_supplied_device_the_works_are_left_as_they_are():
+    decided = Columns(pd.DataFrame({"application_id": ["a0"], "evaluation_date": pd.to_datetime(["2022-01-01"])}))
+    works = Columns(pd.DataFrame({"_row": [0], "std_type": ["C1"], "zone": ["extension"]}))
+    assert grid_supplied(works, decided, _scheme(), _rules({})) is works
+    unchanged = grid_supplied(works, decided, _scheme(), _rules({GRID_SUPPLIED: _grid_supplied_families()}))
+    assert list(unchanged["zone"]) == ["extension"] and "rule_id" not in unchanged
