@@ -9,7 +9,7 @@ import pytest
 
 from costmodel.application import parse_application
 from costmodel.errors import InputError
-from costmodel.params import resolve_ruleset
+from costmodel.params import load_ruleset, resolve_ruleset
 from costmodel.rules.engine import decide
 
 SITE = {"area": "urban", "distance_to_lv_m": 100, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500}
@@ -76,3 +76,49 @@ def test_a_layered_decision_without_customer_preference_is_refused_naming_the_fi
     unranked = replace(national, customer_preference=())
     with pytest.raises(InputError, match=r"investment_boundary\.yaml: a layered decision needs customer_preference"):
         _decided(_with_layer_table(policy, 0, "investment_boundary", unranked), SMALL, {"capacity": 100}, "2021-03-01")
+
+
+def _frame(applicant: dict, request: dict, date: str = "2019-09-02", id: str = "e1"):
+    return parse_application({"id": id, "application_date": date, "applicant": applicant, "site": SITE, "request": request}).to_frame()
+
+
+def test_a_request_beyond_10kv_is_rejected_with_its_capacity_to_one_decimal():
+    decided, problems = decide(_frame(SMALL, {"capacity": 12345.67, "capacity_unit": "kVA"}), load_ruleset("shandong-2019"))
+    assert problems[0].startswith("request.capacity: 12345.7 kVA exceeds what 10 kV serves (supply_voltage.max_10kv_capacity = ")
+
+
+def test_an_enterprise_that_cannot_be_sized_keeps_that_reason_though_also_beyond_10kv():
+    frame = _frame({"kind": "enterprise", "enterprise": {"industry": "industry", "employees": 5, "operating_revenue_10k_cny": 5}},
+                   {"capacity": 20000, "capacity_unit": "kVA"}).assign(industry="mining")
+    _, problems = decide(frame, load_ruleset("shandong-2019"))
+    assert problems[0].startswith("industry 'mining' is not in ")
+
+
+def test_a_fee_whose_condition_reads_a_parameter_charges_the_rows_where_it_holds():
+    from costmodel.rules.engine import fee_lines
+    from costmodel.rules.table import Fee, FeeTable
+    from costmodel.quote import quote_frame
+    import pandas as pd
+
+    ruleset = load_ruleset("shandong-2019")
+    cites = ruleset.decision("fees").fees[0].cites
+    # three-phase sized: at or over the 10 kW single-phase limit (1996 art. 8); charged at the temporary connection
+    # fee's placeholder rate, 150 CNY/kVA at low voltage
+    over_single_phase = {"quantity": "capacity", "ge": {"param": "supply_voltage.single_phase_under_kw"}}
+    fee = Fee("fee.test", "Test fee", (over_single_phase,), "fees.temporary_connection_rate", "capacity_kva", cites)
+    charged = ruleset.with_decision("fees", FeeTable("fees", "test", (fee,)))
+    frame = pd.concat([_frame({"kind": "residential"}, {"capacity": 5}, id="small"),    # 5 kVA at 0.9 is 4.5 kW
+                       _frame({"kind": "residential"}, {"capacity": 50}, id="large")], ignore_index=True)
+    decided, _ = decide(frame, charged)
+    lines = fee_lines(decided, charged)
+    assert sorted(lines.names) == sorted(["component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny", "rule_id",
+                                          "design_rule", "catalogue_ref", "indicative", "placeholder", "_row"])
+    assert lines["_row"].tolist() == [1] and lines["quantity"].tolist() == [50.0]
+    assert (lines["unit_cost_cny"].tolist(), lines["amount_cny"].tolist()) == ([150.0], [7500.0])
+    assert [lines[name][0] for name in ("component", "zone", "unit", "rule_id", "catalogue_ref")] == [
+        "Test fee", "charges", "kVA", "fee.test", "shandong-2019:fees.temporary_connection_rate"]
+    assert pd.isna(lines["std_type"][0]) and pd.isna(lines["design_rule"][0])
+    assert (bool(lines["placeholder"][0]), bool(lines["indicative"][0])) == (True, False)
+    # and in the quote, the customer pays it
+    [line] = [line for line in quote_frame(frame, charged).lines.itertuples() if line.component == "Test fee"]
+    assert (line.application_id, line.funded_by, line.unit_cost_cny) == ("large", "customer", 150.0)
