@@ -53,3 +53,24 @@ def test_malformed_tables_are_rejected_with_the_reason(rules, message, tmp_path)
     raw = {"decision": "t", "description": "d", "outcomes": ["a", "b"], "rules": rules}
     with pytest.raises(InputError, match=message):
         DecisionTable.from_yaml(raw, tmp_path / "t.yaml")
+
+
+def test_a_malformed_table_is_named_by_its_file(tmp_path):
+    raw = {"decision": "t", "description": "d", "outcomes": ["a", "b"], "rules": [RULE, {**RULE, "id": "r.other"}]}
+    with pytest.raises(InputError) as error:
+        DecisionTable.from_yaml(raw, tmp_path / "t.yaml")
+    assert str(error.value).startswith(f"{tmp_path / 't.yaml'}: a table needs exactly one default rule")
+
+
+def test_an_amended_table_names_both_files_and_an_amendment_needs_a_table_underneath(tmp_path):
+    from costmodel.rules.table import Amendment
+
+    table = DecisionTable.from_yaml({"decision": "t", "description": "d", "outcomes": ["a", "b"], "rules": [RULE]}, tmp_path / "t.yaml")
+    amendment = Amendment.from_yaml({"amends": "t", "rules": [{**RULE, "id": "r.x", "exception_to": "r.default", "then": "b",
+                                                              "when": [{"field": "area", "eq": "urban"}]}]}, tmp_path / "a.yaml")
+    amended = amendment.applied_to(table)
+    assert amended.file == f"{tmp_path / 't.yaml'} + {tmp_path / 'a.yaml'}"
+    assert [rule.id for rule in amended.rules] == ["r.default", "r.x"]
+    with pytest.raises(InputError) as error:
+        amendment.applied_to(None)
+    assert str(error.value) == f"{tmp_path / 'a.yaml'}: amends decision table 't', which no rule set underneath defines"
