@@ -2,7 +2,9 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from costmodel.errors import InputError
 from costmodel.params.parameter import Parameter
 from costmodel.rules import conditions
 
@@ -88,3 +90,34 @@ def test_the_trace_reads_a_condition_the_decision_already_evaluated():
     seen = {repr(ten_kv): [False, True, False]}
     assert [": yes" in text for text in conditions.describe({"any": [ten_kv]}, _sites(), None, seen)] == [False, True, False]
     assert [text.endswith(": yes") for text in conditions.describe(ten_kv, _sites(), None, seen)] == [False, True, False]
+
+
+def test_membership_in_a_literal_list_on_a_categorical_column():
+    frame = pd.DataFrame({"park_level": pd.Categorical(["national", "county", None])})
+    assert conditions.evaluate({"field": "park_level", "in": ["national", "provincial"]}, frame, None).tolist() == [True, False, False]
+
+
+CONDITION_KEYS = "['field', 'param', 'quantity'] and one of ['eq', 'ge', 'gt', 'in', 'le', 'lt', 'ne', 'not_in']"
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("urban", "rule r: a condition must be a mapping, got 'urban'"),
+    ({"any": "urban"}, "rule r: 'any'/'all' take a list of conditions and nothing else: {'any': 'urban'}"),
+    ({"any": [], "all": []}, "rule r: 'any'/'all' take a list of conditions and nothing else: {'any': [], 'all': []}"),
+    ({"all": [{"field": "area"}]}, "rule r: condition {'field': 'area'} needs one of " + CONDITION_KEYS),
+    ({"field": "area"}, "rule r: condition {'field': 'area'} needs one of " + CONDITION_KEYS),
+    ({"eq": "urban"}, "rule r: condition {'eq': 'urban'} needs one of " + CONDITION_KEYS),
+    ({"field": "area", "eq": "urban", "or": "rural"}, "rule r: condition {'field': 'area', 'eq': 'urban', 'or': 'rural'} needs one of"),
+])
+def test_a_malformed_condition_is_refused_saying_where_and_what_it_needs(spec, message):
+    with pytest.raises(InputError) as error:
+        conditions.validate_condition(spec, "rule r")
+    assert str(error.value).startswith(message)
+
+
+@pytest.mark.parametrize("spec", [
+    {"all": [{"field": "area", "eq": "urban"}, {"any": [{"param": "p", "eq": True}]}]},
+    {"quantity": "capacity", "le": 100, "unit": "kVA"},   # a quantity compared with a literal names its unit
+])
+def test_well_formed_conditions_pass(spec):
+    conditions.validate_condition(spec, "rule r")

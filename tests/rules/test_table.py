@@ -74,3 +74,14 @@ def test_an_amended_table_names_both_files_and_an_amendment_needs_a_table_undern
     with pytest.raises(InputError) as error:
         amendment.applied_to(None)
     assert str(error.value) == f"{tmp_path / 'a.yaml'}: amends decision table 't', which no rule set underneath defines"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"priority": ["r.default", "r.ghost"]}, "priority names unknown rule(s) ['r.ghost']"),
+    ({"customer_preference": ["a"]}, "customer_preference ['a'] must list each outcome ['a', 'b'] once, best for the customer first"),
+])
+def test_priority_and_customer_preference_name_only_the_tables_own_rules_and_outcomes(extra, message, tmp_path):
+    raw = {"decision": "t", "description": "d", "outcomes": ["a", "b"], "rules": [RULE], **extra}
+    with pytest.raises(InputError) as error:
+        DecisionTable.from_yaml(raw, tmp_path / "t.yaml")
+    assert str(error.value) == f"{tmp_path / 't.yaml'}: {message}"
