@@ -150,7 +150,8 @@ def test_each_combination_takes_the_one_limit_for_its_scope_voltage_and_external
 @pytest.mark.parametrize("second", [
     _limit("again", 9),                                                   # the same scope and voltages
     _limit("lv_only", 9, applies_to="low_voltage"),                       # one voltage of the first's two
-    _limit("with_works", 9, applies_to="10kV", external_works=False),     # one case of the first's external works
+    _limit("without_works", 9, applies_to="10kV", external_works=False),  # one case of the first's external works
+    _limit("with_works", 9, applies_to="low_voltage", external_works=True),  # the other case
 ])
 def test_two_limits_for_the_same_case_are_refused_naming_both(write_stages, second):
     root, path = write_stages("overlap", [stage("a", 1)], [_limit("first", 10), second])
