@@ -5,12 +5,13 @@ province decides only by a rule it wrote. Outcomes worked out from the texts the
 import datetime as dt
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 
 from costmodel.application import parse_application
 from costmodel.errors import InputError
 from costmodel.params import load_ruleset, resolve_ruleset
-from costmodel.rules.engine import decide
+from costmodel.rules.engine import decide, prepare
 
 SITE = {"area": "urban", "distance_to_lv_m": 100, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500}
 SMALL = {"kind": "enterprise", "enterprise": {"size_class": "small"}}
@@ -98,7 +99,6 @@ def test_a_fee_whose_condition_reads_a_parameter_charges_the_rows_where_it_holds
     from costmodel.rules.engine import fee_lines
     from costmodel.rules.table import Fee, FeeTable
     from costmodel.quote import quote_frame
-    import pandas as pd
 
     ruleset = load_ruleset("shandong-2019")
     cites = ruleset.decision("fees").fees[0].cites
@@ -122,3 +122,12 @@ def test_a_fee_whose_condition_reads_a_parameter_charges_the_rows_where_it_holds
     # and in the quote, the customer pays it
     [line] = [line for line in quote_frame(frame, charged).lines.itertuples() if line.component == "Test fee"]
     assert (line.application_id, line.funded_by, line.unit_cost_cny) == ("large", "customer", 150.0)
+
+
+def test_a_capacity_converted_between_kw_and_kva_keeps_its_fraction():
+    # 150 kW at 0.9 is 166.666... kVA, kept to the microkilovoltampere; 100 kVA at 0.9 is 90 kW
+    frame = pd.concat([_frame(SMALL, {"capacity": 150, "capacity_unit": "kW", "power_factor": 0.9}, id="kw"),
+                       _frame(SMALL, {"capacity": 100, "capacity_unit": "kVA", "power_factor": 0.9}, id="kva")], ignore_index=True)
+    columns = prepare(frame, load_ruleset("shandong-2019"))
+    assert columns["capacity_kva"].tolist() == [166.666667, 100.0]
+    assert columns["capacity_kw"].tolist() == [150.0, 90.0]
