@@ -85,3 +85,39 @@ def test_priority_and_customer_preference_name_only_the_tables_own_rules_and_out
     with pytest.raises(InputError) as error:
         DecisionTable.from_yaml(raw, tmp_path / "t.yaml")
     assert str(error.value) == f"{tmp_path / 't.yaml'}: {message}"
+
+
+def _rule(id, then, parent=None, **when):
+    rule = {"id": id, "description": "d", "then": then, "cites": {"source": "cn-grid-practice", "paraphrase": "y"}}
+    if parent:
+        rule |= {"exception_to": parent, "when": [{"field": field, "in": values} for field, values in when.items()]}
+    return rule
+
+
+# Exceptions listed before the default rule: the first rule of the file (number 0) is an exception like any other.
+FIRST_AN_EXCEPTION = [_rule("r.urban", "b", "r.default", area=["urban"]), _rule("r.default", "a"),
+                      _rule("r.town", "c", "r.default", area=["urban", "town"])]
+
+
+def test_an_exception_listed_first_decides_and_the_ordered_one_after_it_does_not_override_it(tmp_path):
+    raw = {"decision": "t", "description": "d", "outcomes": ["a", "b", "c"], "rules": FIRST_AN_EXCEPTION,
+           "priority": ["r.urban", "r.town"]}
+    table = DecisionTable.from_yaml(raw, tmp_path / "t.yaml")
+    outcome, rule = table.evaluate(pd.DataFrame({"area": ["urban", "town", "rural"]}), None)
+    assert list(outcome) == ["b", "c", "a"] and list(rule) == ["r.urban", "r.town", "r.default"]
+
+
+@pytest.mark.parametrize("priority", [[], ["r.urban"], ["r.town"]])
+def test_two_exceptions_applying_together_need_both_in_the_priority(tmp_path, priority):
+    raw = {"decision": "t", "description": "d", "outcomes": ["a", "b", "c"], "rules": FIRST_AN_EXCEPTION, "priority": priority}
+    table = DecisionTable.from_yaml(raw, tmp_path / "t.yaml")
+    with pytest.raises(RuleConflictError, match="rules r.urban and r.town both apply to application u1"):
+        table.evaluate(pd.DataFrame({"application_id": ["r1", "u1"], "area": ["rural", "urban"]}), None)
+
+
+def test_a_conflict_is_found_where_the_second_exception_is_decided_by_its_own_exception_listed_first(tmp_path):
+    rules = [_rule("r.inner", "c", "r.town", area=["urban"]), _rule("r.default", "a"),
+             _rule("r.urban", "b", "r.default", area=["urban"]), _rule("r.town", "b", "r.default", area=["urban", "town"])]
+    table = DecisionTable.from_yaml({"decision": "t", "description": "d", "outcomes": ["a", "b", "c"], "rules": rules}, tmp_path / "t.yaml")
+    with pytest.raises(RuleConflictError, match="rules r.urban and r.town both apply to application 0"):
+        table.evaluate(pd.DataFrame({"area": ["urban"]}), None)   # no application_id: named by position
