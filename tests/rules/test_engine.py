@@ -131,3 +131,8 @@ def test_a_capacity_converted_between_kw_and_kva_keeps_its_fraction():
     columns = prepare(frame, load_ruleset("shandong-2019"))
     assert columns["capacity_kva"].tolist() == [166.666667, 100.0]
     assert columns["capacity_kw"].tolist() == [150.0, 90.0]
+
+
+def test_a_household_is_not_sized_and_the_trace_says_why():
+    decided, _ = decide(_frame({"kind": "residential"}, {"capacity": 8}), load_ruleset("shandong-2019"))
+    assert (decided["enterprise_size"][0], decided["enterprise_size_rule"][0]) == ("not_applicable", "enterprise_size.not_an_enterprise")
