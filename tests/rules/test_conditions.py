@@ -121,3 +121,20 @@ def test_a_malformed_condition_is_refused_saying_where_and_what_it_needs(spec, m
 ])
 def test_well_formed_conditions_pass(spec):
     conditions.validate_condition(spec, "rule r")
+
+
+def test_a_quantity_compared_with_a_literal_reads_the_column_of_its_unit_and_needs_the_unit():
+    frame = pd.DataFrame({"capacity_kva": [100.0, 200.0], "capacity_kw": [180.0, 90.0]})
+    assert conditions.evaluate({"quantity": "capacity", "gt": 150, "unit": "kW"}, frame, None).tolist() == [True, False]
+    assert conditions.evaluate({"quantity": "capacity", "gt": 150, "unit": "kVA"}, frame, None).tolist() == [False, True]
+    with pytest.raises(InputError) as error:
+        conditions.evaluate({"quantity": "capacity", "gt": 150}, frame, None)
+    assert str(error.value) == "condition {'quantity': 'capacity', 'gt': 150}: a quantity compared with a literal needs a 'unit'"
+
+
+def test_membership_takes_any_labels_and_refuses_a_single_text():
+    frame = pd.DataFrame({"tag": ["param", "other"]})
+    assert conditions.evaluate({"field": "tag", "in": ["param"]}, frame, None).tolist() == [True, False]   # a label, not a parameter
+    with pytest.raises(InputError) as error:
+        conditions.evaluate({"field": "tag", "in": "param"}, frame, None)
+    assert str(error.value) == "'in' needs a list or a list parameter, got 'param'"
