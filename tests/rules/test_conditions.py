@@ -138,3 +138,9 @@ def test_membership_takes_any_labels_and_refuses_a_single_text():
     with pytest.raises(InputError) as error:
         conditions.evaluate({"field": "tag", "in": "param"}, frame, None)
     assert str(error.value) == "'in' needs a list or a list parameter, got 'param'"
+
+
+def test_a_condition_on_a_field_the_frame_lacks_is_refused_naming_it():
+    with pytest.raises(InputError) as error:
+        conditions.evaluate({"field": "voltage_level", "eq": "10kV"}, pd.DataFrame({"area": ["urban"]}), None)
+    assert str(error.value) == "a rule reads the field 'voltage_level', which the application frame does not have"

@@ -136,3 +136,8 @@ def test_a_capacity_converted_between_kw_and_kva_keeps_its_fraction():
 def test_a_household_is_not_sized_and_the_trace_says_why():
     decided, _ = decide(_frame({"kind": "residential"}, {"capacity": 8}), load_ruleset("shandong-2019"))
     assert (decided["enterprise_size"][0], decided["enterprise_size_rule"][0]) == ("not_applicable", "enterprise_size.not_an_enterprise")
+
+
+def test_a_declared_size_is_used_by_the_rule_that_says_so():
+    decided, _ = decide(_frame(SMALL, {"capacity": 100}), load_ruleset("shandong-2019"))
+    assert (decided["enterprise_size"][0], decided["enterprise_size_rule"][0]) == ("small", "enterprise_size.declared")
