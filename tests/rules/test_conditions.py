@@ -144,3 +144,22 @@ def test_a_condition_on_a_field_the_frame_lacks_is_refused_naming_it():
     with pytest.raises(InputError) as error:
         conditions.evaluate({"field": "voltage_level", "eq": "10kV"}, pd.DataFrame({"area": ["urban"]}), None)
     assert str(error.value) == "a rule reads the field 'voltage_level', which the application frame does not have"
+
+
+def test_all_holds_where_every_part_does_and_any_where_one_does():
+    frame = pd.DataFrame({"area": ["urban", "urban", "rural"], "distance_m": [10.0, 500.0, 500.0]})
+    parts = [{"field": "area", "eq": "urban"}, {"field": "distance_m", "gt": 250}]
+    assert conditions.evaluate({"all": parts}, frame, None).tolist() == [False, True, False]
+    assert conditions.evaluate({"any": parts}, frame, None).tolist() == [True, True, True]
+
+
+def test_a_quantity_in_a_unit_without_a_column_is_refused_naming_the_allowed_ones():
+    with pytest.raises(InputError) as error:
+        conditions.evaluate({"quantity": "capacity", "gt": 1, "unit": "MW"}, pd.DataFrame({"capacity_kw": [1.0]}), None)
+    assert str(error.value) == ("condition {'quantity': 'capacity', 'gt': 1, 'unit': 'MW'}: no quantity capacity in MW; "
+                                "allowed: capacity in kVA, capacity in kW")
+
+
+def test_a_categorical_field_compared_with_another_field_row_by_row():
+    frame = pd.DataFrame({"requested": pd.Categorical(["10kV", "low_voltage"]), "supply_voltage": ["10kV", "10kV"]})
+    assert conditions.evaluate({"field": "requested", "eq": {"field": "supply_voltage"}}, frame, None).tolist() == [True, False]
