@@ -412,3 +412,46 @@ def test_meta_id_must_match_folder(tariffs_copy):
     meta.write_text(meta.read_text(encoding="utf-8").replace("id: miit-2011", "id: miit-2012"), encoding="utf-8")
     with pytest.raises(InputError, match=r"key id: value 'miit-2012' is not allowed; allowed: 'miit-2011'"):
         load_size_table("miit-2011", tariffs_dir=tariffs_copy)
+
+
+def test_a_second_measure_counts_whichever_measure_it_is():
+    # a table of one industry read on revenue first and employees second: either measure under its ceiling makes an
+    # SME, so 5000 revenue (over the 1000 ceiling) with 50 employees (under 300) is small, not large
+    own = pd.DataFrame({"industry": ["testing"], "metric_1": ["revenue_10k_cny"], "metric_2": ["employees"],
+                        "sme_ceiling_1": [1000.0], "medium_min_1": [100.0], "small_min_1": [10.0],
+                        "sme_ceiling_2": [300.0], "medium_min_2": [100.0], "small_min_2": [10.0]})
+    frame = pd.DataFrame({"industry": ["testing", "testing", "mining"], "employees": [50, 300, 5], "revenue_10k_cny": [5000, 5000, 5]})
+    size, problems = classify_enterprise_size(frame, own)
+    assert size.tolist()[:2] == ["small", "large"]
+    # a table read by hand carries no version: it is named as "size table"
+    assert problems.iloc[2] == "industry 'mining' is not in size table; allowed: testing"
+
+
+def test_zero_is_a_measure_not_a_negative_one(table):
+    frame = pd.DataFrame({"industry": ["agriculture", "retail"], "employees": [nan, 0], "revenue_10k_cny": [0, 0]})
+    size, problems = classify_enterprise_size(frame, table)
+    assert size.tolist() == ["micro", "micro"] and problems.tolist() == [None, None]
+
+
+def test_sizes_and_problems_keep_the_frames_index_and_their_names(table):
+    frame = pd.DataFrame({"industry": ["retail", "mining"], "employees": [5, 5], "revenue_10k_cny": [50, 50]}, index=["x", "y"])
+    size, problems = classify_enterprise_size(frame, table)
+    assert (size.name, problems.name) == ("enterprise_size", "enterprise_size_problem")
+    assert list(problems.index) == ["x", "y"] and problems["x"] is None
+
+
+def test_the_raised_error_lists_each_bad_row_on_its_own_line(table):
+    frame = pd.DataFrame({"industry": ["mining", None], "employees": [5, 5], "revenue_10k_cny": [50, 50]}, index=["x", "y"])
+    with pytest.raises(InputError) as error:
+        classify_enterprise_size(frame, table, errors="raise")
+    lines = str(error.value).split("\n")
+    assert lines[0] == "enterprise size cannot be classified:"
+    assert lines[1].startswith("row 'x': industry 'mining' is not in miit-2011; allowed: ")
+    assert lines[2].startswith("row 'y': industry is missing; allowed: ") and len(lines) == 3
+
+
+def test_without_an_industry_column_the_error_lists_the_columns_given_and_required(table):
+    with pytest.raises(InputError) as error:
+        classify_enterprise_size(pd.DataFrame({"employees": [3], "revenue_10k_cny": [1]}), table)
+    assert str(error.value) == ("column 'industry' is missing; columns given: employees, revenue_10k_cny; required: industry, "
+                                "plus employees, revenue_10k_cny, assets_10k_cny as the industry needs")

@@ -82,3 +82,11 @@ def test_an_individual_business_is_sized_by_reference_and_private_under_the_2025
     shandong = quote_application(business.model_copy(update={"application_date": business.application_date.replace(year=2019)}),
                                  load_ruleset("shandong-2019"))
     assert (shandong.enterprise_size, shandong.boundary, shandong.totals.customer_cny) == ("micro", "point_of_connection", 18_830)
+
+
+def test_a_request_already_rejected_keeps_its_first_reason_when_also_single_phase_over_the_limit():
+    # 20 MVA on one phase: beyond what 10 kV serves, which is the reason given, not the single-phase limit
+    application = _application({"kind": "residential"}, {"capacity": 20000, "capacity_unit": "kVA", "phases": 1}, date="2019-09-02")
+    batch = quote_frame(application.to_frame(), load_ruleset("shandong-2019"))
+    [reason] = batch.rejected["reason"]
+    assert reason.startswith("request.capacity: 20000.0 kVA exceeds what 10 kV serves") and "single-phase" not in reason

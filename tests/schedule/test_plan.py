@@ -111,3 +111,18 @@ def test_bad_applications_name_row_and_field(row, message):
 def test_missing_column_is_named():
     with pytest.raises(InputError, match="missing column\\(s\\) ruleset_id"):
         schedule_applications(frame(("x", "2019-09-27", "10kV", "shandong-2019")).drop(columns="ruleset_id"))
+
+
+@pytest.mark.parametrize("scope, group", [("approvals", "approvals"), ("grid", "grid")])
+def test_a_schedule_over_a_group_limit_is_flagged_though_within_its_total(write_stages, scope, group):
+    from tests.schedule.conftest import stage
+
+    def limit(id, scope, value):
+        return {"id": id, "description": "d", "scope": scope, "applies_to": "both", "basis": "maximum", "value": value,
+                "unit": "working_days", "reference": {"document": "d", "clause": "c", "source": "practice"}}
+
+    # 2 + 2 days in the group, over its 3; 4 days in all, within the total's 10
+    root, _ = write_stages(f"slow_{scope}", [stage("a", 2, group=group), stage("b", 2, ["a"], group=group)],
+                           [limit("total", "total", 10), limit(scope, scope, 3)])
+    _, summary = schedule_applications(frame(("s", "2019-03-04", "10kV", f"slow_{scope}")), root=root)
+    assert summary["total_working_days"].iloc[0] == 4 and summary["within_limit"].iloc[0] == False  # noqa: E712

@@ -1,7 +1,7 @@
 import pytest
 
 from costmodel.errors import InputError
-from costmodel.schedule.stages import VOLTAGES, available_rulesets, load_stage_set, template
+from costmodel.schedule.stages import VOLTAGES, available_rulesets, limit_text, load_stage_set, template
 from tests.schedule.conftest import stage
 
 RULESETS = ["national-1996", "national-2020", "national-2025", "shandong-2018", "shandong-2019",
@@ -123,3 +123,59 @@ def test_a_limit_without_unit_or_reference_is_refused(write_stages):
 def test_unknown_rule_set_lists_the_available_ones():
     with pytest.raises(InputError, match="shandong-2019"):
         load_stage_set("shandong-2030")
+
+
+def _limit(id, value, scope="total", applies_to="both", **extra):
+    return {"id": id, "description": id, "scope": scope, "applies_to": applies_to, "basis": "maximum", "value": value,
+            "unit": "working_days", "reference": {"document": "test document", "clause": "test clause", "source": "practice"}, **extra}
+
+
+def test_each_combination_takes_the_one_limit_for_its_scope_voltage_and_external_works(write_stages):
+    limits = [_limit("lv_with_works", 15, applies_to="low_voltage", external_works=True),
+              _limit("lv_without_works", 5, applies_to="low_voltage", external_works=False),
+              _limit("ten_kv", 40, applies_to="10kV"), _limit("grid_both", 3, scope="grid")]
+    root, _ = write_stages("split", [stage("a", 1), stage("b", 2, group="approvals")], limits)
+    stage_set = load_stage_set("split", root)
+
+    def limit(voltage, external_works, scope):
+        chosen = template(stage_set, voltage, external_works)[1]["limits"][scope]
+        return chosen and chosen["id"]
+
+    assert [limit("low_voltage", True, "total"), limit("low_voltage", False, "total")] == ["lv_with_works", "lv_without_works"]
+    assert [limit("10kV", True, "total"), limit("10kV", False, "total")] == ["ten_kv", "ten_kv"]   # no external_works: both
+    assert [limit("10kV", True, "grid"), limit("low_voltage", False, "grid")] == ["grid_both", "grid_both"]
+    assert limit("low_voltage", True, "approvals") is None
+
+
+@pytest.mark.parametrize("second", [
+    _limit("again", 9),                                                   # the same scope and voltages
+    _limit("lv_only", 9, applies_to="low_voltage"),                       # one voltage of the first's two
+    _limit("without_works", 9, applies_to="10kV", external_works=False),  # one case of the first's external works
+    _limit("with_works", 9, applies_to="low_voltage", external_works=True),  # the other case
+])
+def test_two_limits_for_the_same_case_are_refused_naming_both(write_stages, second):
+    root, path = write_stages("overlap", [stage("a", 1)], [_limit("first", 10), second])
+    with pytest.raises(InputError) as error:
+        load_stage_set("overlap", root)
+    assert f"limit '{second['id']}' overlaps 'first'" in str(error.value) and str(path) in str(error.value)
+
+
+def test_limits_for_other_scopes_voltages_or_external_works_do_not_overlap(write_stages):
+    limits = [_limit("total_lv", 10, applies_to="low_voltage"), _limit("total_10kv", 20, applies_to="10kV"),
+              _limit("grid_with", 3, scope="grid", external_works=True), _limit("grid_without", 2, scope="grid", external_works=False),
+              _limit("approvals", 4, scope="approvals")]
+    root, _ = write_stages("apart", [stage("a", 1)], limits)
+    assert list(load_stage_set("apart", root).limits) == ["total_lv", "total_10kv", "grid_with", "grid_without", "approvals"]
+
+
+@pytest.mark.parametrize("days, basis, within, text", [
+    (None, None, None, "no limit set"),
+    (float("nan"), "maximum", None, "no limit set"),
+    (40, "maximum", True, "limit 40 (within)"),
+    (40.0, "maximum", False, "limit 40 (OVER)"),
+    (4.5, "maximum", True, "limit 4.5 (within)"),
+    (28, "average", True, "average target 28 working days (this plan within it)"),
+    (28, "average", False, "average target 28 working days (this plan takes longer)"),
+])
+def test_the_limit_in_words_says_whether_it_is_owed_or_an_average(days, basis, within, text):
+    assert limit_text(days, basis, within) == text
