@@ -29,7 +29,12 @@ from costmodel.schedule.plan import schedule_columns
 CAPACITY_STEP = 1.0
 CURVE_POINTS = 48  # capacities on the chart of customer CNY against capacity
 PARK_LEVELS = typing.get_args(ParkLevel)
-DECISIVE = ("supply_voltage", "boundary")  # a cap is a cliff for this application where one of these changes
+DECISIVE = ("supply_voltage", "boundary")
+CURVE_PREFIX = "~curve-"  # the ids of the chart's variants start so: they need no schedule
+
+
+def _variant_id(application_id: str, number: int, ask: dict) -> str:
+    return f"{CURVE_PREFIX}{application_id}~{number}" if ask["dimension"] == "curve" else f"{application_id}~whatif-{number}"  # a cap is a cliff for this application where one of these changes
 
 
 class Outcome(BaseModel):
@@ -117,7 +122,7 @@ def capacity_caps(prepared, ruleset: RuleSet) -> list[dict]:
     return list(caps.values())
 
 
-def build_variants(application: Application, ruleset: RuleSet) -> tuple[pd.DataFrame, pd.DataFrame, list[dict], str]:
+def build_variants(application: Application, ruleset: RuleSet) -> tuple[pd.DataFrame, list[dict], list[dict], str]:
     """The application's row followed by its variants, what each variant asks, the caps found and the size
     standard in force (whose limits the what-if shows)."""
     base = application.to_frame()
@@ -152,23 +157,28 @@ def build_variants(application: Application, ruleset: RuleSet) -> tuple[pd.DataF
             if name in ask:
                 column[row] = ask[name]
         columns[name] = column
-    columns["application_id"] = np.array([application.id] + [f"{application.id}~whatif-{k}" for k in range(len(asks))], dtype=object)
+    columns["application_id"] = np.array([application.id] + [_variant_id(application.id, k, ask) for k, ask in enumerate(asks)], dtype=object)
     standard = str(ruleset.parameter("enterprise_size.standard").array(prepared)[0])
-    return pd.DataFrame(columns), pd.DataFrame(asks), caps, standard
+    return pd.DataFrame(columns), asks, caps, standard
 
 
 def solve(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, Outcome]]:
-    """One vectorised quote of the application and its variants, and each row's outcome (with working days)."""
+    """One vectorised quote of the application and its variants, and each row's outcome (with working days; none
+    for the chart's curve, which shows money only)."""
     batch = quote_frame(frame, ruleset)
-    decided = batch.decided
+    timed = np.flatnonzero(~np.char.startswith(np.asarray(batch.decided["application_id"]).astype(str), CURVE_PREFIX))
+    decided = batch.decided.take(timed, batch.decided.names)
     _, schedule = schedule_columns(**batch.schedule_input(decided))
+    days_of = dict(zip(np.asarray(decided["application_id"]).tolist(), np.asarray(schedule["total_working_days"]).tolist()))
+    decided = batch.decided
     # built without re-validating: every value comes from the engine's own typed columns
     outcomes = {application_id: Outcome.model_construct(supply_voltage=voltage, boundary=boundary, customer_cny=customer,
                                                         grid_cny=grid, working_days=days, rejected=None)
-                for application_id, voltage, boundary, customer, grid, days in zip(
+                for application_id, voltage, boundary, customer, grid in zip(
                     np.asarray(decided["application_id"]).tolist(), np.asarray(decided["supply_voltage"], dtype=object).tolist(),
                     np.asarray(decided["boundary"], dtype=object).tolist(), batch.totals["customer_cny"].tolist(),
-                    batch.totals["grid_cny"].tolist(), np.asarray(schedule["total_working_days"]).tolist())}
+                    batch.totals["grid_cny"].tolist())
+                for days in [days_of.get(application_id)]}
     for application_id, reason in zip(batch.rejected["application_id"].tolist(), batch.rejected["reason"].tolist()):
         outcomes[application_id] = Outcome(supply_voltage=None, boundary=None, customer_cny=None, grid_cny=None,
                                            working_days=None, rejected=reason)
@@ -195,22 +205,21 @@ def _size_limits(application: Application, standard: str) -> str | None:
             f"medium: {limit('medium_min')}; small: {limit('small_min')}; micro: below small")
 
 
-def extract(application: Application, frame: pd.DataFrame, asks: pd.DataFrame, caps: list[dict], standard: str,
+def extract(application: Application, frame: pd.DataFrame, asks: list[dict], caps: list[dict], standard: str,
             outcomes: dict[str, Outcome], quote: Quote) -> WhatIf:
-    """The cliffs among the caps (nearest first), the alternatives of each category and the chart's curve."""
+    """The cliffs among the caps (nearest first), the alternatives of each category and the chart's curve. The
+    models are built without validating again: every value comes from the engine's own columns or the data."""
     prepared_capacity = {"kVA": quote.capacity_kva, "kW": quote.capacity_kw}
-    ids = [f"{application.id}~whatif-{number}" for number in range(len(asks))]
     current = outcomes[application.id]
-    by_ask = dict(zip(range(len(asks)), ids))
+    answer = [outcomes[_variant_id(application.id, number, ask)] for number, ask in enumerate(asks)]
+
+    def decisive(outcome: Outcome | None):
+        return None if outcome is None else tuple(getattr(outcome, field) for field in DECISIVE) + (outcome.rejected,)
+
     cliffs = []
     for number, cap in enumerate(caps):
-        rows = asks.index[(asks["dimension"] == "capacity") & (asks["cap"] == number)]
-        side = {float(asks.at[i, "offset"]): outcomes[by_ask[i]] for i in rows}
+        side = {ask["offset"]: outcome for ask, outcome in zip(asks, answer) if ask["dimension"] == "capacity" and ask["cap"] == number}
         at, above, below = side.get(0.0), side.get(CAPACITY_STEP), side.get(-CAPACITY_STEP)
-
-        def decisive(outcome: Outcome | None):
-            return None if outcome is None else tuple(getattr(outcome, field) for field in DECISIVE) + (outcome.rejected,)
-
         value, unit = cap["value"], cap["unit"]
         if decisive(at) != decisive(above):  # the rule holds at the cap: "at or below"
             labels, lower, upper, tested = (f"≤ {value:g} {unit}", f"> {value:g} {unit}"), at, above, (value, value + CAPACITY_STEP)
@@ -220,27 +229,23 @@ def extract(application: Application, frame: pd.DataFrame, asks: pd.DataFrame, c
             current_below = prepared_capacity[unit] < value
         else:
             continue  # crossing this cap changes nothing for this application (another condition decides)
-        cliffs.append(CapacityCliff(threshold=value, unit=unit, below_label=labels[0], above_label=labels[1],
-                                    below_capacity=tested[0], above_capacity=tested[1],
-                                    parameters=cap["parameters"], rule_ids=cap["rule_ids"], layers=cap["layers"], below=lower,
-                                    above=upper, current_side="below" if current_below else "above",
-                                    distance=abs(prepared_capacity[unit] - value)))
+        cliffs.append(CapacityCliff.model_construct(
+            threshold=value, unit=unit, below_label=labels[0], above_label=labels[1], below_capacity=tested[0],
+            above_capacity=tested[1], parameters=cap["parameters"], rule_ids=cap["rule_ids"], layers=cap["layers"], below=lower,
+            above=upper, current_side="below" if current_below else "above", distance=abs(prepared_capacity[unit] - value)))
     cliffs.sort(key=lambda cliff: cliff.distance)
     application_row = frame.iloc[0]
     current_value = {"enterprise_size": quote.enterprise_size, "park_level": application_row["park_level"],
                      "in_project_database": str(bool(application_row["in_project_database"])).lower()}
-    alternatives = []
-    for i in asks.index[asks["dimension"].isin(["enterprise_size", "park_level", "in_project_database"])]:
-        dimension, value = asks.at[i, "dimension"], asks.at[i, "value"]
-        outcome = outcomes[by_ask[i]]
-        alternatives.append(Alternative(dimension=dimension, value=value, current=value == current_value[dimension], outcome=outcome,
-                                        changes=_changes(outcome, current)))
-    curve = [CurvePoint(capacity=float(asks.at[i, "capacity"]), customer_cny=outcomes[by_ask[i]].customer_cny,
-                        grid_cny=outcomes[by_ask[i]].grid_cny, supply_voltage=outcomes[by_ask[i]].supply_voltage)
-             for i in asks.index[asks["dimension"] == "curve"]]
-    return WhatIf(application_id=application.id, capacity=float(application_row["capacity"]),
-                  capacity_unit=str(application_row["capacity_unit"]), current=current, cliffs=cliffs,
-                  alternatives=alternatives, size_limits=_size_limits(application, standard), curve=curve)
+    alternatives = [Alternative.model_construct(dimension=ask["dimension"], value=ask["value"], outcome=outcome,
+                                                current=ask["value"] == current_value[ask["dimension"]], changes=_changes(outcome, current))
+                    for ask, outcome in zip(asks, answer) if ask["dimension"] in current_value]
+    curve = [CurvePoint.model_construct(capacity=float(ask["capacity"]), customer_cny=outcome.customer_cny, grid_cny=outcome.grid_cny,
+                                        supply_voltage=outcome.supply_voltage)
+             for ask, outcome in zip(asks, answer) if ask["dimension"] == "curve"]
+    return WhatIf.model_construct(application_id=application.id, capacity=float(application_row["capacity"]),
+                                  capacity_unit=str(application_row["capacity_unit"]), current=current, cliffs=cliffs,
+                                  alternatives=alternatives, size_limits=_size_limits(application, standard), curve=curve)
 
 
 def quote_with_whatif(application: Application, ruleset: RuleSet) -> tuple[Quote, WhatIf]:
