@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/costmodel quote examples/applications/world-bank-warehouse.yaml --ruleset shandong-2019
+	$(BIN)/costmodel quote examples/applications/world-bank-warehouse.yaml --ruleset shandong-2019 --what-if
 	$(BIN)/costmodel compare examples/applications/world-bank-warehouse.yaml --rulesets national-1996,shandong-2019
 
 # Browser tests drive Debian's chromium (never a downloaded browser); the PDF quote embeds a Debian
