@@ -1,4 +1,4 @@
-// The quote page: form -> POST /quote and /compare -> rendered result. No libraries, no build step.
+// The quote page: form -> POST /quote and /compare -> rendered result. No libraries, no build step (common.js first).
 "use strict";
 
 const BASELINE = "national-1996"; // the pre-reform rules shown side by side
@@ -7,29 +7,17 @@ const ENTERPRISE_KINDS = ["enterprise", "individual_business"]; // the kinds wit
 const OUTCOME_PREFIX = {supply_voltage: "v_", investment_boundary: "b_", enterprise_size: "s_"};
 const FIELD_LABELS = {operating_revenue_10k_cny: "revenue", total_assets_10k_cny: "assets", kind: "applicant_kind", id: "application_id"};
 
-let LABELS = {};
-let lang = "zh";
 let last = null; // {request, quote, comparison}
 
-const $ = (selector) => document.querySelector(selector);
-const t = (key) => (LABELS[lang] && LABELS[lang][key]) || key;
-const cny = (value) => Math.round(value).toLocaleString("en-US");
 // a line's unit cost or amount; null where no sourced unit cost exists (never shown as 0)
 const price = (value) => (value === null ? t("not_priced") : cny(value));
 // a quote's text in the page's language: its `<field>_zh` in Chinese where the data gives one
 const inLanguage = (record, field) => (lang === "zh" && record[`${field}_zh`] && record[`${field}_zh`].length ? record[`${field}_zh`] : record[field]);
 const unitLabel = (unit) => (LABELS[lang] && `unit_${unit}` in LABELS[lang] ? t(`unit_${unit}`) : unit);
-const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 const outcome = (decision, value) => {
   const key = (OUTCOME_PREFIX[decision] || "") + value;
   return LABELS[lang] && key in LABELS[lang] ? t(key) : value;
 };
-
-async function getJSON(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return response.json();
-}
 
 function applyLabels() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
@@ -357,27 +345,10 @@ async function download(kind) {
   if (!last) return;
   const url = kind === "json" ? "/quote.json" : `/quote.${kind}?lang=${lang}&compare_with=${BASELINE}`;
   try {
-    const blob = await (await post(url, last.request)).blob();
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `quote-${last.quote.application_id}.${kind}`;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    saveBlob(await (await post(url, last.request)).blob(), `quote-${last.quote.application_id}.${kind}`);
   } catch (problem) {
     showError(problem);
   }
-}
-
-function saveFile(text, name) {
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([text], {type: "application/json"}));
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
 // An application saved from this page (or written by hand, as the API takes it), back into the form.
@@ -426,7 +397,7 @@ async function start() {
   $("#save-application").addEventListener("click", () => {
     const request = readForm();
     // the application alone, as `costmodel quote FILE` and the API read it
-    saveFile(JSON.stringify(request.application, null, 2), `application-${request.application.id || "new"}.json`);
+    saveBlob(new Blob([JSON.stringify(request.application, null, 2)], {type: "application/json"}), `application-${request.application.id || "new"}.json`);
   });
   $("#copy-link").addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText(location.href));
   document.body.dataset.ready = "true";

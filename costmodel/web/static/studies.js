@@ -1,18 +1,7 @@
-// The policy study page: a portfolio file, a baseline and reforms; what they change, by group; the workbook.
-const $ = (selector) => document.querySelector(selector);
-let LABELS = {};
-let lang = "zh";
+// The policy study page: a portfolio file, a baseline and reforms; what they change, by group; the workbook (common.js first).
+"use strict";
 let last = null;
-const t = (key) => (LABELS[lang] && LABELS[lang][key]) || key;
-const cny = (value) => Math.round(value).toLocaleString("en-US");
-const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 const GROUPS = ["area", "enterprise_size", "capacity_band", "park_level"];
-
-async function getJSON(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return response.json();
-}
 
 function applyLabels() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
@@ -99,14 +88,7 @@ async function run(event) {
 async function downloadWorkbook() {
   const {file, query} = request();
   try {
-    const blob = await (await post(`/study.xlsx?${query}`, file)).blob();
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = "study.xlsx";
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    saveBlob(await (await post(`/study.xlsx?${query}`, file)).blob(), "study.xlsx");
   } catch (problem) {
     showError(problem);
   }
