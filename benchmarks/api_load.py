@@ -73,11 +73,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int, http: str, loop: str) -> subprocess.Popen:
+def start_server(port: int, workers: int, http: str, loop: str, fast_path: bool = True) -> subprocess.Popen:
     command = [sys.executable, "-m", "uvicorn", "costmodel.api:create_app", "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--http", http, "--loop", loop,
                "--log-level", "warning", "--no-access-log"]
-    server = subprocess.Popen(command, start_new_session=True)
+    server = subprocess.Popen(command, start_new_session=True, env={**os.environ, "COSTMODEL_API_FAST_PATH": "1" if fast_path else "0"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -178,6 +178,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=50, help="library calls for the baseline")
     parser.add_argument("--http", default="auto", help="uvicorn HTTP protocol: auto (httptools, a dependency), h11")
     parser.add_argument("--loop", default="auto", help="uvicorn event loop: auto (uvloop, a dependency), asyncio")
+    parser.add_argument("--without-fast-path", action="store_true",
+                        help="also serve every /quote through the FastAPI route (no QuoteFastPath), in the same run, and compare")
     args = parser.parse_args()
 
     apps = applications(max(args.requests, args.baseline))
@@ -201,6 +203,19 @@ def main() -> None:
           f"{args.concurrency} clients median x{loaded['median_ms'] / base['median_ms']:.2f}, p99 x{loaded['p99_ms'] / base['median_ms']:.2f}")
     met = loaded["median_ms"] <= 20 and loaded["p99_ms"] <= 100
     print(f"target median <= 20 ms and p99 <= 100 ms at {args.concurrency} clients: {'MET' if met else 'NOT MET'}")
+    if args.without_fast_path:  # the same load against a server whose /quote goes through the route
+        port = free_port()
+        server = start_server(port, args.workers, args.http, args.loop, fast_path=False)
+        try:
+            asyncio.run(load(port, apps, 20, 2, args.time_cap))
+            cpu_before = server_cpu_s(server)
+            plain, plain_failures, plain_wall = asyncio.run(load(port, apps, args.requests, args.concurrency, args.time_cap))
+            plain_cpu_ms = (server_cpu_s(server) - cpu_before) / max(len(plain) + plain_failures, 1) * 1e3
+            routed = report(f"POST /quote through the route (no fast path), {args.concurrency} clients", plain, plain_wall)
+        finally:
+            stop_server(server)
+        print(f"fast path vs route at {args.concurrency} clients: median x{loaded['median_ms'] / routed['median_ms']:.2f}, "
+              f"p99 x{loaded['p99_ms'] / routed['p99_ms']:.2f}, server CPU per quote {cpu_per_quote_ms:.2f} vs {plain_cpu_ms:.2f} ms")
 
 
 if __name__ == "__main__":

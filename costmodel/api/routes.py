@@ -9,6 +9,7 @@ import gc
 import hashlib
 import importlib.resources
 import io
+import os
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Iterator
@@ -232,7 +233,8 @@ def create_app() -> FastAPI:
     coalescer = QuoteCoalescer()
     # Per app, so an app made after the tariffs change sees them; resolving lists the rule-set folders.
     resolve = lru_cache(maxsize=4096)(resolve_ruleset)
-    api.add_middleware(QuoteFastPath, coalescer=coalescer, resolve=resolve)
+    if os.environ.get("COSTMODEL_API_FAST_PATH", "1") != "0":  # 0: every /quote through the route (benchmarks/api_load.py)
+        api.add_middleware(QuoteFastPath, coalescer=coalescer, resolve=resolve)
 
     @api.post("/quote", response_model=Quote, responses=error_responses(400, 422))
     async def quote(body: QuoteRequest) -> Response:
