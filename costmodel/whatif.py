@@ -22,7 +22,7 @@ from costmodel.params import RuleSet
 from costmodel.quote import Quote, QuoteBatch, quote_frame, quote_from_batch
 from costmodel.rules import conditions
 from costmodel.rules.engine import prepare
-from costmodel.schedule.plan import schedule_columns
+from costmodel.schedule.plan import build_templates
 
 # Variants one unit (kW or kVA) either side of a cap: how a customer reads "at 160 kVA or below" and "161 kVA".
 # A step of the question, not a policy figure.
@@ -168,8 +168,12 @@ def solve(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, 
     batch = quote_frame(frame, ruleset)
     timed = np.flatnonzero(~np.char.startswith(np.asarray(batch.decided["application_id"]).astype(str), CURVE_PREFIX))
     decided = batch.decided.take(timed, batch.decided.names)
-    _, schedule = schedule_columns(**batch.schedule_input(decided))
-    days_of = dict(zip(np.asarray(decided["application_id"]).tolist(), np.asarray(schedule["total_working_days"]).tolist()))
+    # a plan's working days depend only on its stage set, voltage and external works: the templates' totals
+    # (the dates of each stage are not needed here)
+    inputs = batch.schedule_input(decided)
+    _, totals, combination = build_templates(inputs["ruleset_id"], inputs["supply_voltage"], inputs["has_external_works"],
+                                             stage_sets=inputs["stage_sets"])
+    days_of = dict(zip(np.asarray(decided["application_id"]).tolist(), np.asarray(totals["total_working_days"])[combination].tolist()))
     decided = batch.decided
     # built without re-validating: every value comes from the engine's own typed columns
     outcomes = {application_id: Outcome.model_construct(supply_voltage=voltage, boundary=boundary, customer_cny=customer,
