@@ -24,8 +24,8 @@ from costmodel.rules import conditions
 from costmodel.rules.engine import prepare
 from costmodel.schedule.plan import build_templates
 
-# Variants one unit (kW or kVA) either side of a cap: how a customer reads "at 160 kVA or below" and "161 kVA".
-# A step of the question, not a policy figure.
+# Variants one unit (kW or kVA) either side of a cap: how a customer reads "at the cap or below" and "one unit
+# over". A step of the question, not a policy figure.
 CAPACITY_STEP = 1.0
 CURVE_POINTS = 48  # capacities on the chart of customer CNY against capacity
 PARK_LEVELS = typing.get_args(ParkLevel)
@@ -49,7 +49,7 @@ class Outcome(BaseModel):
 class CapacityCliff(BaseModel):
     threshold: float
     unit: str
-    below_label: str  # "≤ 160 kVA" or "< 160 kW", as the rule compares
+    below_label: str  # "≤ <cap> kVA" or "< <cap> kW", as the rule compares
     above_label: str
     below_capacity: float  # the capacities quoted either side, in the cap's unit
     above_capacity: float

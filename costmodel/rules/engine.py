@@ -26,7 +26,8 @@ def _size_table(standard: str) -> SizeTable:
 
 IN_SCOPE_VOLTAGES = ("low_voltage", "10kV")
 # Converted capacities are kept to this many decimals, so that float noise cannot flip a comparison with a
-# threshold (156.8 kW at power factor 0.98 converts to exactly the urban cap, not 3e-14 above it). Numerical, not policy.
+# threshold (a kW request whose conversion lands exactly on a kVA cap must not come out 3e-14 above it).
+# Numerical, not policy.
 CAPACITY_DECIMALS = 6
 BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW"}
 

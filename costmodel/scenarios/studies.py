@@ -18,15 +18,16 @@ from costmodel import files
 from costmodel.errors import InputError
 from costmodel.params import RuleSet
 from costmodel.params.overrides import sweep_ruleset
+from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.quote import quote_frame
 from costmodel.scenarios.portfolio import REJECTED_COLUMNS, Portfolio
+from costmodel.yamlio import check_keys, load_yaml
 
 # Two threads for the two quotes wherever there are two cores (docs/performance.md, Policy studies);
 # on a busy machine they gain nothing and hold a second quote's memory.
 DEFAULT_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 1
 
-# Reporting bands for capacity (kVA): a way to group results, not a policy threshold.
-CAPACITY_BANDS_KVA = [0, 50, 100, 160, 200, 315, 630, 1000, 2500, float("inf")]
+BANDS_FILE = Path("studies") / "capacity-bands.yaml"  # under the tariffs root: the reporting bands, as data
 GROUPS = ["area", "enterprise_size", "capacity_band", "park_level"]
 SUMMARY_COLUMNS = ["row", "application_id", "applicant_kind", "area", "park_level", "enterprise_size", "capacity_kva",
                    "supply_voltage", "supply_voltage_rule", "boundary", "boundary_rule", "customer_cny", "grid_cny", "total_cny"]
@@ -136,8 +137,20 @@ class Comparison:
         return self.applications[changed].sort_values("customer_delta_cny", kind="stable").reset_index(drop=True)
 
 
+@cached_per_root(maxsize=2)
+def capacity_band_edges() -> list[float]:
+    """The study's capacity bands (kVA), from tariffs/studies/capacity-bands.yaml, with an open top band."""
+    file = tariffs_dir() / BANDS_FILE
+    raw = check_keys(load_yaml(file), str(file), {"description", "unit", "reference", "edges"})
+    edges = raw["edges"]
+    if raw["unit"] != "kVA" or not isinstance(edges, list) or len(edges) < 2 or \
+            not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in edges) or sorted(set(edges)) != edges:
+        raise InputError(f"{file}: edges must be increasing numbers of kVA (at least two), unit kVA; got {edges!r}, {raw['unit']!r}")
+    return [float(edge) for edge in edges] + [float("inf")]
+
+
 def capacity_band(capacity_kva: pd.Series) -> pd.Categorical:
-    edges = CAPACITY_BANDS_KVA
+    edges = capacity_band_edges()
     labels = [f"{lo:g}-{hi:g} kVA" if hi != float("inf") else f">{lo:g} kVA" for lo, hi in zip(edges[:-1], edges[1:])]
     return pd.cut(capacity_kva, edges, labels=labels, right=True, include_lowest=True)
 

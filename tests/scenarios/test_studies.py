@@ -160,3 +160,20 @@ def test_both_quotes_in_two_threads_equal_one_after_the_other(portfolio):
         pd.testing.assert_frame_equal(serial.quotes, threaded.quotes)
     with pytest.raises(InputError, match="workers=3 is not allowed; allowed: 1, 2"):
         quote_both(portfolio, baseline, reform, workers=3)
+
+
+def test_the_capacity_bands_come_from_the_data():
+    from costmodel.scenarios.studies import capacity_band
+
+    bands = capacity_band(pd.Series([40.0, 160.0, 161.0, 3000.0]))
+    # tariffs/studies/capacity-bands.yaml: ... 100, 160, 200 ... 2500, then an open top band
+    assert [str(b) for b in bands] == ["0-50 kVA", "100-160 kVA", "160-200 kVA", ">2500 kVA"]
+
+
+def test_a_capacity_band_file_with_edges_out_of_order_is_refused(tariffs_copy):
+    from costmodel.scenarios.studies import capacity_band_edges
+
+    file = tariffs_copy / "studies" / "capacity-bands.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("edges: [0, 50, 100,", "edges: [0, 100, 50,"), encoding="utf-8")
+    with pytest.raises(InputError, match="edges must be increasing"):
+        capacity_band_edges()
