@@ -184,18 +184,7 @@ def main() -> None:
 
     apps = applications(max(args.requests, args.baseline))
     base = report("library quote_application (in-process, 1 at a time)", library_baseline(apps, args.baseline))
-    port = free_port()
-    server = start_server(port, args.workers, args.http, args.loop)
-    try:
-        asyncio.run(load(port, apps, 20, 2, args.time_cap))  # warm-up: imports, caches, connections
-        serial, fail_1, wall_1 = asyncio.run(load(port, apps, min(args.requests, 100), 1, args.time_cap))
-        one = report("POST /quote, 1 client", serial, wall_1)
-        cpu_before = server_cpu_s(server)
-        latencies, failures, wall = asyncio.run(load(port, apps, args.requests, args.concurrency, args.time_cap))
-        cpu_per_quote_ms = (server_cpu_s(server) - cpu_before) / max(len(latencies) + failures, 1) * 1e3
-        loaded = report(f"POST /quote, {args.concurrency} clients, {args.workers} worker(s)", latencies, wall)
-    finally:
-        stop_server(server)
+    (one, fail_1), (loaded, failures, cpu_per_quote_ms) = serve_and_load(args, apps, fast_path=True)
     print(f"server CPU per quote at {args.concurrency} clients: {cpu_per_quote_ms:.2f} ms "
           f"(http {args.http}, loop {args.loop}); load average {os.getloadavg()[0]:.2f}")
     print(f"failures: {fail_1 + failures}")
@@ -204,19 +193,28 @@ def main() -> None:
     met = loaded["median_ms"] <= 20 and loaded["p99_ms"] <= 100
     print(f"target median <= 20 ms and p99 <= 100 ms at {args.concurrency} clients: {'MET' if met else 'NOT MET'}")
     if args.without_fast_path:  # the same load against a server whose /quote goes through the route
-        port = free_port()
-        server = start_server(port, args.workers, args.http, args.loop, fast_path=False)
-        try:
-            asyncio.run(load(port, apps, 20, 2, args.time_cap))
-            cpu_before = server_cpu_s(server)
-            plain, plain_failures, plain_wall = asyncio.run(load(port, apps, args.requests, args.concurrency, args.time_cap))
-            plain_cpu_ms = (server_cpu_s(server) - cpu_before) / max(len(plain) + plain_failures, 1) * 1e3
-            routed = report(f"POST /quote through the route (no fast path), {args.concurrency} clients", plain, plain_wall)
-        finally:
-            stop_server(server)
+        _, (routed, _, routed_cpu_ms) = serve_and_load(args, apps, fast_path=False)
         print(f"fast path vs route at {args.concurrency} clients: median x{loaded['median_ms'] / routed['median_ms']:.2f}, "
-              f"p99 x{loaded['p99_ms'] / routed['p99_ms']:.2f}, server CPU per quote {cpu_per_quote_ms:.2f} vs {plain_cpu_ms:.2f} ms")
+              f"p99 x{loaded['p99_ms'] / routed['p99_ms']:.2f}, server CPU per quote {cpu_per_quote_ms:.2f} vs {routed_cpu_ms:.2f} ms")
 
+
+def serve_and_load(args, apps: list[dict], fast_path: bool) -> tuple[tuple[dict, int], tuple[dict, int, float]]:
+    """A fresh server, warmed up; one client in turn, then `args.concurrency` at once: (report, failures) of the
+    first, and (report, failures, server CPU ms per quote) of the second."""
+    port = free_port()
+    server = start_server(port, args.workers, args.http, args.loop, fast_path)
+    label = "POST /quote" if fast_path else "POST /quote through the route (no fast path)"
+    try:
+        asyncio.run(load(port, apps, 20, 2, args.time_cap))  # warm-up: imports, caches, connections
+        serial, fail_1, wall_1 = asyncio.run(load(port, apps, min(args.requests, 100), 1, args.time_cap))
+        one = report(f"{label}, 1 client", serial, wall_1)
+        cpu_before = server_cpu_s(server)
+        latencies, failures, wall = asyncio.run(load(port, apps, args.requests, args.concurrency, args.time_cap))
+        cpu_per_quote_ms = (server_cpu_s(server) - cpu_before) / max(len(latencies) + failures, 1) * 1e3
+        loaded = report(f"{label}, {args.concurrency} clients, {args.workers} worker(s)", latencies, wall)
+    finally:
+        stop_server(server)
+    return (one, fail_1), (loaded, failures, cpu_per_quote_ms)
 
 if __name__ == "__main__":
     main()

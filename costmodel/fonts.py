@@ -4,6 +4,7 @@ not be registered): COSTMODEL_CJK_FONT, then the files of Debian's CJK font pack
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 CJK_FONT_CANDIDATES = (
@@ -24,9 +25,13 @@ def find_cjk_font() -> Path | None:
 def matplotlib_cjk_family() -> str | None:
     """The CJK font file registered with matplotlib, as the family name its text then asks for (None without one)."""
     path = find_cjk_font()
-    if path is None:
-        return None
+    return None if path is None else _registered(str(path))
+
+
+@lru_cache(maxsize=4)
+def _registered(path: str) -> str:
+    """Register a font file with matplotlib once (each chart would read it again), and give its family name."""
     from matplotlib import font_manager
 
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()

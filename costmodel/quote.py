@@ -499,8 +499,9 @@ def _validities(ruleset: RuleSet, decided: Columns) -> list[dict | None]:
         return [None] * len(decided)
     parameter = ruleset.parameter(VALIDITY)
     months = parameter.array(decided)
-    return [{"months": int(value), "cites": parameter.reference_on(day).cite()}
-            for value, day in zip(months.tolist(), _dates(decided["evaluation_date"]))]
+    indices = parameter.date_indices(np.asarray(decided["evaluation_date"]))
+    cites = {index: parameter.reference_at(index).cite() for index in set(indices.tolist())}  # once per dated value
+    return [{"months": int(value), "cites": cites[index]} for value, index in zip(months.tolist(), indices.tolist())]
 
 
 def _chinese_names(batch: QuoteBatch) -> dict[str, str]:
@@ -517,8 +518,8 @@ def _line_records(lines: Columns, ids: list[str]) -> dict[str, list[dict]]:
     rows = np.flatnonzero(pd.Index(application_ids).isin(ids))
     fields = [column for column in LINE_COLUMNS if column != "application_id"]
     columns = []
-    for field in fields:
-        values = np.asarray(lines[field], dtype=object)[rows]
+    for name in fields:
+        values = np.asarray(lines[name], dtype=object)[rows]
         values[pd.isna(values)] = None
         columns.append(values.tolist())
     by_application: dict[str, list[dict]] = {i: [] for i in ids}

@@ -312,7 +312,7 @@ def create_app() -> FastAPI:
         """What reforms change for every application of a portfolio (the body: the file), overall and by area, size,
         capacity band and park level, with the customers who win and lose."""
         body = await request.body()  # at most MAX_BATCH_BYTES: HttpGuard refuses a larger one before reading it
-        comparison = await run_in_threadpool(run_study, body, format, baseline, _names(reform))
+        comparison = await run_in_threadpool(run_study, body, format, baseline, reform)
         return JSONResponse(study_summary(comparison))
 
     @api.post("/study.xlsx", response_class=Response, responses=error_responses(413, 422), openapi_extra=study_body)
@@ -320,7 +320,7 @@ def create_app() -> FastAPI:
                          format: str = Query("csv")) -> Response:
         """The same study as an Excel workbook: Chinese headers, the header frozen, filters, money as #,##0."""
         body = await request.body()
-        comparison = await run_in_threadpool(run_study, body, format, baseline, _names(reform))
+        comparison = await run_in_threadpool(run_study, body, format, baseline, reform)
         return Response(await run_in_threadpool(study_workbook, comparison),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": 'attachment; filename="study.xlsx"'})
@@ -362,10 +362,6 @@ def _serve_docs_offline(api: FastAPI) -> None:
     def redoc() -> HTMLResponse:
         return get_redoc_html(openapi_url=api.openapi_url, title=f"{api.title} - ReDoc", with_google_fonts=False,
                               redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js", redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png")
-
-
-def _names(listed: str) -> list[str]:
-    return [name.strip() for name in listed.split(",") if name.strip()]
 
 
 def _safe(name: str) -> str:

@@ -371,12 +371,13 @@ def with_reforms(baseline: RuleSet, names: list[str]) -> RuleSet:
 
 
 def reformed_ruleset(baseline: str, reform: str) -> RuleSet:
-    """`--reform`: a rule set id (that rule set instead), or reforms (ids or files, comma-separated) over `baseline`."""
+    """A reform as `--reform` and the study API name it: a rule set id (that rule set instead), or reforms (ids or
+    files, comma-separated) applied in turn over `baseline`."""
     if reform in available_rulesets():
         return load_ruleset(reform)
     names = [name.strip() for name in reform.split(",") if name.strip()]
     if not names:
-        raise InputError(f"--reform {reform!r}: give a rule set id, or one or more reforms separated by commas")
+        raise InputError(f"reform {reform!r}: give a rule set id, or one or more reforms separated by commas")
     return with_reforms(load_ruleset(baseline), names)
 
 

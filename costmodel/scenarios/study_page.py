@@ -12,22 +12,13 @@ import pandas as pd
 
 from costmodel.errors import InputError
 from costmodel.files import neutralise_formulas
-from costmodel.params import RuleSet, load_ruleset
-from costmodel.params.overrides import with_reforms
+from costmodel.params import load_ruleset
+from costmodel.params.overrides import reformed_ruleset
 from costmodel.scenarios.portfolio import READERS, load_portfolio
 from costmodel.scenarios.studies import Comparison, compare_portfolio
+from costmodel.web.report import labels
 
 GROUP_ORDER = ("area", "enterprise_size", "capacity_band", "park_level")
-# Headers of the workbook in Chinese (the English column name is kept as the sheet's second header row).
-HEADERS_ZH = {
-    "applications": "申请数", "voltage_changed": "电压改变", "boundary_changed": "投资界面改变", "moved_to_low_voltage": "改为低压接入",
-    "affected": "受影响", "customer_delta_cny": "客户出资变化(元)", "grid_delta_cny": "电网投资变化(元)",
-    "customer_before_cny": "改革前客户出资(元)", "customer_after_cny": "改革后客户出资(元)", "grid_before_cny": "改革前电网投资(元)",
-    "grid_after_cny": "改革后电网投资(元)", "area": "地区", "enterprise_size": "企业规模", "capacity_band": "容量段",
-    "park_level": "园区级别", "row": "行号", "application_id": "申请编号", "field": "字段", "value": "值", "reason": "原因",
-    "winners": "客户受益", "losers": "客户受损", "baseline": "基准", "reform": "改革", "rows_in": "读入行数",
-    "rows_rejected": "拒绝行数",
-}
 
 
 def read_upload(body: bytes, file_format: str):
@@ -43,12 +34,9 @@ def read_upload(body: bytes, file_format: str):
         return load_portfolio(path)
 
 
-def run_study(body: bytes, file_format: str, baseline: str, reforms: list[str]) -> Comparison:
-    """Baseline against the baseline with the reforms applied in turn, over the uploaded portfolio."""
-    if not reforms:
-        raise InputError("reform: name one or more reforms (tariffs/overrides), comma-separated")
-    base: RuleSet = load_ruleset(baseline)
-    return compare_portfolio(read_upload(body, file_format), base, with_reforms(base, reforms), workers=1)
+def run_study(body: bytes, file_format: str, baseline: str, reform: str) -> Comparison:
+    """Baseline against `reform` (reforms applied in turn, comma-separated, or a rule set id) over the uploaded portfolio."""
+    return compare_portfolio(read_upload(body, file_format), load_ruleset(baseline), reformed_ruleset(baseline, reform), workers=1)
 
 
 def study_summary(comparison: Comparison) -> dict:
@@ -64,9 +52,10 @@ def study_summary(comparison: Comparison) -> dict:
 
 def study_workbook(comparison: Comparison) -> bytes:
     """The study as an Excel workbook: overall, a sheet per group, the affected applications and the rejected rows;
-    Chinese headers over the English column names, the header frozen, filters on, money as #,##0."""
+    Chinese headers (labels.json `col_*`) over the English column names, the header frozen, filters on, money as #,##0."""
     from openpyxl.utils import get_column_letter
 
+    headers = labels("zh")  # the workbook's Chinese headers, from the page's labels
     summary = study_summary(comparison)
     sheets = {"overall": pd.DataFrame([summary["overall"]])}
     sheets.update({name: comparison.by_group[name].astype({name: str}) for name in GROUP_ORDER})
@@ -82,7 +71,7 @@ def study_workbook(comparison: Comparison) -> bytes:
             neutralise_formulas(table).to_excel(writer, sheet_name=name, index=False, startrow=1)
             sheet = writer.sheets[name]
             for number, column in enumerate(table.columns, start=1):
-                sheet.cell(row=1, column=number, value=HEADERS_ZH.get(column, column))
+                sheet.cell(row=1, column=number, value=headers.get(f"col_{column}", column))
                 if column.endswith("_cny"):
                     for cell in sheet.iter_rows(min_row=3, min_col=number, max_col=number):
                         cell[0].number_format = "#,##0"
