@@ -405,6 +405,7 @@ def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
 class Provenance(BaseModel):
     ruleset_id: str
     ruleset_title: str
+    ruleset_title_zh: str | None = None
     ruleset_lineage: list[str]
     ruleset_content_hash: str
     overrides: list[str]
@@ -549,7 +550,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
         line["component_zh"] = chinese.get(line["component"])
     totals = zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in ("customer_cny", "grid_cny", "total_cny")))
     ruleset, scheme = batch.ruleset, batch.scheme
-    provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_lineage": list(ruleset.lineage),
+    provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_title_zh": ruleset.title_zh, "ruleset_lineage": list(ruleset.lineage),
                   "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []

@@ -266,10 +266,11 @@ def create_app() -> FastAPI:
 
     @api.post("/quote.html", response_class=HTMLResponse, responses=error_responses(400, 422))
     def quote_html(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
-                   compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> HTMLResponse:
-        """A printable quote page (open it and print, or save)."""
+                   compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none"),
+                   fragment: bool = Query(False, description="The quote's layout alone, as the quote page shows it")) -> HTMLResponse:
+        """A printable quote page (open it and print, or save); with `fragment`, the same layout for a page to show."""
         parts = _printable(body, compare_with)
-        return HTMLResponse(report.quote_html(lang=lang, **parts), headers={
+        return HTMLResponse(report.render(lang=lang, target="page" if fragment else "print", **parts), headers={
             "Content-Disposition": f'inline; filename="quote-{_safe(body.application.id)}.html"',
             "Content-Security-Policy": REPORT_CSP})
 

@@ -70,6 +70,7 @@ def test_warehouse_totals_on_the_page_match_the_library(page, artifacts):
     page.screenshot(path=str(artifacts / "quote-warehouse-zh.png"), full_page=True)
 
     page.click("#language")
+    page.wait_for_selector("#result[data-lang=en]")  # the server draws the result again in English
     assert page.inner_text("#supply-voltage") == "low voltage (0.4 kV)"
     assert all(line.component in page.inner_text("#lines") for line in expected.lines)
     assert _amount(page.inner_text("#grid-total")) == pytest.approx(expected.totals.grid_cny)
@@ -87,6 +88,7 @@ def test_the_warehouse_what_if_shows_the_160_kva_cliff_with_both_outcomes(page, 
     assert page.locator("#whatif-chart svg line[stroke-dasharray]").count() >= 1
     page.locator("#whatif-section").screenshot(path=str(artifacts / "whatif-warehouse-zh.png"))
     page.click("#language")
+    page.wait_for_selector("#result[data-lang=en]")  # the server draws the result again in English
     assert "> 160 kVA: 10 kV" in page.inner_text("#whatif")
 
 
@@ -98,6 +100,7 @@ def test_a_schedule_warning_is_shown_whole_on_the_page(page):
     text = page.inner_text("#schedule-warnings")  # the page opens in Chinese
     assert "2099 年没有节假日数据，按周一至周五为工作日计算" in text and "请将该年补入 tariffs/calendar/cn-holidays.yaml）" in text
     page.click("#language")
+    page.wait_for_selector("#result[data-lang=en]")  # the server draws the result again in English
     text = page.inner_text("#schedule-warnings")
     assert "no holiday data for 2099, so Monday to Friday are taken as working days" in text
     assert "add the year to tariffs/calendar/cn-holidays.yaml)" in text
@@ -171,6 +174,7 @@ def test_on_a_390_px_phone_no_result_page_scrolls_sideways(browser, live_server,
                 too_wide.append((lang, name, width))
         page.screenshot(path=str(artifacts / f"phone-{lang}.png"), full_page=True)
         page.click("#language")
+        page.wait_for_selector(f"#result[data-lang={'en' if lang == 'zh' else 'zh'}]")
     assert too_wide == []
     # the lines are cards: each value is shown under its column's name
     assert page.locator("#lines td[data-label]").count() > 0
