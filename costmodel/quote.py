@@ -252,7 +252,7 @@ def _given_components(components: pd.DataFrame, decided: Columns) -> Columns:
     return Columns(components.assign(_row=rows, _order=np.arange(len(components)))[rows >= 0])
 
 
-def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
+def quote_frame(frame: pd.DataFrame | Columns, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
                 components: pd.DataFrame | None = None) -> QuoteBatch:
     """Quote every application of a frame through one vectorised path.
 

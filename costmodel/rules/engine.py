@@ -32,10 +32,10 @@ CAPACITY_DECIMALS = 6
 BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW"}
 
 
-def prepare(frame: pd.DataFrame, ruleset) -> Columns:
+def prepare(frame: pd.DataFrame | Columns, ruleset) -> Columns:
     """Derived columns every rule may read: evaluation date and capacity in both kVA and kW. The caller's
-    frame is left as it was; the columns come back as `Columns` (the frame's own plus these)."""
-    columns = Columns(frame)
+    frame (or columns) is left as it was; the columns come back as `Columns` (the frame's own plus these)."""
+    columns = Columns(frame) if isinstance(frame, pd.DataFrame) else frame.copy()
     # An explicitly chosen rule set applies counterfactually to an earlier application, as of its own start.
     dates = np.asarray(columns["application_date"], dtype="datetime64[ns]")
     start = np.datetime64(ruleset.in_effect_from, "ns")
@@ -119,7 +119,7 @@ def decide_table(name: str, column: str, decided: Columns, ruleset) -> None:
     decided[column], decided[f"{column}_rule"] = ruleset.decision(name).evaluate(decided, ruleset)
 
 
-def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
+def decide(frame: pd.DataFrame | Columns, ruleset) -> tuple[Columns, np.ndarray]:
     """All decisions for every row (the frame's columns and the decided ones), and a reason for each row that
     cannot be quoted (else None)."""
     decided, problems = decide_enterprise_size(prepare(frame, ruleset), ruleset)

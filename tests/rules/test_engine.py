@@ -141,3 +141,17 @@ def test_a_household_is_not_sized_and_the_trace_says_why():
 def test_a_declared_size_is_used_by_the_rule_that_says_so():
     decided, _ = decide(_frame(SMALL, {"capacity": 100}), load_ruleset("shandong-2019"))
     assert (decided["enterprise_size"][0], decided["enterprise_size_rule"][0]) == ("small", "enterprise_size.declared")
+
+
+def test_prepare_takes_columns_as_it_takes_a_frame_and_leaves_them_as_they_were():
+    from costmodel.application import load_application
+    from costmodel.columns import Columns
+    from tests_support import EXAMPLES
+
+    applications = load_application(EXAMPLES / "world-bank-warehouse.yaml").to_frame()
+    ruleset = load_ruleset("shandong-2019")
+    given = Columns(applications)
+    from_columns, from_frame = prepare(given, ruleset), prepare(applications, ruleset)
+    assert "capacity_kva" not in given
+    assert from_columns.names == from_frame.names
+    pd.testing.assert_frame_equal(from_columns.to_frame(), from_frame.to_frame())
