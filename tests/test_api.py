@@ -322,3 +322,28 @@ def test_the_quote_fast_path_reads_a_body_in_pieces_and_hands_what_it_cannot_ans
     assert status == 422 and "exceeds what 10 kV serves" in body["message"]
     status, body = call(good, pieces=2, content_type=b"text/plain")
     assert status == 422 and body["detail"][0]["field"] == "(body)"
+
+
+def test_a_middleware_added_to_the_app_sees_the_quotes_the_fast_path_answers():
+    """A deployment's own middleware (auth, CORS, logging), added after create_app, wraps the /quote fast path too:
+    Starlette puts the middleware added last outermost."""
+    from fastapi.responses import JSONResponse
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    app = create_app()
+    seen = []
+
+    async def refuse_without_a_key(request, call_next):
+        seen.append(request.url.path)
+        if request.headers.get("x-api-key") != "secret":
+            return JSONResponse({"detail": "no key"}, status_code=401)
+        return await call_next(request)
+
+    app.add_middleware(BaseHTTPMiddleware, dispatch=refuse_without_a_key)
+    with TestClient(app) as client:
+        body = {"application": warehouse(), "ruleset": "shandong-2019"}
+        assert client.post("/quote", json=body).status_code == 401
+        answered = client.post("/quote", json=body, headers={"x-api-key": "secret"})
+    # the grid company funds the small enterprise's whole connection: 85,000 + 24,000 + 30,000 + 2,830 (tests/test_quote.py)
+    assert answered.status_code == 200 and answered.json()["totals"]["grid_cny"] == 141_830
+    assert seen == ["/quote", "/quote"]
