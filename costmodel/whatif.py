@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from costmodel.application import ENTERPRISE_KINDS, Application, ParkLevel
 from costmodel.classification import SIZES, industry_rows
 from costmodel.columns import Columns
+from costmodel.messages import in_chinese
 from costmodel.params import RuleSet
 from costmodel.quote import Quote, QuoteBatch, quote_frame, quote_from_batch
 from costmodel.rules import conditions
@@ -44,6 +45,7 @@ class Outcome(BaseModel):
     grid_cny: float | None
     working_days: int | None
     rejected: str | None = None  # why the variant cannot be quoted (e.g. beyond what 10 kV serves)
+    rejected_zh: str | None = None
 
 
 class CapacityCliff(BaseModel):
@@ -188,7 +190,7 @@ def solve(frame: Columns, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, Outco
                     batch.totals["customer_cny"].tolist(), batch.totals["grid_cny"].tolist())}
     for application_id, reason in zip(batch.rejected["application_id"].tolist(), batch.rejected["reason"].tolist()):
         outcomes[application_id] = Outcome(supply_voltage=None, boundary=None, customer_cny=None, grid_cny=None,
-                                           working_days=None, rejected=reason)
+                                           working_days=None, rejected=reason, rejected_zh=in_chinese(reason))
     return batch, outcomes
 
 

@@ -15,6 +15,7 @@ from costmodel.classification import METRICS, SIZES, SizeTable, load_size_table,
 from costmodel.columns import Columns
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
+from costmodel.messages import Reason
 from costmodel.paths import cached_per_root
 from costmodel.rules import conditions
 from costmodel.rules.eligibility import single_phase_problems
@@ -131,8 +132,7 @@ def decide(frame: pd.DataFrame | Columns, ruleset) -> tuple[Columns, np.ndarray]
         rows = np.flatnonzero(beyond)
         limits = limit.array(decided.take(rows, limit.reads))
         problems[rows] = [
-            f"request.capacity: {round(kva, 1)} kVA exceeds what 10 kV serves ({limit.path} = {cap} {limit.unit}): "
-            f"supply would be at {voltage}, which costmodel does not design"
+            Reason("reject.beyond_10kv", kva=round(kva, 1), path=limit.path, cap=cap, unit=limit.unit, voltage=voltage)
             for kva, cap, voltage in zip(decided["capacity_kva"][rows].tolist(), limits.tolist(), decided["supply_voltage"][rows])
         ]
     single_phase_problems(decided, ruleset, problems)

@@ -89,7 +89,7 @@ def price(value: float | None, words: dict[str, str]) -> str:
 
 def _side_text(side: dict, words: dict[str, str]) -> str:
     if side["rejected"]:
-        return side["rejected"]
+        return in_language(side, "rejected", words)
     return (f'{outcome_label(words, "supply_voltage", side["supply_voltage"])}, '
             f'{outcome_label(words, "investment_boundary", side["boundary"])}, {words["whatif_customer"]} {cny(side["customer_cny"])} '
             f'{words["cny"]}, {side["working_days"]} {words["whatif_days"]}')

@@ -147,6 +147,9 @@ def test_the_printed_quote_shows_the_what_if_cliff_with_both_outcomes(tmp_path):
     (tmp_path / "q.pdf").write_bytes(report.quote_pdf(quoted, "zh", whatif=whatif))
     text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "q.pdf"), "-"], capture_output=True, text=True).stdout.split())
     assert "什么会改变报价" in text and "> 160 kVA: 10千伏" in text and "402,000" in text
+    # beyond what 10 kV serves, the variant is not quoted: the reason in the quote's language
+    chinese = report.quote_html(quoted, "zh", whatif=whatif)
+    assert "&gt; 10000 kVA: 申请容量 10001.0 千伏安超过10千伏可供容量" in chinese and "exceeds what 10 kV serves" not in chinese
 
 
 def test_cli_quote_pdf_is_the_page_s_pdf_with_number_issue_date_validity_customer_and_legend(tmp_path):
