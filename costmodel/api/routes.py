@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import costmodel
 from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault
-from costmodel.api.guard import MAX_BATCH_BYTES, HttpGuard, problem
+from costmodel.api.guard import MAX_BATCH_BYTES, MAX_STUDY_BYTES, HttpGuard, problem, spool_body
 from costmodel.api.schemas import (ERROR_MEANINGS, CompareRequest, Comparison, ParameterValue, QuoteRequest, RuleSetInfo,
                                    comparison_of, error_item, error_responses)
 from costmodel.application import FRAME_COLUMNS, Application, load_application
@@ -55,6 +55,7 @@ REPORT_CSP = (f"default-src 'none'; style-src 'sha256-{base64.b64encode(hashlib.
 BATCH_COLUMNS = ["application_id", "status", "enterprise_size", "supply_voltage", "boundary", "boundary_rule",
                  "customer_cny", "grid_cny", "total_cny", "reason"]
 BATCH_CHUNK_ROWS = 5000
+STUDY_PATHS = frozenset({"/study", "/study.xlsx"})  # their uploads are streamed to disk (guard.spool_body)
 MAX_CALENDAR_DAYS = 3 * 366  # /calendar's longest span: a schedule's, with room
 
 
@@ -118,7 +119,8 @@ class _GuardedFastAPI(FastAPI):
 
     def build_middleware_stack(self):
         return HttpGuard(super().build_middleware_stack(),
-                         route_body_bytes={path: MAX_BATCH_BYTES for path in ("/batch", "/study", "/study.xlsx")})
+                         route_body_bytes={"/batch": MAX_BATCH_BYTES, **{path: MAX_STUDY_BYTES for path in STUDY_PATHS}},
+                         streamed_paths=STUDY_PATHS)
 
     def openapi(self) -> dict:
         # FastAPI documents a route's error answers in the route's media type (text/html for /quote.html);
@@ -312,16 +314,14 @@ def create_app() -> FastAPI:
                     format: str = Query("csv", description="The body's file format: csv, xlsx or parquet")) -> JSONResponse:
         """What reforms change for every application of a portfolio (the body: the file), overall and by area, size,
         capacity band and park level, with the customers who win and lose."""
-        body = await request.body()  # at most MAX_BATCH_BYTES: HttpGuard refuses a larger one before reading it
-        comparison = await run_in_threadpool(run_study, body, format, baseline, reform)
+        comparison = await _study(request, format, baseline, reform)
         return JSONResponse(study_summary(comparison))
 
     @api.post("/study.xlsx", response_class=Response, responses=error_responses(413, 422), openapi_extra=study_body)
     async def study_xlsx(request: Request, baseline: str = Query("shandong-2019"), reform: str = Query(...),
                          format: str = Query("csv")) -> Response:
         """The same study as an Excel workbook: Chinese headers, the header frozen, filters, money as #,##0."""
-        body = await request.body()
-        comparison = await run_in_threadpool(run_study, body, format, baseline, reform)
+        comparison = await _study(request, format, baseline, reform)
         return Response(await run_in_threadpool(study_workbook, comparison),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": 'attachment; filename="study.xlsx"'})
@@ -335,6 +335,13 @@ def create_app() -> FastAPI:
     @api.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(report.STATIC_DIR / "index.html")
+
+    async def _study(request: Request, format: str, baseline: str, reform: str):
+        upload = await spool_body(request, MAX_STUDY_BYTES)  # the upload never sits in memory whole
+        try:
+            return await run_in_threadpool(run_study, upload, format, baseline, reform)  # CPU-bound
+        finally:
+            upload.unlink(missing_ok=True)
 
     def _printable(body: QuoteRequest, compare_with: str | None) -> dict:
         when = body.application.application_date
