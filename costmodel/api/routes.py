@@ -35,6 +35,7 @@ from costmodel.errors import CostmodelError, InputError
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.paths import EXAMPLES_DIR as SHIPPED_EXAMPLES
 from costmodel.quote import Quote, quote_application
+from costmodel.ranges import model_from_env
 from costmodel.schedule.calendar import calendar_for
 from costmodel.scenarios.portfolio import validate_frame
 from costmodel.scenarios.study_page import run_study, study_summary, study_workbook
@@ -230,7 +231,9 @@ def create_app() -> FastAPI:
             raise HTTPException(404, f"no example {name!r}; allowed: {', '.join(examples())}")
         return load_application(EXAMPLES_DIR / f"{name}.yaml")
 
-    coalescer = QuoteCoalescer()
+    # A range model named by COSTMODEL_RANGE_MODEL (`serve --range`): /quote and /compare answers carry budget ranges.
+    api.state.range_model = model_from_env()
+    coalescer = QuoteCoalescer(range_model=api.state.range_model)
     # Per app, so an app made after the tariffs change sees them; resolving lists the rule-set folders.
     resolve = lru_cache(maxsize=4096)(resolve_ruleset)
     if os.environ.get("COSTMODEL_API_FAST_PATH", "1") != "0":  # 0: every /quote through the route (benchmarks/api_load.py)

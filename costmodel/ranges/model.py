@@ -1,0 +1,260 @@
+"""The range model: quantiles of ln(outturn / quote total), fitted, calibrated and written as one versioned file.
+
+- **Quantile model**: one scikit-learn HistGradientBoostingRegressor(loss="quantile") per quantile over the
+  application's features and the quote's (voltage, boundary, total, the customer's share), fitted on the history
+  before the calibration window.
+- **Conformal calibration** (conformalized quantile regression, CQR, in its asymmetric form: Romano, Patterson and
+  Candès 2019, section 6; each quantile corrected on its own), per voltage group, on the most recent window: the
+  correction of quantile tau is the ceil((n+1) tau)-th (for tau < 0.5 the floor) smallest of the n residuals
+  y - q_tau(x) of the group's calibration rows. Exchangeable rows then fall below the low quantile at most 15 % and
+  above the high one at most 15 % of the time, so [low, high] covers at least 70 %; a drift the training rows did
+  not see is absorbed by the corrections as far as the recent window shows it. Written here, not with MAPIE: it is
+  these few lines, the groups and the recent window are ours to choose, and the model file keeps plain numbers
+  (MAPIE's objects would have to be pickled too, and its API changed at 1.0).
+- **Band table** (the baseline, and the fallback of a voltage group with too few rows): the empirical quantiles of
+  the log ratio per voltage x capacity band over the last two years, as a utility would draw it by hand; a thin cell
+  takes its voltage group's, a thin group the whole window's.
+- Quantiles that cross are sorted.
+
+The file is a zip: `metadata.json` (format version, catalogue edition, rule-set hashes, windows, row counts, the
+corrections, the band table, the settings; readable without loading any model) and `estimators.pkl` (the fitted
+regressors, pickled: load only model files you trust, as with any pickle).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from costmodel import files
+from costmodel.errors import InputError
+from costmodel.ranges.history import QuotedHistory
+from costmodel.ranges.method import Method
+from costmodel.scenarios.studies import capacity_band, capacity_band_edges
+
+try:
+    import sklearn
+    from sklearn.ensemble import HistGradientBoostingRegressor
+except ImportError:  # pragma: no cover - the message is the point
+    raise InputError("budget ranges need scikit-learn: pip install 'costmodel[ranges]'") from None
+
+FORMAT = "costmodel-range-model"
+FORMAT_VERSION = 1
+CATEGORICAL = ["supply_voltage", "area", "applicant_kind", "boundary", "park_level"]
+LOGGED = ["capacity_kva", "total_cny"]  # ln(1 + x): they span orders of magnitude
+PLAIN = ["road_crossings", "customer_share"]
+FEATURES = CATEGORICAL + LOGGED + PLAIN
+MODEL_METHOD, BAND_METHOD = "quantile_model_cqr", "band_table"
+METHOD_TEXT = {
+    MODEL_METHOD: "quantile model (gradient boosting) of outturn / quote, conformally calibrated (CQR) on the voltage group's most recent window",
+    BAND_METHOD: "band table: empirical quantiles of outturn / quote in the voltage x capacity band over the last two years",
+}
+
+
+@dataclass
+class RangeModel:
+    metadata: dict
+    estimators: list  # one fitted regressor per quantile, low to high
+    model_id: str = ""  # content hash of the file it was read from (or written to)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def quantiles(self) -> tuple[float, ...]:
+        return tuple(self.metadata["settings"]["quantiles"])
+
+
+def features(frame: pd.DataFrame, vocabulary: dict[str, list[str]]) -> np.ndarray:
+    """The model's inputs, one row per application: label columns as codes of the fitted vocabulary (an unseen label
+    is missing), sizes and money as ln(1 + x), the crossings and the customer's share of the quote."""
+    total = frame["total_cny"].to_numpy(dtype=float)
+    columns = [np.where(codes >= 0, codes, np.nan) for codes in
+               (pd.Categorical(frame[name].astype(str), categories=vocabulary[name]).codes.astype(float) for name in CATEGORICAL)]
+    columns += [np.log1p(np.clip(frame[name].to_numpy(dtype=float), 0, None)) for name in LOGGED]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, frame["customer_cny"].to_numpy(dtype=float) / total, np.nan)
+    columns += [frame["road_crossings"].to_numpy(dtype=float), share]
+    return np.column_stack(columns)
+
+
+def conformal_corrections(residuals: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
+    """Per quantile tau, the order statistic of the residuals y - q_tau(x) that makes the corrected quantile hold
+    with finite-sample validity: the ceil((n+1) tau)-th smallest for tau >= 0.5, the floor for tau < 0.5 (clipped to
+    1..n). `residuals` is (n, len(quantiles))."""
+    n = len(residuals)
+    ordered = np.sort(residuals, axis=0)
+    ranks = [min(max(math.ceil((n + 1) * tau) if tau >= 0.5 else math.floor((n + 1) * tau), 1), n) for tau in quantiles]
+    return np.array([ordered[rank - 1, column] for column, rank in enumerate(ranks)])
+
+
+def band_table(history: pd.DataFrame, method: Method) -> pd.DataFrame:
+    """Empirical quantiles of the log ratio over the window's rows: per voltage x capacity band, per voltage, overall."""
+    bands = capacity_band(history["capacity_kva"].reset_index(drop=True)).astype(str)
+    frame = pd.DataFrame({"supply_voltage": history["supply_voltage"].to_numpy(), "capacity_band": bands.to_numpy(),
+                          "log_ratio": history["log_ratio"].to_numpy()})
+    rows = []
+    for level, keys in (("cell", ["supply_voltage", "capacity_band"]), ("voltage", ["supply_voltage"]), ("all", [])):
+        groups = frame.groupby(keys, sort=True)["log_ratio"] if keys else [((), frame["log_ratio"])]
+        for key, values in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            named = dict(zip(keys, key))
+            rows.append({"level": level, "supply_voltage": named.get("supply_voltage", ""), "capacity_band": named.get("capacity_band", ""),
+                         "rows": len(values), "quantiles": np.quantile(values.to_numpy(), method.quantiles).tolist()})
+    return pd.DataFrame(rows)
+
+
+def band_quantiles(table: pd.DataFrame, frame: pd.DataFrame, min_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's band-table quantiles (its cell's, else its voltage group's, else the whole window's) and the rows behind them."""
+    bands = capacity_band(frame["capacity_kva"].reset_index(drop=True)).astype(str).to_numpy()
+    voltage = frame["supply_voltage"].astype(str).to_numpy()
+    overall = table[table["level"] == "all"].iloc[0]
+    quantiles = np.tile(np.array(overall["quantiles"], dtype=float), (len(frame), 1))
+    rows = np.full(len(frame), int(overall["rows"]))
+    for level, match in (("voltage", lambda r: voltage == r.supply_voltage),
+                         ("cell", lambda r: (voltage == r.supply_voltage) & (bands == r.capacity_band))):
+        for entry in table[(table["level"] == level) & (table["rows"] >= min_rows)].itertuples():
+            at = match(entry)
+            quantiles[at] = entry.quantiles
+            rows[at] = entry.rows
+    return quantiles, rows
+
+
+def _window_start(end: pd.Timestamp, months: int) -> pd.Timestamp:
+    return end - pd.DateOffset(months=months)
+
+
+def fit(history: QuotedHistory, method: Method, *, synthetic: bool = False) -> RangeModel:
+    """The quantile models on the rows before the calibration window, the per-group corrections on that window, the
+    band table on the last two years; a voltage group with too few training or calibration rows is served by the
+    band table, with a warning."""
+    frame = history.frame
+    end = frame["completed_on"].max()
+    calibration_start = _window_start(end, method.calibration_window_months)
+    recent = (frame["completed_on"] > calibration_start).to_numpy()
+    if recent.all() or not recent.any():
+        raise InputError(f"{history.source}: the history spans {frame['completed_on'].min().date()} to {end.date()}; allowed: "
+                         f"completions both within and before the last {method.calibration_window_months} months (the calibration window)")
+    vocabulary = {name: sorted(frame[name].astype(str).unique().tolist()) for name in CATEGORICAL}
+    x = features(frame, vocabulary)
+    y = frame["log_ratio"].to_numpy()
+    categorical = [name in CATEGORICAL for name in FEATURES]
+    estimators = [HistGradientBoostingRegressor(loss="quantile", quantile=tau, categorical_features=categorical,
+                                                early_stopping=False, **method.model).fit(x[~recent], y[~recent])
+                  for tau in method.quantiles]
+    predicted = np.column_stack([estimator.predict(x[recent]) for estimator in estimators])
+    voltage = frame["supply_voltage"].to_numpy()
+    groups, warnings = {}, list(history.warnings)
+    for group in sorted(set(voltage)):
+        trained = int(((voltage == group) & ~recent).sum())
+        in_window = (voltage == group)[recent]
+        calibration_rows = int(in_window.sum())
+        if trained >= method.min_rows_per_group and calibration_rows >= method.min_calibration_rows:
+            residuals = y[recent][in_window][:, None] - predicted[in_window]
+            groups[group] = {"method": MODEL_METHOD, "training_rows": trained, "calibration_rows": calibration_rows,
+                             "corrections": conformal_corrections(residuals, method.quantiles).tolist()}
+        else:
+            groups[group] = {"method": BAND_METHOD, "training_rows": trained, "calibration_rows": calibration_rows, "corrections": None}
+            warnings.append(f"voltage group {group}: {trained} training and {calibration_rows} calibration rows (allowed for the "
+                            f"model: at least {method.min_rows_per_group} and {method.min_calibration_rows}); its ranges come from the band table")
+    band_rows = frame[frame["completed_on"] > _window_start(end, method.band_table_window_months)]
+    metadata = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "sklearn_version": sklearn.__version__,
+        "synthetic": synthetic, "source": Path(history.source).name, "ruleset_name": history.ruleset_name,
+        "window": {"start": frame["completed_on"].min().date().isoformat(), "end": end.date().isoformat(),
+                   "calibration_start": (frame["completed_on"][recent].min()).date().isoformat(),
+                   "band_table_start": band_rows["completed_on"].min().date().isoformat()},
+        "rows": {"in": history.rows_in, "accepted": len(frame), "rejected": len(history.rejected), "held_out": history.held_out,
+                 "training": int((~recent).sum()), "calibration": int(recent.sum()), "band_table": len(band_rows)},
+        "rulesets": history.rulesets,
+        "catalogs": sorted({f"{entry['catalog_id']} {entry['catalog_edition']}" for entry in history.rulesets.values()}),
+        "settings": method.as_dict(), "capacity_band_edges": capacity_band_edges()[:-1],
+        "features": FEATURES, "vocabulary": vocabulary, "groups": groups,
+        "band_table": band_table(band_rows, method).to_dict("records"),
+        "warnings": warnings,
+    }
+    return RangeModel(metadata, estimators, warnings=warnings)
+
+
+def predict_log_quantiles(model: RangeModel, frame: pd.DataFrame, *, calibrated: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's quantiles of ln(outturn / quote), sorted, and where they come from (group, method, rows behind them).
+    calibrated=False gives the quantile model's raw output (to show what the calibration does)."""
+    metadata = model.metadata
+    method_of = {group: entry["method"] for group, entry in metadata["groups"].items()}
+    voltage = frame["supply_voltage"].astype(str).to_numpy()
+    table = pd.DataFrame(metadata["band_table"])
+    band, band_rows = band_quantiles(table, frame, metadata["settings"]["min_rows_per_band_cell"])
+    use_model = np.array([method_of.get(group) == MODEL_METHOD for group in voltage], dtype=bool)
+    quantiles = band.copy()
+    rows_behind = band_rows.copy()
+    if use_model.any():
+        x = features(frame[use_model], metadata["vocabulary"])
+        raw = np.column_stack([estimator.predict(x) for estimator in model.estimators])
+        if calibrated:
+            raw += np.array([metadata["groups"][group]["corrections"] for group in voltage[use_model]])
+            rows_behind[use_model] = [metadata["groups"][group]["calibration_rows"] for group in voltage[use_model]]
+        quantiles[use_model] = raw
+    source = pd.DataFrame({"group": voltage, "method": np.where(use_model, MODEL_METHOD, BAND_METHOD), "group_rows": rows_behind})
+    return np.sort(quantiles, axis=1), source
+
+
+def band_log_quantiles(model: RangeModel, frame: pd.DataFrame) -> np.ndarray:
+    """The baseline's quantiles for each row: the band table alone."""
+    quantiles, _ = band_quantiles(pd.DataFrame(model.metadata["band_table"]), frame, model.metadata["settings"]["min_rows_per_band_cell"])
+    return quantiles
+
+
+def model_bytes(model: RangeModel) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        # fixed timestamps: the same model gives the same bytes, and so the same id
+        archive.writestr(zipfile.ZipInfo("metadata.json", date_time=(2020, 1, 1, 0, 0, 0)),
+                         json.dumps(model.metadata, indent=1, ensure_ascii=False, default=str))
+        archive.writestr(zipfile.ZipInfo("estimators.pkl", date_time=(2020, 1, 1, 0, 0, 0)),
+                         pickle.dumps(model.estimators, protocol=pickle.HIGHEST_PROTOCOL))
+    return buffer.getvalue()
+
+
+def save_model(model: RangeModel, path: str | Path) -> Path:
+    data = model_bytes(model)
+    model.model_id = hashlib.sha256(data).hexdigest()[:16]
+    return files.write_bytes(path, data)
+
+
+def read_metadata(path: str | Path) -> tuple[dict, zipfile.ZipFile, bytes]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: model file not found")
+    data = path.read_bytes()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        metadata = json.loads(archive.read("metadata.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        raise InputError(f"{path}: not a range model file (costmodel ranges fit writes one)") from None
+    if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{path}: format {metadata.get('format')!r} version {metadata.get('format_version')!r}; allowed: {FORMAT} "
+                         f"version {FORMAT_VERSION} (fit the model again with this costmodel)")
+    return metadata, archive, data
+
+
+def load_model(path: str | Path) -> RangeModel:
+    """A model file, checked before its estimators are unpickled: format, version, scikit-learn's version."""
+    metadata, archive, data = read_metadata(path)
+    fitted, running = metadata["sklearn_version"].split(".")[:2], sklearn.__version__.split(".")[:2]
+    if fitted != running:
+        raise InputError(f"{path}: fitted with scikit-learn {metadata['sklearn_version']}, this is {sklearn.__version__}; "
+                         "allowed: the same major.minor version (fit the model again)")
+    estimators = pickle.loads(archive.read("estimators.pkl"))
+    return RangeModel(metadata, estimators, hashlib.sha256(data).hexdigest()[:16], list(metadata.get("warnings", [])))
+
+
+def window_dates(model: RangeModel) -> dict[str, dt.date]:
+    return {key: dt.date.fromisoformat(value) for key, value in model.metadata["window"].items()}
