@@ -45,6 +45,7 @@ from costmodel.scenarios.studies import capacity_band, capacity_band_edges
 try:
     import sklearn
     from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 except ImportError:  # pragma: no cover - the message is the point
     raise InputError("budget ranges need scikit-learn: pip install 'costmodel[ranges]'") from None
 
@@ -55,6 +56,10 @@ LOGGED = ["capacity_kva", "total_cny"]  # ln(1 + x): they span orders of magnitu
 PLAIN = ["road_crossings", "customer_share"]
 FEATURES = CATEGORICAL + LOGGED + PLAIN
 MODEL_METHOD, BAND_METHOD = "quantile_model_cqr", "band_table"
+# scikit-learn's boosting runs OpenMP threads; on a busy machine they wait on each other: a fit of 3,000 rows took
+# 11.4 s with two threads and 1.3 s with one on the shared two-core machine, and a one-row prediction pays the
+# threads' start for nothing. One thread, always (docs/performance.md, "Budget ranges").
+ONE_THREAD = {"limits": 1, "user_api": "openmp"}
 METHOD_TEXT = {
     MODEL_METHOD: "quantile model (gradient boosting) of outturn / quote, conformally calibrated (CQR) on the voltage group's most recent window",
     BAND_METHOD: "band table: empirical quantiles of outturn / quote in the voltage x capacity band over the last two years",
@@ -147,10 +152,11 @@ def fit(history: QuotedHistory, method: Method, *, synthetic: bool = False) -> R
     x = features(frame, vocabulary)
     y = frame["log_ratio"].to_numpy()
     categorical = [name in CATEGORICAL for name in FEATURES]
-    estimators = [HistGradientBoostingRegressor(loss="quantile", quantile=tau, categorical_features=categorical,
-                                                early_stopping=False, **method.model).fit(x[~recent], y[~recent])
-                  for tau in method.quantiles]
-    predicted = np.column_stack([estimator.predict(x[recent]) for estimator in estimators])
+    with threadpool_limits(**ONE_THREAD):
+        estimators = [HistGradientBoostingRegressor(loss="quantile", quantile=tau, categorical_features=categorical,
+                                                    early_stopping=False, **method.model).fit(x[~recent], y[~recent])
+                      for tau in method.quantiles]
+        predicted = np.column_stack([estimator.predict(x[recent]) for estimator in estimators])
     voltage = frame["supply_voltage"].to_numpy()
     groups, warnings = {}, list(history.warnings)
     for group in sorted(set(voltage)):
@@ -197,7 +203,8 @@ def predict_log_quantiles(model: RangeModel, frame: pd.DataFrame, *, calibrated:
     rows_behind = band_rows.copy()
     if use_model.any():
         x = features(frame[use_model], metadata["vocabulary"])
-        raw = np.column_stack([estimator.predict(x) for estimator in model.estimators])
+        with threadpool_limits(**ONE_THREAD):
+            raw = np.column_stack([estimator.predict(x) for estimator in model.estimators])
         if calibrated:
             raw += np.array([metadata["groups"][group]["corrections"] for group in voltage[use_model]])
             rows_behind[use_model] = [metadata["groups"][group]["calibration_rows"] for group in voltage[use_model]]
