@@ -17,18 +17,23 @@ from costmodel.ranges.schema import BudgetRange
 PARTIES = ("total", "customer", "grid")
 
 
-def range_frame(model: RangeModel, quoted: pd.DataFrame) -> pd.DataFrame:
+def range_frame(model: RangeModel, quoted) -> pd.DataFrame:
     """Each application's low, median and high CNY for the total and each party (`total_low_cny`, ...), and the
-    range's source (group, method, group_rows). `quoted` has the engine's columns (history.QUOTED_COLUMNS) and
-    customer_cny, grid_cny, total_cny. A party's range is its share of the total's: zero where it funds nothing."""
+    range's source (group, method, group_rows). `quoted` (a DataFrame, or a mapping of column arrays) has the engine's
+    columns (history.QUOTED_COLUMNS) and customer_cny, grid_cny, total_cny. A party's range is its share of the total's:
+    zero where it funds nothing. Rows keep a DataFrame's index."""
+    return pd.DataFrame(_range_columns(model, quoted), index=getattr(quoted, "index", None))
+
+
+def _range_columns(model: RangeModel, quoted) -> dict[str, np.ndarray]:
     log_quantiles, source = predict_log_quantiles(model, quoted)
     ratio = np.exp(log_quantiles)
     columns = {}
     for party in PARTIES:
-        amount = quoted[f"{party}_cny"].to_numpy(dtype=float)
+        amount = np.asarray(quoted[f"{party}_cny"], dtype=float)
         for position, name in enumerate(("low", "median", "high")):
             columns[f"{party}_{name}_cny"] = np.round(amount * ratio[:, position])
-    return pd.DataFrame(columns, index=quoted.index).join(source.set_index(quoted.index))
+    return {**columns, **source}
 
 
 def quantile_columns(model: RangeModel, ranges: pd.DataFrame) -> pd.DataFrame:
@@ -38,10 +43,10 @@ def quantile_columns(model: RangeModel, ranges: pd.DataFrame) -> pd.DataFrame:
                         index=ranges.index)
 
 
-def _batch_quoted(batch: QuoteBatch) -> pd.DataFrame:
-    frame = pd.DataFrame({name: np.asarray(batch.decided[name]) for name in QUOTED_COLUMNS})
-    return frame.assign(customer_cny=batch.totals["customer_cny"].to_numpy(), grid_cny=batch.totals["grid_cny"].to_numpy(),
-                        total_cny=batch.totals["total_cny"].to_numpy())
+def _batch_quoted(batch: QuoteBatch) -> dict[str, np.ndarray]:
+    """The batch's decided columns and totals, as range_frame takes them (arrays: a one-row quote pays no frame)."""
+    return {**{name: np.asarray(batch.decided[name]) for name in QUOTED_COLUMNS},
+            **{name: batch.totals[name].to_numpy() for name in ("customer_cny", "grid_cny", "total_cny")}}
 
 
 def _warnings(model: RangeModel, quote: Quote) -> list[str]:
@@ -61,11 +66,12 @@ def _warnings(model: RangeModel, quote: Quote) -> list[str]:
 
 def budget_ranges(model: RangeModel, batch: QuoteBatch, quotes: list[Quote]) -> list[Quote]:
     """The quotes (of `batch`) with their budget range set."""
-    ranges = range_frame(model, _batch_quoted(batch)).set_index(np.asarray(batch.decided["application_id"]))
+    columns = {name: values.tolist() for name, values in _range_columns(model, _batch_quoted(batch)).items()}
+    position = {application_id: row for row, application_id in enumerate(np.asarray(batch.decided["application_id"]).tolist())}
     window = model.metadata["window"]
     results = []
     for quote in quotes:
-        row = ranges.loc[quote.application_id]
+        row = {name: values[position[quote.application_id]] for name, values in columns.items()}
         results.append(quote.model_copy(update={"budget_range": BudgetRange.model_validate({
             "quantiles": list(model.quantiles),
             **{party: {f"{kind}_cny": float(row[f"{party}_{kind}_cny"]) for kind in ("low", "median", "high")} for party in PARTIES},

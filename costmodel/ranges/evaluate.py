@@ -17,8 +17,7 @@ import pandas as pd
 from costmodel import files
 from costmodel.errors import InputError
 from costmodel.ranges.history import QuotedHistory
-from costmodel.ranges.model import RangeModel, band_log_quantiles, predict_log_quantiles, window_dates
-from costmodel.scenarios.studies import capacity_band
+from costmodel.ranges.model import RangeModel, band_labels, band_log_quantiles, band_order, predict_log_quantiles, window_dates
 
 
 def pinball_loss(y: np.ndarray, predicted: np.ndarray, tau: float) -> float:
@@ -55,9 +54,9 @@ def evaluate(model: RangeModel, history: QuotedHistory) -> dict:
     y, total = rows["log_ratio"].to_numpy(), rows["total_cny"].to_numpy()
     predicted, source = predict_log_quantiles(model, rows)
     baseline = band_log_quantiles(model, rows)
-    bands = capacity_band(rows["capacity_kva"])
+    bands = band_labels(rows["capacity_kva"])
     groupings = {"supply_voltage": (rows["supply_voltage"].astype(str).to_numpy(), sorted(set(rows["supply_voltage"].astype(str)))),
-                 "capacity_band": (bands.astype(str).to_numpy(), [band for band in bands.cat.categories if (bands == band).any()])}
+                 "capacity_band": (bands, [band for band in band_order() if (bands == band).any()])}
 
     def both(mask: np.ndarray) -> dict:
         return {"model": metrics(y[mask], predicted[mask], total[mask], levels),
@@ -70,7 +69,7 @@ def evaluate(model: RangeModel, history: QuotedHistory) -> dict:
         "held_out": {"source": history.source, "start": rows["completed_on"].min().date().isoformat(),
                      "end": rows["completed_on"].max().date().isoformat(), "rows": len(rows), "history_rows_in": history.rows_in,
                      "history_rows_rejected": len(history.rejected)},
-        "methods": source["method"].value_counts().to_dict(),
+        "methods": pd.Series(source["method"]).value_counts().to_dict(),
         "overall": both(everything),
         **{f"by_{name}": {group: both(labels == group) for group in order} for name, (labels, order) in groupings.items()},
         "warnings": history.warnings,

@@ -31,6 +31,7 @@ import math
 import pickle
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ from costmodel.scenarios.studies import capacity_band, capacity_band_edges
 try:
     import sklearn
     from sklearn.ensemble import HistGradientBoostingRegressor
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import ThreadpoolController
 except ImportError:  # pragma: no cover - the message is the point
     raise InputError("budget ranges need scikit-learn: pip install 'costmodel[ranges]'") from None
 
@@ -59,11 +60,66 @@ MODEL_METHOD, BAND_METHOD = "quantile_model_cqr", "band_table"
 # scikit-learn's boosting runs OpenMP threads; on a busy machine they wait on each other: a fit of 3,000 rows took
 # 11.4 s with two threads and 1.3 s with one on the shared two-core machine, and a one-row prediction pays the
 # threads' start for nothing. One thread, always (docs/performance.md, "Budget ranges").
-ONE_THREAD = {"limits": 1, "user_api": "openmp"}
+
+
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    return ThreadpoolController()  # finding the loaded libraries costs 4 ms: once per process
+
+
+def one_thread():
+    return _threadpools().limit(limits=1, user_api="openmp")
 METHOD_TEXT = {
     MODEL_METHOD: "quantile model (gradient boosting) of outturn / quote, conformally calibrated (CQR) on the voltage group's most recent window",
     BAND_METHOD: "band table: empirical quantiles of outturn / quote in the voltage x capacity band over the last two years",
 }
+
+
+# Up to this many (row x tree) pairs, predictions walk every tree at once in numpy (Forest); beyond, scikit-learn's own
+# loop over the trees, which is faster on many rows. Both give the same numbers (tests/ranges/test_model.py).
+FLAT_PAIRS = 2_000_000
+
+
+@dataclass
+class Forest:
+    """The trees of one fitted HistGradientBoostingRegressor as flat arrays, so a few rows go down all of them
+    together: scikit-learn's predict calls each tree in turn, 3 x 150 calls and 4 ms for a one-row quote. Read from the
+    fitted trees' node records (scikit-learn's PREDICTOR_RECORD_DTYPE; the version is pinned and checked on load)."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    left: np.ndarray  # node positions in these arrays
+    right: np.ndarray
+    leaf: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray  # one per tree
+    baseline: float
+    depth: int
+
+    @classmethod
+    def of(cls, estimator) -> Forest:
+        trees = [predictor.nodes for predictors in estimator._predictors for predictor in predictors]
+        offsets = np.cumsum([0] + [len(nodes) for nodes in trees[:-1]])
+        nodes = np.concatenate(trees)
+        shift = np.repeat(offsets, [len(nodes) for nodes in trees])
+        return cls(nodes["feature_idx"].astype(np.intp), nodes["num_threshold"], nodes["missing_go_to_left"].astype(bool),
+                   nodes["left"].astype(np.intp) + shift, nodes["right"].astype(np.intp) + shift, nodes["is_leaf"].astype(bool),
+                   nodes["value"], offsets.astype(np.intp), float(np.ravel(estimator._baseline_prediction)[0]), int(nodes["depth"].max()))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """As the estimator's predict: a row goes left where its value is at most the threshold (or is missing and
+        missing values go left); the prediction is the baseline plus the leaves' values."""
+        node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
+        rows = np.arange(len(x))[:, None]
+        for _ in range(self.depth):
+            inner = ~self.leaf[node]
+            if not inner.any():
+                break
+            value = x[rows, self.feature[node]]
+            left = np.where(np.isnan(value), self.missing_left[node], value <= self.threshold[node])
+            node = np.where(inner, np.where(left, self.left[node], self.right[node]), node)
+        return self.baseline + self.value[node].sum(axis=1)
 
 
 @dataclass
@@ -77,17 +133,35 @@ class RangeModel:
     def quantiles(self) -> tuple[float, ...]:
         return tuple(self.metadata["settings"]["quantiles"])
 
+    @cached_property
+    def forests(self) -> list[Forest]:
+        return [Forest.of(estimator) for estimator in self.estimators]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The quantile models' raw predictions, one column per quantile."""
+        if len(x) * len(self.forests[0].roots) <= FLAT_PAIRS:
+            return np.column_stack([forest.predict(x) for forest in self.forests])
+        with one_thread():
+            return np.column_stack([estimator.predict(x) for estimator in self.estimators])
+
 
 def features(frame: pd.DataFrame, vocabulary: dict[str, list[str]]) -> np.ndarray:
     """The model's inputs, one row per application: label columns as codes of the fitted vocabulary (an unseen label
-    is missing), sizes and money as ln(1 + x), the crossings and the customer's share of the quote."""
-    total = frame["total_cny"].to_numpy(dtype=float)
-    columns = [np.where(codes >= 0, codes, np.nan) for codes in
-               (pd.Categorical(frame[name].astype(str), categories=vocabulary[name]).codes.astype(float) for name in CATEGORICAL)]
-    columns += [np.log1p(np.clip(frame[name].to_numpy(dtype=float), 0, None)) for name in LOGGED]
+    is missing), sizes and money as ln(1 + x), the crossings and the customer's share of the quote.
+
+    The codes go in as numbers, not as scikit-learn categorical features: with a handful of labels per column the
+    trees split them as well, and the categorical path runs a column transformer on every prediction, which made a
+    one-row prediction cost 5 ms per quantile (docs/performance.md, "Budget ranges")."""
+    total = np.asarray(frame["total_cny"], dtype=float)
+    columns = []
+    for name in CATEGORICAL:  # each distinct label looked up once
+        labels, inverse = np.unique(np.asarray(frame[name]).astype(str), return_inverse=True)
+        codes = np.array([vocabulary[name].index(label) if label in vocabulary[name] else np.nan for label in labels.tolist()])
+        columns.append(codes[inverse.reshape(-1)] if len(labels) else np.empty(0))
+    columns += [np.log1p(np.clip(np.asarray(frame[name], dtype=float), 0, None)) for name in LOGGED]
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, frame["customer_cny"].to_numpy(dtype=float) / total, np.nan)
-    columns += [frame["road_crossings"].to_numpy(dtype=float), share]
+        share = np.where(total > 0, np.asarray(frame["customer_cny"], dtype=float) / total, np.nan)
+    columns += [np.asarray(frame["road_crossings"], dtype=float), share]
     return np.column_stack(columns)
 
 
@@ -101,10 +175,27 @@ def conformal_corrections(residuals: np.ndarray, quantiles: tuple[float, ...]) -
     return np.array([ordered[rank - 1, column] for column, rank in enumerate(ranks)])
 
 
+@lru_cache(maxsize=4)
+def _band_names(edges: tuple[float, ...]) -> tuple[str, ...]:
+    return tuple(capacity_band(pd.Series(edges[:-1])).cat.categories)
+
+
+def band_labels(capacity_kva) -> np.ndarray:
+    """Each capacity's study band (scenarios.studies.capacity_band: bands closed on the right, the first also on the
+    left), found by binary search: pd.cut costs a quarter of a millisecond even on one row."""
+    edges = capacity_band_edges()
+    names = np.array(_band_names(tuple(edges)), dtype=object)
+    codes = np.clip(np.searchsorted(edges, np.asarray(capacity_kva, dtype=float), side="left") - 1, 0, len(names) - 1)
+    return names[codes]
+
+
+def band_order() -> list[str]:
+    return list(_band_names(tuple(capacity_band_edges())))
+
+
 def band_table(history: pd.DataFrame, method: Method) -> pd.DataFrame:
     """Empirical quantiles of the log ratio over the window's rows: per voltage x capacity band, per voltage, overall."""
-    bands = capacity_band(history["capacity_kva"].reset_index(drop=True)).astype(str)
-    frame = pd.DataFrame({"supply_voltage": history["supply_voltage"].to_numpy(), "capacity_band": bands.to_numpy(),
+    frame = pd.DataFrame({"supply_voltage": history["supply_voltage"].to_numpy(), "capacity_band": band_labels(history["capacity_kva"]),
                           "log_ratio": history["log_ratio"].to_numpy()})
     rows = []
     for level, keys in (("cell", ["supply_voltage", "capacity_band"]), ("voltage", ["supply_voltage"]), ("all", [])):
@@ -117,19 +208,23 @@ def band_table(history: pd.DataFrame, method: Method) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def band_quantiles(table: pd.DataFrame, frame: pd.DataFrame, min_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's band-table quantiles (its cell's, else its voltage group's, else the whole window's) and the rows behind them."""
-    bands = capacity_band(frame["capacity_kva"].reset_index(drop=True)).astype(str).to_numpy()
-    voltage = frame["supply_voltage"].astype(str).to_numpy()
-    overall = table[table["level"] == "all"].iloc[0]
-    quantiles = np.tile(np.array(overall["quantiles"], dtype=float), (len(frame), 1))
-    rows = np.full(len(frame), int(overall["rows"]))
-    for level, match in (("voltage", lambda r: voltage == r.supply_voltage),
-                         ("cell", lambda r: (voltage == r.supply_voltage) & (bands == r.capacity_band))):
-        for entry in table[(table["level"] == level) & (table["rows"] >= min_rows)].itertuples():
-            at = match(entry)
-            quantiles[at] = entry.quantiles
-            rows[at] = entry.rows
+def band_quantiles(table: list[dict], frame: pd.DataFrame, min_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's band-table quantiles (its cell's, else its voltage group's, else the whole window's) and the rows
+    behind them; `table` as band_table's records. Looked up once per distinct (voltage, band) of the rows."""
+    entries = {(entry["level"], entry["supply_voltage"], entry["capacity_band"]): entry for entry in table}
+    keys = np.char.add(np.char.add(np.asarray(frame["supply_voltage"]).astype(str), "\t"), band_labels(frame["capacity_kva"]).astype(str))
+    pairs, codes = np.unique(keys, return_inverse=True)
+    codes = codes.reshape(-1)
+    chosen = []
+    for group, band in (pair.split("\t") for pair in pairs.tolist()):
+        for key in (("cell", group, band), ("voltage", group, ""), ("all", "", "")):
+            entry = entries.get(key)
+            if entry is not None and (entry["rows"] >= min_rows or key[0] == "all"):
+                chosen.append(entry)
+                break
+    width = len(table[0]["quantiles"])
+    quantiles = np.array([entry["quantiles"] for entry in chosen], dtype=float).reshape(len(chosen), width)[codes]
+    rows = np.array([entry["rows"] for entry in chosen], dtype=int)[codes]
     return quantiles, rows
 
 
@@ -151,11 +246,9 @@ def fit(history: QuotedHistory, method: Method, *, synthetic: bool = False) -> R
     vocabulary = {name: sorted(frame[name].astype(str).unique().tolist()) for name in CATEGORICAL}
     x = features(frame, vocabulary)
     y = frame["log_ratio"].to_numpy()
-    categorical = [name in CATEGORICAL for name in FEATURES]
-    with threadpool_limits(**ONE_THREAD):
-        estimators = [HistGradientBoostingRegressor(loss="quantile", quantile=tau, categorical_features=categorical,
-                                                    early_stopping=False, **method.model).fit(x[~recent], y[~recent])
-                      for tau in method.quantiles]
+    with one_thread():
+        estimators = [HistGradientBoostingRegressor(loss="quantile", quantile=tau, early_stopping=False, **method.model)
+                      .fit(x[~recent], y[~recent]) for tau in method.quantiles]
         predicted = np.column_stack([estimator.predict(x[recent]) for estimator in estimators])
     voltage = frame["supply_voltage"].to_numpy()
     groups, warnings = {}, list(history.warnings)
@@ -190,32 +283,33 @@ def fit(history: QuotedHistory, method: Method, *, synthetic: bool = False) -> R
     return RangeModel(metadata, estimators, warnings=warnings)
 
 
-def predict_log_quantiles(model: RangeModel, frame: pd.DataFrame, *, calibrated: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each row's quantiles of ln(outturn / quote), sorted, and where they come from (group, method, rows behind them).
-    calibrated=False gives the quantile model's raw output (to show what the calibration does)."""
+def predict_log_quantiles(model: RangeModel, frame, *, calibrated: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each row's quantiles of ln(outturn / quote), sorted, and where they come from (group, method, group_rows: the
+    rows behind them). `frame`: a DataFrame or a mapping of column arrays. calibrated=False gives the quantile model's
+    raw output (to show what the calibration does)."""
     metadata = model.metadata
-    method_of = {group: entry["method"] for group, entry in metadata["groups"].items()}
-    voltage = frame["supply_voltage"].astype(str).to_numpy()
-    table = pd.DataFrame(metadata["band_table"])
-    band, band_rows = band_quantiles(table, frame, metadata["settings"]["min_rows_per_band_cell"])
-    use_model = np.array([method_of.get(group) == MODEL_METHOD for group in voltage], dtype=bool)
-    quantiles = band.copy()
-    rows_behind = band_rows.copy()
+    groups, row_group = np.unique(np.asarray(frame["supply_voltage"]).astype(str), return_inverse=True)
+    row_group = row_group.reshape(-1)
+    entries = [metadata["groups"].get(group, {"method": BAND_METHOD}) for group in groups.tolist()]
+    quantiles, rows_behind = band_quantiles(metadata["band_table"], frame, metadata["settings"]["min_rows_per_band_cell"])
+    use_model = np.array([entry["method"] == MODEL_METHOD for entry in entries], dtype=bool)[row_group] \
+        if len(groups) else np.zeros(0, dtype=bool)
     if use_model.any():
-        x = features(frame[use_model], metadata["vocabulary"])
-        with threadpool_limits(**ONE_THREAD):
-            raw = np.column_stack([estimator.predict(x) for estimator in model.estimators])
+        raw = model.predict(features(frame, metadata["vocabulary"])[use_model])
         if calibrated:
-            raw += np.array([metadata["groups"][group]["corrections"] for group in voltage[use_model]])
-            rows_behind[use_model] = [metadata["groups"][group]["calibration_rows"] for group in voltage[use_model]]
+            corrections = np.array([entry["corrections"] or [0.0] * raw.shape[1] for entry in entries])
+            raw += corrections[row_group[use_model]]
+            calibration_rows = np.array([entry.get("calibration_rows", 0) for entry in entries])
+            rows_behind[use_model] = calibration_rows[row_group[use_model]]
         quantiles[use_model] = raw
-    source = pd.DataFrame({"group": voltage, "method": np.where(use_model, MODEL_METHOD, BAND_METHOD), "group_rows": rows_behind})
+    source = {"group": groups[row_group] if len(groups) else np.empty(0, dtype=str),
+              "method": np.where(use_model, MODEL_METHOD, BAND_METHOD), "group_rows": rows_behind}
     return np.sort(quantiles, axis=1), source
 
 
 def band_log_quantiles(model: RangeModel, frame: pd.DataFrame) -> np.ndarray:
     """The baseline's quantiles for each row: the band table alone."""
-    quantiles, _ = band_quantiles(pd.DataFrame(model.metadata["band_table"]), frame, model.metadata["settings"]["min_rows_per_band_cell"])
+    quantiles, _ = band_quantiles(model.metadata["band_table"], frame, model.metadata["settings"]["min_rows_per_band_cell"])
     return quantiles
 
 

@@ -150,5 +150,23 @@ def test_a_thin_voltage_group_falls_back_to_the_band_table_with_a_warning(quoted
     rows = history.frame[history.frame["supply_voltage"] == "10kV"].head(5)
     predicted, source = predict_log_quantiles(model, rows)
     assert set(source["method"]) == {BAND_METHOD}
-    cell_rows = source["group_rows"].to_numpy()
+    cell_rows = source["group_rows"]
     assert (cell_rows >= thin.min_rows_per_band_cell).all()
+
+
+def test_the_flat_forest_predicts_what_scikit_learn_predicts(fitted, quoted_history):
+    from costmodel.ranges.model import features
+
+    x = features(quoted_history.frame.head(500), fitted.metadata["vocabulary"])
+    x[::7, 0] = np.nan  # missing labels take the trees' missing-value branches
+    for forest, estimator in zip(fitted.forests, fitted.estimators):
+        assert np.allclose(forest.predict(x), estimator.predict(x), rtol=0, atol=1e-12)
+
+
+def test_band_labels_are_the_study_bands():
+    from costmodel.ranges.model import band_labels
+    from costmodel.scenarios.studies import capacity_band, capacity_band_edges
+
+    edges = capacity_band_edges()[:-1]
+    capacities = np.concatenate([edges, np.array(edges) + 0.5, [0.1, 1e6]])
+    assert band_labels(capacities).tolist() == capacity_band(pd.Series(capacities)).astype(str).tolist()
