@@ -11,7 +11,8 @@ import pandas as pd
 
 from costmodel.quote import Quote, QuoteBatch
 from costmodel.ranges.history import QUOTED_COLUMNS
-from costmodel.ranges.model import METHOD_TEXT, RangeModel, predict_log_quantiles
+from costmodel.messages import say, word
+from costmodel.ranges.model import RangeModel, predict_log_quantiles
 from costmodel.ranges.schema import BudgetRange
 
 PARTIES = ("total", "customer", "grid")
@@ -49,18 +50,19 @@ def _batch_quoted(batch: QuoteBatch) -> dict[str, np.ndarray]:
             **{name: batch.totals[name].to_numpy() for name in ("customer_cny", "grid_cny", "total_cny")}}
 
 
-def _warnings(model: RangeModel, quote: Quote) -> list[str]:
+def _warnings(model: RangeModel, quote: Quote) -> list[tuple[str, str]]:
+    """(English, Chinese) of each note on the range: rules or catalogue the history was not quoted under; a synthetic history."""
     notes = []
     provenance = quote.provenance
     hashes = {entry["content_hash"] for entry in model.metadata["rulesets"].values()}
     if provenance.ruleset_content_hash not in hashes:
-        notes.append(f"the history was quoted under {', '.join(sorted(model.metadata['rulesets']))}; this quote's rules "
-                     f"{provenance.ruleset_id} (hash {provenance.ruleset_content_hash}) are not among them")
+        notes.append(say("range.warning.ruleset", history_rules=", ".join(sorted(model.metadata["rulesets"])), ruleset=provenance.ruleset_id,
+                         content_hash=provenance.ruleset_content_hash))
     catalogue = f"{provenance.catalog_id} {provenance.catalog_edition}"
     if catalogue not in model.metadata["catalogs"]:
-        notes.append(f"the history was priced with catalogue {', '.join(model.metadata['catalogs'])}; this quote with {catalogue}")
+        notes.append(say("range.warning.catalogue", history_catalogues=", ".join(model.metadata["catalogs"]), catalogue=catalogue))
     if model.metadata["synthetic"]:
-        notes.append("the range model was fitted on a SYNTHETIC history: a demonstration, not a utility's outturns")
+        notes.append(say("range.warning.synthetic"))
     return notes
 
 
@@ -72,14 +74,17 @@ def budget_ranges(model: RangeModel, batch: QuoteBatch, quotes: list[Quote]) -> 
     results = []
     for quote in quotes:
         row = {name: values[position[quote.application_id]] for name, values in columns.items()}
+        notes = _warnings(model, quote)
         results.append(quote.model_copy(update={"budget_range": BudgetRange.model_validate({
             "quantiles": list(model.quantiles),
             **{party: {f"{kind}_cny": float(row[f"{party}_{kind}_cny"]) for kind in ("low", "median", "high")} for party in PARTIES},
-            "source": {"method": row["method"], "method_text": METHOD_TEXT[row["method"]], "group": row["group"],
+            "source": {"method": row["method"], "method_text": word(f"range.method.{row['method']}", "en"),
+                       "method_text_zh": word(f"range.method.{row['method']}", "zh"), "group": row["group"],
                        "window_start": window["start"], "window_end": window["end"], "calibration_start": window["calibration_start"],
                        "rows": model.metadata["rows"]["accepted"], "group_rows": int(row["group_rows"]), "model_id": model.model_id,
                        "synthetic": model.metadata["synthetic"]},
-            "warnings": _warnings(model, quote),
+            "warnings": [english for english, _ in notes],
+            "warnings_zh": [chinese for _, chinese in notes],
         })}))
     return results
 

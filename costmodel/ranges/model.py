@@ -69,10 +69,6 @@ def _threadpools() -> ThreadpoolController:
 
 def one_thread():
     return _threadpools().limit(limits=1, user_api="openmp")
-METHOD_TEXT = {
-    MODEL_METHOD: "quantile model (gradient boosting) of outturn / quote, conformally calibrated (CQR) on the voltage group's most recent window",
-    BAND_METHOD: "band table: empirical quantiles of outturn / quote in the voltage x capacity band over the last two years",
-}
 
 
 # Up to this many (row x tree) pairs, predictions walk every tree at once in numpy (Forest); beyond, scikit-learn's own

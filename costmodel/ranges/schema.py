@@ -22,6 +22,7 @@ class RangeSource(BaseModel):
     method: str = Field(description="quantile_model_cqr: quantile model, conformally calibrated on the voltage group's most "
                                     "recent window; band_table: empirical quantiles of the voltage x capacity band cell")
     method_text: str = Field(description="The method in words, for a reader")
+    method_text_zh: str = Field(description="The same in Chinese")
     group: str = Field(description="The voltage group whose calibration (or band-table cell) gave the range")
     window_start: dt.date = Field(description="First completion date of the history the model was fitted on")
     window_end: dt.date = Field(description="Last completion date of that history")
@@ -42,3 +43,4 @@ class BudgetRange(BaseModel):
     grid: PartyRange
     source: RangeSource
     warnings: list[str] = []
+    warnings_zh: list[str] = []  # the same notes in Chinese, in the same order
