@@ -39,8 +39,8 @@ def _rejected_path(out: Path) -> Path:
 
 
 def _report_rejected(history, rejected_file: Path) -> None:
+    write_csv(history.rejected, rejected_file)  # also when empty, as `batch` does: no stale file from an earlier run
     if len(history.rejected):
-        write_csv(history.rejected, rejected_file)
         first = "; ".join(history.rejected["reason"].head(3).tolist())
         stderr.print(f"{len(history.rejected):,} rows rejected ({rejected_file}), e.g. {first}", style="yellow", markup=False)
     for warning in history.warnings:
