@@ -176,44 +176,61 @@ def _band_names(edges: tuple[float, ...]) -> tuple[str, ...]:
     return tuple(capacity_band(pd.Series(edges[:-1])).cat.categories)
 
 
+def band_codes(capacity_kva, edges: list[float]) -> np.ndarray:
+    """Each capacity's band among `edges` (the last one infinite), as scenarios.studies.capacity_band draws them
+    (closed on the right, the first also on the left), by binary search: pd.cut costs a quarter of a millisecond even
+    on one row."""
+    return np.clip(np.searchsorted(edges, np.asarray(capacity_kva, dtype=float), side="left") - 1, 0, len(edges) - 2)
+
+
 def band_labels(capacity_kva) -> np.ndarray:
-    """Each capacity's study band (scenarios.studies.capacity_band: bands closed on the right, the first also on the
-    left), found by binary search: pd.cut costs a quarter of a millisecond even on one row."""
+    """Each capacity's study band (the bands in force: tariffs/studies/capacity-bands.yaml), as its label."""
     edges = capacity_band_edges()
-    names = np.array(_band_names(tuple(edges)), dtype=object)
-    codes = np.clip(np.searchsorted(edges, np.asarray(capacity_kva, dtype=float), side="left") - 1, 0, len(names) - 1)
-    return names[codes]
+    return np.array(_band_names(tuple(edges)), dtype=object)[band_codes(capacity_kva, edges)]
 
 
 def band_order() -> list[str]:
     return list(_band_names(tuple(capacity_band_edges())))
 
 
-def band_table(history: pd.DataFrame, method: Method) -> pd.DataFrame:
-    """Empirical quantiles of the log ratio over the window's rows: per voltage x capacity band, per voltage, overall."""
-    frame = pd.DataFrame({"supply_voltage": history["supply_voltage"].to_numpy(), "capacity_band": band_labels(history["capacity_kva"]),
+def model_edges(model: RangeModel) -> list[float]:
+    """The capacity bands the model's band table was drawn with (a later change of the study's bands leaves it alone)."""
+    return model.metadata["capacity_band_edges"] + [float("inf")]
+
+
+def band_table(history: pd.DataFrame, method: Method) -> list[dict]:
+    """Empirical quantiles of the log ratio over the window's rows: per voltage x capacity band (keyed by the band's lower
+    edge, labelled as the study labels it), per voltage, overall."""
+    edges = capacity_band_edges()
+    names = _band_names(tuple(edges))
+    frame = pd.DataFrame({"supply_voltage": history["supply_voltage"].to_numpy(), "band": band_codes(history["capacity_kva"], edges),
                           "log_ratio": history["log_ratio"].to_numpy()})
     rows = []
-    for level, keys in (("cell", ["supply_voltage", "capacity_band"]), ("voltage", ["supply_voltage"]), ("all", [])):
+    for level, keys in (("cell", ["supply_voltage", "band"]), ("voltage", ["supply_voltage"]), ("all", [])):
         groups = frame.groupby(keys, sort=True)["log_ratio"] if keys else [((), frame["log_ratio"])]
         for key, values in groups:
             key = key if isinstance(key, tuple) else (key,)
             named = dict(zip(keys, key))
-            rows.append({"level": level, "supply_voltage": named.get("supply_voltage", ""), "capacity_band": named.get("capacity_band", ""),
+            band = named.get("band")
+            rows.append({"level": level, "supply_voltage": named.get("supply_voltage", ""),
+                         "band_from_kva": None if band is None else float(edges[band]), "capacity_band": "" if band is None else names[band],
                          "rows": len(values), "quantiles": np.quantile(values.to_numpy(), method.quantiles).tolist()})
-    return pd.DataFrame(rows)
+    return rows
 
 
-def band_quantiles(table: list[dict], frame: pd.DataFrame, min_rows: int) -> tuple[np.ndarray, np.ndarray]:
+def band_quantiles(table: list[dict], frame, min_rows: int, edges: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """Each row's band-table quantiles (its cell's, else its voltage group's, else the whole window's) and the rows
-    behind them; `table` as band_table's records. Looked up once per distinct (voltage, band) of the rows."""
-    entries = {(entry["level"], entry["supply_voltage"], entry["capacity_band"]): entry for entry in table}
-    keys = np.char.add(np.char.add(np.asarray(frame["supply_voltage"]).astype(str), "\t"), band_labels(frame["capacity_kva"]).astype(str))
+    behind them; `table` as band_table's records, drawn with `edges`. Looked up once per distinct (voltage, band)."""
+    entries = {(entry["level"], entry["supply_voltage"], entry["band_from_kva"]): entry for entry in table}
+    voltage = np.asarray(frame["supply_voltage"]).astype(str)
+    groups, group_codes = np.unique(voltage, return_inverse=True)
+    keys = group_codes.reshape(-1) * len(edges) + band_codes(frame["capacity_kva"], edges)
     pairs, codes = np.unique(keys, return_inverse=True)
     codes = codes.reshape(-1)
     chosen = []
-    for group, band in (pair.split("\t") for pair in pairs.tolist()):
-        for key in (("cell", group, band), ("voltage", group, ""), ("all", "", "")):
+    for pair in pairs.tolist():
+        group, band = str(groups[pair // len(edges)]), float(edges[pair % len(edges)])
+        for key in (("cell", group, band), ("voltage", group, None), ("all", "", None)):
             entry = entries.get(key)
             if entry is not None and (entry["rows"] >= min_rows or key[0] == "all"):
                 chosen.append(entry)
@@ -273,7 +290,7 @@ def fit(history: QuotedHistory, method: Method, *, synthetic: bool = False) -> R
         "catalogs": sorted({f"{entry['catalog_id']} {entry['catalog_edition']}" for entry in history.rulesets.values()}),
         "settings": method.as_dict(), "capacity_band_edges": capacity_band_edges()[:-1],
         "features": FEATURES, "vocabulary": vocabulary, "groups": groups,
-        "band_table": band_table(band_rows, method).to_dict("records"),
+        "band_table": band_table(band_rows, method),
         "warnings": warnings,
     }
     return RangeModel(metadata, estimators, warnings=warnings)
@@ -287,7 +304,7 @@ def predict_log_quantiles(model: RangeModel, frame, *, calibrated: bool = True) 
     groups, row_group = np.unique(np.asarray(frame["supply_voltage"]).astype(str), return_inverse=True)
     row_group = row_group.reshape(-1)
     entries = [metadata["groups"].get(group, {"method": BAND_METHOD}) for group in groups.tolist()]
-    quantiles, rows_behind = band_quantiles(metadata["band_table"], frame, metadata["settings"]["min_rows_per_band_cell"])
+    quantiles, rows_behind = band_quantiles(metadata["band_table"], frame, metadata["settings"]["min_rows_per_band_cell"], model_edges(model))
     use_model = np.array([entry["method"] == MODEL_METHOD for entry in entries], dtype=bool)[row_group] \
         if len(groups) else np.zeros(0, dtype=bool)
     if use_model.any():
@@ -305,7 +322,7 @@ def predict_log_quantiles(model: RangeModel, frame, *, calibrated: bool = True) 
 
 def band_log_quantiles(model: RangeModel, frame: pd.DataFrame) -> np.ndarray:
     """The baseline's quantiles for each row: the band table alone."""
-    quantiles, _ = band_quantiles(model.metadata["band_table"], frame, model.metadata["settings"]["min_rows_per_band_cell"])
+    quantiles, _ = band_quantiles(model.metadata["band_table"], frame, model.metadata["settings"]["min_rows_per_band_cell"], model_edges(model))
     return quantiles
 
 
