@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import costmodel
-from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault
+from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault, quote_many
 from costmodel.api.guard import MAX_BATCH_BYTES, HttpGuard, problem
 from costmodel.api.schemas import (ERROR_MEANINGS, CompareRequest, Comparison, ParameterValue, QuoteRequest, RuleSetInfo,
                                    comparison_of, error_item, error_responses)
@@ -79,8 +79,15 @@ def _parameter_rows(ruleset, paths: list[str]) -> list[ParameterValue]:
     return rows
 
 
-def _quote(body: QuoteRequest) -> Quote:
-    return quote_application(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
+def _quote(body: QuoteRequest, range_model=None) -> Quote:
+    """The quote of a request, with its budget range when the server has a range model (as /quote gives it)."""
+    ruleset = resolve_ruleset(body.ruleset, body.application.application_date)
+    if range_model is None:
+        return quote_application(body.application, ruleset)
+    quoted = quote_many([(body.application, ruleset)], range_model)[0]
+    if isinstance(quoted, Exception):
+        raise quoted
+    return quoted
 
 
 def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
@@ -263,7 +270,7 @@ def create_app() -> FastAPI:
 
     @api.post("/quote.json", responses=error_responses(400, 422))
     def quote_json(body: QuoteRequest) -> Response:
-        quoted = _quote(body)
+        quoted = _quote(body, api.state.range_model)
         return Response(quoted.model_dump_json(indent=2), media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="quote-{_safe(quoted.application_id)}.json"'})
 

@@ -89,10 +89,12 @@ def test_the_api_answers_with_the_range_when_started_with_a_model(model_file, ex
     monkeypatch.setenv(RANGE_MODEL_ENV, str(model_file))
     with TestClient(create_app()) as client:
         answer = client.post("/quote", json=body).json()
+        download = client.post("/quote.json", json=body).json()
     assert answer["budget_range"]["customer"] == {"low_cny": 0.0, "median_cny": 0.0, "high_cny": 0.0}
     from costmodel.ranges.model import load_model
 
     assert answer["budget_range"]["source"]["model_id"] == load_model(model_file).model_id
+    assert download["budget_range"] == answer["budget_range"]
     monkeypatch.delenv(RANGE_MODEL_ENV)
     with TestClient(create_app()) as client:
         assert "budget_range" not in client.post("/quote", json=body).json()
