@@ -39,3 +39,20 @@ def test_a_history_without_outturn_is_a_user_error(tmp_path, examples_dir, capsy
     assert "column(s) completed_on, outturn_cny missing" in capsys.readouterr().err
     assert run(["quote", str(examples_dir / "applications" / "micro-shop.yaml"), "--range", str(tmp_path / "none.zip")]) == 1
     assert "none.zip: model file not found" in capsys.readouterr().err
+
+
+def test_batch_and_compare_portfolio_add_the_three_columns(fitted, tmp_path, examples_dir, capsys):
+    from costmodel.ranges.model import save_model
+
+    model = save_model(fitted, tmp_path / "model.zip")
+    portfolio = examples_dir / "portfolios" / "small.csv"
+    quotes = tmp_path / "quotes.csv"
+    assert run(["batch", str(portfolio), "--ruleset", "shandong-2019", "--out", str(quotes), "--range", str(model)]) == 0
+    table = pd.read_csv(quotes)
+    assert list(table.columns[-3:]) == ["total_p15_cny", "total_p50_cny", "total_p85_cny"]
+    assert len(table) == len(pd.read_csv(portfolio)) and table["total_p85_cny"].notna().all()
+    assert run(["compare-portfolio", str(portfolio), "--baseline", "shandong-2019", "--reform", "rural-lv-cap-160",
+                "--out", str(tmp_path / "cmp"), "--range", str(model), "--workers", "1"]) == 0
+    affected = pd.read_csv(tmp_path / "cmp" / "affected.csv")
+    assert list(affected.columns[-3:]) == ["total_after_p15_cny", "total_after_p50_cny", "total_after_p85_cny"]
+    capsys.readouterr()
