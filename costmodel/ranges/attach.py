@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from costmodel.quote import Quote, QuoteBatch
-from costmodel.ranges.history import QUOTED_COLUMNS
 from costmodel.messages import say, word
+from costmodel.quote import Quote, QuoteBatch, to_the_yuan
+from costmodel.ranges.history import QUOTED_COLUMNS
 from costmodel.ranges.model import RangeModel, predict_log_quantiles
 from costmodel.ranges.schema import BudgetRange
 
@@ -33,7 +33,7 @@ def _range_columns(model: RangeModel, quoted) -> dict[str, np.ndarray]:
     for party in PARTIES:
         amount = np.asarray(quoted[f"{party}_cny"], dtype=float)
         for position, name in enumerate(("low", "median", "high")):
-            columns[f"{party}_{name}_cny"] = np.round(amount * ratio[:, position])
+            columns[f"{party}_{name}_cny"] = to_the_yuan(amount * ratio[:, position])  # money, as a quote's lines
     return {**columns, **source}
 
 
