@@ -27,6 +27,8 @@ from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
 from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
+from costmodel.ranges.cli import (RANGE_COLUMNS_HELP, RANGE_COMPARE_HELP, RANGE_HELP, load_range_model, register as register_range_commands,
+                                  render_budget_range)
 from costmodel.schedule.cli import register as register_schedule_commands
 from costmodel.schedule.stages import limit_text
 
@@ -171,12 +173,14 @@ def quote(
     lang: str = typer.Option("zh", "--lang", help="Language of the PDF or HTML: zh or en"),
     compare_with: str = typer.Option("national-1996", "--compare-with",
                                      help="Rule set shown beside it in the PDF or HTML; empty for none"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
-    check_outputs([gantt, pdf, html], force=force, inputs=[application])
+    check_outputs([gantt, pdf, html], force=force, inputs=[application, range_model])
+    ranged = load_range_model(range_model)  # before the work: a bad model file fails first
     app_model = load_application(application)
     chosen = _ruleset_for(ruleset, app_model)
     if pdf is not None or html is not None:  # the page's own printable quote: the same parts, the same layout
@@ -198,6 +202,10 @@ def quote(
     else:
         batch = quote_frame(app_model.to_frame(), chosen)
         result = quote_from_batch(batch, app_model.id)
+    if ranged is not None:
+        from costmodel.ranges.attach import budget_ranges
+
+        result = budget_ranges(ranged, batch, [result])[0]
     if gantt is not None:
         from costmodel.schedule.gantt import plot_gantt
 
@@ -210,6 +218,8 @@ def quote(
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         render_quote(result)
+        if result.budget_range is not None:
+            render_budget_range(result.budget_range)
         if whatif is not None:
             render_whatif(whatif)
 
@@ -353,9 +363,16 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for every interface)"),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
     workers: int = typer.Option(1, min=1, help="Worker processes (quotes are CPU-bound: one per core)"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_HELP + " to every /quote answer "
+                                               "(or set COSTMODEL_RANGE_MODEL)"),
 ) -> None:
     """The HTTP API and the quote page (http://HOST:PORT/, OpenAPI at /docs)."""
     from costmodel.api import serve as serve_api
+    from costmodel.ranges import RANGE_MODEL_ENV
+
+    if range_model is not None:  # checked here, then named to every worker process
+        load_range_model(range_model)
+        os.environ[RANGE_MODEL_ENV] = str(range_model.resolve())
 
     serve_api(host, port, workers)  # with the server's limits (keep-alive, concurrency, header size)
 
@@ -429,6 +446,7 @@ def batch(
     ruleset: str = typer.Option(..., help="Rule set id"),
     out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
     chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_COLUMNS_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP + " (the quotes and the rejected-rows file)"),
 ) -> None:
     """Quote every application of a portfolio; rows in = rows quoted + rows rejected.
@@ -440,8 +458,9 @@ def batch(
     from costmodel.files import write_csv
     from costmodel.scenarios.studies import Checkpoint, quote_portfolio
 
-    check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio])
+    check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio, range_model])
     table_format(out)  # an unknown suffix is refused before the work
+    ranged = load_range_model(range_model)
     loaded = _load_portfolio(portfolio)
     chosen = load_ruleset(ruleset)
     checkpoint = Checkpoint(out.with_name(out.name + ".parts"), loaded, chosen, chunk_rows)
@@ -450,6 +469,10 @@ def batch(
     progress, advance = _progress(len(loaded.frame), 1)
     with progress:
         result = quote_portfolio(loaded, chosen, chunk_rows, advance, checkpoint)
+    if ranged is not None:
+        from costmodel.ranges.attach import portfolio_range_columns
+
+        result.quotes = result.quotes.join(portfolio_range_columns(ranged, result.quotes, loaded.frame))
     write_table(result.quotes, out)
     checkpoint.remove()
     write_csv(result.rejected, _rejected_path(out))
@@ -474,6 +497,7 @@ def compare_portfolio_command(
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
     out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
     workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_COMPARE_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
 ) -> None:
     """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
@@ -481,7 +505,8 @@ def compare_portfolio_command(
     from costmodel.scenarios.report import write_outputs
     from costmodel.scenarios.studies import DEFAULT_WORKERS, compare_portfolio
 
-    check_outputs([out], force=force, inputs=[portfolio])
+    check_outputs([out], force=force, inputs=[portfolio, range_model])
+    ranged = load_range_model(range_model)
 
     base = load_ruleset(baseline)
     reformed = reformed_ruleset(baseline, reform)
@@ -489,6 +514,10 @@ def compare_portfolio_command(
     progress, advance = _progress(len(loaded.frame), 2)
     with progress:
         comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
+    if ranged is not None:
+        from costmodel.ranges.attach import comparison_range_columns
+
+        comparison.applications = comparison.applications.join(comparison_range_columns(ranged, comparison.applications, loaded.frame))
     if json_output:
         print(json.dumps(comparison.overall, indent=2, ensure_ascii=False))
     else:
@@ -683,6 +712,7 @@ def network_import_gr(
 
 
 register_schedule_commands(app)
+register_range_commands(app)
 
 
 def run(argv: Optional[list[str]] = None) -> int:

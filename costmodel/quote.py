@@ -23,6 +23,7 @@ from costmodel.designs.standard import (COMPONENT_COLUMNS, ZONES, Scheme, assume
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.params import RuleSet
+from costmodel.ranges.schema import BudgetRange
 from costmodel.rules.unknowns import ownership_warnings
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
@@ -456,6 +457,9 @@ class Quote(BaseModel):
     validity: Validity | None = None  # how long the supply scheme it rests on stays valid, where the rule set says
     assumptions: list[Assumption] = []
     assumption_range: AssumptionRange | None = None
+    # How far off the quote might be, from a utility's history (costmodel.ranges): only when asked for with a range model;
+    # left out of the JSON otherwise, so a quote without one reads as before.
+    budget_range: BudgetRange | None = Field(None, exclude_if=lambda value: value is None)
 
 
 def _warnings(lines: list[dict]) -> list[tuple[str, str]]:

@@ -264,7 +264,7 @@ def test_the_coalescer_closes_its_window_once_the_last_batch_size_is_back(monkey
     import costmodel.api.coalescer as api
 
     batches = []
-    monkeypatch.setattr(api, "quote_many", lambda items: batches.append(len(items)) or [None] * len(items))
+    monkeypatch.setattr(api, "quote_many", lambda items, range_model=None: batches.append(len(items)) or [None] * len(items))
     ruleset = load_ruleset("shandong-2019")
     window_s = 1.0  # long, and the bounds below at half of it: an event loop's delays on a slow machine stay inside
     coalescer = api.QuoteCoalescer(window_s=window_s)

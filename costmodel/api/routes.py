@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import costmodel
-from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault
+from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault, quote_many
 from costmodel.api.guard import MAX_BATCH_BYTES, MAX_STUDY_BYTES, HttpGuard, problem, spool_body
 from costmodel.api.schemas import (ERROR_MEANINGS, CompareRequest, Comparison, ParameterValue, QuoteRequest, RuleSetInfo,
                                    comparison_of, error_item, error_responses)
@@ -35,6 +35,7 @@ from costmodel.errors import CostmodelError, InputError
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.paths import EXAMPLES_DIR as SHIPPED_EXAMPLES
 from costmodel.quote import Quote, quote_application
+from costmodel.ranges import model_from_env
 from costmodel.schedule.calendar import calendar_for
 from costmodel.scenarios.portfolio import validate_frame
 from costmodel.scenarios.study_page import run_study, study_summary, study_workbook
@@ -79,8 +80,15 @@ def _parameter_rows(ruleset, paths: list[str]) -> list[ParameterValue]:
     return rows
 
 
-def _quote(body: QuoteRequest) -> Quote:
-    return quote_application(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
+def _quote(body: QuoteRequest, range_model=None) -> Quote:
+    """The quote of a request, with its budget range when the server has a range model (as /quote gives it)."""
+    ruleset = resolve_ruleset(body.ruleset, body.application.application_date)
+    if range_model is None:
+        return quote_application(body.application, ruleset)
+    quoted = quote_many([(body.application, ruleset)], range_model)[0]
+    if isinstance(quoted, Exception):
+        raise quoted
+    return quoted
 
 
 def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
@@ -232,7 +240,9 @@ def create_app() -> FastAPI:
             raise HTTPException(404, f"no example {name!r}; allowed: {', '.join(examples())}")
         return load_application(EXAMPLES_DIR / f"{name}.yaml")
 
-    coalescer = QuoteCoalescer()
+    # A range model named by COSTMODEL_RANGE_MODEL (`serve --range`): /quote and /compare answers carry budget ranges.
+    api.state.range_model = model_from_env()
+    coalescer = QuoteCoalescer(range_model=api.state.range_model)
     # Per app, so an app made after the tariffs change sees them; resolving lists the rule-set folders.
     resolve = lru_cache(maxsize=4096)(resolve_ruleset)
     if os.environ.get("COSTMODEL_API_FAST_PATH", "1") != "0":  # 0: every /quote through the route (benchmarks/api_load.py)
@@ -262,7 +272,7 @@ def create_app() -> FastAPI:
 
     @api.post("/quote.json", responses=error_responses(400, 422))
     def quote_json(body: QuoteRequest) -> Response:
-        quoted = _quote(body)
+        quoted = _quote(body, api.state.range_model)
         return Response(quoted.model_dump_json(indent=2), media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="quote-{_safe(quoted.application_id)}.json"'})
 
