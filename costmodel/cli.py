@@ -186,19 +186,16 @@ def quote(
     if pdf is not None or html is not None:  # the page's own printable quote: the same parts, the same layout
         from costmodel.web import report
 
-        parts = report.printable(app_model, chosen, _ruleset_for(compare_with, app_model) if compare_with else None)
+        parts = report.printable(app_model, chosen, _ruleset_for(compare_with, app_model) if compare_with else None, ranged)
         if pdf is not None:
             files.write_bytes(pdf, report.quote_pdf(lang=lang, **parts))
         if html is not None:
             files.write_text(html, report.quote_html(lang=lang, **parts))
     whatif = None
     if what_if:  # the application and its variants in one vectorised call
-        from costmodel.whatif import build_variants, extract, solve
+        from costmodel.whatif import whatif_batch
 
-        frame, asks, caps, standard = build_variants(app_model, chosen)
-        batch, outcomes = solve(frame, chosen)
-        result = quote_from_batch(batch, app_model.id)
-        whatif = extract(app_model, frame, asks, caps, standard, outcomes, result)
+        batch, result, whatif = whatif_batch(app_model, chosen)
     else:
         batch = quote_frame(app_model.to_frame(), chosen)
         result = quote_from_batch(batch, app_model.id)

@@ -256,9 +256,15 @@ def extract(application: Application, frame: Columns, asks: list[dict], caps: li
                                   alternatives=alternatives, size_limits=_size_limits(application, standard), curve=curve)
 
 
-def quote_with_whatif(application: Application, ruleset: RuleSet) -> tuple[Quote, WhatIf]:
-    """The application's quote and its what-if, from one vectorised call over the application and its variants."""
+def whatif_batch(application: Application, ruleset: RuleSet) -> tuple[QuoteBatch, Quote, WhatIf]:
+    """The batch of the application and its variants (one vectorised call), the application's quote and its what-if."""
     frame, asks, caps, standard = build_variants(application, ruleset)
     batch, outcomes = solve(frame, ruleset)
     quote = quote_from_batch(batch, application.id)
-    return quote, extract(application, frame, asks, caps, standard, outcomes, quote)
+    return batch, quote, extract(application, frame, asks, caps, standard, outcomes, quote)
+
+
+def quote_with_whatif(application: Application, ruleset: RuleSet) -> tuple[Quote, WhatIf]:
+    """The application's quote and its what-if, from one vectorised call over the application and its variants."""
+    _, quote, whatif = whatif_batch(application, ruleset)
+    return quote, whatif

@@ -356,7 +356,7 @@ def create_app() -> FastAPI:
     def _printable(body: QuoteRequest, compare_with: str | None) -> dict:
         when = body.application.application_date
         return report.printable(body.application, resolve_ruleset(body.ruleset, when),
-                                resolve_ruleset(compare_with, when) if compare_with else None)
+                                resolve_ruleset(compare_with, when) if compare_with else None, api.state.range_model)
 
     return api
 

@@ -124,13 +124,18 @@ def schedule_summary(schedule: dict, words: dict[str, str]) -> str:
             .replace("{limit}", limit_text))
 
 
-def printable(application, ruleset, compare_with=None) -> dict:
-    """What a printed quote shows, as the page and `costmodel quote --pdf` both print it: the quote, the same
-    application under `compare_with` (a rule set, or None), its what-if and the application itself."""
+def printable(application, ruleset, compare_with=None, range_model=None) -> dict:
+    """What a printed quote shows, as the page and `costmodel quote --pdf` both print it: the quote (with its budget
+    range when a range model is given), the same application under `compare_with` (a rule set, or None), its what-if
+    and the application itself."""
     from costmodel.quote import quote_application
-    from costmodel.whatif import quote_with_whatif
+    from costmodel.whatif import whatif_batch
 
-    quoted, whatif = quote_with_whatif(application, ruleset)
+    batch, quoted, whatif = whatif_batch(application, ruleset)
+    if range_model is not None:
+        from costmodel.ranges.attach import budget_ranges
+
+        quoted = budget_ranges(range_model, batch, [quoted])[0]
     compared = [] if compare_with is None else [quote_application(application, compare_with).model_dump(mode="json")]
     return {"quote": quoted.model_dump(mode="json"), "compared": compared, "whatif": whatif.model_dump(mode="json"),
             "application": application.model_dump(mode="json")}
@@ -210,6 +215,8 @@ svg{max-width:100%;height:auto;display:block}
 .legend{display:inline-block;margin:.3em 1.5em .2em 0;font-size:.85em} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}
 .legend i.customer{background:#c0504d} .legend i.grid{background:#4f81bd} .legend i.slack{background:#999} .legend i.off{background:#e6e6e6;border:1px solid #ccc}
 @media print{body{margin:0}}
+@media (max-width:640px){body{margin:.6em} dl{grid-template-columns:1fr} dd{margin-bottom:.3em;overflow-wrap:anywhere}
+  table{display:block;overflow-x:auto} li{overflow-wrap:anywhere}}
 """
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, trim_blocks=True,
                         lstrip_blocks=True, undefined=StrictUndefined)
@@ -255,6 +262,18 @@ def _schedule(schedule: dict, words: dict[str, str], lang: str) -> dict:
             "warnings": f'{words["warnings"]}: ' + "; ".join(warnings) if warnings else ""}
 
 
+def _budget_range(budget_range: dict, words: dict[str, str]) -> dict:
+    """A quote's range from the utility's history: each party's low, median and high, and where they come from."""
+    source = budget_range["source"]
+    return {"levels": [f"P{round(level * 100)}" for level in budget_range["quantiles"]],
+            "rows": [(words[label], [cny(budget_range[party][f"{kind}_cny"]) for kind in ("low", "median", "high")])
+                     for party, label in (("total", "total"), ("customer", "customer"), ("grid", "grid"))],
+            "source": words["range_source"].format(rows=f'{source["rows"]:,}', start=source["window_start"], end=source["window_end"],
+                                                   group=source["group"], group_rows=f'{source["group_rows"]:,}',
+                                                   method=in_language(source, "method_text", words), model=source["model_id"]),
+            "warnings": "; ".join(in_language(budget_range, "warnings", words))}
+
+
 def layout_context(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None,
                    application: dict | None = None, issued: dt.date | None = None, target: str = "print") -> dict:
     """Everything the quote template shows, in the language's words: the one source of the page, the printable page
@@ -277,6 +296,7 @@ def layout_context(quote: dict, lang: str = "zh", compared: list[dict] | None = 
         "document_rows": [(None, label, value) for label, value in _document(quote, application, words, issued or dt.date.today())],
         "figures": _figures(quote, words),
         "totals": {key: cny(totals[f"{key}_cny"]) for key in ("customer", "grid", "total")},
+        "budget_range": _budget_range(quote["budget_range"], words) if quote.get("budget_range") else None,
         "split": charts.split_bar(totals, words["split"]),
         "colours": {"customer": charts.CUSTOMER_COLOUR, "grid": charts.GRID_COLOUR, "slack": charts.SLACK_COLOUR,
                     "day_off": charts.DAY_OFF_COLOUR},

@@ -260,3 +260,19 @@ def test_dont_know_the_transformer_headroom_quotes_with_the_assumption_and_its_r
     assert "not known, so assumed: transformer_headroom_kva = 0 kVA (range 0-140)" in warnings
     assert "the grid company 56,830 to 141,830 CNY" in warnings
     assert "application=" in page.url and "%22transformer_headroom_kva%22%3Anull" in page.url
+
+
+def test_the_printable_quote_with_its_range_fits_a_390_px_phone_in_both_languages(browser, artifacts):
+    from costmodel.ranges.model import load_model
+    from costmodel.web import report
+
+    parts = report.printable(load_application(EXAMPLES / "municipal-park-factory.yaml"), load_ruleset("shandong-2019"),
+                             load_ruleset("national-1996"), load_model(EXAMPLES.parent / "ranges" / "demo-model.zip"))
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    for lang in ("zh", "en"):
+        page.set_content(report.quote_html(lang=lang, **parts))
+        assert page.locator("#range-table td").count() == 12  # 3 parties x (name, P15, P50, P85)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), lang
+        page.screenshot(path=str(artifacts / f"printable-phone-{lang}.png"), full_page=True)
+    context.close()

@@ -210,3 +210,45 @@ def test_chinese_mode_words_the_layers_and_the_rule_set_title_in_chinese():
     assert "would give" not in chinese and "(provincial)" not in chinese and "Qilu model" not in chinese
     english = report.quote_html(quoted, "en")
     assert "Decided by the shandong-2019 (provincial) layer. Alone, national-1996 (national) would give 10 kV by voltage.10kv_default." in english
+
+
+def test_a_quote_with_a_budget_range_prints_it_for_each_party_with_its_source():
+    from costmodel.ranges.model import load_model
+
+    model = load_model(EXAMPLES.parent / "ranges" / "demo-model.zip")
+    warehouse = load_application(EXAMPLES / "world-bank-warehouse.yaml")
+    parts = report.printable(warehouse, load_ruleset("shandong-2019"), range_model=model)
+    budget_range = parts["quote"]["budget_range"]
+    # the small enterprise pays nothing: its range has no width; the grid's is the total's (it funds it all)
+    assert budget_range["customer"] == {"low_cny": 0.0, "median_cny": 0.0, "high_cny": 0.0}
+    assert budget_range["grid"] == budget_range["total"] and budget_range["total"]["low_cny"] < budget_range["total"]["high_cny"]
+    english, chinese = (report.render(lang=lang, target="page", **parts) for lang in ("en", "zh"))
+    low, median, high = (f'{budget_range["total"][f"{kind}_cny"]:,.0f}' for kind in ("low", "median", "high"))
+    assert f'<td>Total</td><td class="num">{low}</td><td class="num">{median}</td><td class="num">{high}</td>' in english
+    assert '<td>Customer pays</td><td class="num">0</td><td class="num">0</td><td class="num">0</td>' in english
+    assert f'From {budget_range["source"]["rows"]:,} completed connections' in english and "SYNTHETIC" in english
+    assert "可能的偏差范围" in chinese and "合成的历史数据" in chinese and "SYNTHETIC" not in chinese
+    assert "P15 (CNY)" in english and '<img src="data:image/svg+xml' in report.render(lang="en", target="pdf", **parts)
+
+
+def test_a_server_started_with_a_range_model_shows_the_range_on_the_page_and_in_the_pdf(monkeypatch, tmp_path):
+    import shutil
+    import subprocess
+
+    from fastapi.testclient import TestClient
+
+    from costmodel.api import create_app
+    from costmodel.ranges import RANGE_MODEL_ENV
+
+    monkeypatch.setenv(RANGE_MODEL_ENV, str(EXAMPLES.parent / "ranges" / "demo-model.zip"))
+    request = {"application": load_application(EXAMPLES / "municipal-park-factory.yaml").model_dump(mode="json")}
+    with TestClient(create_app()) as client:
+        quoted = client.post("/quote", json=request).json()["budget_range"]
+        page = client.post("/quote.html?fragment=true&lang=en", json=request).text
+        pdf = client.post("/quote.pdf?lang=en", json=request).content
+    assert 'id="range-table"' in page and f'{quoted["customer"]["high_cny"]:,.0f}' in page
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    (tmp_path / "q.pdf").write_bytes(pdf)
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "q.pdf"), "-"], capture_output=True, text=True).stdout.split())
+    assert "How far off it might be" in text and f'{quoted["total"]["median_cny"]:,.0f}' in text
