@@ -253,14 +253,17 @@ def compare(
 
 @app.command("rulesets")
 def list_rulesets() -> None:
-    """The rule sets shipped in tariffs/, with what they extend."""
+    """The rule sets shipped in tariffs/, by jurisdiction (national first) and date, with what they extend, the
+    catalogue their quotes are priced with and how many figures were looked for and not found."""
     table = Table()
-    for column in ("id", "title", "jurisdiction", "in effect from", "lineage", "hash"):
+    for column in ("jurisdiction", "in effect from", "id", "title", "lineage", "catalogue", "not found", "hash"):
         table.add_column(column)
-    for ruleset_id in available_rulesets():
-        ruleset = load_ruleset(ruleset_id)
-        table.add_row(ruleset.id, ruleset.title, ruleset.jurisdiction, str(ruleset.in_effect_from),
-                      " ← ".join(ruleset.lineage), ruleset.content_hash)
+    loaded = [load_ruleset(ruleset_id) for ruleset_id in available_rulesets()]
+    loaded.sort(key=lambda r: (r.jurisdiction != "national", r.jurisdiction, r.in_effect_from, r.id))
+    for ruleset in loaded:
+        own_not_found = len(ruleset.not_found) - len(load_ruleset(ruleset.lineage[1]).not_found) if len(ruleset.lineage) > 1 else len(ruleset.not_found)
+        table.add_row(ruleset.jurisdiction, str(ruleset.in_effect_from), ruleset.id, ruleset.title, " ← ".join(ruleset.lineage),
+                      ruleset.catalog or "(the design's)", str(own_not_found), ruleset.content_hash)
     console.print(table)
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from costmodel.application import Application
 from costmodel.columns import Columns
 from costmodel.designs.standard import (COMPONENT_COLUMNS, ZONES, Scheme, assume_unknowns, assumption_of, component_rows,
-                                       load_scheme, unknown_ends)
+                                       scheme_for, unknown_ends)
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.params import RuleSet
@@ -261,7 +261,7 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     decisions and totals are the same numbers. `components`, a design made elsewhere (the optimiser's
     extension), replaces the standard scheme's: the same rules fund it.
     """
-    scheme = scheme or load_scheme(ruleset.design_scheme)
+    scheme = scheme or scheme_for(ruleset)
     decided, problems = decide(frame, ruleset)
     bad = pd.notna(problems)
     rejected = pd.DataFrame({"application_id": np.asarray(decided["application_id"])[bad], "reason": problems[bad]})

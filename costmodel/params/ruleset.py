@@ -23,7 +23,7 @@ from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, load_sta
 from costmodel.yamlio import check_keys, load_yaml, quoted, text_field, text_list
 
 MANIFEST_KEYS = {"id", "title", "jurisdiction", "layer", "in_effect_from"}
-MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme"}
+MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme", "catalog"}
 LAYERS = ("national", "provincial")
 NATIONAL = "national"
 SCHEDULE_PARAMETERS = (STAGE_PARAMETER, LIMIT_PARAMETER)
@@ -47,6 +47,7 @@ class RuleSet:
     layers: tuple[RuleSet, ...] = ()
     not_found: tuple[str, ...] = ()
     design_scheme: str = ""  # the standard connection schemes (tariffs/designs/<id>) its quotes are designed with
+    catalog: str = ""  # the unit-cost catalogue (tariffs/catalogs/<id>) its quotes are priced with; "": the scheme's own
 
     @property
     def schedule_id(self) -> str:
@@ -159,7 +160,7 @@ def _folder(ruleset_id: str, root: Path) -> _Folder:
     if not manifest_file.is_file():
         raise InputError(f"{manifest_file}: file not found; a rule-set folder needs a manifest.yaml")
     manifest = check_keys(load_yaml(manifest_file), str(manifest_file), MANIFEST_KEYS, MANIFEST_OPTIONAL)
-    for key in ("id", "title", "jurisdiction", "layer") + tuple(k for k in ("extends", "description", "design_scheme") if k in manifest):
+    for key in ("id", "title", "jurisdiction", "layer") + tuple(k for k in ("extends", "description", "design_scheme", "catalog") if k in manifest):
         text_field(manifest[key], str(manifest_file), key)
     for key in ("withdraws", "not_found"):
         text_list(manifest.get(key), str(manifest_file), key)
@@ -223,6 +224,7 @@ def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
         layer=manifest["layer"],
         not_found=(base.not_found if base else ()) + tuple(manifest.get("not_found") or ()),
         design_scheme=str(manifest.get("design_scheme") or (base.design_scheme if base else "")),
+        catalog=str(manifest.get("catalog") or (base.catalog if base else "")),
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.application import FRAME_COLUMNS, Applicant, Enterprise, Request, Site
-from costmodel.designs.standard import load_scheme
+from costmodel.designs.standard import scheme_for
 from costmodel.params import RuleSet
 from costmodel.params.overrides import value_problems
 from costmodel.params.ruleset import first_date_problems
@@ -116,6 +116,6 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
     report.probes = len(frame)
     for name in ("supply_voltage", "investment_boundary"):
         report.problems.extend(_overlaps(ruleset.decision(name), frame, ruleset))
-    scheme = load_scheme(ruleset.design_scheme)
+    scheme = scheme_for(ruleset)
     report.notes.append(f"design {scheme.id}: every std_type it names exists in catalogue {scheme.catalog.id}")
     return report
