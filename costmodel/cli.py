@@ -124,6 +124,13 @@ def render_quote(quote: Quote) -> None:
     totals = quote.totals
     console.print(f"Customer pays [bold]{_cny(totals.customer_cny)} CNY[/]; grid company invests "
                   f"[bold]{_cny(totals.grid_cny)} CNY[/]; total {_cny(totals.total_cny)} CNY")
+    if totals.total_placeholder_cny:
+        console.print(f"  of which at placeholder rates (set the province's rate): customer {_cny(totals.customer_placeholder_cny)} CNY, "
+                      f"grid {_cny(totals.grid_placeholder_cny)} CNY, total {_cny(totals.total_placeholder_cny)} CNY", style="yellow", markup=False)
+    for prepayment in quote.prepayments:
+        console.print(f"Refundable prepayment, not in the totals: {prepayment.component} {prepayment.quantity:g} {prepayment.unit} x "
+                      f"{_cny(prepayment.rate_cny)} = {_cny(prepayment.amount_cny)} CNY{' *' if prepayment.placeholder else ''}; "
+                      f"refunded: {prepayment.refund_condition}", markup=False)
     console.print("\n[bold]Why[/]")
     for step in quote.trace:
         console.print(f"- {step.decision} = [bold]{escape(step.outcome)}[/]: {escape(step.description)} "
@@ -349,6 +356,31 @@ def check(ruleset: str = typer.Argument(..., help="Rule set id")) -> None:
     if failures:
         raise typer.Exit(1)
     console.print("  ok", style="green")
+
+
+@app.command()
+def audit(
+    quote_file: Path = typer.Argument(..., metavar="QUOTE", help="A quote made elsewhere: costmodel quote JSON, a JSON list of lines, "
+                                      "or CSV lines (column component; optionally component_zh, amount_cny, application_date)"),
+    format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
+) -> None:
+    """Look for charges abolished by law (国办函〔2020〕129号, tariffs/abolished-charges) among a quote's lines. Exits 1
+    when a line charges one on or after it was abolished (or where the quote gives no date)."""
+    from costmodel.rules.abolished import audit_file
+
+    found = audit_file(quote_file)
+    charged = found[found["after_abolition"].ne(False)]
+    if format == "json":
+        print(json.dumps(found.to_dict("records"), indent=2, ensure_ascii=False, default=str))
+    else:
+        for row in found.itertuples(index=False):
+            when = {True: "on or after its abolition", False: "before its abolition", None: "date not given"}[row.after_abolition]
+            console.print(f"line {row.line}: {row.component} charges {row.name} ({row.charge}), abolished from {row.abolished_from} "
+                          f"({when}): {row.clause}", markup=False, style="red" if row.after_abolition is not False else "yellow")
+        console.print(f"{quote_file}: {len(charged)} line(s) charge an abolished charge" if len(charged)
+                      else f"{quote_file}: no line charges an abolished charge", markup=False)
+    if len(charged):
+        raise typer.Exit(1)
 
 
 @app.command()

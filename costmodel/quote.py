@@ -115,13 +115,23 @@ def totals_by_application(lines: Columns, decided: Columns) -> pd.DataFrame:
     rows = _positions(lines, decided)
     amount = np.nan_to_num(np.asarray(lines["amount_cny"], dtype=float))
     grid = np.asarray(lines["funded_by"] == "grid")
-    customer_cny = np.bincount(rows, weights=np.where(grid, 0.0, amount), minlength=len(decided))
-    grid_cny = np.bincount(rows, weights=np.where(grid, amount, 0.0), minlength=len(decided))
+    placeholder = np.asarray(lines["placeholder"], dtype=bool) if "placeholder" in lines else np.zeros(len(lines), dtype=bool)
+
+    def per_application(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(rows, weights=weights, minlength=len(decided))
+
+    customer_cny, grid_cny = per_application(np.where(grid, 0.0, amount)), per_application(np.where(grid, amount, 0.0))
+    # How much of each total rests on placeholder rates: a headline figure says so.
+    customer_placeholder = per_application(np.where(~grid & placeholder, amount, 0.0))
+    grid_placeholder = per_application(np.where(grid & placeholder, amount, 0.0))
     return pd.DataFrame({
         "application_id": np.asarray(decided["application_id"]),
         "customer_cny": customer_cny,
         "grid_cny": grid_cny,
         "total_cny": customer_cny + grid_cny,
+        "customer_placeholder_cny": customer_placeholder,
+        "grid_placeholder_cny": grid_placeholder,
+        "total_placeholder_cny": customer_placeholder + grid_placeholder,
     })
 
 
@@ -177,6 +187,9 @@ class QuoteBatch:
     scheme: Scheme
     assumed: dict = field(default_factory=dict)  # unknown grid-side field -> mask of the rows of `decided` assumed
     ranges: pd.DataFrame | None = None  # per assumed row: the least and most each party pays over the unknowns' ends
+    # Refundable prepayments (a fee with a refund condition): application_id, fee_id, quantity, unit, rate_cny,
+    # amount_cny, placeholder. Not costs: outside the lines and the totals.
+    prepayments: pd.DataFrame | None = None
 
     @cached_property
     def decisions(self) -> pd.DataFrame:
@@ -277,22 +290,43 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
         components = _given_components(components, decided)
     if itemised:  # by application, each in scheme order
         components = components.take(np.lexsort((components["_order"], components["_row"])), components.names)
-    lines, totals = _priced(components, decided, scheme, ruleset)
+    lines, totals, prepayments = _priced(components, decided, scheme, ruleset)
     lines["application_id"] = np.asarray(decided["application_id"])[_positions(lines, decided)]  # once, for all lines
     columns = {column: lines[column] for column in LINE_COLUMNS}
     if itemised:  # labels back to plain values, as an itemised quote shows them
         columns = {name: np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
     ranges = _ranges(decided, assumed, scheme, ruleset) if assumed else None
-    return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme, assumed, ranges)
+    totals["prepayment_cny"] = np.bincount(pd.Index(totals["application_id"]).get_indexer(prepayments["application_id"]),
+                                           weights=prepayments["amount_cny"].to_numpy(dtype=float), minlength=len(totals))
+    return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme, assumed, ranges,
+                      prepayments)
 
 
-def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet) -> tuple[Columns, pd.DataFrame]:
-    """Components priced and funded, the fee lines added, and the totals of every application of `decided`."""
+def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet) -> tuple[Columns, pd.DataFrame, pd.DataFrame]:
+    """Components priced and funded, the fee lines added, and the totals of every application of `decided`; the
+    refundable prepayments apart (not costs, so in no line and no total)."""
     works = grid_supplied(price_components(components, scheme), decided, scheme, ruleset)
-    lines = _stack([works, fee_lines(decided, ruleset)])
+    fees = fee_lines(decided, ruleset)
+    refundable = np.asarray(fees["refundable"], dtype=bool) if "refundable" in fees else np.zeros(len(fees), dtype=bool)
+    charges = [name for name in fees.names if name != "refundable"]
+    lines = _stack([works, fees.take(np.flatnonzero(~refundable), charges)])
     lines["amount_cny"] = to_the_yuan(lines["amount_cny"])
     lines = fund_lines(lines, decided)
-    return lines, totals_by_application(lines, decided)
+    return lines, totals_by_application(lines, decided), _prepayments(fees.take(np.flatnonzero(refundable), charges), decided)
+
+
+def _prepayments(fees: Columns, decided: Columns) -> pd.DataFrame:
+    """The refundable fee lines as a frame: the application, the fee and its amount to the yuan."""
+    rows = np.asarray(fees["_row"], dtype=np.intp) if len(fees) else np.zeros(0, dtype=np.intp)
+    return pd.DataFrame({
+        "application_id": np.asarray(decided["application_id"], dtype=object)[rows],
+        "fee_id": np.asarray(fees["rule_id"], dtype=object) if len(fees) else np.zeros(0, dtype=object),
+        "quantity": np.asarray(fees["quantity"], dtype=float) if len(fees) else np.zeros(0),
+        "unit": np.asarray(fees["unit"], dtype=object) if len(fees) else np.zeros(0, dtype=object),
+        "rate_cny": np.asarray(fees["unit_cost_cny"], dtype=float) if len(fees) else np.zeros(0),
+        "amount_cny": to_the_yuan(fees["amount_cny"]) if len(fees) else np.zeros(0),
+        "placeholder": np.asarray(fees["placeholder"], dtype=bool) if len(fees) else np.zeros(0, dtype=bool),
+    })
 
 
 def to_the_yuan(amounts) -> np.ndarray:
@@ -305,7 +339,7 @@ def _ranges(decided: Columns, assumed: dict, scheme: Scheme, ruleset: RuleSet) -
     """For each application with an assumed field, the least and most the customer and the grid company pay as the
     assumed fields move between their ends: the same design, pricing and funding, on variant rows."""
     variants, origins = unknown_ends(decided, assumed, scheme, ruleset)
-    _, totals = _priced(component_rows(variants, scheme, ruleset), variants, scheme, ruleset)
+    _, totals, _ = _priced(component_rows(variants, scheme, ruleset), variants, scheme, ruleset)
     spread = totals.assign(application_id=np.asarray(decided["application_id"])[origins]).groupby("application_id", sort=False)
     return pd.DataFrame({"customer_min_cny": spread["customer_cny"].min(), "customer_max_cny": spread["customer_cny"].max(),
                          "grid_min_cny": spread["grid_cny"].min(), "grid_max_cny": spread["grid_cny"].max()})
@@ -332,6 +366,26 @@ class Totals(BaseModel):
     customer_cny: float
     grid_cny: float
     total_cny: float
+    # How much of each total is priced at placeholder rates (a rate the user must set): 0 where none is.
+    customer_placeholder_cny: float = 0.0
+    grid_placeholder_cny: float = 0.0
+    total_placeholder_cny: float = 0.0
+    # Refundable prepayments the customer pays besides (not a cost: outside customer_cny and total_cny).
+    prepayment_cny: float = 0.0
+
+
+class Prepayment(BaseModel):
+    """A fee the customer pays in advance and is refunded on a condition: shown apart from the cost lines."""
+    fee_id: str
+    component: str
+    component_zh: str | None = None
+    quantity: float
+    unit: str
+    rate_cny: float
+    amount_cny: float
+    placeholder: bool
+    refund_condition: str  # the clause that says when it is refunded
+    cites: str
 
 
 STAGE_FIELDS = ("stage_id", "name_zh", "name_en", "reference", "working_days", "start_date", "due_date", "on_critical_path")
@@ -455,6 +509,7 @@ class Quote(BaseModel):
     validity: Validity | None = None  # how long the supply scheme it rests on stays valid, where the rule set says
     assumptions: list[Assumption] = []
     assumption_range: AssumptionRange | None = None
+    prepayments: list[Prepayment] = []  # refundable, not costs: outside `lines` and the totals (totals.prepayment_cny)
 
 
 def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
@@ -528,6 +583,23 @@ def _line_records(lines: Columns, ids: list[str]) -> dict[str, list[dict]]:
     return by_application
 
 
+TOTAL_FIELDS = tuple(Totals.model_fields)
+
+
+def _prepayment_records(batch: QuoteBatch, ids: list[str], chinese: dict[str, str]) -> dict[str, list[dict]]:
+    """Each application's refundable prepayments as Prepayment fields, with the fee's name and refund clause."""
+    by_application: dict[str, list[dict]] = {i: [] for i in ids}
+    if batch.prepayments is None or batch.prepayments.empty:
+        return by_application
+    fees = {fee.id: fee for fee in batch.ruleset.decision("fees").fees}
+    for record in batch.prepayments[batch.prepayments["application_id"].isin(ids)].to_dict("records"):
+        fee = fees[record["fee_id"]]
+        by_application[record.pop("application_id")].append({
+            **record, "component": fee.name, "component_zh": chinese.get(fee.name), "refund_condition": fee.refund.cite(),
+            "cites": fee.cites.cite()})
+    return by_application
+
+
 def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = None) -> list[Quote]:
     """Full quotes, with trace and schedule, of the (given) applications of a batch, in batch order."""
     if application_ids is not None:
@@ -547,13 +619,14 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
     chinese = _chinese_names(batch)
     for line in (line for lines in lines_by_application.values() for line in lines):
         line["component_zh"] = chinese.get(line["component"])
-    totals = zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in ("customer_cny", "grid_cny", "total_cny")))
+    totals = [dict(zip(TOTAL_FIELDS, values)) for values in zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in TOTAL_FIELDS))]
+    prepayments = _prepayment_records(batch, ids, chinese)
     ruleset, scheme = batch.ruleset, batch.scheme
     provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_lineage": list(ruleset.lineage),
                   "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
-    for row, application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule, eligibility, validity in zip(
+    for row, application_id, size, kva, kw, voltage, boundary, evaluated, application_totals, schedule, eligibility, validity in zip(
             rows.tolist(), ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
             _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules,
             ownership_warnings(decided, ruleset), validities):
@@ -568,7 +641,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "capacity_kw": kw,
             "supply_voltage": voltage,
             "boundary": boundary,
-            "totals": {"customer_cny": customer, "grid_cny": grid, "total_cny": total},
+            "totals": application_totals,
             "lines": own_lines,
             "trace": traces[application_id],
             "schedule": schedule,
@@ -578,6 +651,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "validity": validity,
             "assumptions": assumptions,
             "assumption_range": spread,
+            "prepayments": prepayments[application_id],
         }))
     return quotes
 

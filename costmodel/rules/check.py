@@ -21,6 +21,7 @@ from costmodel.params import RuleSet
 from costmodel.params.overrides import value_problems
 from costmodel.params.ruleset import first_date_problems
 from costmodel.rules import conditions
+from costmodel.rules.abolished import ruleset_problems
 from costmodel.rules.engine import decide_enterprise_size, prepare
 from costmodel.rules.table import DecisionTable
 
@@ -118,4 +119,6 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
         report.problems.extend(_overlaps(ruleset.decision(name), frame, ruleset))
     scheme = scheme_for(ruleset)
     report.notes.append(f"design {scheme.id}: every std_type it names exists in catalogue {scheme.catalog.id}")
+    # No fee and no catalogue item charges what the law abolished (tariffs/abolished-charges).
+    report.problems.extend(ruleset_problems(ruleset, scheme.catalog))
     return report
