@@ -26,7 +26,7 @@ from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
-from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
+from costmodel.quote import PRICE_LEVELS, Quote, quote_application, quote_frame, quote_from_batch
 from costmodel.schedule.cli import register as register_schedule_commands
 from costmodel.schedule.stages import limit_text
 
@@ -156,8 +156,12 @@ def render_quote(quote: Quote) -> None:
     console.print(f"\nRule set {provenance.ruleset_id} ({' ← '.join(provenance.ruleset_lineage)}) hash {provenance.ruleset_content_hash}; "
                   f"evaluated as of {provenance.evaluation_date}; catalogue {provenance.catalog_id} edition {provenance.catalog_edition}; "
                   f"design {provenance.design_scheme}", style="dim")
+    level = quote.price_level
+    if level is not None:
+        moved = f", moved from {level.catalogue_price_year} by the {level.index} index (x {level.factor:.4f})" if level.index else ""
+        console.print(f"Prices at the {level.price_year} price level{moved}", style="dim", markup=False)
     for warning in quote.warnings:  # the legend only where a note is about the lines' marks
-        legend = " (~ indicative, * placeholder)" if "indicative" in warning or "placeholder" in warning else ""
+        legend = " (~ indicative, * placeholder)" if "line(s) priced with indicative" in warning or warning.startswith("placeholder rates") else ""
         console.print(f"note: {warning}{legend}", style="yellow", markup=False)
 
 
@@ -178,14 +182,25 @@ def quote(
     lang: str = typer.Option("zh", "--lang", help="Language of the PDF or HTML: zh or en"),
     compare_with: str = typer.Option("national-1996", "--compare-with",
                                      help="Rule set shown beside it in the PDF or HTML; empty for none"),
+    catalog: Optional[str] = typer.Option(None, "--catalog", help="Unit-cost catalogue (tariffs/catalogs/<id>, e.g. a utility's "
+                                          "own) instead of the one the rule set names"),
+    price_level: str = typer.Option("catalogue", "--price-level", help="catalogue: the catalogue's price year; application: moved "
+                                    "to the application's year by the catalogue's price index"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
+    if price_level not in PRICE_LEVELS:
+        raise typer.BadParameter(f"{price_level!r}; allowed: {', '.join(PRICE_LEVELS)}", param_hint="--price-level")
+    if price_level != "catalogue" and (what_if or pdf is not None or html is not None):
+        raise typer.BadParameter("--price-level application is for the quote itself; allowed with neither --what-if nor --pdf/--html",
+                                 param_hint="--price-level")
     check_outputs([gantt, pdf, html], force=force, inputs=[application])
     app_model = load_application(application)
     chosen = _ruleset_for(ruleset, app_model)
+    if catalog is not None:
+        chosen = chosen.with_catalog(catalog)
     if pdf is not None or html is not None:  # the page's own printable quote: the same parts, the same layout
         from costmodel.web import report
 
@@ -203,7 +218,7 @@ def quote(
         result = quote_from_batch(batch, app_model.id)
         whatif = extract(app_model, frame, asks, caps, standard, outcomes, result)
     else:
-        batch = quote_frame(app_model.to_frame(), chosen)
+        batch = quote_frame(app_model.to_frame(), chosen, price_level=price_level)
         result = quote_from_batch(batch, app_model.id)
     if gantt is not None:
         from costmodel.schedule.gantt import plot_gantt

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from costmodel.application import Application
 from costmodel.columns import Columns
+from costmodel.costs.price_index import load_price_index
 from costmodel.designs.standard import (COMPONENT_COLUMNS, ZONES, Scheme, assume_unknowns, assumption_of, component_rows,
                                        scheme_for, unknown_ends)
 from costmodel.errors import InputError
@@ -42,23 +43,43 @@ GRID_SUPPLIED = "metering.grid_supplied_families"
 VALIDITY = "quote.scheme_validity_months"
 LINE_COLUMNS = [
     "application_id", "component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny",
-    "funded_by", "rule_id", "design_rule", "catalogue_ref", "indicative", "placeholder",
+    "funded_by", "rule_id", "design_rule", "catalogue_ref", "indicative", "ceiling", "placeholder",
 ]
+# Price level of a quote: the catalogue's own price year, or the application's year moved by the catalogue's index.
+PRICE_LEVELS = ("catalogue", "application")
 # Columns of few distinct values, kept categorical on the batch path.
 LABEL_COLUMNS = {"component", "std_type", "zone", "unit", "funded_by", "rule_id", "design_rule", "catalogue_ref"}
 
 
-def price_components(components: Columns, scheme: Scheme) -> Columns:
-    """Component x catalogue row -> priced line (the price columns added to `components`)."""
+def price_years(decided: Columns, catalog, price_level: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per application of `decided`: the year whose price level it is quoted at, and the factor on the catalogue's
+    prices. At the catalogue's level, its price year and 1; at the application's, the application's year (or the
+    nearest the index covers) and the index's level then over its level in the catalogue's price year."""
+    if price_level not in PRICE_LEVELS:
+        raise InputError(f"price level {price_level!r} is not allowed; allowed: {', '.join(PRICE_LEVELS)}")
+    n = len(decided)
+    if price_level == "catalogue" or catalog.price_year is None or not catalog.price_index:
+        return np.full(n, catalog.price_year or 0, dtype=int), np.ones(n)
+    index = load_price_index(catalog.price_index)
+    years = pd.DatetimeIndex(np.asarray(decided["application_date"], dtype="datetime64[ns]")).year.to_numpy()
+    return index.years_covered(years), index.factors(years, catalog.price_year)
+
+
+def price_components(components: Columns, scheme: Scheme, factors: np.ndarray | None = None, decided: Columns | None = None) -> Columns:
+    """Component x catalogue row -> priced line (the price columns added to `components`); `factors`, per application
+    of `decided`, move the catalogue's prices to another year's level."""
     catalog = scheme.catalog
     items = catalog.items
     codes = components.codes("std_type", tuple(items.index))
     known = codes >= 0
     unit_cost = np.where(known, items["unit_cost_cny"].to_numpy()[codes], np.nan)
+    if factors is not None and len(components):
+        unit_cost = unit_cost * factors[_positions(components, decided)]
     components["unit_cost_cny"] = unit_cost
     components["amount_cny"] = np.asarray(components["quantity"], dtype=float) * unit_cost
     components["catalogue_ref"] = labels_from_codes(codes, [f"{catalog.id}:{std_type}" for std_type in items.index])
     components["indicative"] = items["indicative"].to_numpy()[codes] & known
+    components["ceiling"] = items["ceiling"].to_numpy()[codes] & known
     components["placeholder"] = np.zeros(len(components), dtype=bool)
     return components
 
@@ -190,6 +211,7 @@ class QuoteBatch:
     # Refundable prepayments (a fee with a refund condition): application_id, fee_id, quantity, unit, rate_cny,
     # amount_cny, placeholder. Not costs: outside the lines and the totals.
     prepayments: pd.DataFrame | None = None
+    price_level: str = "catalogue"  # PRICE_LEVELS: the catalogue's price year, or the application's by the index
 
     @cached_property
     def decisions(self) -> pd.DataFrame:
@@ -266,13 +288,14 @@ def _given_components(components: pd.DataFrame, decided: Columns) -> Columns:
 
 
 def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
-                components: pd.DataFrame | None = None) -> QuoteBatch:
+                components: pd.DataFrame | None = None, price_level: str = "catalogue") -> QuoteBatch:
     """Quote every application of a frame through one vectorised path.
 
     itemised=False skips only the presentation of the lines (application order, plain strings): the
     lines stay in scheme order with categorical labels, which a portfolio of a million needs; the
     decisions and totals are the same numbers. `components`, a design made elsewhere (the optimiser's
-    extension), replaces the standard scheme's: the same rules fund it.
+    extension), replaces the standard scheme's: the same rules fund it. `price_level` "application" moves the
+    catalogue's prices to each application's year by the catalogue's price index (PRICE_LEVELS).
     """
     scheme = scheme or scheme_for(ruleset)
     decided, problems = decide(frame, ruleset)
@@ -290,22 +313,24 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
         components = _given_components(components, decided)
     if itemised:  # by application, each in scheme order
         components = components.take(np.lexsort((components["_order"], components["_row"])), components.names)
-    lines, totals, prepayments = _priced(components, decided, scheme, ruleset)
+    _, factors = price_years(decided, scheme.catalog, price_level)
+    lines, totals, prepayments = _priced(components, decided, scheme, ruleset, factors)
     lines["application_id"] = np.asarray(decided["application_id"])[_positions(lines, decided)]  # once, for all lines
     columns = {column: lines[column] for column in LINE_COLUMNS}
     if itemised:  # labels back to plain values, as an itemised quote shows them
         columns = {name: np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
-    ranges = _ranges(decided, assumed, scheme, ruleset) if assumed else None
+    ranges = _ranges(decided, assumed, scheme, ruleset, factors) if assumed else None
     totals["prepayment_cny"] = np.bincount(pd.Index(totals["application_id"]).get_indexer(prepayments["application_id"]),
                                            weights=prepayments["amount_cny"].to_numpy(dtype=float), minlength=len(totals))
     return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme, assumed, ranges,
-                      prepayments)
+                      prepayments, price_level)
 
 
-def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet) -> tuple[Columns, pd.DataFrame, pd.DataFrame]:
-    """Components priced and funded, the fee lines added, and the totals of every application of `decided`; the
-    refundable prepayments apart (not costs, so in no line and no total)."""
-    works = grid_supplied(price_components(components, scheme), decided, scheme, ruleset)
+def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet,
+            factors: np.ndarray | None = None) -> tuple[Columns, pd.DataFrame, pd.DataFrame]:
+    """Components priced (at the price level `factors` give, per application) and funded, the fee lines added, and
+    the totals of every application of `decided`; the refundable prepayments apart (not costs: no line, no total)."""
+    works = grid_supplied(price_components(components, scheme, factors, decided), decided, scheme, ruleset)
     fees = fee_lines(decided, ruleset)
     refundable = np.asarray(fees["refundable"], dtype=bool) if "refundable" in fees else np.zeros(len(fees), dtype=bool)
     charges = [name for name in fees.names if name != "refundable"]
@@ -335,11 +360,11 @@ def to_the_yuan(amounts) -> np.ndarray:
     return np.floor(np.asarray(amounts, dtype=float) + 0.5)
 
 
-def _ranges(decided: Columns, assumed: dict, scheme: Scheme, ruleset: RuleSet) -> pd.DataFrame:
+def _ranges(decided: Columns, assumed: dict, scheme: Scheme, ruleset: RuleSet, factors: np.ndarray) -> pd.DataFrame:
     """For each application with an assumed field, the least and most the customer and the grid company pay as the
     assumed fields move between their ends: the same design, pricing and funding, on variant rows."""
     variants, origins = unknown_ends(decided, assumed, scheme, ruleset)
-    _, totals, _ = _priced(component_rows(variants, scheme, ruleset), variants, scheme, ruleset)
+    _, totals, _ = _priced(component_rows(variants, scheme, ruleset), variants, scheme, ruleset, factors[origins])
     spread = totals.assign(application_id=np.asarray(decided["application_id"])[origins]).groupby("application_id", sort=False)
     return pd.DataFrame({"customer_min_cny": spread["customer_cny"].min(), "customer_max_cny": spread["customer_cny"].max(),
                          "grid_min_cny": spread["grid_cny"].min(), "grid_max_cny": spread["grid_cny"].max()})
@@ -358,6 +383,7 @@ class QuoteLine(BaseModel):
     design_rule: str | None
     catalogue_ref: str
     indicative: bool
+    ceiling: bool = False  # priced at a cost ceiling (限额, an upper limit), not a typical cost
     placeholder: bool
     component_zh: str | None = None  # the component's name in Chinese, where the data gives one
 
@@ -491,6 +517,16 @@ class Validity(BaseModel):
     cites: str
 
 
+class PriceLevel(BaseModel):
+    """The price level a quote's unit costs are at."""
+    basis: Literal["catalogue", "application"]  # the catalogue's own price year, or the application's by the index
+    price_year: int  # the year whose price level the quote is at (0: the catalogue states none)
+    catalogue_price_year: int
+    index: str  # the price index that moved the prices ("" when none did)
+    factor: float  # on the catalogue's prices
+    catalogue_edition_date: dt.date | None = None
+
+
 class Quote(BaseModel):
     application_id: str
     ruleset: str
@@ -510,6 +546,7 @@ class Quote(BaseModel):
     assumptions: list[Assumption] = []
     assumption_range: AssumptionRange | None = None
     prepayments: list[Prepayment] = []  # refundable, not costs: outside `lines` and the totals (totals.prepayment_cny)
+    price_level: PriceLevel | None = None
 
 
 def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
@@ -525,7 +562,35 @@ def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
     indicative = sum(bool(line["indicative"]) for line in lines)
     if indicative:
         notes.append(say("warning.indicative", count=indicative))
+    ceilings = sum(bool(line["ceiling"]) for line in lines)
+    if ceilings:
+        notes.append(say("warning.ceiling", count=ceilings))
     return notes
+
+
+def _price_levels(batch: QuoteBatch, decided: Columns) -> tuple[list[dict], list[list[tuple[str, str]]]]:
+    """Each row's price level, and its notes: a catalogue edition more than two years older than the application, and
+    a price year other than the application's (which year was used, and why)."""
+    catalog = batch.scheme.catalog
+    years, factors = price_years(decided, catalog, batch.price_level)
+    levels, notes = [], []
+    moved = batch.price_level == "application" and catalog.price_year is not None and bool(catalog.price_index)
+    for applied, year, factor in zip(_dates(np.asarray(decided["application_date"], dtype="datetime64[ns]")), years.tolist(), factors.tolist()):
+        levels.append({"basis": "application" if moved else "catalogue", "price_year": year, "catalogue_price_year": catalog.price_year or 0,
+                       "index": catalog.price_index if moved else "", "factor": factor, "catalogue_edition_date": catalog.valid_from})
+        own = []
+        if catalog.valid_from is not None and applied > _two_years_after(catalog.valid_from):
+            own.append(say("warning.catalogue_age", catalog=catalog.id, edition=catalog.edition, edition_date=catalog.valid_from.isoformat(),
+                           application_date=applied.isoformat()))
+        if year and year != applied.year:
+            own.append(say("warning.price_year_index" if moved else "warning.price_year_catalogue", price_year=year, year=applied.year,
+                           index=catalog.price_index or "(none)"))
+        notes.append(own)
+    return levels, notes
+
+
+def _two_years_after(day: dt.date) -> dt.date:
+    return day.replace(year=day.year + 2, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year + 2)
 
 
 def _assumptions(batch: QuoteBatch, row: int, application_id: str) -> tuple[list[dict], dict | None]:
@@ -616,6 +681,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
     schedules = _schedules(batch, decided)
     lines_by_application = _line_records(batch.line_columns, ids)
     validities = _validities(batch.ruleset, decided)
+    price_levels, price_notes = _price_levels(batch, decided)
     chinese = _chinese_names(batch)
     for line in (line for lines in lines_by_application.values() for line in lines):
         line["component_zh"] = chinese.get(line["component"])
@@ -626,13 +692,13 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
                   "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
-    for row, application_id, size, kva, kw, voltage, boundary, evaluated, application_totals, schedule, eligibility, validity in zip(
+    for number, (row, application_id, size, kva, kw, voltage, boundary, evaluated, application_totals, schedule, eligibility, validity) in enumerate(zip(
             rows.tolist(), ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
             _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules,
-            ownership_warnings(decided, ruleset), validities):
+            ownership_warnings(decided, ruleset), validities)):
         own_lines = lines_by_application[application_id]
         assumptions, spread = _assumptions(batch, row, application_id)
-        notes = eligibility + _warnings(own_lines) + _assumption_notes(assumptions, spread)
+        notes = eligibility + _warnings(own_lines) + price_notes[number] + _assumption_notes(assumptions, spread)
         quotes.append(Quote.model_validate({
             "application_id": application_id,
             "ruleset": ruleset.id,
@@ -652,6 +718,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "assumptions": assumptions,
             "assumption_range": spread,
             "prepayments": prepayments[application_id],
+            "price_level": price_levels[number],
         }))
     return quotes
 

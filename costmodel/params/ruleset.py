@@ -79,6 +79,13 @@ class RuleSet:
         return replace(self, decisions={**self.decisions, name: table},
                        layers=tuple(layer.with_decision(name, table) for layer in self.layers))
 
+    def with_catalog(self, catalog_id: str) -> RuleSet:
+        """The same rules, their quotes priced with another catalogue (a utility's own, tariffs/catalogs/<id>)."""
+        from costmodel.costs.catalog import load_catalog
+
+        load_catalog(catalog_id)  # an unknown catalogue is refused here, naming the ones there are
+        return replace(self, catalog=catalog_id, layers=tuple(replace(layer, catalog=catalog_id) for layer in self.layers))
+
     def with_parameters(self, parameters: dict[str, Parameter], tag: str) -> RuleSet:
         """A reform: these values replace the parameters of the same path. Under a composed policy they change the
         provincial layer, and the national layer only where the province does not set the parameter itself (so a

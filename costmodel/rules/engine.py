@@ -197,6 +197,7 @@ def fee_lines(decided: Columns, ruleset) -> Columns:
         "design_rule": pd.Categorical.from_codes(np.full(len(fee), -1), categories=[]),
         "catalogue_ref": labels_from_codes(fee, [f"{ruleset.id}:{f.rate_parameter}" for f in fees]),
         "indicative": np.zeros(len(fee), dtype=bool),
+        "ceiling": np.zeros(len(fee), dtype=bool),
         "placeholder": placeholder[fee],
         "refundable": np.array([f.refund is not None for f in fees])[fee],
         "_row": np.concatenate(rows_of),

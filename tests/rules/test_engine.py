@@ -112,7 +112,7 @@ def test_a_fee_whose_condition_reads_a_parameter_charges_the_rows_where_it_holds
     decided, _ = decide(frame, charged)
     lines = fee_lines(decided, charged)
     assert sorted(lines.names) == sorted(["component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny", "rule_id",
-                                          "design_rule", "catalogue_ref", "indicative", "placeholder", "refundable", "_row"])
+                                          "design_rule", "catalogue_ref", "indicative", "ceiling", "placeholder", "refundable", "_row"])
     assert lines["_row"].tolist() == [1] and lines["quantity"].tolist() == [50.0]
     assert (lines["unit_cost_cny"].tolist(), lines["amount_cny"].tolist()) == ([150.0], [7500.0])
     assert [lines[name][0] for name in ("component", "zone", "unit", "rule_id", "catalogue_ref")] == [
