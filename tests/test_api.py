@@ -46,7 +46,8 @@ def test_quote_is_the_library_quote(client):
     assert response.status_code == 200
     body = response.json()
     # hand-worked in tests/test_quote.py: 85,000 transformer + 24,000 cable + 30,000 crossing + 2,830 meter box, all grid
-    assert body["totals"] == {"customer_cny": 0.0, "grid_cny": 141_830.0, "total_cny": 141_830.0}
+    assert body["totals"] == {"customer_cny": 0.0, "grid_cny": 141_830.0, "total_cny": 141_830.0, "customer_placeholder_cny": 0.0,
+                              "grid_placeholder_cny": 0.0, "total_placeholder_cny": 0.0, "prepayment_cny": 0.0}
     assert body == json.loads(quote_application(WAREHOUSE, load_ruleset("shandong-2019")).model_dump_json())
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from costmodel.costs.price_index import load_price_index
 from costmodel.designs.standard import load_scheme
 from costmodel.errors import InputError
 from costmodel.grid.importers import steiner_import_defaults
@@ -13,11 +14,10 @@ from costmodel.params.overrides import available_reforms, load_reform
 from costmodel.params.parameter import Parameter, Reference
 from costmodel.params.sources import load_sources
 from costmodel.paths import tariffs_dir
+from costmodel.rules.abolished import abolished_charges
 from costmodel.rules.table import DecisionTable
 from costmodel.scenarios.doing_business import case_parameters
 from costmodel.yamlio import load_yaml
-from costmodel.costs.price_index import load_price_index
-from costmodel.rules.abolished import abolished_charges
 
 
 def test_a_quote_renders_in_quotation_marks_with_its_article():
