@@ -104,7 +104,7 @@ def test_validation_errors_name_field_value_and_what_is_allowed(client, changes,
 
 
 @pytest.mark.parametrize(("body", "status", "says"), [
-    ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: national-1996"),
+    ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: beijing-2018, beijing-2020"),
     ({"application": warehouse(application_date="1990-01-01")}, 422, "1990-01-01 is outside the supported dates; allowed: 1996-10-08"),
     # beyond what 10 kV serves: the core rejects the row; the API must say why, not fail
     ({"application": warehouse(request__capacity=99_999)}, 422, "exceeds what 10 kV serves"),
@@ -139,7 +139,7 @@ def test_parameters_of_a_ruleset_and_the_history_of_one(client):
 def test_unknown_ruleset_or_parameter_in_the_url_is_a_404(client):
     assert client.get("/rulesets/../../etc/parameters").status_code == 404
     missing = client.get("/rulesets/shandong-2030/parameters")
-    assert missing.status_code == 404 and "allowed: national-1996" in missing.json()["message"]
+    assert missing.status_code == 404 and "allowed: beijing-2018, beijing-2020" in missing.json()["message"]
     unknown = client.get("/parameters/no.such", params={"ruleset": "shandong-2019"})
     assert unknown.status_code == 404 and "supply_voltage.low_voltage_cap" in unknown.json()["message"]
 
