@@ -320,8 +320,6 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
     if itemised:  # labels back to plain values, as an itemised quote shows them
         columns = {name: np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
     ranges = _ranges(decided, assumed, scheme, ruleset, factors) if assumed else None
-    totals["prepayment_cny"] = np.bincount(pd.Index(totals["application_id"]).get_indexer(prepayments["application_id"]),
-                                           weights=prepayments["amount_cny"].to_numpy(dtype=float), minlength=len(totals))
     return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme, assumed, ranges,
                       prepayments, price_level)
 
@@ -337,13 +335,17 @@ def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: Rule
     lines = _stack([works, fees.take(np.flatnonzero(~refundable), charges)])
     lines["amount_cny"] = to_the_yuan(lines["amount_cny"])
     lines = fund_lines(lines, decided)
-    return lines, totals_by_application(lines, decided), _prepayments(fees.take(np.flatnonzero(refundable), charges), decided)
+    prepayments = _prepayments(fees.take(np.flatnonzero(refundable), charges), decided)
+    totals = totals_by_application(lines, decided)
+    totals["prepayment_cny"] = np.bincount(prepayments["row"], weights=prepayments["amount_cny"], minlength=len(decided))
+    return lines, totals, prepayments.drop(columns="row")
 
 
 def _prepayments(fees: Columns, decided: Columns) -> pd.DataFrame:
     """The refundable fee lines as a frame: the application, the fee and its amount to the yuan."""
     rows = np.asarray(fees["_row"], dtype=np.intp) if len(fees) else np.zeros(0, dtype=np.intp)
     return pd.DataFrame({
+        "row": rows,  # the application's position in `decided`
         "application_id": np.asarray(decided["application_id"], dtype=object)[rows],
         "fee_id": np.asarray(fees["rule_id"], dtype=object) if len(fees) else np.zeros(0, dtype=object),
         "quantity": np.asarray(fees["quantity"], dtype=float) if len(fees) else np.zeros(0),
