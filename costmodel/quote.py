@@ -208,9 +208,9 @@ class QuoteBatch:
     scheme: Scheme
     assumed: dict = field(default_factory=dict)  # unknown grid-side field -> mask of the rows of `decided` assumed
     ranges: pd.DataFrame | None = None  # per assumed row: the least and most each party pays over the unknowns' ends
-    # Refundable prepayments (a fee with a refund condition): application_id, fee_id, quantity, unit, rate_cny,
-    # amount_cny, placeholder. Not costs: outside the lines and the totals.
-    prepayments: pd.DataFrame | None = None
+    # Refundable prepayments (a fee with a refund condition): row (the application's position in `decided`) and
+    # PREPAYMENT_FIELDS. Not costs: outside the lines and the totals.
+    prepayments: Columns | None = None
     price_level: str = "catalogue"  # PRICE_LEVELS: the catalogue's price year, or the application's by the index
 
     @cached_property
@@ -325,35 +325,36 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
 
 
 def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet,
-            factors: np.ndarray | None = None) -> tuple[Columns, pd.DataFrame, pd.DataFrame]:
+            factors: np.ndarray | None = None) -> tuple[Columns, pd.DataFrame, Columns]:
     """Components priced (at the price level `factors` give, per application) and funded, the fee lines added, and
     the totals of every application of `decided`; the refundable prepayments apart (not costs: no line, no total)."""
     works = grid_supplied(price_components(components, scheme, factors, decided), decided, scheme, ruleset)
     fees = fee_lines(decided, ruleset)
     refundable = np.asarray(fees["refundable"], dtype=bool) if "refundable" in fees else np.zeros(len(fees), dtype=bool)
-    charges = [name for name in fees.names if name != "refundable"]
-    lines = _stack([works, fees.take(np.flatnonzero(~refundable), charges)])
+    charges = fees.take(np.flatnonzero(~refundable), fees.names) if refundable.any() else fees
+    lines = _stack([works, charges])
     lines["amount_cny"] = to_the_yuan(lines["amount_cny"])
     lines = fund_lines(lines, decided)
-    prepayments = _prepayments(fees.take(np.flatnonzero(refundable), charges), decided)
+    prepayments = _prepayments(fees, refundable)
     totals = totals_by_application(lines, decided)
-    totals["prepayment_cny"] = np.bincount(prepayments["row"], weights=prepayments["amount_cny"], minlength=len(decided))
-    return lines, totals, prepayments.drop(columns="row")
+    totals["prepayment_cny"] = (np.bincount(prepayments["row"], weights=prepayments["amount_cny"], minlength=len(decided))
+                                if len(prepayments) else np.zeros(len(decided)))
+    return lines, totals, prepayments
 
 
-def _prepayments(fees: Columns, decided: Columns) -> pd.DataFrame:
-    """The refundable fee lines as a frame: the application, the fee and its amount to the yuan."""
-    rows = np.asarray(fees["_row"], dtype=np.intp) if len(fees) else np.zeros(0, dtype=np.intp)
-    return pd.DataFrame({
-        "row": rows,  # the application's position in `decided`
-        "application_id": np.asarray(decided["application_id"], dtype=object)[rows],
-        "fee_id": np.asarray(fees["rule_id"], dtype=object) if len(fees) else np.zeros(0, dtype=object),
-        "quantity": np.asarray(fees["quantity"], dtype=float) if len(fees) else np.zeros(0),
-        "unit": np.asarray(fees["unit"], dtype=object) if len(fees) else np.zeros(0, dtype=object),
-        "rate_cny": np.asarray(fees["unit_cost_cny"], dtype=float) if len(fees) else np.zeros(0),
-        "amount_cny": to_the_yuan(fees["amount_cny"]) if len(fees) else np.zeros(0),
-        "placeholder": np.asarray(fees["placeholder"], dtype=bool) if len(fees) else np.zeros(0, dtype=bool),
-    })
+PREPAYMENT_FIELDS = {"fee_id": "rule_id", "quantity": "quantity", "unit": "unit", "rate_cny": "unit_cost_cny",
+                     "amount_cny": "amount_cny", "placeholder": "placeholder"}  # field -> fee-line column
+
+
+def _prepayments(fees: Columns, refundable: np.ndarray) -> Columns:
+    """The refundable fee lines: `row` (the application's position) and PREPAYMENT_FIELDS, amounts to the yuan."""
+    rows = np.flatnonzero(refundable)
+    if not len(rows):  # the common case: nothing refundable
+        return Columns(length=0)
+    arrays = {field: np.asarray(fees[column])[rows] for field, column in PREPAYMENT_FIELDS.items()}
+    arrays["amount_cny"] = to_the_yuan(arrays["amount_cny"])
+    arrays["row"] = np.asarray(fees["_row"], dtype=np.intp)[rows]
+    return Columns(length=len(rows), arrays=arrays)
 
 
 def to_the_yuan(amounts) -> np.ndarray:
@@ -656,14 +657,17 @@ TOTAL_FIELDS = tuple(Totals.model_fields)
 def _prepayment_records(batch: QuoteBatch, ids: list[str], chinese: dict[str, str]) -> dict[str, list[dict]]:
     """Each application's refundable prepayments as Prepayment fields, with the fee's name and refund clause."""
     by_application: dict[str, list[dict]] = {i: [] for i in ids}
-    if batch.prepayments is None or batch.prepayments.empty:
+    if batch.prepayments is None or not len(batch.prepayments):
         return by_application
+    prepayments = batch.prepayments
+    wanted = np.flatnonzero(pd.Index(np.asarray(batch.decided["application_id"], dtype=object)[prepayments["row"]]).isin(ids))
     fees = {fee.id: fee for fee in batch.ruleset.decision("fees").fees}
-    for record in batch.prepayments[batch.prepayments["application_id"].isin(ids)].to_dict("records"):
+    application_ids = np.asarray(batch.decided["application_id"], dtype=object)[prepayments["row"][wanted]]
+    for application_id, *values in zip(application_ids.tolist(), *(np.asarray(prepayments[f])[wanted].tolist() for f in PREPAYMENT_FIELDS)):
+        record = dict(zip(PREPAYMENT_FIELDS, values))
         fee = fees[record["fee_id"]]
-        by_application[record.pop("application_id")].append({
-            **record, "component": fee.name, "component_zh": chinese.get(fee.name), "refund_condition": fee.refund.cite(),
-            "cites": fee.cites.cite()})
+        by_application[application_id].append({**record, "component": fee.name, "component_zh": chinese.get(fee.name),
+                                               "refund_condition": fee.refund.cite(), "cites": fee.cites.cite()})
     return by_application
 
 
