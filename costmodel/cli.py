@@ -26,7 +26,7 @@ from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
-from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
+from costmodel.quote import PRICE_LEVELS, Quote, quote_application, quote_frame, quote_from_batch
 from costmodel.ranges.cli import (RANGE_COLUMNS_HELP, RANGE_COMPARE_HELP, RANGE_HELP, load_range_model, register as register_range_commands,
                                   render_budget_range)
 from costmodel.schedule.cli import register as register_schedule_commands
@@ -126,6 +126,13 @@ def render_quote(quote: Quote) -> None:
     totals = quote.totals
     console.print(f"Customer pays [bold]{_cny(totals.customer_cny)} CNY[/]; grid company invests "
                   f"[bold]{_cny(totals.grid_cny)} CNY[/]; total {_cny(totals.total_cny)} CNY")
+    if totals.total_placeholder_cny:
+        console.print(f"  of which at placeholder rates (set the province's rate): customer {_cny(totals.customer_placeholder_cny)} CNY, "
+                      f"grid {_cny(totals.grid_placeholder_cny)} CNY, total {_cny(totals.total_placeholder_cny)} CNY", style="yellow", markup=False)
+    for prepayment in quote.prepayments:
+        console.print(f"Refundable prepayment, not in the totals: {prepayment.component} {prepayment.quantity:g} {prepayment.unit} x "
+                      f"{_cny(prepayment.rate_cny)} = {_cny(prepayment.amount_cny)} CNY{' *' if prepayment.placeholder else ''}; "
+                      f"refunded: {prepayment.refund_condition}", markup=False)
     console.print("\n[bold]Why[/]")
     for step in quote.trace:
         console.print(f"- {step.decision} = [bold]{escape(step.outcome)}[/]: {escape(step.description)} "
@@ -151,8 +158,12 @@ def render_quote(quote: Quote) -> None:
     console.print(f"\nRule set {provenance.ruleset_id} ({' ← '.join(provenance.ruleset_lineage)}) hash {provenance.ruleset_content_hash}; "
                   f"evaluated as of {provenance.evaluation_date}; catalogue {provenance.catalog_id} edition {provenance.catalog_edition}; "
                   f"design {provenance.design_scheme}", style="dim")
+    level = quote.price_level
+    if level is not None:
+        moved = f", moved from {level.catalogue_price_year} by the {level.index} index (x {level.factor:.4f})" if level.index else ""
+        console.print(f"Prices at the {level.price_year} price level{moved}", style="dim", markup=False)
     for warning in quote.warnings:  # the legend only where a note is about the lines' marks
-        legend = " (~ indicative, * placeholder)" if "indicative" in warning or "placeholder" in warning else ""
+        legend = " (~ indicative, * placeholder)" if "line(s) priced with indicative" in warning or warning.startswith("placeholder rates") else ""
         console.print(f"note: {warning}{legend}", style="yellow", markup=False)
 
 
@@ -174,15 +185,26 @@ def quote(
     compare_with: str = typer.Option("national-1996", "--compare-with",
                                      help="Rule set shown beside it in the PDF or HTML; empty for none"),
     range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_HELP),
+    catalog: Optional[str] = typer.Option(None, "--catalog", help="Unit-cost catalogue (tariffs/catalogs/<id>, e.g. a utility's "
+                                          "own) instead of the one the rule set names"),
+    price_level: str = typer.Option("catalogue", "--price-level", help="catalogue: the catalogue's price year; application: moved "
+                                    "to the application's year by the catalogue's price index"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
+    if price_level not in PRICE_LEVELS:
+        raise typer.BadParameter(f"{price_level!r}; allowed: {', '.join(PRICE_LEVELS)}", param_hint="--price-level")
+    if price_level != "catalogue" and (what_if or pdf is not None or html is not None):
+        raise typer.BadParameter("--price-level application is for the quote itself; allowed with neither --what-if nor --pdf/--html",
+                                 param_hint="--price-level")
     check_outputs([gantt, pdf, html], force=force, inputs=[application, range_model])
     ranged = load_range_model(range_model)  # before the work: a bad model file fails first
     app_model = load_application(application)
     chosen = _ruleset_for(ruleset, app_model)
+    if catalog is not None:
+        chosen = chosen.with_catalog(catalog)
     if pdf is not None or html is not None:  # the page's own printable quote: the same parts, the same layout
         from costmodel.web import report
 
@@ -197,7 +219,7 @@ def quote(
 
         batch, result, whatif = whatif_batch(app_model, chosen)
     else:
-        batch = quote_frame(app_model.to_frame(), chosen)
+        batch = quote_frame(app_model.to_frame(), chosen, price_level=price_level)
         result = quote_from_batch(batch, app_model.id)
     if ranged is not None:
         from costmodel.ranges.attach import budget_ranges
@@ -260,14 +282,17 @@ def compare(
 
 @app.command("rulesets")
 def list_rulesets() -> None:
-    """The rule sets shipped in tariffs/, with what they extend."""
+    """The rule sets shipped in tariffs/, by jurisdiction (national first) and date, with what they extend, the
+    catalogue their quotes are priced with and how many figures were looked for and not found."""
     table = Table()
-    for column in ("id", "title", "jurisdiction", "in effect from", "lineage", "hash"):
+    for column in ("jurisdiction", "in effect from", "id", "title", "lineage", "catalogue", "not found", "hash"):
         table.add_column(column)
-    for ruleset_id in available_rulesets():
-        ruleset = load_ruleset(ruleset_id)
-        table.add_row(ruleset.id, ruleset.title, ruleset.jurisdiction, str(ruleset.in_effect_from),
-                      " ← ".join(ruleset.lineage), ruleset.content_hash)
+    loaded = [load_ruleset(ruleset_id) for ruleset_id in available_rulesets()]
+    loaded.sort(key=lambda r: (r.jurisdiction != "national", r.jurisdiction, r.in_effect_from, r.id))
+    for ruleset in loaded:
+        own_not_found = len(ruleset.not_found) - len(load_ruleset(ruleset.lineage[1]).not_found) if len(ruleset.lineage) > 1 else len(ruleset.not_found)
+        table.add_row(ruleset.jurisdiction, str(ruleset.in_effect_from), ruleset.id, ruleset.title, " ← ".join(ruleset.lineage),
+                      ruleset.catalog or "(the design's)", str(own_not_found), ruleset.content_hash)
     console.print(table)
 
 
@@ -353,6 +378,31 @@ def check(ruleset: str = typer.Argument(..., help="Rule set id")) -> None:
     if failures:
         raise typer.Exit(1)
     console.print("  ok", style="green")
+
+
+@app.command()
+def audit(
+    quote_file: Path = typer.Argument(..., metavar="QUOTE", help="A quote made elsewhere: costmodel quote JSON, a JSON list of lines, "
+                                      "or CSV lines (column component; optionally component_zh, amount_cny, application_date)"),
+    format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
+) -> None:
+    """Look for charges abolished by law (国办函〔2020〕129号, tariffs/abolished-charges) among a quote's lines. Exits 1
+    when a line charges one on or after it was abolished (or where the quote gives no date)."""
+    from costmodel.rules.abolished import audit_file
+
+    found = audit_file(quote_file)
+    charged = found[found["after_abolition"].ne(False)]
+    if format == "json":
+        print(json.dumps(found.to_dict("records"), indent=2, ensure_ascii=False, default=str))
+    else:
+        for row in found.itertuples(index=False):
+            when = {True: "on or after its abolition", False: "before its abolition", None: "date not given"}[row.after_abolition]
+            console.print(f"line {row.line}: {row.component} charges {row.name} ({row.charge}), abolished from {row.abolished_from} "
+                          f"({when}): {row.clause}", markup=False, style="red" if row.after_abolition is not False else "yellow")
+        console.print(f"{quote_file}: {len(charged)} line(s) charge an abolished charge" if len(charged)
+                      else f"{quote_file}: no line charges an abolished charge", markup=False)
+    if len(charged):
+        raise typer.Exit(1)
 
 
 @app.command()

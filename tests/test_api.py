@@ -46,7 +46,8 @@ def test_quote_is_the_library_quote(client):
     assert response.status_code == 200
     body = response.json()
     # hand-worked in tests/test_quote.py: 85,000 transformer + 24,000 cable + 30,000 crossing + 2,830 meter box, all grid
-    assert body["totals"] == {"customer_cny": 0.0, "grid_cny": 141_830.0, "total_cny": 141_830.0}
+    assert body["totals"] == {"customer_cny": 0.0, "grid_cny": 141_830.0, "total_cny": 141_830.0, "customer_placeholder_cny": 0.0,
+                              "grid_placeholder_cny": 0.0, "total_placeholder_cny": 0.0, "prepayment_cny": 0.0}
     assert body == json.loads(quote_application(WAREHOUSE, load_ruleset("shandong-2019")).model_dump_json())
 
 
@@ -103,7 +104,7 @@ def test_validation_errors_name_field_value_and_what_is_allowed(client, changes,
 
 
 @pytest.mark.parametrize(("body", "status", "says"), [
-    ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: national-1996"),
+    ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: beijing-2018, beijing-2020"),
     ({"application": warehouse(application_date="1990-01-01")}, 422, "1990-01-01 is outside the supported dates; allowed: 1996-10-08"),
     # beyond what 10 kV serves: the core rejects the row; the API must say why, not fail
     ({"application": warehouse(request__capacity=99_999)}, 422, "exceeds what 10 kV serves"),
@@ -138,7 +139,7 @@ def test_parameters_of_a_ruleset_and_the_history_of_one(client):
 def test_unknown_ruleset_or_parameter_in_the_url_is_a_404(client):
     assert client.get("/rulesets/../../etc/parameters").status_code == 404
     missing = client.get("/rulesets/shandong-2030/parameters")
-    assert missing.status_code == 404 and "allowed: national-1996" in missing.json()["message"]
+    assert missing.status_code == 404 and "allowed: beijing-2018, beijing-2020" in missing.json()["message"]
     unknown = client.get("/parameters/no.such", params={"ruleset": "shandong-2019"})
     assert unknown.status_code == 404 and "supply_voltage.low_voltage_cap" in unknown.json()["message"]
 

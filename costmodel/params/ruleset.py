@@ -23,7 +23,7 @@ from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, load_sta
 from costmodel.yamlio import check_keys, load_yaml, quoted, text_field, text_list
 
 MANIFEST_KEYS = {"id", "title", "jurisdiction", "layer", "in_effect_from"}
-MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme", "title_zh"}
+MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme", "title_zh", "catalog"}
 LAYERS = ("national", "provincial")
 NATIONAL = "national"
 SCHEDULE_PARAMETERS = (STAGE_PARAMETER, LIMIT_PARAMETER)
@@ -48,6 +48,7 @@ class RuleSet:
     not_found: tuple[str, ...] = ()
     design_scheme: str = ""  # the standard connection schemes (tariffs/designs/<id>) its quotes are designed with
     title_zh: str | None = None  # the title in Chinese, where the manifest gives one
+    catalog: str = ""  # the unit-cost catalogue (tariffs/catalogs/<id>) its quotes are priced with; "": the scheme's own
 
     @property
     def schedule_id(self) -> str:
@@ -78,6 +79,13 @@ class RuleSet:
     def with_decision(self, name: str, table) -> RuleSet:
         return replace(self, decisions={**self.decisions, name: table},
                        layers=tuple(layer.with_decision(name, table) for layer in self.layers))
+
+    def with_catalog(self, catalog_id: str) -> RuleSet:
+        """The same rules, their quotes priced with another catalogue (a utility's own, tariffs/catalogs/<id>)."""
+        from costmodel.costs.catalog import load_catalog
+
+        load_catalog(catalog_id)  # an unknown catalogue is refused here, naming the ones there are
+        return replace(self, catalog=catalog_id, layers=tuple(replace(layer, catalog=catalog_id) for layer in self.layers))
 
     def with_parameters(self, parameters: dict[str, Parameter], tag: str) -> RuleSet:
         """A reform: these values replace the parameters of the same path. Under a composed policy they change the
@@ -160,7 +168,7 @@ def _folder(ruleset_id: str, root: Path) -> _Folder:
     if not manifest_file.is_file():
         raise InputError(f"{manifest_file}: file not found; a rule-set folder needs a manifest.yaml")
     manifest = check_keys(load_yaml(manifest_file), str(manifest_file), MANIFEST_KEYS, MANIFEST_OPTIONAL)
-    for key in ("id", "title", "jurisdiction", "layer") + tuple(k for k in ("extends", "description", "design_scheme", "title_zh") if k in manifest):
+    for key in ("id", "title", "jurisdiction", "layer") + tuple(k for k in ("extends", "description", "design_scheme", "title_zh", "catalog") if k in manifest):
         text_field(manifest[key], str(manifest_file), key)
     for key in ("withdraws", "not_found"):
         text_list(manifest.get(key), str(manifest_file), key)
@@ -225,6 +233,7 @@ def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
         not_found=(base.not_found if base else ()) + tuple(manifest.get("not_found") or ()),
         design_scheme=str(manifest.get("design_scheme") or (base.design_scheme if base else "")),
         title_zh=manifest.get("title_zh"),
+        catalog=str(manifest.get("catalog") or (base.catalog if base else "")),
     )
 
 
