@@ -26,7 +26,7 @@ from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
-from costmodel.quote import PRICE_LEVELS, Quote, quote_application, quote_frame, quote_from_batch
+from costmodel.quote import PRICE_LEVELS, Quote, line_mark, quote_application, quote_frame, quote_from_batch
 from costmodel.ranges.cli import (RANGE_COLUMNS_HELP, RANGE_COMPARE_HELP, RANGE_HELP, load_range_model, register as register_range_commands,
                                   render_budget_range)
 from costmodel.schedule.cli import register as register_schedule_commands
@@ -119,7 +119,7 @@ def render_quote(quote: Quote) -> None:
                             ("unit cost", "right"), ("amount CNY", "right"), ("paid by", "left"), ("rule", "left")]:
         table.add_column(column, justify=justify)
     for line in quote.lines:
-        flag = " *" if line.placeholder else (" ~" if line.indicative else "")
+        flag = line_mark(line.placeholder, line.indicative, line.ceiling)
         table.add_row(line.zone, line.component, line.std_type or "", f"{line.quantity:g}", line.unit,
                       _cny(line.unit_cost_cny), _cny(line.amount_cny) + flag, line.funded_by, line.rule_id)
     console.print(table)
@@ -163,7 +163,8 @@ def render_quote(quote: Quote) -> None:
         moved = f", moved from {level.catalogue_price_year} by the {level.index} index (x {level.factor:.4f})" if level.index else ""
         console.print(f"Prices at the {level.price_year} price level{moved}", style="dim", markup=False)
     for warning in quote.warnings:  # the legend only where a note is about the lines' marks
-        legend = " (~ indicative, * placeholder)" if "line(s) priced with indicative" in warning or warning.startswith("placeholder rates") else ""
+        legend = (" (~ indicative, ^ cost ceiling, * placeholder)" if "line(s) priced with indicative" in warning
+                  or "cost ceilings" in warning or warning.startswith("placeholder rates") else "")
         console.print(f"note: {warning}{legend}", style="yellow", markup=False)
 
 

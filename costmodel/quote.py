@@ -404,6 +404,11 @@ class Totals(BaseModel):
     prepayment_cny: float = 0.0
 
 
+def line_mark(placeholder: bool, indicative: bool, ceiling: bool = False) -> str:
+    """A line's amount mark, as every surface's legend explains it: * placeholder rate, ^ cost ceiling, ~ indicative."""
+    return " *" if placeholder else " ^" if ceiling else " ~" if indicative else ""
+
+
 class Prepayment(BaseModel):
     """A fee the customer pays in advance and is refunded on a condition: shown apart from the cost lines."""
     fee_id: str

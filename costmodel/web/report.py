@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from costmodel.schedule.calendar import calendar_for
 from costmodel.fonts import find_cjk_font  # the PDF's font, found by path (tests patch it here)
-from costmodel.quote import ZONE_ORDER  # one order of zones for every renderer
+from costmodel.quote import ZONE_ORDER, line_mark  # one order of zones and one mark per line for every renderer
 from costmodel.web import charts
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -150,6 +150,11 @@ def quote_number(quote: dict) -> str:
 def _document(quote: dict, application: dict | None, words: dict[str, str], issued: dt.date) -> list[tuple[str, str]]:
     """What makes a quote fit to send: its number, issue date, validity (with the clause), customer and site."""
     rows = [(words["quote_number"], quote_number(quote)), (words["issued"], issued.isoformat())]
+    level = quote.get("price_level")
+    if level:
+        moved = (words["price_level_moved"].format(year=level["catalogue_price_year"], index=level["index"], factor=f'{level["factor"]:.4f}')
+                 if level["index"] else words["price_level_catalogue"])
+        rows.append((words["price_level"], f'{level["price_year"]} ({moved})'))
     validity = quote.get("validity")
     if validity:
         until = (pd.Timestamp(issued) + pd.DateOffset(months=validity["months"])).date()
@@ -225,13 +230,15 @@ TARGETS = ("page", "print", "pdf")
 # Each line column: its label key, CSS class and share of the PDF's width (%).
 LINE_COLUMNS = (("component", "", 24), ("std_type", "", 14), ("quantity", "num", 7), ("unit", "", 8), ("unit_cost", "num", 10),
                 ("amount", "num", 11), ("paid_by", "", 10), ("rule", "", 16))
+PREPAYMENT_COLUMNS = (("component", "", 30), ("quantity", "num", 8), ("unit", "", 8), ("unit_cost", "num", 10), ("amount", "num", 10),
+                      ("refund_condition", "", 34))
 SCHEDULE_COLUMNS = (("stage", "", 46), ("start", "", 16), ("due", "", 16), ("working_days", "num", 12), ("critical_path", "", 10))
 # A Gantt chart shows the schedule and, after it, room for the time limit's slack
 GANTT_MARGIN_DAYS = 30
 
 
 def _line_cells(line: dict, words: dict[str, str]) -> list[tuple[str, str]]:
-    flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
+    flag = line_mark(line["placeholder"], line["indicative"], line.get("ceiling", False))
     return [(in_language(line, "component", words), ""), (line["std_type"] or "", ""), (f'{line["quantity"]:g}', "num"),
             (unit_label(line["unit"], words), ""), (price(line["unit_cost_cny"], words), "num"),
             (price(line["amount_cny"], words) + flag, "num"), (words["p_" + line["funded_by"]], f'payer {line["funded_by"]}'),
@@ -297,6 +304,14 @@ def layout_context(quote: dict, lang: str = "zh", compared: list[dict] | None = 
         "figures": _figures(quote, words),
         "totals": {key: cny(totals[f"{key}_cny"]) for key in ("customer", "grid", "total")},
         "budget_range": _budget_range(quote["budget_range"], words) if quote.get("budget_range") else None,
+        "placeholder_share": (words["placeholder_share"].format(customer=cny(totals["customer_placeholder_cny"]),
+                                                                grid=cny(totals["grid_placeholder_cny"]), total=cny(totals["total_placeholder_cny"]))
+                              if totals.get("total_placeholder_cny") else ""),
+        "prepayments": [{"component": in_language(item, "component", words), "quantity": f'{item["quantity"]:g}',
+                         "unit": unit_label(item["unit"], words), "rate": cny(item["rate_cny"]),
+                         "amount": cny(item["amount_cny"]) + line_mark(item["placeholder"], False),
+                         "refund": item["refund_condition"]} for item in quote.get("prepayments", [])],
+        "prepayment_columns": [(words[key], css, share) for key, css, share in PREPAYMENT_COLUMNS],
         "split": charts.split_bar(totals, words["split"]),
         "colours": {"customer": charts.CUSTOMER_COLOUR, "grid": charts.GRID_COLOUR, "slack": charts.SLACK_COLOUR,
                     "day_off": charts.DAY_OFF_COLOUR},
@@ -311,8 +326,8 @@ def layout_context(quote: dict, lang: str = "zh", compared: list[dict] | None = 
         "schedule": _schedule(quote["schedule"], words, lang) if quote.get("schedule") else None,
         "comparison": comparison,
         "provenance": _provenance_text(quote),
-        "warnings": ("; ".join(in_language(quote, "warnings", words)) + f' (~ {words["indicative"]}, * {words["placeholder"]})'
-                     if quote["warnings"] else ""),
+        "warnings": ("; ".join(in_language(quote, "warnings", words))
+                     + f' (~ {words["indicative"]}, ^ {words["ceiling"]}, * {words["placeholder"]})' if quote["warnings"] else ""),
     }
 
 

@@ -252,3 +252,23 @@ def test_a_server_started_with_a_range_model_shows_the_range_on_the_page_and_in_
     (tmp_path / "q.pdf").write_bytes(pdf)
     text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "q.pdf"), "-"], capture_output=True, text=True).stdout.split())
     assert "How far off it might be" in text and f'{quoted["total"]["median_cny"]:,.0f}' in text
+
+
+def test_prepayments_placeholder_shares_and_the_price_level_are_printed_apart_from_the_costs():
+    import datetime as dt
+
+    warehouse = load_application(EXAMPLES / "world-bank-warehouse.yaml")
+    # a temporary, dual-supply connection of 2016, before 1895号 abolished the temporary connection fee (2017-12-01)
+    temporary = warehouse.model_copy(update={"application_date": dt.date(2016, 5, 3), "request": warehouse.request.model_copy(
+        update={"duration": "temporary", "supply": "dual", "backup_capacity": 100})})
+    quoted = quote_application(temporary, load_ruleset("national-1996")).model_dump(mode="json")
+    (prepayment,) = quoted["prepayments"]
+    assert prepayment["amount_cny"] == prepayment["quantity"] * prepayment["rate_cny"] == quoted["totals"]["prepayment_cny"]
+    english = report.render(quoted, "en", "page")
+    assert "Refundable prepayments" in english and f'<td class="num">{prepayment["amount_cny"]:,.0f} *</td>' in english
+    assert "在合同约定期限内结束临时用电的" in english  # the refund condition, as the text says it
+    placeholder = quoted["totals"]["customer_placeholder_cny"]
+    assert placeholder > 0 and f"Of which at placeholder rates: customer {placeholder:,.0f} CNY" in english
+    assert "<dd>2019 (the catalogue&#39;s price year)</dd>" in english
+    chinese = report.render(quoted, "zh", "page")
+    assert "可退还的预交款" in chinese and "临时接电费（可退还的预交款）" in chinese and "其中按占位费率计" in chinese
