@@ -26,7 +26,7 @@ from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
-from costmodel.quote import PRICE_LEVELS, Quote, line_mark, quote_application, quote_frame, quote_from_batch
+from costmodel.quote import DEFAULT_PRICE_LEVEL, PRICE_LEVELS, Quote, line_mark, quote_application, quote_frame, quote_from_batch
 from costmodel.ranges.cli import (RANGE_COLUMNS_HELP, RANGE_COMPARE_HELP, RANGE_HELP, load_range_model, register as register_range_commands,
                                   render_budget_range)
 from costmodel.schedule.cli import register as register_schedule_commands
@@ -188,8 +188,8 @@ def quote(
     range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_HELP),
     catalog: Optional[str] = typer.Option(None, "--catalog", help="Unit-cost catalogue (tariffs/catalogs/<id>, e.g. a utility's "
                                           "own) instead of the one the rule set names"),
-    price_level: str = typer.Option("catalogue", "--price-level", help="catalogue: the catalogue's price year; application: moved "
-                                    "to the application's year by the catalogue's price index"),
+    price_level: str = typer.Option(DEFAULT_PRICE_LEVEL, "--price-level", help="application: the catalogue's prices moved to the "
+                                    "application's year by its price index; catalogue: the catalogue's own price year"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
@@ -197,9 +197,6 @@ def quote(
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
     if price_level not in PRICE_LEVELS:
         raise typer.BadParameter(f"{price_level!r}; allowed: {', '.join(PRICE_LEVELS)}", param_hint="--price-level")
-    if price_level != "catalogue" and (what_if or pdf is not None or html is not None):
-        raise typer.BadParameter("--price-level application is for the quote itself; allowed with neither --what-if nor --pdf/--html",
-                                 param_hint="--price-level")
     check_outputs([gantt, pdf, html], force=force, inputs=[application, range_model])
     ranged = load_range_model(range_model)  # before the work: a bad model file fails first
     app_model = load_application(application)
@@ -209,7 +206,7 @@ def quote(
     if pdf is not None or html is not None:  # the page's own printable quote: the same parts, the same layout
         from costmodel.web import report
 
-        parts = report.printable(app_model, chosen, _ruleset_for(compare_with, app_model) if compare_with else None, ranged)
+        parts = report.printable(app_model, chosen, _ruleset_for(compare_with, app_model) if compare_with else None, ranged, price_level)
         if pdf is not None:
             files.write_bytes(pdf, report.quote_pdf(lang=lang, **parts))
         if html is not None:
@@ -218,7 +215,7 @@ def quote(
     if what_if:  # the application and its variants in one vectorised call
         from costmodel.whatif import whatif_batch
 
-        batch, result, whatif = whatif_batch(app_model, chosen)
+        batch, result, whatif = whatif_batch(app_model, chosen, price_level)
     else:
         batch = quote_frame(app_model.to_frame(), chosen, price_level=price_level)
         result = quote_from_batch(batch, app_model.id)

@@ -48,6 +48,9 @@ LINE_COLUMNS = [
 ]
 # Price level of a quote: the catalogue's own price year, or the application's year moved by the catalogue's index.
 PRICE_LEVELS = ("catalogue", "application")
+# A quote is at its application's price level (the catalogue's prices moved by its price index); the catalogue's own
+# price year on request (a rule-set case checks rules at fixed prices).
+DEFAULT_PRICE_LEVEL = "application"
 # Columns of few distinct values, kept categorical on the batch path.
 LABEL_COLUMNS = {"component", "std_type", "zone", "unit", "funded_by", "rule_id", "design_rule", "catalogue_ref"}
 
@@ -212,7 +215,7 @@ class QuoteBatch:
     # Refundable prepayments (a fee with a refund condition): row (the application's position in `decided`) and
     # PREPAYMENT_FIELDS. Not costs: outside the lines and the totals.
     prepayments: Columns | None = None
-    price_level: str = "catalogue"  # PRICE_LEVELS: the catalogue's price year, or the application's by the index
+    price_level: str = DEFAULT_PRICE_LEVEL  # PRICE_LEVELS: the catalogue's price year, or the application's by the index
 
     @cached_property
     def decisions(self) -> pd.DataFrame:
@@ -289,7 +292,7 @@ def _given_components(components: pd.DataFrame, decided: Columns) -> Columns:
 
 
 def quote_frame(frame: pd.DataFrame | Columns, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
-                components: pd.DataFrame | None = None, price_level: str = "catalogue") -> QuoteBatch:
+                components: pd.DataFrame | None = None, price_level: str = DEFAULT_PRICE_LEVEL) -> QuoteBatch:
     """Quote every application of a frame through one vectorised path.
 
     itemised=False skips only the presentation of the lines (application order, plain strings): the
@@ -744,6 +747,7 @@ def quote_from_batch(batch: QuoteBatch, application_id: str) -> Quote:
     return quotes_from_batch(batch, [application_id])[0]
 
 
-def quote_application(application: Application, ruleset: RuleSet, scheme: Scheme | None = None) -> Quote:
+def quote_application(application: Application, ruleset: RuleSet, scheme: Scheme | None = None,
+                      price_level: str = DEFAULT_PRICE_LEVEL) -> Quote:
     """One application's quote: the batch path on a one-row frame."""
-    return quote_from_batch(quote_frame(application.to_frame(), ruleset, scheme), application.id)
+    return quote_from_batch(quote_frame(application.to_frame(), ruleset, scheme, price_level=price_level), application.id)

@@ -20,7 +20,7 @@ from costmodel.classification import SIZES, industry_rows
 from costmodel.columns import Columns
 from costmodel.messages import in_chinese
 from costmodel.params import RuleSet
-from costmodel.quote import Quote, QuoteBatch, quote_frame, quote_from_batch
+from costmodel.quote import DEFAULT_PRICE_LEVEL, Quote, QuoteBatch, quote_frame, quote_from_batch
 from costmodel.rules import conditions
 from costmodel.rules.engine import prepare
 from costmodel.schedule.plan import build_templates
@@ -165,10 +165,10 @@ def build_variants(application: Application, ruleset: RuleSet) -> tuple[Columns,
     return Columns(arrays=columns, length=len(asks) + 1), asks, caps, standard
 
 
-def solve(frame: Columns, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, Outcome | CurvePoint]]:
+def solve(frame: Columns, ruleset: RuleSet, price_level: str = DEFAULT_PRICE_LEVEL) -> tuple[QuoteBatch, dict[str, Outcome | CurvePoint]]:
     """One vectorised quote of the application and its variants, and each row's outcome (with working days), or for
     the chart's curve, which shows money only, its point."""
-    batch = quote_frame(frame, ruleset)
+    batch = quote_frame(frame, ruleset, price_level=price_level)
     timed = np.flatnonzero(~np.char.startswith(np.asarray(batch.decided["application_id"]).astype(str), CURVE_PREFIX))
     decided = batch.decided.take(timed, batch.decided.names)
     # a plan's working days depend only on its stage set, voltage and external works: the templates' totals
@@ -256,10 +256,10 @@ def extract(application: Application, frame: Columns, asks: list[dict], caps: li
                                   alternatives=alternatives, size_limits=_size_limits(application, standard), curve=curve)
 
 
-def whatif_batch(application: Application, ruleset: RuleSet) -> tuple[QuoteBatch, Quote, WhatIf]:
+def whatif_batch(application: Application, ruleset: RuleSet, price_level: str = DEFAULT_PRICE_LEVEL) -> tuple[QuoteBatch, Quote, WhatIf]:
     """The batch of the application and its variants (one vectorised call), the application's quote and its what-if."""
     frame, asks, caps, standard = build_variants(application, ruleset)
-    batch, outcomes = solve(frame, ruleset)
+    batch, outcomes = solve(frame, ruleset, price_level)
     quote = quote_from_batch(batch, application.id)
     return batch, quote, extract(application, frame, asks, caps, standard, outcomes, quote)
 

@@ -164,13 +164,15 @@ def test_quote_of_the_shanghai_example_prints_the_price_year_and_the_placeholder
     result = run("quote", str(EXAMPLES / "shanghai-cafe.yaml"), "--ruleset", "shanghai", "--format", "json")
     assert result.returncode == 0, result.stderr
     quote = json.loads(result.stdout)
-    # 120 kW < 160 kW: low voltage, zero investment; 0.08 km x 160,000 + meter box 2,830 + road crossing 30,000
-    assert (quote["supply_voltage"], quote["boundary"], quote["totals"]["grid_cny"]) == ("low_voltage", "meter", 45630)
+    # 120 kW < 160 kW: low voltage, zero investment; 0.08 km x 160,000 + meter box 2,830 + road crossing 30,000 at the
+    # catalogue's 2019 prices; the quote is at the application's 2025 level, 1.021074 times that (NBS PPI 2020-2025:
+    # 0.982 x 1.081 x 1.041 x 0.970 x 0.978 x 0.974): 13,069.75 -> 13,070 + 2,889.64 -> 2,890 + 30,632.22 -> 30,632
+    assert (quote["supply_voltage"], quote["boundary"], quote["totals"]["grid_cny"]) == ("low_voltage", "meter", 46592)
     assert quote["totals"]["total_placeholder_cny"] == 0 and quote["prepayments"] == []
-    assert quote["price_level"]["price_year"] == 2019 and quote["schedule"]["limit_working_days"] == 10
-    moved = json.loads(run("quote", str(EXAMPLES / "shanghai-cafe.yaml"), "--ruleset", "shanghai", "--format", "json",
-                           "--price-level", "application").stdout)
-    assert moved["price_level"]["price_year"] == 2025 and moved["totals"]["grid_cny"] > quote["totals"]["grid_cny"]
+    assert quote["price_level"]["price_year"] == 2025 and quote["schedule"]["limit_working_days"] == 10
+    at_2019 = json.loads(run("quote", str(EXAMPLES / "shanghai-cafe.yaml"), "--ruleset", "shanghai", "--format", "json",
+                             "--price-level", "catalogue").stdout)
+    assert at_2019["price_level"]["price_year"] == 2019 and at_2019["totals"]["grid_cny"] == 12800 + 2830 + 30000
     refused = run("quote", str(EXAMPLES / "shanghai-cafe.yaml"), "--price-level", "2026")
     assert refused.returncode == 2 and "allowed: catalogue, application" in refused.stderr
 

@@ -84,7 +84,7 @@ def test_a_private_enterprise_sees_the_2025_160_kw_cap_of_the_national_layer():
 def test_every_variant_is_quoted_in_one_vectorised_call(monkeypatch):
     calls = []
     real = whatif.quote_frame
-    monkeypatch.setattr(whatif, "quote_frame", lambda frame, ruleset: calls.append(len(frame)) or real(frame, ruleset))
+    monkeypatch.setattr(whatif, "quote_frame", lambda frame, ruleset, **options: calls.append(len(frame)) or real(frame, ruleset, **options))
     _, result = whatif.quote_with_whatif(load_application(WAREHOUSE), load_ruleset("shandong-2019"))
     assert len(calls) == 1 and calls[0] > 40 and len(result.curve) == whatif.CURVE_POINTS
 

@@ -12,6 +12,11 @@ from costmodel.paths import tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml
 
 
+# The prices a case's amounts are worked at unless it says otherwise: the catalogue's own, so that a case dated 2026
+# checks the rules, not the price index.
+CASE_PRICE_LEVEL = "catalogue"
+
+
 def case_files() -> list[Path]:
     return sorted((tariffs_dir() / "rulesets").glob("*/tests/*.yaml"))
 
@@ -36,7 +41,7 @@ def load_cases(ruleset_id: str | None = None) -> list[tuple[str, str, dict, dict
             continue
         raw = check_keys(load_yaml(file), str(file), {"ruleset", "base", "cases"})
         for number, case in enumerate(raw["cases"], start=1):
-            check_keys(case, f"{file}: case {number}", {"name"}, {"with", "expect", "reject"})
+            check_keys(case, f"{file}: case {number}", {"name"}, {"with", "expect", "reject", "price_level"})
             test_id = f"{file.parent.parent.name}/{file.stem}/{number}: {case['name']}"
             cases.append((test_id, raw["ruleset"], with_changes(raw["base"], case.get("with")), case))
     return cases
@@ -44,14 +49,16 @@ def load_cases(ruleset_id: str | None = None) -> list[tuple[str, str, dict, dict
 
 def run_case(ruleset_name: str, application: dict, case: dict) -> list[str]:
     """What differs between the case's expectations and the quote (empty when it holds). The rule set is an id
-    or a jurisdiction, resolved by the case's application date like any quote's."""
+    or a jurisdiction, resolved by the case's application date like any quote's. A case checks the rules at the
+    catalogue's own prices (whatever the year), unless it names another `price_level`."""
     from costmodel.application import parse_application
     from costmodel.params import resolve_ruleset
     from costmodel.quote import quote_from_batch, quote_frame
 
     try:
         parsed = parse_application(application)
-        batch = quote_frame(parsed.to_frame(), resolve_ruleset(ruleset_name, parsed.application_date))
+        batch = quote_frame(parsed.to_frame(), resolve_ruleset(ruleset_name, parsed.application_date),
+                            price_level=case.get("price_level", CASE_PRICE_LEVEL))
     except InputError as error:  # an invalid application or no rules in force: the whole request is refused
         if "reject" in case and case["reject"] in str(error):
             return []

@@ -124,19 +124,20 @@ def schedule_summary(schedule: dict, words: dict[str, str]) -> str:
             .replace("{limit}", limit_text))
 
 
-def printable(application, ruleset, compare_with=None, range_model=None) -> dict:
+def printable(application, ruleset, compare_with=None, range_model=None, price_level: str | None = None) -> dict:
     """What a printed quote shows, as the page and `costmodel quote --pdf` both print it: the quote (with its budget
     range when a range model is given), the same application under `compare_with` (a rule set, or None), its what-if
     and the application itself."""
     from costmodel.quote import quote_application
     from costmodel.whatif import whatif_batch
 
-    batch, quoted, whatif = whatif_batch(application, ruleset)
+    levels = {} if price_level is None else {"price_level": price_level}  # else the quote's default
+    batch, quoted, whatif = whatif_batch(application, ruleset, **levels)
     if range_model is not None:
         from costmodel.ranges.attach import budget_ranges
 
         quoted = budget_ranges(range_model, batch, [quoted])[0]
-    compared = [] if compare_with is None else [quote_application(application, compare_with).model_dump(mode="json")]
+    compared = [] if compare_with is None else [quote_application(application, compare_with, **levels).model_dump(mode="json")]
     return {"quote": quoted.model_dump(mode="json"), "compared": compared, "whatif": whatif.model_dump(mode="json"),
             "application": application.model_dump(mode="json")}
 

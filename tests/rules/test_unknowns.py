@@ -20,8 +20,8 @@ def test_unknown_ownership_grants_nothing_and_the_quote_says_what_evidence_would
     ruleset = load_ruleset("national-2025")
     unknown = quote_application(_application({"kind": "enterprise", "enterprise": MEDIUM}, {"capacity": 150, "capacity_unit": "kW"}), ruleset)
     # medium, 150 kW urban: not small/micro, ownership unknown, so only the urban building red line: the customer
-    # funds its meter box 2,830
-    assert (unknown.boundary, unknown.totals.customer_cny) == ("red_line", 2830)
+    # funds its meter box, 2,830 at 2019 prices, 2,889.64 -> 2,890 at the application's 2025 level (x 1.021074, NBS PPI)
+    assert (unknown.boundary, unknown.totals.customer_cny) == ("red_line", 2890)
     [warning] = [w for w in unknown.warnings if w.startswith("ownership unknown")]
     assert "with ownership private, investment_boundary would be meter (rule boundary.zero_investment_private) instead of red_line" in warning
     assert "营业执照" in warning
@@ -44,12 +44,13 @@ def test_no_ownership_warning_where_knowing_it_would_change_nothing(ruleset_id, 
 def test_under_layers_the_what_if_decides_as_the_quote_does():
     # Shandong in 2025-09: its layer carries the national private rule; a medium firm of 150 kW at 0.9 (166.7 kVA) is
     # 10 kV under Shandong's kVA cap but low voltage under the national kW cap, so the quote is low voltage with the
-    # urban red line (customer: meter box 2,830), and ownership private would make it the meter (nothing)
+    # urban red line (customer: meter box 2,830 at 2019 prices, 2,890 at 2025's), and ownership private would make it
+    # the meter (nothing)
     policy = resolve_ruleset("shandong", dt.date(2025, 9, 1))
     assert tables_reading(policy, "ownership") == ["investment_boundary"]
     quote = quote_application(_application({"kind": "enterprise", "enterprise": MEDIUM},
                                            {"capacity": 150, "capacity_unit": "kW", "power_factor": 0.9}), policy)
-    assert (quote.supply_voltage, quote.boundary, quote.totals.customer_cny) == ("low_voltage", "red_line", 2830)
+    assert (quote.supply_voltage, quote.boundary, quote.totals.customer_cny) == ("low_voltage", "red_line", 2890)
     [warning] = [w for w in quote.warnings if w.startswith("ownership unknown")]
     assert "with ownership private, investment_boundary would be meter" in warning
     # with no difference the ownership makes, no warning: state-owned is what the quote already assumes

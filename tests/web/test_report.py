@@ -269,6 +269,9 @@ def test_prepayments_placeholder_shares_and_the_price_level_are_printed_apart_fr
     assert "在合同约定期限内结束临时用电的" in english  # the refund condition, as the text says it
     placeholder = quoted["totals"]["customer_placeholder_cny"]
     assert placeholder > 0 and f"Of which at placeholder rates: customer {placeholder:,.0f} CNY" in english
-    assert "<dd>2019 (the catalogue&#39;s price year)</dd>" in english
+    # the index (NBS PPI, 2019 = 100) starts at 2019's -0.3 %, so 2018 = 100 / 0.997 is the nearest year to 2016
+    assert "<dd>2018 (moved from 2019 by the nbs-ppi index, x 1.0030)</dd>" in english
+    at_2019 = report.render(quote_application(temporary, load_ruleset("national-1996"), price_level="catalogue").model_dump(mode="json"), "en", "page")
+    assert "<dd>2019 (the catalogue&#39;s price year)</dd>" in at_2019
     chinese = report.render(quoted, "zh", "page")
     assert "可退还的预交款" in chinese and "临时接电费（可退还的预交款）" in chinese and "其中按占位费率计" in chinese
