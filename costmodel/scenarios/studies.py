@@ -224,13 +224,45 @@ def _aggregate(frame: pd.DataFrame, numbers: pd.DataFrame, by: str | None) -> pd
     return table.astype({c: int for c in COUNTS})
 
 
+def group_sums(applications: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Counts and sums of the compared applications: overall ("overall", one row) and by each group column."""
+    numbers = applications[MEASURES].astype(float)
+    return {"overall": _aggregate(applications, numbers, None), **{group: _aggregate(applications, numbers, group) for group in GROUPS}}
+
+
+def _group_order(group: str, labels: pd.Index) -> list:
+    """Groups in the order the in-memory tables show them: capacity bands from the lowest, labels sorted."""
+    if group == "capacity_band":
+        bands = list(capacity_band(pd.Series([], dtype=float)).cat.categories)
+        return [band for band in bands if band in set(labels)]
+    return sorted(labels)
+
+
+def merge_sums(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The group_sums of several parts of one portfolio as the group_sums of the whole: every figure is a count
+    or a sum of yuan amounts, so adding the parts' figures gives the whole's exactly."""
+    merged = {"overall": pd.concat([part["overall"] for part in parts], ignore_index=True).sum().to_frame().T}
+    for group in GROUPS:
+        stacked = pd.concat([part[group] for part in parts], ignore_index=True)
+        table = stacked.groupby(stacked[group].astype(str), sort=False).sum(numeric_only=True)
+        table = table.loc[_group_order(group, table.index)]
+        table.index.name = group
+        merged[group] = table.reset_index()
+    return {name: table.astype({c: int for c in COUNTS}) for name, table in merged.items()}
+
+
+def comparison_figures(sums: dict[str, pd.DataFrame], rows_in: int, rows_rejected: int, baseline_id: str,
+                       reform_id: str) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """The overall figures (with the ids and the row counts) and the tables by group, from group_sums."""
+    overall = sums["overall"].iloc[0].to_dict()
+    overall = {"baseline": baseline_id, "reform": reform_id, "rows_in": rows_in, "rows_rejected": rows_rejected,
+               **{k: (int(v) if k in COUNTS else float(v)) for k, v in overall.items()}}
+    return overall, {group: sums[group] for group in GROUPS if group in sums}
+
+
 def compare_results(before: BatchResult, after: BatchResult, baseline_id: str, reform_id: str) -> Comparison:
     applications, rejected = _indicators(before, after)
-    numbers = applications[MEASURES].astype(float)
-    overall = _aggregate(applications, numbers, None).iloc[0].to_dict()
-    overall = {"baseline": baseline_id, "reform": reform_id, "rows_in": before.rows_in, "rows_rejected": len(rejected),
-               **{k: (int(v) if k in COUNTS else float(v)) for k, v in overall.items()}}
-    by_group = {group: _aggregate(applications, numbers, group) for group in GROUPS}
+    overall, by_group = comparison_figures(group_sums(applications), before.rows_in, len(rejected), baseline_id, reform_id)
     return Comparison(baseline_id, reform_id, applications, overall, by_group, rejected, before.rows_in)
 
 
@@ -266,11 +298,16 @@ def sweep(portfolio: Portfolio, baseline: RuleSet, path: str, values: list, cate
     for value in values:
         reform = sweep_ruleset(baseline, path, value, category)
         result = compare_results(before, quote_portfolio(portfolio, reform, 10**9, progress), baseline.id, reform.id)
-        overall = result.overall
-        # a list value (park levels) is shown as its members, so tables and charts take it as one label
-        rows.append({"value": ", ".join(map(str, value)) if isinstance(value, list) else value, "applications": overall["applications"], "moved_to_low_voltage": overall["moved_to_low_voltage"],
-                     "voltage_changed": overall["voltage_changed"], "boundary_changed": overall["boundary_changed"],
-                     "affected": overall["affected"], "customer_savings_cny": 0.0 - overall["customer_delta_cny"],  # 0.0 - x: no "-0" where nothing changed
-                     "grid_delta_cny": overall["grid_delta_cny"], "customer_after_cny": overall["customer_after_cny"],
-                     "grid_after_cny": overall["grid_after_cny"]})
+        rows.append(sweep_row(value, result.overall))
     return pd.DataFrame(rows)
+
+
+def sweep_row(value, overall: dict) -> dict:
+    """One row of a sweep's table: the overall figures of the value's comparison with the baseline."""
+    # a list value (park levels) is shown as its members, so tables and charts take it as one label
+    return {"value": ", ".join(map(str, value)) if isinstance(value, list) else value, "applications": overall["applications"],
+            "moved_to_low_voltage": overall["moved_to_low_voltage"],
+            "voltage_changed": overall["voltage_changed"], "boundary_changed": overall["boundary_changed"],
+            "affected": overall["affected"], "customer_savings_cny": 0.0 - overall["customer_delta_cny"],  # 0.0 - x: no "-0" where nothing changed
+            "grid_delta_cny": overall["grid_delta_cny"], "customer_after_cny": overall["customer_after_cny"],
+            "grid_after_cny": overall["grid_after_cny"]}
