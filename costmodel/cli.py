@@ -423,6 +423,64 @@ def _rejected_path(out: Path) -> Path:
     return out.with_name(out.stem + ".rejected.csv")
 
 
+STREAM_OPTION = typer.Option(False, "--stream", help="Read the portfolio (Parquet) in partitions and write a partitioned dataset "
+                             "to --out (a folder) with manifest.json; implied by a folder of Parquet files, --cluster or "
+                             "--scheduler. An interrupted run resumes when run again (docs/scaling.md)")
+PARTITION_ROWS_OPTION = typer.Option(250_000, "--partition-rows", min=1, help="Streaming: at most this many rows per partition "
+                                     "(one task each); the results do not depend on it")
+CLUSTER_OPTION = typer.Option(None, "--cluster", metavar="local[:N]", help="Streaming on a Dask LocalCluster of N single-threaded "
+                              "worker processes (default one per core); needs costmodel[distributed]")
+SCHEDULER_OPTION = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT", help="Streaming on an existing Dask cluster; "
+                                "its workers need this costmodel and tariffs, and the input and --out on a shared file system")
+
+
+def _streaming(portfolio: Path, stream: bool, cluster: Optional[str], scheduler: Optional[str]) -> bool:
+    return stream or portfolio.is_dir() or cluster is not None or scheduler is not None
+
+
+def _partition_progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("[bold]partitions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                        TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+    task = progress.add_task("partitions", total=None, rate="")
+    first: dict[str, int] = {}
+
+    def update(done: int, total: int, rows: int, seconds: float) -> None:
+        first.setdefault("rows", rows)  # rows an earlier run did are not this run's speed
+        rate = (rows - first["rows"]) / seconds if seconds > 0 else 0.0
+        progress.update(task, completed=done, total=total, rate=f"{rows:,} rows, {rate:,.0f} rows/s")
+
+    return progress, update
+
+
+def _run_stream(study, portfolio: Path, out: Path, partition_rows: int, force: bool, cluster: Optional[str],
+                scheduler: Optional[str], rulesets: list):
+    """A streaming study (costmodel.scenarios.streaming), here or on Dask, with partitions done / total and rows/s."""
+    from costmodel.scenarios.cluster import check_choice
+    from costmodel.scenarios.dataset import ingest
+    from costmodel.scenarios.streaming import stream_study
+
+    check_choice(cluster, scheduler)
+    protect_inputs([portfolio])
+    ingested = ingest(portfolio, partition_rows)
+
+    def announce(done: int, total: int) -> None:
+        if done:
+            console.print(f"resuming: {done} of {total} partitions already done in {out}")
+
+    progress, update = _partition_progress()
+    with progress:
+        return stream_study(study, ingested, out, force=force, cluster=cluster, scheduler=scheduler, progress=update,
+                            rulesets=rulesets, announce=announce)
+
+
+def _stream_totals(result, out: Path, what: str) -> None:
+    manifest = result.manifest
+    console.print(f"{manifest['rows_in']:,} rows in = {manifest['rows_out']:,} {what} + {manifest['rows_rejected']:,} rejected "
+                  f"({out}/rejected/), in {len(manifest['partitions'])} partitions; {out / 'manifest.json'}", markup=False)
+
+
 @app.command()
 def batch(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
@@ -430,16 +488,29 @@ def batch(
     out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
     chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP + " (the quotes and the rejected-rows file)"),
+    stream: bool = STREAM_OPTION,
+    partition_rows: int = PARTITION_ROWS_OPTION,
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
 ) -> None:
     """Quote every application of a portfolio; rows in = rows quoted + rows rejected.
 
     Finished chunks are kept in <out>.parts/ until the end, so a batch interrupted and run again
-    resumes where it stopped, without losing or repeating rows.
+    resumes where it stopped, without losing or repeating rows. Streaming (--stream), --out is a folder:
+    quotes/ and rejected/ as partitioned datasets and manifest.json.
     """
     from costmodel.scenarios.portfolio import write_table
     from costmodel.files import write_csv
     from costmodel.scenarios.studies import Checkpoint, quote_portfolio
 
+    if _streaming(portfolio, stream, cluster, scheduler):
+        from costmodel.scenarios.streaming import Study, ruleset_ref
+
+        chosen = load_ruleset(ruleset)
+        study = Study("batch", (ruleset_ref(chosen, ruleset),), chunk_rows=chunk_rows)
+        result = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, [chosen])
+        _stream_totals(result, out, f"quoted ({out}/quotes/)")
+        return
     check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio])
     table_format(out)  # an unknown suffix is refused before the work
     loaded = _load_portfolio(portfolio)
@@ -460,8 +531,9 @@ def batch(
 def _comparison_tables(comparison) -> dict:
     tables = {"overall": pd.DataFrame([comparison.overall])}
     tables.update({f"by_{group}": table for group, table in comparison.by_group.items()})
-    tables["affected"] = comparison.affected
-    tables["rejected"] = comparison.rejected
+    if hasattr(comparison, "affected"):  # in memory; streamed, they are in the applications/ and rejected/ datasets
+        tables["affected"] = comparison.affected
+        tables["rejected"] = comparison.rejected
     return tables
 
 
@@ -475,27 +547,43 @@ def compare_portfolio_command(
     out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
     workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+    stream: bool = STREAM_OPTION,
+    partition_rows: int = PARTITION_ROWS_OPTION,
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
 ) -> None:
-    """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
+    """What a reform changes for every application of a portfolio: deltas first, overall and by group.
+
+    Streaming (--stream), --out holds applications/ and rejected/ as partitioned datasets and manifest.json
+    beside the summary tables."""
     from costmodel.params.overrides import reformed_ruleset
     from costmodel.scenarios.report import write_outputs
     from costmodel.scenarios.studies import DEFAULT_WORKERS, compare_portfolio
 
-    check_outputs([out], force=force, inputs=[portfolio])
-
     base = load_ruleset(baseline)
     reformed = reformed_ruleset(baseline, reform)
-    loaded = _load_portfolio(portfolio)
-    progress, advance = _progress(len(loaded.frame), 2)
-    with progress:
-        comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
+    if _streaming(portfolio, stream, cluster, scheduler):
+        from costmodel.scenarios.streaming import Study, ruleset_ref
+
+        if out is None:
+            raise typer.BadParameter("streaming writes its results to a folder: give --out", param_hint="--out")
+        study = Study("compare", (ruleset_ref(base, baseline), ruleset_ref(reformed, baseline, reform=reform)))
+        comparison = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, [base, reformed])
+        rows_in, rows_rejected = comparison.manifest["rows_in"], comparison.manifest["rows_rejected"]
+    else:
+        check_outputs([out], force=force, inputs=[portfolio])
+        loaded = _load_portfolio(portfolio)
+        progress, advance = _progress(len(loaded.frame), 2)
+        with progress:
+            comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
+        rows_in, rows_rejected = comparison.rows_in, len(comparison.rejected)
     if json_output:
         print(json.dumps(comparison.overall, indent=2, ensure_ascii=False))
     else:
         _print_comparison(comparison)
     if out is not None:
         tables = _comparison_tables(comparison)
-        notes = [f"portfolio {portfolio}: {comparison.rows_in:,} rows, {len(comparison.rejected):,} rejected",
+        notes = [f"portfolio {portfolio}: {rows_in:,} rows, {rows_rejected:,} rejected",
                  f"baseline {base.id} (hash {base.content_hash}); reform {reformed.id} (hash {reformed.content_hash})",
                  "deltas are reform minus baseline; a negative customer delta is a saving"]
         written = write_outputs(out, f"{reformed.id} vs {base.id}", tables, notes,
@@ -546,24 +634,38 @@ def sweep_command(
     category: Optional[str] = typer.Option(None, help="Only this category of a broken-down parameter, e.g. rural"),
     out: Path = typer.Option(Path("out/sweep"), help="Directory for the table, chart, workbook and summary"),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+    stream: bool = STREAM_OPTION,
+    partition_rows: int = PARTITION_ROWS_OPTION,
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
 ) -> None:
     """The impact of each value of one parameter: table and chart of grid investment and customer savings."""
     from costmodel.scenarios.report import sweep_chart, write_outputs
     from costmodel.scenarios.studies import sweep
 
-    check_outputs([out], force=force, inputs=[portfolio])
-
     base = load_ruleset(ruleset)
     unit = base.parameter(parameter).unit
     parsed = _sweep_values(values)
-    loaded = _load_portfolio(portfolio)
-    progress, advance = _progress(len(loaded.frame), len(parsed) + 1)
-    with progress:
-        table = sweep(loaded, base, parameter, parsed, category, advance)
+    if _streaming(portfolio, stream, cluster, scheduler):
+        from costmodel.params.overrides import sweep_ruleset
+        from costmodel.scenarios.streaming import Study, ruleset_ref
+
+        references = [ruleset_ref(base, ruleset)] + [ruleset_ref(sweep_ruleset(base, parameter, value, category), ruleset,
+                                                                 sweep=(parameter, value, category)) for value in parsed]
+        result = _run_stream(Study("sweep", tuple(references), tuple(parsed)), portfolio, out, partition_rows, force, cluster,
+                             scheduler, [base])
+        table, rows_in = result.table, result.manifest["rows_in"]
+    else:
+        check_outputs([out], force=force, inputs=[portfolio])
+        loaded = _load_portfolio(portfolio)
+        progress, advance = _progress(len(loaded.frame), len(parsed) + 1)
+        with progress:
+            table = sweep(loaded, base, parameter, parsed, category, advance)
+        rows_in = loaded.rows_in
     label = parameter + (f"[{category}]" if category else "")
     charts = sweep_chart(table, label, unit, out / "sweep")
     written = write_outputs(out, f"Sweep of {label} against {base.id}", {"sweep": table},
-                            [f"portfolio {portfolio}: {loaded.rows_in:,} rows",
+                            [f"portfolio {portfolio}: {rows_in:,} rows",
                              f"baseline {base.id} (hash {base.content_hash}); values in {unit}",
                              "customer savings = baseline customer cost - reform customer cost"], charts)
     shown = Table(title=f"sweep of {label} ({unit}) against {base.id}")

@@ -21,6 +21,7 @@ import json
 import shutil
 import socket
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -315,3 +316,32 @@ def read_output(out: Path, table: str) -> pd.DataFrame:
     frame = pd.concat([pq.read_table(path).to_pandas() for path in paths], ignore_index=True)
     return frame.sort_values("row", kind="stable").reset_index(drop=True)
 
+
+
+def dask_executor(client) -> Callable[[Study, Ingest, list[Partition], Path], Iterator[dict]]:
+    """One Dask task per partition (costmodel.scenarios.cluster); keys unique to the run, so a long-lived cluster
+    never hands back another run's result."""
+    from costmodel.scenarios.cluster import run_tasks
+
+    def execute(study: Study, ingest: Ingest, partitions: list[Partition], out: Path) -> Iterator[dict]:
+        run = uuid.uuid4().hex[:12]
+        return run_tasks(client, run_partition, [(study, ingest, p, str(out)) for p in partitions],
+                         [f"costmodel-partition-{p.name}-{run}" for p in partitions])
+
+    return execute
+
+
+def stream_study(study: Study, ingest: Ingest, out: Path, *, force: bool = False, cluster: str | None = None,
+                 scheduler: str | None = None, progress: Progress | None = None, rulesets: list[RuleSet] | None = None,
+                 announce: Callable[[int, int], None] | None = None) -> StudyResult:
+    """A study from start (or resumption) to manifest: in this process, or on Dask with `cluster` / `scheduler`.
+    `announce(done, total)` is told, before the work, how many partitions an earlier run already did."""
+    pending = prepare_output(out, study, ingest, force)
+    if announce:
+        announce(len(ingest.partitions) - len(pending), len(ingest.partitions))
+    if cluster is None and scheduler is None:
+        return run_study(study, ingest, out, pending, run_local, progress, rulesets)
+    from costmodel.scenarios.cluster import dask_client
+
+    with dask_client(cluster, scheduler) as client:
+        return run_study(study, ingest, out, pending, dask_executor(client), progress, rulesets)

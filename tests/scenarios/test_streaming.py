@@ -1,0 +1,139 @@
+"""Streaming studies on one machine: the same answers as the in-memory path to the row, whatever the partition
+size; rows in = rows out + rows rejected per partition and overall; an interrupted study resumes."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+import pytest
+
+from costmodel.errors import InputError
+from costmodel.files import OutputError
+from costmodel.params import load_ruleset
+from costmodel.params.overrides import reformed_ruleset, sweep_ruleset
+from costmodel.scenarios.cluster import INSTALL_HINT, check_choice
+from costmodel.scenarios.dataset import ingest
+from costmodel.scenarios.portfolio import load_portfolio
+from costmodel.scenarios.streaming import Study, read_output, ruleset_ref, stream_study
+from costmodel.scenarios.studies import compare_portfolio, quote_portfolio, sweep
+from tests.reliability.files_support import interrupt_while_writing, leftovers, run_cli
+from tests.scenarios.streaming_support import BAD_ROWS, ROWS, as_text, write_dataset
+
+BASELINE, REFORM = "shandong-2019", "rural-lv-cap-160"
+CAP = "supply_voltage.low_voltage_cap"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("streaming"))
+
+
+@pytest.fixture(scope="module")
+def in_memory(inputs):
+    _, single = inputs
+    return compare_portfolio(load_portfolio(single), load_ruleset(BASELINE), reformed_ruleset(BASELINE, REFORM), workers=1)
+
+
+def compare_study() -> tuple[Study, list]:
+    base, reform = load_ruleset(BASELINE), reformed_ruleset(BASELINE, REFORM)
+    return Study("compare", (ruleset_ref(base, BASELINE), ruleset_ref(reform, BASELINE, reform=REFORM))), [base, reform]
+
+
+def assert_same_comparison(streamed, out, in_memory) -> None:
+    pd.testing.assert_frame_equal(as_text(read_output(out, "applications")), as_text(in_memory.applications))
+    pd.testing.assert_frame_equal(read_output(out, "rejected"), in_memory.rejected.reset_index(drop=True), check_dtype=False)
+    assert streamed.overall == in_memory.overall
+    for group, table in in_memory.by_group.items():
+        pd.testing.assert_frame_equal(streamed.by_group[group], as_text(table), check_dtype=False)
+
+
+@pytest.mark.parametrize("partition_rows", [45, 100, ROWS])
+def test_a_streamed_comparison_equals_the_in_memory_one_to_the_row(tmp_path, inputs, in_memory, partition_rows):
+    folder, _ = inputs
+    study, rulesets = compare_study()
+    streamed = stream_study(study, ingest(folder, partition_rows), tmp_path / "out", rulesets=rulesets)
+    assert_same_comparison(streamed, tmp_path / "out", in_memory)
+    assert in_memory.rejected["row"].tolist() == BAD_ROWS  # worked out from the files' sizes (streaming_support)
+
+
+def test_the_manifest_keeps_rows_in_equal_to_rows_out_plus_rejected(tmp_path, inputs):
+    folder, _ = inputs
+    study, rulesets = compare_study()
+    stream_study(study, ingest(folder, 100), tmp_path / "out", rulesets=rulesets)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert (manifest["rows_in"], manifest["rows_out"], manifest["rows_rejected"]) == (ROWS, ROWS - 2, 2)
+    rejected = {p["first_row"]: p["rows_rejected"] for p in manifest["partitions"] if p["rows_rejected"]}
+    assert rejected == {301: 1, 951: 1}  # the partitions holding rows 310 and 955
+    assert all(p["rows_in"] == p["rows_out"] + p["rows_rejected"] for p in manifest["partitions"])
+    # the outputs keep the input's partitions
+    assert (tmp_path / "out" / "applications" / "province=shandong" / "year=2025" / "part-000006.parquet").is_file()
+
+
+def test_a_streamed_batch_equals_the_in_memory_quotes(tmp_path, inputs):
+    folder, single = inputs
+    ruleset = load_ruleset(BASELINE)
+    expected = quote_portfolio(load_portfolio(single), ruleset)
+    stream_study(Study("batch", (ruleset_ref(ruleset, BASELINE),)), ingest(folder, 160), tmp_path / "out", rulesets=[ruleset])
+    pd.testing.assert_frame_equal(as_text(read_output(tmp_path / "out", "quotes")), as_text(expected.quotes))
+    assert read_output(tmp_path / "out", "rejected")["row"].tolist() == BAD_ROWS
+
+
+def test_a_streamed_sweep_equals_the_in_memory_sweep(tmp_path, inputs):
+    folder, single = inputs
+    base = load_ruleset(BASELINE)
+    values = [100, 160, 250]
+    expected = sweep(load_portfolio(single), base, CAP, values)
+    references = [ruleset_ref(base, BASELINE)] + [ruleset_ref(sweep_ruleset(base, CAP, v), BASELINE, sweep=(CAP, v, None)) for v in values]
+    streamed = stream_study(Study("sweep", tuple(references), tuple(values)), ingest(folder, 300), tmp_path / "out", rulesets=[base])
+    pd.testing.assert_frame_equal(streamed.table, expected, check_dtype=False)
+    assert expected["moved_to_low_voltage"].iloc[0] == 0  # a cap of 100 kVA, below the baseline's, moves nobody down
+
+
+def test_a_finished_study_is_not_overwritten_without_force(tmp_path, inputs):
+    folder, _ = inputs
+    study, rulesets = compare_study()
+    ingested = ingest(folder, 400)
+    stream_study(study, ingested, tmp_path / "out", rulesets=rulesets)
+    with pytest.raises(OutputError, match="--force"):
+        stream_study(study, ingested, tmp_path / "out", rulesets=rulesets)
+    again = stream_study(study, ingest(folder, 1000), tmp_path / "out", rulesets=rulesets, force=True)
+    assert len(again.manifest["partitions"]) == 4  # one per file: the earlier run's part files are gone
+    assert len(list((tmp_path / "out" / "applications").rglob("*.parquet"))) == 4
+
+
+def test_an_interrupted_study_resumes_without_losing_or_repeating_a_row(tmp_path, inputs):
+    folder, _ = inputs
+    arguments = ["compare-portfolio", folder, "--baseline", BASELINE, "--reform", REFORM, "--partition-rows", "100",
+                 "--out", tmp_path / "out"]
+    code, stderr = interrupt_while_writing("part-000005.parquet", *arguments, cwd=tmp_path)
+    assert code == 130, stderr
+    markers = tmp_path / "out" / "_partitions"
+    assert sorted(p.name for p in markers.iterdir()) == [f"part-00000{i}.json" for i in range(5)]
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out" / "manifest.json").exists()
+    written = {p.name: p.stat().st_mtime_ns for p in markers.iterdir()}
+    resumed = run_cli(*arguments, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming: 5 of 13 partitions already done" in resumed.stdout
+    assert all(markers.joinpath(name).stat().st_mtime_ns == mtime for name, mtime in written.items())  # not done again
+    fresh = run_cli(*arguments[:-1], tmp_path / "fresh", cwd=tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    resumed_rows = read_output(tmp_path / "out", "applications")
+    assert resumed_rows["row"].is_unique and len(resumed_rows) == ROWS - 2
+    pd.testing.assert_frame_equal(resumed_rows, read_output(tmp_path / "fresh", "applications"))
+
+
+def test_cluster_options_without_dask_say_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: importing it fails
+    with pytest.raises(InputError) as refused:
+        check_choice("local:2", None)
+    assert INSTALL_HINT in str(refused.value) and "costmodel[distributed]" in str(refused.value)
+
+
+@pytest.mark.parametrize("cluster, scheduler, message", [
+    ("local:0", None, "allowed: local"), ("remote", None, "allowed: local"), ("local", "tcp://h:1", "not both"),
+    (None, "h:8786", "allowed: the scheduler's address")])
+def test_cluster_options_are_checked_before_any_work(cluster, scheduler, message):
+    with pytest.raises(InputError, match=message):
+        check_choice(cluster, scheduler)
