@@ -43,3 +43,14 @@ def as_text(frame):
     """Label columns as plain text, to compare tables whose categoricals hold different category sets."""
     return frame.astype({column: str for column in frame.columns if str(frame[column].dtype) == "category"}).reset_index(drop=True)
 
+
+
+def set_environment(name: str, value: str | None) -> None:
+    """Set (None: remove) an environment variable; run on Dask workers through client.run (a bound method of
+    os.environ would be pickled with a copy of the mapping, and change nothing there)."""
+    import os
+
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
