@@ -8,16 +8,22 @@ purpose, at global rows worked out from those sizes:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 
+from costmodel.params import load_ruleset
+from costmodel.params.overrides import reformed_ruleset
 from costmodel.scenarios.generate import generate_portfolio
 from costmodel.scenarios.portfolio import write_table
+from costmodel.scenarios.streaming import Study, read_output, ruleset_ref
 
 FILES = ["province=hebei/year=2024/a.parquet", "province=hebei/year=2025/a.parquet", "province=shandong/year=2025/a.parquet",
          "province=shandong/year=2025/b.parquet"]
 SIZES = [300, 250, 400, 250]
+BASELINE, REFORM = "shandong-2019", "rural-lv-cap-160"
 BAD_ROWS = [310, 955]
 ROWS = sum(SIZES)
 
@@ -48,9 +54,20 @@ def as_text(frame):
 def set_environment(name: str, value: str | None) -> None:
     """Set (None: remove) an environment variable; run on Dask workers through client.run (a bound method of
     os.environ would be pickled with a copy of the mapping, and change nothing there)."""
-    import os
-
     if value is None:
         os.environ.pop(name, None)
     else:
         os.environ[name] = value
+
+
+def compare_study() -> tuple[Study, list]:
+    base, reform = load_ruleset(BASELINE), reformed_ruleset(BASELINE, REFORM)
+    return Study("compare", (ruleset_ref(base, BASELINE), ruleset_ref(reform, BASELINE, reform=REFORM))), [base, reform]
+
+
+def assert_same_comparison(streamed, out, in_memory) -> None:
+    pd.testing.assert_frame_equal(as_text(read_output(out, "applications")), as_text(in_memory.applications))
+    pd.testing.assert_frame_equal(read_output(out, "rejected"), in_memory.rejected.reset_index(drop=True), check_dtype=False)
+    assert streamed.overall == in_memory.overall
+    for group, table in in_memory.by_group.items():
+        pd.testing.assert_frame_equal(streamed.by_group[group], as_text(table), check_dtype=False)

@@ -9,16 +9,14 @@ import signal
 import threading
 import time
 
-import pandas as pd
 import pytest
 
 from costmodel.files import PAUSE_ENV
 from costmodel.paths import ENV_VAR
 from costmodel.scenarios.dataset import ingest
-from costmodel.scenarios.streaming import (RuleSetMismatch, dask_executor, prepare_output, read_output, run_study,
+from costmodel.scenarios.streaming import (RuleSetMismatch, dask_executor, prepare_output, run_study,
                                            stream_study)
-from tests.scenarios.streaming_support import set_environment, write_dataset
-from tests.scenarios.test_streaming import assert_same_comparison, compare_study, in_memory, inputs  # noqa: F401 - fixtures
+from tests.scenarios.streaming_support import assert_same_comparison, compare_study, set_environment, write_dataset
 
 distributed = pytest.importorskip("distributed")
 

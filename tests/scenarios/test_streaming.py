@@ -12,41 +12,16 @@ import pytest
 from costmodel.errors import InputError
 from costmodel.files import OutputError
 from costmodel.params import load_ruleset
-from costmodel.params.overrides import reformed_ruleset, sweep_ruleset
+from costmodel.params.overrides import sweep_ruleset
 from costmodel.scenarios.cluster import INSTALL_HINT, check_choice
 from costmodel.scenarios.dataset import ingest
 from costmodel.scenarios.portfolio import load_portfolio
 from costmodel.scenarios.streaming import Study, read_output, ruleset_ref, stream_study
-from costmodel.scenarios.studies import compare_portfolio, quote_portfolio, sweep
+from costmodel.scenarios.studies import quote_portfolio, sweep
 from tests.reliability.files_support import interrupt_while_writing, leftovers, run_cli
-from tests.scenarios.streaming_support import BAD_ROWS, ROWS, as_text, write_dataset
+from tests.scenarios.streaming_support import BAD_ROWS, BASELINE, REFORM, ROWS, as_text, assert_same_comparison, compare_study
 
-BASELINE, REFORM = "shandong-2019", "rural-lv-cap-160"
 CAP = "supply_voltage.low_voltage_cap"
-
-
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    return write_dataset(tmp_path_factory.mktemp("streaming"))
-
-
-@pytest.fixture(scope="module")
-def in_memory(inputs):
-    _, single = inputs
-    return compare_portfolio(load_portfolio(single), load_ruleset(BASELINE), reformed_ruleset(BASELINE, REFORM), workers=1)
-
-
-def compare_study() -> tuple[Study, list]:
-    base, reform = load_ruleset(BASELINE), reformed_ruleset(BASELINE, REFORM)
-    return Study("compare", (ruleset_ref(base, BASELINE), ruleset_ref(reform, BASELINE, reform=REFORM))), [base, reform]
-
-
-def assert_same_comparison(streamed, out, in_memory) -> None:
-    pd.testing.assert_frame_equal(as_text(read_output(out, "applications")), as_text(in_memory.applications))
-    pd.testing.assert_frame_equal(read_output(out, "rejected"), in_memory.rejected.reset_index(drop=True), check_dtype=False)
-    assert streamed.overall == in_memory.overall
-    for group, table in in_memory.by_group.items():
-        pd.testing.assert_frame_equal(streamed.by_group[group], as_text(table), check_dtype=False)
 
 
 @pytest.mark.parametrize("partition_rows", [45, 100, ROWS])
