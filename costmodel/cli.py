@@ -784,6 +784,74 @@ def network_import_gr(
                   f"{int((network.nodes['kind'] == 'customer').sum())} customers", markup=False)
 
 
+@network_app.command("generate-parks")
+def network_generate_parks(
+    parks: int = typer.Option(..., "--parks", help="Number of park folders"),
+    seed: int = typer.Option(..., help="Random seed: the same seed gives the same parks"),
+    out: Path = typer.Option(..., help="Folder to write park-001/, park-002/, ... into"),
+    sizes: str = typer.Option("4,5,6,8,10,12", help="Street-grid sizes n (n x n junctions), taken in turn"),
+    force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+) -> None:
+    """Synthetic parks of mixed sizes for optimize-many: street grids, feeder bays, plots and their applications."""
+    from costmodel.scenarios.parks import write_parks
+
+    check_outputs([out], force=force)
+    try:
+        grid_sizes = [int(size) for size in sizes.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{sizes!r}; allowed: whole numbers >= 2 separated by commas, e.g. 4,6,8", param_hint="--sizes") from None
+    if not grid_sizes or min(grid_sizes) < 2:
+        raise typer.BadParameter(f"{sizes!r}; allowed: whole numbers >= 2 separated by commas, e.g. 4,6,8", param_hint="--sizes")
+    written = write_parks(out, parks, seed, grid_sizes)
+    console.print(f"wrote {len(written)} parks to {out} (seed {seed})", markup=False)
+
+
+@app.command("optimize-many")
+def optimize_many(
+    folder: Path = typer.Argument(..., help="A folder of park folders (each: nodes.csv, corridors.csv, customers.csv, applications.csv)"),
+    ruleset: str = typer.Option("shandong-2019", help="Rule set: network limits and the funding rules"),
+    time_limit: float = typer.Option(60.0, min=0.1, help="Each park's solver time limit, seconds"),
+    gap: float = typer.Option(NETWORK_GAP, min=0.0, max=1.0, help="Relative MIP gap at which each park stops"),
+    grace: float = typer.Option(60.0, min=0.0, help="Seconds past the time limit after which a park's process is killed"),
+    out: Optional[Path] = typer.Option(None, help="Write the table of parks (.csv, .parquet or .xlsx)"),
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+) -> None:
+    """Optimise every park under FOLDER, each in its own process with its own time limit: one row per park (status,
+    objective, bound, gap, seconds, what the customers and the grid company pay). A park that fails is a row."""
+    from costmodel.scenarios.cluster import check_choice, dask_client
+    from costmodel.scenarios.parks import optimise_parks, park_folders
+
+    check_outputs([out], force=force, inputs=[folder])
+    if out is not None:
+        table_format(out)
+    check_choice(cluster, scheduler)
+    parks = park_folders(folder)
+    load_ruleset(ruleset)  # an unknown rule set is refused before any park starts
+    stderr = Console(stderr=True)
+
+    def report(done: int, total: int, row: dict) -> None:
+        stderr.print(f"[{done}/{total}] {row['park']}: {row['status']}, {row['seconds'] or 0:.1f} s", markup=False)
+
+    if cluster is None and scheduler is None:
+        table = optimise_parks(parks, ruleset, time_limit, gap, grace, progress=report)
+    else:
+        with dask_client(cluster, scheduler) as client:
+            table = optimise_parks(parks, ruleset, time_limit, gap, grace, client, report)
+    shown = Table(title=f"{len(table)} parks under {ruleset}")
+    for column in ("park", "status", "objective_cny", "bound_cny", "gap", "seconds", "customer_cny", "grid_cny", "diagnosis"):
+        shown.add_column(column, overflow="fold")
+    for row in table.itertuples(index=False):
+        amounts = ["" if pd.isna(value) else f"{value:,.0f}" for value in (row.objective_cny, row.bound_cny, row.customer_cny, row.grid_cny)]
+        shown.add_row(row.park, row.status, *amounts[:2], "" if pd.isna(row.gap) else f"{row.gap:.2%}",
+                      "" if pd.isna(row.seconds) else f"{row.seconds:,.1f}", *amounts[2:], escape(row.diagnosis or ""))
+    console.print(shown)
+    if out is not None:
+        files.write_table(table, out)
+        Console(stderr=True).print(f"wrote {out}")
+
+
 register_schedule_commands(app)
 
 
