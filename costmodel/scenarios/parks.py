@@ -105,8 +105,14 @@ def write_parks(out: Path, parks: int, seed: int, sizes: Sequence[int] = (4, 5, 
 # ------------------------------------------------------------------------------------------- one park
 
 def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_gap: float) -> dict:
-    """One park optimised and its customers quoted under the rule set: a RESULT_COLUMNS row."""
-    from costmodel.grid.cli_network import optimize_network
+    """One park optimised and its customers quoted under the rule set: a RESULT_COLUMNS row.
+
+    The optimiser's public steps as `costmodel optimize` takes them (grid.cli_network.optimize_network), without
+    the AC check and the map: they are not in the row, and the AC check's pandapower alone takes seconds to import
+    in every park's process."""
+    from costmodel.grid.components import design_to_components
+    from costmodel.grid.model import extract, prepare, solve
+    from costmodel.grid.network import load_customers, load_grid_limits, load_network
     from costmodel.grid.status import stdout_to_stderr
     from costmodel.params import load_ruleset
     from costmodel.quote import quote_frame
@@ -119,12 +125,15 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
         raise InputError(f"{folder / 'applications.csv'}: row {first['row']}: {first['reason']}")
     ruleset = load_ruleset(ruleset_id)
     when = portfolio.frame["application_date"].max().date()
+    network = load_network(folder)
+    instance = prepare(network, load_customers(folder / "customers.csv", network), load_grid_limits(ruleset_id, when))
     with stdout_to_stderr():  # the solver's log never reaches stdout, which carries the row
-        result = optimize_network(folder, folder / "customers.csv", ruleset_id, time_limit_s, mip_gap, None, when)
-    report = result["report"]
+        design = extract(instance, solve(instance, time_limit_s, mip_gap))
+    report = design.report
+    components = design_to_components(design)
     totals = {"customer_cny": None, "grid_cny": None, "total_cny": None}
-    if len(result["components"]):
-        quoted = quote_frame(portfolio.frame, ruleset, components=result["components"]).totals
+    if len(components):
+        quoted = quote_frame(portfolio.frame, ruleset, components=components).totals
         totals = {key: float(quoted[key].sum()) for key in totals}
     return {"park": folder.name, "status": report["status"], "objective_cny": report.get("objective_cny"),
             "bound_cny": report.get("bound_cny"), "gap": report.get("gap"), "seconds": report.get("seconds"),
