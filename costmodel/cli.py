@@ -385,15 +385,28 @@ app.add_typer(portfolio_app, name="portfolio")
 def portfolio_generate(
     rows: int = typer.Option(..., help="Number of applications"),
     seed: int = typer.Option(..., help="Random seed: the same seed gives the same portfolio"),
-    out: Path = typer.Option(..., help="Output file: .csv, .parquet or .xlsx"),
+    out: Optional[Path] = typer.Option(None, help="Output file: .csv, .parquet or .xlsx"),
     assumptions: Optional[Path] = typer.Option(None, help="Distribution assumptions YAML (default examples/portfolios/synthetic.yaml)"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    partitioned: Optional[Path] = typer.Option(None, "--partitioned", metavar="DIR", help="Instead of --out: a Parquet dataset "
+                                               "partitioned by province and year (DIR/province=<id>/year=<yyyy>/)"),
+    provinces: str = typer.Option("all", help="With --partitioned: all, or province ids separated by commas; rows in proportion "
+                                              "to tariffs/studies/province-electricity-2022.yaml"),
 ) -> None:
     """A synthetic portfolio drawn from documented distributions."""
     from costmodel.scenarios.generate import DEFAULT_ASSUMPTIONS, generate_portfolio
     from costmodel.scenarios.portfolio import write_table
 
-    check_outputs([out], force=force, inputs=[assumptions])
+    if (out is None) == (partitioned is None):
+        raise typer.BadParameter("give --out FILE or --partitioned DIR (one of them)", param_hint="--out")
+    check_outputs([out, partitioned], force=force, inputs=[assumptions])
+    if partitioned is not None:
+        from costmodel.scenarios.national import write_national
+
+        counts = write_national(partitioned, rows, seed, provinces, assumptions or DEFAULT_ASSUMPTIONS)
+        console.print(f"wrote {sum(counts.values()):,} applications of {len(counts)} provinces to {partitioned} (seed {seed})",
+                      markup=False)
+        return
     table_format(out)  # an unknown suffix is refused before the work
 
     frame = generate_portfolio(rows, seed, assumptions or DEFAULT_ASSUMPTIONS)
