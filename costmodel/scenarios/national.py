@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from costmodel import files
 from costmodel.errors import InputError
-from costmodel.params.sources import check_source_keys
+from costmodel.params.parameter import Reference
 from costmodel.paths import tariffs_dir
 from costmodel.scenarios.generate import DEFAULT_ASSUMPTIONS, generate_portfolio
 from costmodel.yamlio import check_keys, load_yaml
@@ -28,11 +28,16 @@ CHUNK_ROWS = 1_000_000  # rows generated (and held) at once; part of the seeding
 ROW_GROUP_ROWS = 100_000  # row groups a streaming partition can start and end in without reading much more
 
 
-def province_weights(path: Path | None = None) -> dict[str, float]:
-    """Province id -> its figure, from the dated YAML (unit, reference with a known source)."""
-    path = path or tariffs_dir() / WEIGHTS_FILE
+def weights_reference() -> Reference:
+    path = tariffs_dir() / WEIGHTS_FILE
+    return Reference.from_yaml(load_yaml(path).get("reference"), str(path), old_form=False)
+
+
+def province_weights() -> dict[str, float]:
+    """Province id -> its figure, from the dated YAML (unit, and a reference citing a source of the bibliography)."""
+    path = tariffs_dir() / WEIGHTS_FILE
     raw = check_keys(load_yaml(path), str(path), {"description", "unit", "date", "reference", "provinces"})
-    check_source_keys([raw["reference"].get("source") if isinstance(raw["reference"], dict) else None], f"{path}: reference")
+    weights_reference()
     weights = {}
     for province, entry in raw["provinces"].items():
         entry = check_keys(entry, f"{path}: provinces.{province}", {"name_zh", "value"})

@@ -8,7 +8,7 @@ import pytest
 
 from costmodel.errors import InputError
 from costmodel.scenarios.dataset import ingest, validate_partition
-from costmodel.scenarios.national import allocate, chosen_provinces, province_weights, write_national
+from costmodel.scenarios.national import allocate, chosen_provinces, province_weights, weights_reference, write_national
 from costmodel.paths import tariffs_dir
 from costmodel.yamlio import load_yaml
 
@@ -26,8 +26,8 @@ def test_largest_remainder_allocation_adds_up_and_breaks_ties_in_listed_order():
 def test_the_figures_cover_the_31_provinces_and_say_they_are_unverified():
     weights = province_weights()
     assert len(weights) == 31 and {"shandong", "guangdong", "xizang", "neimenggu", "xinjiang"} <= set(weights)
-    raw = load_yaml(tariffs_dir() / "studies" / "province-electricity-2022.yaml")
-    assert raw["reference"]["unverified"] is True and raw["unit"].startswith("100 GWh")
+    assert weights_reference().unverified and weights_reference().key == "electricity-by-province-2022"
+    assert load_yaml(tariffs_dir() / "studies" / "province-electricity-2022.yaml")["unit"] == "100 GWh (亿千瓦时)"
     with pytest.raises(InputError, match="unknown \\['atlantis'\\]"):
         chosen_provinces("shandong,atlantis", weights)
 
