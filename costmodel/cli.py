@@ -436,6 +436,7 @@ def _rejected_path(out: Path) -> Path:
     return out.with_name(out.stem + ".rejected.csv")
 
 
+IN_FORCE = "in-force"  # costmodel.scenarios.streaming.IN_FORCE, without importing the streaming module for every command
 STREAM_OPTION = typer.Option(False, "--stream", help="Read the portfolio (Parquet) in partitions and write a partitioned dataset "
                              "to --out (a folder) with manifest.json; implied by a folder of Parquet files, --cluster or "
                              "--scheduler. An interrupted run resumes when run again (docs/scaling.md)")
@@ -497,7 +498,8 @@ def _stream_totals(result, out: Path, what: str) -> None:
 @app.command()
 def batch(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
-    ruleset: str = typer.Option(..., help="Rule set id"),
+    ruleset: str = typer.Option(..., help=f"Rule set id; or {IN_FORCE} (streaming): each row under the rules in force in its "
+                                          "province (the dataset's province=<id> folders) on its date"),
     out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
     chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP + " (the quotes and the rejected-rows file)"),
@@ -516,12 +518,12 @@ def batch(
     from costmodel.files import write_csv
     from costmodel.scenarios.studies import Checkpoint, quote_portfolio
 
-    if _streaming(portfolio, stream, cluster, scheduler):
-        from costmodel.scenarios.streaming import Study, ruleset_ref
+    if _streaming(portfolio, stream, cluster, scheduler) or ruleset == IN_FORCE:
+        from costmodel.scenarios.streaming import InForceRef, Study, ruleset_ref
 
-        chosen = load_ruleset(ruleset)
-        study = Study("batch", (ruleset_ref(chosen, ruleset),), chunk_rows=chunk_rows)
-        result = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, [chosen])
+        chosen = None if ruleset == IN_FORCE else load_ruleset(ruleset)
+        study = Study("batch", (InForceRef.of(()) if chosen is None else ruleset_ref(chosen, ruleset),), chunk_rows=chunk_rows)
+        result = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, chosen and [chosen])
         _stream_totals(result, out, f"quoted ({out}/quotes/)")
         return
     check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio])
@@ -553,7 +555,8 @@ def _comparison_tables(comparison) -> dict:
 @app.command("compare-portfolio")
 def compare_portfolio_command(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
-    baseline: str = typer.Option(..., help="Baseline rule set id"),
+    baseline: str = typer.Option(..., help=f"Baseline rule set id; or {IN_FORCE} (streaming): each row under the rules in "
+                                           "force in its province (the dataset's province=<id> folders) on its date"),
     reform: str = typer.Option(..., help="Reform: a rule set id, or reforms applied in turn over the baseline (ids of "
                                          "tariffs/overrides or override files, comma-separated: a,b)"),
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
@@ -573,23 +576,31 @@ def compare_portfolio_command(
     from costmodel.scenarios.report import write_outputs
     from costmodel.scenarios.studies import DEFAULT_WORKERS, compare_portfolio
 
-    base = load_ruleset(baseline)
-    reformed = reformed_ruleset(baseline, reform)
-    if _streaming(portfolio, stream, cluster, scheduler):
-        from costmodel.scenarios.streaming import Study, ruleset_ref
+    if _streaming(portfolio, stream, cluster, scheduler) or baseline == IN_FORCE:
+        from costmodel.scenarios.streaming import InForceRef, Study, ruleset_ref
 
         if out is None:
             raise typer.BadParameter("streaming writes its results to a folder: give --out", param_hint="--out")
-        study = Study("compare", (ruleset_ref(base, baseline), ruleset_ref(reformed, baseline, reform=reform)))
-        comparison = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, [base, reformed])
+        if baseline == IN_FORCE:  # the reforms over each row's own rules
+            reforms = tuple(name.strip() for name in reform.split(",") if name.strip())
+            study, rulesets = Study("compare", (InForceRef.of(()), InForceRef.of(reforms))), None
+            titles = [f"the rules in force in each row's province on its date; reforms {', '.join(reforms)} over them"]
+        else:
+            base, reformed = load_ruleset(baseline), reformed_ruleset(baseline, reform)
+            study = Study("compare", (ruleset_ref(base, baseline), ruleset_ref(reformed, baseline, reform=reform)))
+            rulesets = [base, reformed]
+        comparison = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, rulesets)
         rows_in, rows_rejected = comparison.manifest["rows_in"], comparison.manifest["rows_rejected"]
     else:
         check_outputs([out], force=force, inputs=[portfolio])
+        base, reformed = load_ruleset(baseline), reformed_ruleset(baseline, reform)
         loaded = _load_portfolio(portfolio)
         progress, advance = _progress(len(loaded.frame), 2)
         with progress:
             comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
         rows_in, rows_rejected = comparison.rows_in, len(comparison.rejected)
+    if baseline != IN_FORCE:
+        titles = [f"baseline {base.id} (hash {base.content_hash}); reform {reformed.id} (hash {reformed.content_hash})"]
     if json_output:
         print(json.dumps(comparison.overall, indent=2, ensure_ascii=False))
     else:
@@ -597,9 +608,9 @@ def compare_portfolio_command(
     if out is not None:
         tables = _comparison_tables(comparison)
         notes = [f"portfolio {portfolio}: {rows_in:,} rows, {rows_rejected:,} rejected",
-                 f"baseline {base.id} (hash {base.content_hash}); reform {reformed.id} (hash {reformed.content_hash})",
+                 *titles,
                  "deltas are reform minus baseline; a negative customer delta is a saving"]
-        written = write_outputs(out, f"{reformed.id} vs {base.id}", tables, notes,
+        written = write_outputs(out, f"{comparison.reform_id} vs {comparison.baseline_id}", tables, notes,
                                 summary_tables=["overall", "by_area", "by_enterprise_size", "by_capacity_band", "by_park_level"])
         Console(stderr=True).print(f"wrote {len(written)} files to {out}")
 

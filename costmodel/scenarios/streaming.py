@@ -34,11 +34,12 @@ import pyarrow.parquet as pq
 from costmodel import files
 from costmodel.errors import CostmodelError, InputError
 from costmodel.files import OutputError
-from costmodel.params import RuleSet, load_ruleset
-from costmodel.params.overrides import reformed_ruleset, sweep_ruleset
+from costmodel.params import RuleSet, available_rulesets, load_ruleset
+from costmodel.params.overrides import load_reform, reformed_ruleset, sweep_ruleset
 from costmodel.scenarios.dataset import Ingest, Partition, validate_partition
-from costmodel.scenarios.studies import (COUNTS, GROUPS, SUMMARY_COLUMNS, _indicators, comparison_figures, group_sums,
-                                         merge_sums, quote_portfolio, sweep_row)
+from costmodel.scenarios.portfolio import Portfolio
+from costmodel.scenarios.studies import (COUNTS, GROUPS, SUMMARY_COLUMNS, BatchResult, _indicators, comparison_figures, group_sums,
+                                         jurisdiction_of, merge_sums, quote_in_force, quote_portfolio, sweep_row)
 
 KINDS = ("batch", "compare", "sweep")
 MARKERS = "_partitions"
@@ -94,8 +95,58 @@ class RuleSetRef:
         return ruleset
 
 
+    @property
+    def label(self) -> str:
+        return self.baseline
+
+    def quoter(self, partition: Partition, chunk_rows: int) -> Callable[[Portfolio], BatchResult]:
+        ruleset = self.load()
+        return lambda portfolio: quote_portfolio(portfolio, ruleset, chunk_rows)
+
+
 def ruleset_ref(ruleset: RuleSet, baseline: str, reform: str | None = None, sweep: tuple | None = None) -> RuleSetRef:
     return RuleSetRef(baseline, ruleset.content_hash, reform, sweep)
+
+
+IN_FORCE = "in-force"
+
+
+def _tariffs_hashes(reforms: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The content hash of every shipped rule set, and of each reform (over its own baseline)."""
+    hashes = [(ruleset_id, load_ruleset(ruleset_id).content_hash) for ruleset_id in available_rulesets()]
+    return tuple(hashes + [(f"reform {name}", load_reform(name).ruleset.content_hash) for name in reforms])
+
+
+@dataclass(frozen=True)
+class InForceRef:
+    """The rules in force in each partition's province (its `province=` folder; the national layer alone where
+    the tariffs hold no layer of that province) on each row's date, with `reforms` over them. Every rule set a
+    row may resolve to is checked: the worker's hashes of all shipped rule sets and of the reforms must be the
+    study's."""
+
+    reforms: tuple[str, ...]
+    hashes: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, reforms: tuple[str, ...]) -> InForceRef:
+        return cls(tuple(reforms), _tariffs_hashes(tuple(reforms)))
+
+    @property
+    def label(self) -> str:
+        return "+".join([IN_FORCE, *self.reforms])
+
+    def check(self) -> None:
+        own = dict(_tariffs_hashes(self.reforms))
+        for name, expected in self.hashes:
+            if own.get(name) != expected:
+                raise RuleSetMismatch(f"rule set {name} on worker {socket.gethostname()} has content hash {own.get(name)}, the "
+                                      f"study was started with {expected}; give every worker the same tariffs as the machine "
+                                      "that starts the study")
+
+    def quoter(self, partition: Partition, chunk_rows: int) -> Callable[[Portfolio], BatchResult]:
+        self.check()
+        jurisdiction = jurisdiction_of(dict(partition.keys).get("province"))
+        return lambda portfolio: quote_in_force(portfolio, jurisdiction, self.reforms, chunk_rows)
 
 
 @dataclass(frozen=True)
@@ -104,7 +155,7 @@ class Study:
     (baseline, one per value); `values` are the sweep's values as given."""
 
     kind: str
-    rulesets: tuple[RuleSetRef, ...]
+    rulesets: tuple[RuleSetRef | InForceRef, ...]
     values: tuple = ()
     chunk_rows: int = 250_000
 
@@ -154,22 +205,25 @@ def _sums_frames(sums: dict) -> dict[str, pd.DataFrame]:
     return {name: pd.DataFrame(columns) for name, columns in sums.items()}
 
 
-def _batch_outputs(portfolio, rulesets: list[RuleSet], study: Study) -> tuple[dict, int, dict]:
-    result = quote_portfolio(portfolio, rulesets[0], study.chunk_rows)
+Quoter = Callable[[Portfolio], BatchResult]
+
+
+def _batch_outputs(portfolio: Portfolio, quoters: list[Quoter]) -> tuple[dict, int, dict]:
+    result = quoters[0](portfolio)
     return {"quotes": result.quotes, "rejected": result.rejected}, len(result.quotes), {}
 
 
-def _compare_outputs(portfolio, rulesets: list[RuleSet], study: Study) -> tuple[dict, int, dict]:
-    before, after = (quote_portfolio(portfolio, ruleset, study.chunk_rows) for ruleset in rulesets)
+def _compare_outputs(portfolio: Portfolio, quoters: list[Quoter]) -> tuple[dict, int, dict]:
+    before, after = (quote(portfolio) for quote in quoters)
     applications, rejected = _indicators(before, after)
     return {"applications": applications, "rejected": rejected}, len(applications), {"sums": _sums_json(group_sums(applications))}
 
 
-def _sweep_outputs(portfolio, rulesets: list[RuleSet], study: Study) -> tuple[dict, int, dict]:
-    before = quote_portfolio(portfolio, rulesets[0], study.chunk_rows)
+def _sweep_outputs(portfolio: Portfolio, quoters: list[Quoter]) -> tuple[dict, int, dict]:
+    before = quoters[0](portfolio)
     rejected, compared, sums = [before.rejected], None, []
-    for reform in rulesets[1:]:
-        applications, refused = _indicators(before, quote_portfolio(portfolio, reform, study.chunk_rows))
+    for quote in quoters[1:]:
+        applications, refused = _indicators(before, quote(portfolio))
         rejected.append(refused)
         rows = applications["row"].to_numpy()
         compared = rows if compared is None else np.intersect1d(compared, rows)
@@ -184,9 +238,9 @@ WORK = {"batch": _batch_outputs, "compare": _compare_outputs, "sweep": _sweep_ou
 def run_partition(study: Study, ingest: Ingest, partition: Partition, out: str) -> dict:
     """Do one partition: its outputs, then its marker (returned). The unit of work of every executor."""
     started = time.perf_counter()
-    rulesets = [ref.load() for ref in study.rulesets]
+    quoters = [ref.quoter(partition, study.chunk_rows) for ref in study.rulesets]  # the rules checked before any work
     portfolio = validate_partition(ingest, partition)
-    tables, rows_out, extra = WORK[study.kind](portfolio, rulesets, study)
+    tables, rows_out, extra = WORK[study.kind](portfolio, quoters)
     out = Path(out)
     for name, schema in OUTPUTS[study.kind].items():
         _write(tables[name], schema, _output_path(out, name, partition))
@@ -288,7 +342,7 @@ def finish(study: Study, ingest: Ingest, out: Path, rulesets: list[RuleSet] | No
                 "partitions": [{k: m[k] for k in ("partition", "file", "first_row", "rows_in", "rows_out", "rows_rejected")}
                                for m in markers]}
     result = StudyResult(study.kind, manifest)
-    names = [ruleset.id for ruleset in rulesets] if rulesets else [ref.baseline for ref in study.rulesets]
+    names = [ruleset.id for ruleset in rulesets] if rulesets else [ref.label for ref in study.rulesets]
     if study.kind == "compare":
         sums = merge_sums([_sums_frames(m["sums"]) for m in markers])
         result.overall, result.by_group = comparison_figures(sums, ingest.rows_in, overall["rows_rejected"], names[0], names[1])

@@ -16,8 +16,9 @@ import pandas as pd
 
 from costmodel import files
 from costmodel.errors import InputError
-from costmodel.params import RuleSet
-from costmodel.params.overrides import sweep_ruleset
+from costmodel.params import RuleSet, available_rulesets, load_ruleset, resolve_ruleset
+from costmodel.params.overrides import sweep_ruleset, with_reforms
+from costmodel.params.ruleset import NATIONAL, jurisdictions
 from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.quote import quote_frame
 from costmodel.scenarios.portfolio import REJECTED_COLUMNS, Portfolio
@@ -119,6 +120,41 @@ def quote_portfolio(portfolio: Portfolio, ruleset: RuleSet, chunk_rows: int = 25
     if portfolio.rows_in != len(quotes) + len(rejected):
         raise AssertionError(f"{portfolio.source}: {portfolio.rows_in} rows in, {len(quotes)} quoted + {len(rejected)} rejected")
     return BatchResult(quotes, rejected, portfolio.rows_in)
+
+
+def jurisdiction_of(province: str | None) -> str:
+    """Whose rules apply in a province: its own layers over the national ones where the tariffs hold any, else the
+    national layer alone."""
+    return province if province in jurisdictions() else NATIONAL
+
+
+def policies_in_force(jurisdiction: str, dates: pd.Series, reforms: tuple[str, ...] = ()) -> tuple[np.ndarray, list[RuleSet]]:
+    """Each row's policy, as a position in the list returned: the rules in force in `jurisdiction` on the row's
+    application date (resolve_ruleset), with `reforms` (tariffs/overrides) applied over them. Each distinct date is
+    resolved once per period between two rule sets' start dates (what is in force changes only on those), each
+    distinct policy reformed once."""
+    starts = np.array(sorted({load_ruleset(ruleset_id).in_effect_from for ruleset_id in available_rulesets()}), dtype="datetime64[ns]")
+    days = dates.to_numpy(dtype="datetime64[ns]")
+    period_of_row, periods = pd.factorize(np.searchsorted(starts, days, side="right"))
+    first_day = days[np.unique(period_of_row, return_index=True)[1]]  # a day of each period, in the order of `periods`
+    resolved = [resolve_ruleset(jurisdiction, pd.Timestamp(day).date()) for day in first_day]
+    policy_of_period, ids = pd.factorize(pd.Index([ruleset.id for ruleset in resolved]))
+    first = {ruleset.id: ruleset for ruleset in reversed(resolved)}
+    policies = [with_reforms(first[policy_id], list(reforms)) if reforms else first[policy_id] for policy_id in ids]
+    return policy_of_period[period_of_row], policies
+
+
+def quote_in_force(portfolio: Portfolio, jurisdiction: str, reforms: tuple[str, ...] = (), chunk_rows: int = 250_000) -> BatchResult:
+    """Every accepted row quoted under the policy in force in `jurisdiction` on its own date (and the reforms over it):
+    the rows of each policy through quote_portfolio, the results back in row order."""
+    policy_of_row, policies = policies_in_force(jurisdiction, portfolio.frame["application_date"], reforms)
+    empty = pd.DataFrame(columns=REJECTED_COLUMNS)
+    parts = [quote_portfolio(Portfolio(portfolio.frame.iloc[np.flatnonzero(policy_of_row == index)], empty, int((policy_of_row == index).sum()),
+                                       portfolio.source), policy, chunk_rows) for index, policy in enumerate(policies)]
+    quotes = pd.concat([part.quotes for part in parts], ignore_index=True) if parts else pd.DataFrame(columns=SUMMARY_COLUMNS)
+    rejected = pd.concat([portfolio.rejected, *[part.rejected for part in parts if len(part.rejected)]], ignore_index=True)
+    return BatchResult(quotes.sort_values("row", kind="stable").reset_index(drop=True),
+                       rejected.sort_values("row", kind="stable").reset_index(drop=True), portfolio.rows_in)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,9 +16,11 @@ from costmodel.params import load_ruleset
 from costmodel.params.overrides import sweep_ruleset
 from costmodel.scenarios.cluster import INSTALL_HINT, check_choice
 from costmodel.scenarios.dataset import ingest
-from costmodel.scenarios.portfolio import load_portfolio
-from costmodel.scenarios.streaming import Study, read_output, ruleset_ref, stream_study
-from costmodel.scenarios.studies import quote_portfolio, sweep
+from costmodel.scenarios.national import write_national
+from costmodel.scenarios.portfolio import Portfolio, load_portfolio, validate_frame
+from costmodel.scenarios.streaming import InForceRef, Study, read_output, ruleset_ref, stream_study
+from costmodel.scenarios.studies import (BatchResult, _indicators, jurisdiction_of, policies_in_force, quote_in_force,
+                                         quote_portfolio, sweep)
 from tests.reliability.files_support import interrupt_while_writing, leftovers, run_cli
 from tests.scenarios.streaming_support import BAD_ROWS, BASELINE, REFORM, ROWS, as_text, assert_same_comparison, compare_study
 
@@ -112,3 +115,50 @@ def test_cluster_options_without_dask_say_what_to_install(monkeypatch):
 def test_cluster_options_are_checked_before_any_work(cluster, scheduler, message):
     with pytest.raises(InputError, match=message):
         check_choice(cluster, scheduler)
+
+
+NATIONAL_REFORM = """id: national-lv-200kw
+title: Low voltage up to 200 kW of equipment (a test reform of the national layer)
+baseline: national-1996
+description: a what-if for the tests
+reference: {source: policy-study, paraphrase: "low-voltage equipment capacity 100 -> 200 kW", note: "a what-if, not law"}
+parameters:
+  supply_voltage.lv_max_equipment_kw:
+    1996-10-08: 200 kW
+"""
+
+
+def test_each_row_takes_the_rules_in_force_in_its_province_on_its_date():
+    dates = pd.Series(pd.to_datetime(["2019-01-05", "2019-08-01", "2021-05-01", "2026-01-01"]))
+    # by the manifests' start dates: shandong-2018 from 2018-08-01, shandong-2019 from 2019-07-01; national-2020 from
+    # 2020-09-22, national-2025 from 2025-06-03; hebei has no layer of its own, so the national layer alone
+    policy_of_row, policies = policies_in_force(jurisdiction_of("shandong"), dates)
+    assert [policies[i].id for i in policy_of_row] == ["shandong-2018+national-1996", "shandong-2019+national-1996",
+                                                        "shandong-2019+national-2020", "shandong-2019+national-2025"]
+    policy_of_row, policies = policies_in_force(jurisdiction_of("hebei"), dates)
+    assert [policies[i].id for i in policy_of_row] == ["national-1996", "national-1996", "national-2020", "national-2025"]
+
+
+def test_a_national_study_in_force_equals_each_province_quoted_in_memory(tmp_path):
+    write_national(tmp_path / "china", 900, seed=2, provinces="shandong,hebei")
+    reform = tmp_path / "national-lv-200kw.yaml"
+    reform.write_text(NATIONAL_REFORM, encoding="utf-8")
+    study = Study("compare", (InForceRef.of(()), InForceRef.of((str(reform),))))
+    ingested = ingest(tmp_path / "china", 200)
+    streamed = stream_study(study, ingested, tmp_path / "out")
+    # in memory: the same files in the same order as one frame, each province's rows under its own rules
+    files = sorted((tmp_path / "china").rglob("*.parquet"))
+    whole = pd.concat([pd.read_parquet(path) for path in files], ignore_index=True)
+    portfolio = validate_frame(whole)
+    province = np.concatenate([[path.parent.parent.name.removeprefix("province=")] * len(pd.read_parquet(path)) for path in files])
+    quoted = {}
+    for reforms in ((), (str(reform),)):
+        parts = [quote_in_force(Portfolio(portfolio.frame[province[portfolio.frame["row"] - 1] == name], portfolio.rejected,
+                                          int((province == name).sum()), name), jurisdiction_of(name), reforms)
+                 for name in ("hebei", "shandong")]
+        quoted[reforms] = BatchResult(pd.concat([p.quotes for p in parts]).sort_values("row").reset_index(drop=True),
+                                      portfolio.rejected, len(whole))
+    applications, _ = _indicators(quoted[()], quoted[(str(reform),)])
+    pd.testing.assert_frame_equal(as_text(read_output(tmp_path / "out", "applications")), as_text(applications))
+    assert streamed.overall["rows_in"] == 900 and streamed.overall["moved_to_low_voltage"] > 0
+    assert streamed.baseline_id == "in-force" and streamed.reform_id == f"in-force+{reform}"
