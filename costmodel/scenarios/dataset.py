@@ -172,7 +172,7 @@ def ingest(root: str | Path, partition_rows: int) -> Ingest:
             inside = repeated[(repeated >= first) & (repeated < first + rows)]
             partitions.append(Partition(len(partitions), relative.as_posix(), _hive_keys(relative) if root.is_dir() else (),
                                         start, rows, first, tuple(int(r) for r in inside)))
-    return Ingest(str(root), tuple(partitions), total, digest.hexdigest()[:16])
+    return Ingest(str(root.resolve()), tuple(partitions), total, digest.hexdigest()[:16])
 
 
 def read_partition(ingest: Ingest, partition: Partition) -> pd.DataFrame:
