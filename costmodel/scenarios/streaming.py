@@ -94,12 +94,12 @@ class RuleSetRef:
                                   "(the same costmodel version and --tariffs folder) as the machine that starts the study")
         return ruleset
 
-
     @property
     def label(self) -> str:
         return self.baseline
 
     def quoter(self, partition: Partition, chunk_rows: int) -> Callable[[Portfolio], BatchResult]:
+        """How a partition's rows are quoted (the same rule set for every partition); the rules checked first."""
         ruleset = self.load()
         return lambda portfolio: quote_portfolio(portfolio, ruleset, chunk_rows)
 
@@ -164,10 +164,10 @@ class Study:
             raise InputError(f"study kind {self.kind!r}; allowed: {', '.join(KINDS)}")
 
     def key(self, ingest: Ingest) -> dict:
-        """What must match for an unfinished output folder to be resumed."""
-        return {"kind": self.kind, "rulesets": [asdict(ref) for ref in self.rulesets], "values": list(map(_plain, self.values)),
+        """What must match for an unfinished output folder to be resumed (as JSON reads it back: lists, not tuples)."""
+        return json.loads(json.dumps({"kind": self.kind, "rulesets": [asdict(ref) for ref in self.rulesets], "values": list(map(_plain, self.values)),
                 "input": ingest.root, "input_fingerprint": ingest.fingerprint, "partitions": len(ingest.partitions),
-                "rows_in": ingest.rows_in}
+                "rows_in": ingest.rows_in}, default=_plain))
 
 
 def _plain(value: Any) -> Any:

@@ -18,7 +18,7 @@ from costmodel.scenarios.cluster import INSTALL_HINT, check_choice
 from costmodel.scenarios.dataset import ingest
 from costmodel.scenarios.national import write_national
 from costmodel.scenarios.portfolio import Portfolio, load_portfolio, validate_frame
-from costmodel.scenarios.streaming import InForceRef, Study, read_output, ruleset_ref, stream_study
+from costmodel.scenarios.streaming import InForceRef, Study, prepare_output, read_output, ruleset_ref, stream_study
 from costmodel.scenarios.studies import (BatchResult, _indicators, jurisdiction_of, policies_in_force, quote_in_force,
                                          quote_portfolio, sweep)
 from tests.reliability.files_support import interrupt_while_writing, leftovers, run_cli
@@ -162,3 +162,17 @@ def test_a_national_study_in_force_equals_each_province_quoted_in_memory(tmp_pat
     pd.testing.assert_frame_equal(as_text(read_output(tmp_path / "out", "applications")), as_text(applications))
     assert streamed.overall["rows_in"] == 900 and streamed.overall["moved_to_low_voltage"] > 0
     assert streamed.baseline_id == "in-force" and streamed.reform_id == f"in-force+{reform}"
+
+
+def test_a_sweep_in_a_folder_it_left_unfinished_resumes(tmp_path, inputs):
+    folder, _ = inputs
+    base = load_ruleset(BASELINE)
+    references = (ruleset_ref(base, BASELINE), ruleset_ref(sweep_ruleset(base, CAP, 200), BASELINE, sweep=(CAP, 200, None)))
+    study = Study("sweep", references, (200,))
+    ingested = ingest(folder, 300)
+    first = stream_study(study, ingested, tmp_path / "out", rulesets=[base])
+    (tmp_path / "out" / "manifest.json").unlink()  # as if stopped before its last step
+    (tmp_path / "out" / "_partitions" / "part-000001.json").unlink()
+    assert len(prepare_output(tmp_path / "out", study, ingested, False)) == 1  # the study's key survives JSON
+    again = stream_study(study, ingested, tmp_path / "out", rulesets=[base])
+    pd.testing.assert_frame_equal(first.table, again.table)
