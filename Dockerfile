@@ -13,10 +13,11 @@ COPY pyproject.toml constraints.txt README.md LICENSE ./
 COPY costmodel costmodel
 COPY tariffs tariffs
 COPY examples examples
-# A wheel-style install (not editable): tariffs/ and examples/ ship inside the package.
+# A wheel-style install (not editable): tariffs/ and examples/ ship inside the package; with the ranges extra, so
+# `costmodel serve --range MODEL` (budget ranges) works in the image.
 RUN python3 -m venv /venv \
     && /venv/bin/python -m pip install --no-cache-dir --upgrade pip \
-    && /venv/bin/python -m pip install --no-cache-dir -c constraints.txt . \
+    && /venv/bin/python -m pip install --no-cache-dir -c constraints.txt ".[ranges]" \
     && rm -rf /app/costmodel /app/tariffs /app/examples
 
 USER nobody

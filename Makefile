@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/costmodel quote examples/applications/world-bank-warehouse.yaml --ruleset shandong-2019 --what-if
 	$(BIN)/costmodel compare examples/applications/world-bank-warehouse.yaml --rulesets national-1996,shandong-2019
+	$(BIN)/costmodel quote examples/applications/shanghai-cafe.yaml --ruleset shanghai
+	$(BIN)/costmodel doing-business --china
 
 # Browser tests drive Debian's chromium (never a downloaded browser); the PDF quote embeds a Debian
 # CJK font. As root both are installed when missing; otherwise the browser tests say why they skip.

@@ -177,7 +177,18 @@ class Request(_Model):
     voltage_requested: Literal["10kV"] | None = Field(None, description="Asked for 10 kV supply although the request is within the "
                                                                         "low-voltage cap; absent: the rule set decides")
     supply: Literal["single", "dual"] = "single"
+    backup_capacity: Number | None = Field(None, ge=0, le=1_000_000, description=(
+        "Dual supply only: capacity of the backup circuit(s), in capacity_unit, on which the high-reliability fee is "
+        "charged (the circuits other than the largest); absent: a full backup, as large as the request"))
     duration: Literal["permanent", "temporary"] = "permanent"
+
+    @model_validator(mode="after")
+    def _backup_with_dual_supply(self) -> Request:
+        if self.backup_capacity is not None and self.supply != "dual":
+            raise ValueError(f"backup_capacity {self.backup_capacity:g} is given for {self.supply} supply; allowed: only with supply dual")
+        if self.backup_capacity is not None and self.backup_capacity > self.capacity:
+            raise ValueError(f"backup_capacity {self.backup_capacity:g} exceeds capacity {self.capacity:g}; allowed: at most the capacity")
+        return self
 
 
 class Application(_Model):
@@ -198,7 +209,7 @@ FRAME_DTYPES = {
     "employees": float, "revenue_10k_cny": float, "assets_10k_cny": float, "size_class": object, "ownership": object,
     "in_project_database": bool, "area": object, "park_level": object, "distance_to_lv_m": float,
     "distance_to_10kv_m": float, "transformer_headroom_kva": float, "road_crossings": np.int64, "capacity": float,
-    "capacity_unit": object, "power_factor": float, "phases": np.int64, "supply": object, "duration": object,
+    "capacity_unit": object, "power_factor": float, "phases": np.int64, "supply": object, "backup_capacity": float, "duration": object,
     "voltage_requested": object,
 }
 FRAME_COLUMNS = list(FRAME_DTYPES)
@@ -212,7 +223,8 @@ COLUMN_FIELDS = {
     "distance_to_lv_m": (Site, "distance_to_lv_m"), "distance_to_10kv_m": (Site, "distance_to_10kv_m"),
     "transformer_headroom_kva": (Site, "transformer_headroom_kva"), "road_crossings": (Site, "road_crossings"),
     "capacity": (Request, "capacity"), "capacity_unit": (Request, "capacity_unit"), "power_factor": (Request, "power_factor"),
-    "phases": (Request, "phases"), "supply": (Request, "supply"), "duration": (Request, "duration"),
+    "phases": (Request, "phases"), "supply": (Request, "supply"), "backup_capacity": (Request, "backup_capacity"),
+    "duration": (Request, "duration"),
     "voltage_requested": (Request, "voltage_requested"),
 }
 _FIELD_COLUMNS = {name: column for column, (_, name) in COLUMN_FIELDS.items()}
@@ -274,6 +286,7 @@ def _row(app: Application) -> dict:
         "power_factor": app.request.power_factor if app.request.power_factor is not None else float("nan"),
         "phases": app.request.phases,
         "supply": app.request.supply,
+        "backup_capacity": app.request.backup_capacity if app.request.backup_capacity is not None else float("nan"),
         "duration": app.request.duration,
         "voltage_requested": app.request.voltage_requested,
     }
@@ -312,6 +325,7 @@ def application_from_row(row: pd.Series) -> Application:
                                        "road_crossings")},
         "request": {"capacity": value("capacity"), "capacity_unit": value("capacity_unit"), "power_factor": value("power_factor"),
                     "phases": int(value("phases")), "supply": value("supply"), "duration": value("duration"),
+                    "backup_capacity": value("backup_capacity") if "backup_capacity" in row else None,
                     "voltage_requested": value("voltage_requested") if "voltage_requested" in row else None},
     }, f"application {row['application_id']}")
 

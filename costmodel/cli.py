@@ -26,7 +26,9 @@ from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
-from costmodel.quote import Quote, quote_application, quote_frame, quote_from_batch
+from costmodel.quote import PRICE_LEVELS, Quote, quote_application, quote_frame, quote_from_batch
+from costmodel.ranges.cli import (RANGE_COLUMNS_HELP, RANGE_COMPARE_HELP, RANGE_HELP, load_range_model, register as register_range_commands,
+                                  render_budget_range)
 from costmodel.schedule.cli import register as register_schedule_commands
 from costmodel.schedule.stages import limit_text
 
@@ -124,6 +126,13 @@ def render_quote(quote: Quote) -> None:
     totals = quote.totals
     console.print(f"Customer pays [bold]{_cny(totals.customer_cny)} CNY[/]; grid company invests "
                   f"[bold]{_cny(totals.grid_cny)} CNY[/]; total {_cny(totals.total_cny)} CNY")
+    if totals.total_placeholder_cny:
+        console.print(f"  of which at placeholder rates (set the province's rate): customer {_cny(totals.customer_placeholder_cny)} CNY, "
+                      f"grid {_cny(totals.grid_placeholder_cny)} CNY, total {_cny(totals.total_placeholder_cny)} CNY", style="yellow", markup=False)
+    for prepayment in quote.prepayments:
+        console.print(f"Refundable prepayment, not in the totals: {prepayment.component} {prepayment.quantity:g} {prepayment.unit} x "
+                      f"{_cny(prepayment.rate_cny)} = {_cny(prepayment.amount_cny)} CNY{' *' if prepayment.placeholder else ''}; "
+                      f"refunded: {prepayment.refund_condition}", markup=False)
     console.print("\n[bold]Why[/]")
     for step in quote.trace:
         console.print(f"- {step.decision} = [bold]{escape(step.outcome)}[/]: {escape(step.description)} "
@@ -149,8 +158,12 @@ def render_quote(quote: Quote) -> None:
     console.print(f"\nRule set {provenance.ruleset_id} ({' ← '.join(provenance.ruleset_lineage)}) hash {provenance.ruleset_content_hash}; "
                   f"evaluated as of {provenance.evaluation_date}; catalogue {provenance.catalog_id} edition {provenance.catalog_edition}; "
                   f"design {provenance.design_scheme}", style="dim")
+    level = quote.price_level
+    if level is not None:
+        moved = f", moved from {level.catalogue_price_year} by the {level.index} index (x {level.factor:.4f})" if level.index else ""
+        console.print(f"Prices at the {level.price_year} price level{moved}", style="dim", markup=False)
     for warning in quote.warnings:  # the legend only where a note is about the lines' marks
-        legend = " (~ indicative, * placeholder)" if "indicative" in warning or "placeholder" in warning else ""
+        legend = " (~ indicative, * placeholder)" if "line(s) priced with indicative" in warning or warning.startswith("placeholder rates") else ""
         console.print(f"note: {warning}{legend}", style="yellow", markup=False)
 
 
@@ -171,33 +184,47 @@ def quote(
     lang: str = typer.Option("zh", "--lang", help="Language of the PDF or HTML: zh or en"),
     compare_with: str = typer.Option("national-1996", "--compare-with",
                                      help="Rule set shown beside it in the PDF or HTML; empty for none"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_HELP),
+    catalog: Optional[str] = typer.Option(None, "--catalog", help="Unit-cost catalogue (tariffs/catalogs/<id>, e.g. a utility's "
+                                          "own) instead of the one the rule set names"),
+    price_level: str = typer.Option("catalogue", "--price-level", help="catalogue: the catalogue's price year; application: moved "
+                                    "to the application's year by the catalogue's price index"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Itemised quote for one application: who pays for each part, when power comes, and why."""
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"{lang!r}; allowed: zh, en", param_hint="--lang")
-    check_outputs([gantt, pdf, html], force=force, inputs=[application])
+    if price_level not in PRICE_LEVELS:
+        raise typer.BadParameter(f"{price_level!r}; allowed: {', '.join(PRICE_LEVELS)}", param_hint="--price-level")
+    if price_level != "catalogue" and (what_if or pdf is not None or html is not None):
+        raise typer.BadParameter("--price-level application is for the quote itself; allowed with neither --what-if nor --pdf/--html",
+                                 param_hint="--price-level")
+    check_outputs([gantt, pdf, html], force=force, inputs=[application, range_model])
+    ranged = load_range_model(range_model)  # before the work: a bad model file fails first
     app_model = load_application(application)
     chosen = _ruleset_for(ruleset, app_model)
+    if catalog is not None:
+        chosen = chosen.with_catalog(catalog)
     if pdf is not None or html is not None:  # the page's own printable quote: the same parts, the same layout
         from costmodel.web import report
 
-        parts = report.printable(app_model, chosen, _ruleset_for(compare_with, app_model) if compare_with else None)
+        parts = report.printable(app_model, chosen, _ruleset_for(compare_with, app_model) if compare_with else None, ranged)
         if pdf is not None:
             files.write_bytes(pdf, report.quote_pdf(lang=lang, **parts))
         if html is not None:
             files.write_text(html, report.quote_html(lang=lang, **parts))
     whatif = None
     if what_if:  # the application and its variants in one vectorised call
-        from costmodel.whatif import build_variants, extract, solve
+        from costmodel.whatif import whatif_batch
 
-        frame, asks, caps, standard = build_variants(app_model, chosen)
-        batch, outcomes = solve(frame, chosen)
-        result = quote_from_batch(batch, app_model.id)
-        whatif = extract(app_model, frame, asks, caps, standard, outcomes, result)
+        batch, result, whatif = whatif_batch(app_model, chosen)
     else:
-        batch = quote_frame(app_model.to_frame(), chosen)
+        batch = quote_frame(app_model.to_frame(), chosen, price_level=price_level)
         result = quote_from_batch(batch, app_model.id)
+    if ranged is not None:
+        from costmodel.ranges.attach import budget_ranges
+
+        result = budget_ranges(ranged, batch, [result])[0]
     if gantt is not None:
         from costmodel.schedule.gantt import plot_gantt
 
@@ -210,6 +237,8 @@ def quote(
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         render_quote(result)
+        if result.budget_range is not None:
+            render_budget_range(result.budget_range)
         if whatif is not None:
             render_whatif(whatif)
 
@@ -253,14 +282,17 @@ def compare(
 
 @app.command("rulesets")
 def list_rulesets() -> None:
-    """The rule sets shipped in tariffs/, with what they extend."""
+    """The rule sets shipped in tariffs/, by jurisdiction (national first) and date, with what they extend, the
+    catalogue their quotes are priced with and how many figures were looked for and not found."""
     table = Table()
-    for column in ("id", "title", "jurisdiction", "in effect from", "lineage", "hash"):
+    for column in ("jurisdiction", "in effect from", "id", "title", "lineage", "catalogue", "not found", "hash"):
         table.add_column(column)
-    for ruleset_id in available_rulesets():
-        ruleset = load_ruleset(ruleset_id)
-        table.add_row(ruleset.id, ruleset.title, ruleset.jurisdiction, str(ruleset.in_effect_from),
-                      " ← ".join(ruleset.lineage), ruleset.content_hash)
+    loaded = [load_ruleset(ruleset_id) for ruleset_id in available_rulesets()]
+    loaded.sort(key=lambda r: (r.jurisdiction != "national", r.jurisdiction, r.in_effect_from, r.id))
+    for ruleset in loaded:
+        own_not_found = len(ruleset.not_found) - len(load_ruleset(ruleset.lineage[1]).not_found) if len(ruleset.lineage) > 1 else len(ruleset.not_found)
+        table.add_row(ruleset.jurisdiction, str(ruleset.in_effect_from), ruleset.id, ruleset.title, " ← ".join(ruleset.lineage),
+                      ruleset.catalog or "(the design's)", str(own_not_found), ruleset.content_hash)
     console.print(table)
 
 
@@ -349,13 +381,45 @@ def check(ruleset: str = typer.Argument(..., help="Rule set id")) -> None:
 
 
 @app.command()
+def audit(
+    quote_file: Path = typer.Argument(..., metavar="QUOTE", help="A quote made elsewhere: costmodel quote JSON, a JSON list of lines, "
+                                      "or CSV lines (column component; optionally component_zh, amount_cny, application_date)"),
+    format: str = typer.Option("table", "--format", callback=_format_option, help="table or json"),
+) -> None:
+    """Look for charges abolished by law (国办函〔2020〕129号, tariffs/abolished-charges) among a quote's lines. Exits 1
+    when a line charges one on or after it was abolished (or where the quote gives no date)."""
+    from costmodel.rules.abolished import audit_file
+
+    found = audit_file(quote_file)
+    charged = found[found["after_abolition"].ne(False)]
+    if format == "json":
+        print(json.dumps(found.to_dict("records"), indent=2, ensure_ascii=False, default=str))
+    else:
+        for row in found.itertuples(index=False):
+            when = {True: "on or after its abolition", False: "before its abolition", None: "date not given"}[row.after_abolition]
+            console.print(f"line {row.line}: {row.component} charges {row.name} ({row.charge}), abolished from {row.abolished_from} "
+                          f"({when}): {row.clause}", markup=False, style="red" if row.after_abolition is not False else "yellow")
+        console.print(f"{quote_file}: {len(charged)} line(s) charge an abolished charge" if len(charged)
+                      else f"{quote_file}: no line charges an abolished charge", markup=False)
+    if len(charged):
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for every interface)"),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
     workers: int = typer.Option(1, min=1, help="Worker processes (quotes are CPU-bound: one per core)"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_HELP + " to every /quote answer "
+                                               "(or set COSTMODEL_RANGE_MODEL)"),
 ) -> None:
     """The HTTP API and the quote page (http://HOST:PORT/, OpenAPI at /docs)."""
     from costmodel.api import serve as serve_api
+    from costmodel.ranges import RANGE_MODEL_ENV
+
+    if range_model is not None:  # checked here, then named to every worker process
+        load_range_model(range_model)
+        os.environ[RANGE_MODEL_ENV] = str(range_model.resolve())
 
     serve_api(host, port, workers)  # with the server's limits (keep-alive, concurrency, header size)
 
@@ -502,6 +566,7 @@ def batch(
                                           "province (the dataset's province=<id> folders) on its date"),
     out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
     chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_COLUMNS_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP + " (the quotes and the rejected-rows file)"),
     stream: bool = STREAM_OPTION,
     partition_rows: int = PARTITION_ROWS_OPTION,
@@ -521,13 +586,17 @@ def batch(
     if _streaming(portfolio, stream, cluster, scheduler) or ruleset == IN_FORCE:
         from costmodel.scenarios.streaming import InForceRef, Study, ruleset_ref
 
+        if range_model is not None:
+            raise typer.BadParameter("budget ranges are added by the in-memory batch only; leave --range out when streaming",
+                                     param_hint="--range")
         chosen = None if ruleset == IN_FORCE else load_ruleset(ruleset)
         study = Study("batch", (InForceRef.of(()) if chosen is None else ruleset_ref(chosen, ruleset),), chunk_rows=chunk_rows)
         result = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, chosen and [chosen])
         _stream_totals(result, out, f"quoted ({out}/quotes/)")
         return
-    check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio])
+    check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio, range_model])
     table_format(out)  # an unknown suffix is refused before the work
+    ranged = load_range_model(range_model)
     loaded = _load_portfolio(portfolio)
     chosen = load_ruleset(ruleset)
     checkpoint = Checkpoint(out.with_name(out.name + ".parts"), loaded, chosen, chunk_rows)
@@ -536,6 +605,10 @@ def batch(
     progress, advance = _progress(len(loaded.frame), 1)
     with progress:
         result = quote_portfolio(loaded, chosen, chunk_rows, advance, checkpoint)
+    if ranged is not None:
+        from costmodel.ranges.attach import portfolio_range_columns
+
+        result.quotes = result.quotes.join(portfolio_range_columns(ranged, result.quotes, loaded.frame))
     write_table(result.quotes, out)
     checkpoint.remove()
     write_csv(result.rejected, _rejected_path(out))
@@ -562,6 +635,7 @@ def compare_portfolio_command(
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
     out: Optional[Path] = typer.Option(None, help="Directory for CSV, workbook.xlsx and summary.md/html"),
     workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
+    range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_COMPARE_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
     stream: bool = STREAM_OPTION,
     partition_rows: int = PARTITION_ROWS_OPTION,
@@ -581,6 +655,9 @@ def compare_portfolio_command(
 
         if out is None:
             raise typer.BadParameter("streaming writes its results to a folder: give --out", param_hint="--out")
+        if range_model is not None:
+            raise typer.BadParameter("budget ranges are added by the in-memory comparison only; leave --range out when streaming",
+                                     param_hint="--range")
         if baseline == IN_FORCE:  # the reforms over each row's own rules
             reforms = tuple(name.strip() for name in reform.split(",") if name.strip())
             study, rulesets = Study("compare", (InForceRef.of(()), InForceRef.of(reforms))), None
@@ -592,12 +669,17 @@ def compare_portfolio_command(
         comparison = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, rulesets)
         rows_in, rows_rejected = comparison.manifest["rows_in"], comparison.manifest["rows_rejected"]
     else:
-        check_outputs([out], force=force, inputs=[portfolio])
+        check_outputs([out], force=force, inputs=[portfolio, range_model])
+        ranged = load_range_model(range_model)
         base, reformed = load_ruleset(baseline), reformed_ruleset(baseline, reform)
         loaded = _load_portfolio(portfolio)
         progress, advance = _progress(len(loaded.frame), 2)
         with progress:
             comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
+        if ranged is not None:
+            from costmodel.ranges.attach import comparison_range_columns
+
+            comparison.applications = comparison.applications.join(comparison_range_columns(ranged, comparison.applications, loaded.frame))
         rows_in, rows_rejected = comparison.rows_in, len(comparison.rejected)
     if baseline != IN_FORCE:
         titles = [f"baseline {base.id} (hash {base.content_hash}); reform {reformed.id} (hash {reformed.content_hash})"]
@@ -877,6 +959,7 @@ def optimize_many(
 
 
 register_schedule_commands(app)
+register_range_commands(app)
 
 
 def run(argv: Optional[list[str]] = None) -> int:

@@ -75,6 +75,10 @@ class Columns:
         inherited = list(self._frame.columns) if self._frame is not None else []
         return list(dict.fromkeys(inherited + list(self._arrays)))
 
+    def copy(self) -> Columns:
+        """The same arrays (shared, not copied) in a new set of columns: a column added to it leaves this one as it was."""
+        return Columns(arrays={name: self[name] for name in self.names}, length=self._length)
+
     def take(self, positions: np.ndarray, names: Iterable[str]) -> Columns:
         """The rows at `positions` of the named columns."""
         return Columns(arrays={name: self[name][positions] for name in names}, length=len(positions))

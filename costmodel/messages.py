@@ -30,3 +30,28 @@ def say(key: str, **values) -> tuple[str, str]:
 def word(key: str, language: str) -> str:
     """One message without fields, in one language."""
     return _messages()[key][language]
+
+
+class Reason(str):
+    """Why a row cannot be quoted: the English text (the string itself, as every table and file shows it), carrying
+    its Chinese as `zh` for the surfaces that speak it."""
+
+    zh: str
+
+    def __new__(cls, key: str, **values) -> "Reason":
+        en, zh = say(key, **values)
+        return cls.of(en, zh)
+
+    @classmethod
+    def of(cls, en: str, zh: str) -> "Reason":
+        reason = str.__new__(cls, en)
+        reason.zh = zh
+        return reason
+
+    def __reduce__(self):  # to another process (a Dask worker) with both languages
+        return Reason.of, (str(self), self.zh)
+
+
+def in_chinese(text: str | None) -> str | None:
+    """A reason's Chinese where it carries one, else the text as it is."""
+    return getattr(text, "zh", text)

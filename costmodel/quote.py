@@ -18,11 +18,13 @@ from pydantic import BaseModel, Field
 
 from costmodel.application import Application
 from costmodel.columns import Columns
+from costmodel.costs.price_index import load_price_index
 from costmodel.designs.standard import (COMPONENT_COLUMNS, ZONES, Scheme, assume_unknowns, assumption_of, component_rows,
-                                       load_scheme, unknown_ends)
+                                       scheme_for, unknown_ends)
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
 from costmodel.params import RuleSet
+from costmodel.ranges.schema import BudgetRange
 from costmodel.rules.unknowns import ownership_warnings
 from costmodel.rules.engine import decide, fee_lines
 from costmodel.schedule import schedule_applications
@@ -42,23 +44,43 @@ GRID_SUPPLIED = "metering.grid_supplied_families"
 VALIDITY = "quote.scheme_validity_months"
 LINE_COLUMNS = [
     "application_id", "component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny",
-    "funded_by", "rule_id", "design_rule", "catalogue_ref", "indicative", "placeholder",
+    "funded_by", "rule_id", "design_rule", "catalogue_ref", "indicative", "ceiling", "placeholder",
 ]
+# Price level of a quote: the catalogue's own price year, or the application's year moved by the catalogue's index.
+PRICE_LEVELS = ("catalogue", "application")
 # Columns of few distinct values, kept categorical on the batch path.
 LABEL_COLUMNS = {"component", "std_type", "zone", "unit", "funded_by", "rule_id", "design_rule", "catalogue_ref"}
 
 
-def price_components(components: Columns, scheme: Scheme) -> Columns:
-    """Component x catalogue row -> priced line (the price columns added to `components`)."""
+def price_years(decided: Columns, catalog, price_level: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per application of `decided`: the year whose price level it is quoted at, and the factor on the catalogue's
+    prices. At the catalogue's level, its price year and 1; at the application's, the application's year (or the
+    nearest the index covers) and the index's level then over its level in the catalogue's price year."""
+    if price_level not in PRICE_LEVELS:
+        raise InputError(f"price level {price_level!r} is not allowed; allowed: {', '.join(PRICE_LEVELS)}")
+    n = len(decided)
+    if price_level == "catalogue" or catalog.price_year is None or not catalog.price_index:
+        return np.full(n, catalog.price_year or 0, dtype=int), np.ones(n)
+    index = load_price_index(catalog.price_index)
+    years = pd.DatetimeIndex(np.asarray(decided["application_date"], dtype="datetime64[ns]")).year.to_numpy()
+    return index.years_covered(years), index.factors(years, catalog.price_year)
+
+
+def price_components(components: Columns, scheme: Scheme, factors: np.ndarray | None = None, decided: Columns | None = None) -> Columns:
+    """Component x catalogue row -> priced line (the price columns added to `components`); `factors`, per application
+    of `decided`, move the catalogue's prices to another year's level."""
     catalog = scheme.catalog
     items = catalog.items
     codes = components.codes("std_type", tuple(items.index))
     known = codes >= 0
     unit_cost = np.where(known, items["unit_cost_cny"].to_numpy()[codes], np.nan)
+    if factors is not None and len(components):
+        unit_cost = unit_cost * factors[_positions(components, decided)]
     components["unit_cost_cny"] = unit_cost
     components["amount_cny"] = np.asarray(components["quantity"], dtype=float) * unit_cost
     components["catalogue_ref"] = labels_from_codes(codes, [f"{catalog.id}:{std_type}" for std_type in items.index])
     components["indicative"] = items["indicative"].to_numpy()[codes] & known
+    components["ceiling"] = items["ceiling"].to_numpy()[codes] & known
     components["placeholder"] = np.zeros(len(components), dtype=bool)
     return components
 
@@ -115,13 +137,23 @@ def totals_by_application(lines: Columns, decided: Columns) -> pd.DataFrame:
     rows = _positions(lines, decided)
     amount = np.nan_to_num(np.asarray(lines["amount_cny"], dtype=float))
     grid = np.asarray(lines["funded_by"] == "grid")
-    customer_cny = np.bincount(rows, weights=np.where(grid, 0.0, amount), minlength=len(decided))
-    grid_cny = np.bincount(rows, weights=np.where(grid, amount, 0.0), minlength=len(decided))
+    placeholder = np.asarray(lines["placeholder"], dtype=bool) if "placeholder" in lines else np.zeros(len(lines), dtype=bool)
+
+    def per_application(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(rows, weights=weights, minlength=len(decided))
+
+    customer_cny, grid_cny = per_application(np.where(grid, 0.0, amount)), per_application(np.where(grid, amount, 0.0))
+    # How much of each total rests on placeholder rates: a headline figure says so.
+    customer_placeholder = per_application(np.where(~grid & placeholder, amount, 0.0))
+    grid_placeholder = per_application(np.where(grid & placeholder, amount, 0.0))
     return pd.DataFrame({
         "application_id": np.asarray(decided["application_id"]),
         "customer_cny": customer_cny,
         "grid_cny": grid_cny,
         "total_cny": customer_cny + grid_cny,
+        "customer_placeholder_cny": customer_placeholder,
+        "grid_placeholder_cny": grid_placeholder,
+        "total_placeholder_cny": customer_placeholder + grid_placeholder,
     })
 
 
@@ -177,6 +209,10 @@ class QuoteBatch:
     scheme: Scheme
     assumed: dict = field(default_factory=dict)  # unknown grid-side field -> mask of the rows of `decided` assumed
     ranges: pd.DataFrame | None = None  # per assumed row: the least and most each party pays over the unknowns' ends
+    # Refundable prepayments (a fee with a refund condition): row (the application's position in `decided`) and
+    # PREPAYMENT_FIELDS. Not costs: outside the lines and the totals.
+    prepayments: Columns | None = None
+    price_level: str = "catalogue"  # PRICE_LEVELS: the catalogue's price year, or the application's by the index
 
     @cached_property
     def decisions(self) -> pd.DataFrame:
@@ -252,16 +288,17 @@ def _given_components(components: pd.DataFrame, decided: Columns) -> Columns:
     return Columns(components.assign(_row=rows, _order=np.arange(len(components)))[rows >= 0])
 
 
-def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
-                components: pd.DataFrame | None = None) -> QuoteBatch:
+def quote_frame(frame: pd.DataFrame | Columns, ruleset: RuleSet, scheme: Scheme | None = None, *, itemised: bool = True,
+                components: pd.DataFrame | None = None, price_level: str = "catalogue") -> QuoteBatch:
     """Quote every application of a frame through one vectorised path.
 
     itemised=False skips only the presentation of the lines (application order, plain strings): the
     lines stay in scheme order with categorical labels, which a portfolio of a million needs; the
     decisions and totals are the same numbers. `components`, a design made elsewhere (the optimiser's
-    extension), replaces the standard scheme's: the same rules fund it.
+    extension), replaces the standard scheme's: the same rules fund it. `price_level` "application" moves the
+    catalogue's prices to each application's year by the catalogue's price index (PRICE_LEVELS).
     """
-    scheme = scheme or load_scheme(ruleset.design_scheme)
+    scheme = scheme or scheme_for(ruleset)
     decided, problems = decide(frame, ruleset)
     bad = pd.notna(problems)
     rejected = pd.DataFrame({"application_id": np.asarray(decided["application_id"])[bad], "reason": problems[bad]})
@@ -277,22 +314,48 @@ def quote_frame(frame: pd.DataFrame, ruleset: RuleSet, scheme: Scheme | None = N
         components = _given_components(components, decided)
     if itemised:  # by application, each in scheme order
         components = components.take(np.lexsort((components["_order"], components["_row"])), components.names)
-    lines, totals = _priced(components, decided, scheme, ruleset)
+    _, factors = price_years(decided, scheme.catalog, price_level)
+    lines, totals, prepayments = _priced(components, decided, scheme, ruleset, factors)
     lines["application_id"] = np.asarray(decided["application_id"])[_positions(lines, decided)]  # once, for all lines
     columns = {column: lines[column] for column in LINE_COLUMNS}
     if itemised:  # labels back to plain values, as an itemised quote shows them
         columns = {name: np.asarray(values, dtype=object) if isinstance(values, pd.Categorical) else values for name, values in columns.items()}
-    ranges = _ranges(decided, assumed, scheme, ruleset) if assumed else None
-    return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme, assumed, ranges)
+    ranges = _ranges(decided, assumed, scheme, ruleset, factors) if assumed else None
+    return QuoteBatch(decided, Columns(arrays=columns, length=len(lines)), totals, rejected, ruleset, scheme, assumed, ranges,
+                      prepayments, price_level)
 
 
-def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet) -> tuple[Columns, pd.DataFrame]:
-    """Components priced and funded, the fee lines added, and the totals of every application of `decided`."""
-    works = grid_supplied(price_components(components, scheme), decided, scheme, ruleset)
-    lines = _stack([works, fee_lines(decided, ruleset)])
+def _priced(components: Columns, decided: Columns, scheme: Scheme, ruleset: RuleSet,
+            factors: np.ndarray | None = None) -> tuple[Columns, pd.DataFrame, Columns]:
+    """Components priced (at the price level `factors` give, per application) and funded, the fee lines added, and
+    the totals of every application of `decided`; the refundable prepayments apart (not costs: no line, no total)."""
+    works = grid_supplied(price_components(components, scheme, factors, decided), decided, scheme, ruleset)
+    fees = fee_lines(decided, ruleset)
+    refundable = np.asarray(fees["refundable"], dtype=bool) if "refundable" in fees else np.zeros(len(fees), dtype=bool)
+    charges = fees.take(np.flatnonzero(~refundable), fees.names) if refundable.any() else fees
+    lines = _stack([works, charges])
     lines["amount_cny"] = to_the_yuan(lines["amount_cny"])
     lines = fund_lines(lines, decided)
-    return lines, totals_by_application(lines, decided)
+    prepayments = _prepayments(fees, refundable)
+    totals = totals_by_application(lines, decided)
+    totals["prepayment_cny"] = (np.bincount(prepayments["row"], weights=prepayments["amount_cny"], minlength=len(decided))
+                                if len(prepayments) else np.zeros(len(decided)))
+    return lines, totals, prepayments
+
+
+PREPAYMENT_FIELDS = {"fee_id": "rule_id", "quantity": "quantity", "unit": "unit", "rate_cny": "unit_cost_cny",
+                     "amount_cny": "amount_cny", "placeholder": "placeholder"}  # field -> fee-line column
+
+
+def _prepayments(fees: Columns, refundable: np.ndarray) -> Columns:
+    """The refundable fee lines: `row` (the application's position) and PREPAYMENT_FIELDS, amounts to the yuan."""
+    rows = np.flatnonzero(refundable)
+    if not len(rows):  # the common case: nothing refundable
+        return Columns(length=0)
+    arrays = {field: np.asarray(fees[column])[rows] for field, column in PREPAYMENT_FIELDS.items()}
+    arrays["amount_cny"] = to_the_yuan(arrays["amount_cny"])
+    arrays["row"] = np.asarray(fees["_row"], dtype=np.intp)[rows]
+    return Columns(length=len(rows), arrays=arrays)
 
 
 def to_the_yuan(amounts) -> np.ndarray:
@@ -301,11 +364,11 @@ def to_the_yuan(amounts) -> np.ndarray:
     return np.floor(np.asarray(amounts, dtype=float) + 0.5)
 
 
-def _ranges(decided: Columns, assumed: dict, scheme: Scheme, ruleset: RuleSet) -> pd.DataFrame:
+def _ranges(decided: Columns, assumed: dict, scheme: Scheme, ruleset: RuleSet, factors: np.ndarray) -> pd.DataFrame:
     """For each application with an assumed field, the least and most the customer and the grid company pay as the
     assumed fields move between their ends: the same design, pricing and funding, on variant rows."""
     variants, origins = unknown_ends(decided, assumed, scheme, ruleset)
-    _, totals = _priced(component_rows(variants, scheme, ruleset), variants, scheme, ruleset)
+    _, totals, _ = _priced(component_rows(variants, scheme, ruleset), variants, scheme, ruleset, factors[origins])
     spread = totals.assign(application_id=np.asarray(decided["application_id"])[origins]).groupby("application_id", sort=False)
     return pd.DataFrame({"customer_min_cny": spread["customer_cny"].min(), "customer_max_cny": spread["customer_cny"].max(),
                          "grid_min_cny": spread["grid_cny"].min(), "grid_max_cny": spread["grid_cny"].max()})
@@ -324,6 +387,7 @@ class QuoteLine(BaseModel):
     design_rule: str | None
     catalogue_ref: str
     indicative: bool
+    ceiling: bool = False  # priced at a cost ceiling (限额, an upper limit), not a typical cost
     placeholder: bool
     component_zh: str | None = None  # the component's name in Chinese, where the data gives one
 
@@ -332,6 +396,26 @@ class Totals(BaseModel):
     customer_cny: float
     grid_cny: float
     total_cny: float
+    # How much of each total is priced at placeholder rates (a rate the user must set): 0 where none is.
+    customer_placeholder_cny: float = 0.0
+    grid_placeholder_cny: float = 0.0
+    total_placeholder_cny: float = 0.0
+    # Refundable prepayments the customer pays besides (not a cost: outside customer_cny and total_cny).
+    prepayment_cny: float = 0.0
+
+
+class Prepayment(BaseModel):
+    """A fee the customer pays in advance and is refunded on a condition: shown apart from the cost lines."""
+    fee_id: str
+    component: str
+    component_zh: str | None = None
+    quantity: float
+    unit: str
+    rate_cny: float
+    amount_cny: float
+    placeholder: bool
+    refund_condition: str  # the clause that says when it is refunded
+    cites: str
 
 
 STAGE_FIELDS = ("stage_id", "name_zh", "name_en", "reference", "working_days", "start_date", "due_date", "on_critical_path")
@@ -405,6 +489,7 @@ def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
 class Provenance(BaseModel):
     ruleset_id: str
     ruleset_title: str
+    ruleset_title_zh: str | None = None
     ruleset_lineage: list[str]
     ruleset_content_hash: str
     overrides: list[str]
@@ -437,6 +522,16 @@ class Validity(BaseModel):
     cites: str
 
 
+class PriceLevel(BaseModel):
+    """The price level a quote's unit costs are at."""
+    basis: Literal["catalogue", "application"]  # the catalogue's own price year, or the application's by the index
+    price_year: int  # the year whose price level the quote is at (0: the catalogue states none)
+    catalogue_price_year: int
+    index: str  # the price index that moved the prices ("" when none did)
+    factor: float  # on the catalogue's prices
+    catalogue_edition_date: dt.date | None = None
+
+
 class Quote(BaseModel):
     application_id: str
     ruleset: str
@@ -455,6 +550,11 @@ class Quote(BaseModel):
     validity: Validity | None = None  # how long the supply scheme it rests on stays valid, where the rule set says
     assumptions: list[Assumption] = []
     assumption_range: AssumptionRange | None = None
+    # How far off the quote might be, from a utility's history (costmodel.ranges): only when asked for with a range model;
+    # left out of the JSON otherwise, so a quote without one reads as before.
+    budget_range: BudgetRange | None = Field(None, exclude_if=lambda value: value is None)
+    prepayments: list[Prepayment] = []  # refundable, not costs: outside `lines` and the totals (totals.prepayment_cny)
+    price_level: PriceLevel | None = None
 
 
 def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
@@ -470,7 +570,35 @@ def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
     indicative = sum(bool(line["indicative"]) for line in lines)
     if indicative:
         notes.append(say("warning.indicative", count=indicative))
+    ceilings = sum(bool(line["ceiling"]) for line in lines)
+    if ceilings:
+        notes.append(say("warning.ceiling", count=ceilings))
     return notes
+
+
+def _price_levels(batch: QuoteBatch, decided: Columns) -> tuple[list[dict], list[list[tuple[str, str]]]]:
+    """Each row's price level, and its notes: a catalogue edition more than two years older than the application, and
+    a price year other than the application's (which year was used, and why)."""
+    catalog = batch.scheme.catalog
+    years, factors = price_years(decided, catalog, batch.price_level)
+    levels, notes = [], []
+    moved = batch.price_level == "application" and catalog.price_year is not None and bool(catalog.price_index)
+    for applied, year, factor in zip(_dates(np.asarray(decided["application_date"], dtype="datetime64[ns]")), years.tolist(), factors.tolist()):
+        levels.append({"basis": "application" if moved else "catalogue", "price_year": year, "catalogue_price_year": catalog.price_year or 0,
+                       "index": catalog.price_index if moved else "", "factor": factor, "catalogue_edition_date": catalog.valid_from})
+        own = []
+        if catalog.valid_from is not None and applied > _two_years_after(catalog.valid_from):
+            own.append(say("warning.catalogue_age", catalog=catalog.id, edition=catalog.edition, edition_date=catalog.valid_from.isoformat(),
+                           application_date=applied.isoformat()))
+        if year and year != applied.year:
+            own.append(say("warning.price_year_index" if moved else "warning.price_year_catalogue", price_year=year, year=applied.year,
+                           index=catalog.price_index or "(none)"))
+        notes.append(own)
+    return levels, notes
+
+
+def _two_years_after(day: dt.date) -> dt.date:
+    return day.replace(year=day.year + 2, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year + 2)
 
 
 def _assumptions(batch: QuoteBatch, row: int, application_id: str) -> tuple[list[dict], dict | None]:
@@ -528,6 +656,26 @@ def _line_records(lines: Columns, ids: list[str]) -> dict[str, list[dict]]:
     return by_application
 
 
+TOTAL_FIELDS = tuple(Totals.model_fields)
+
+
+def _prepayment_records(batch: QuoteBatch, ids: list[str], chinese: dict[str, str]) -> dict[str, list[dict]]:
+    """Each application's refundable prepayments as Prepayment fields, with the fee's name and refund clause."""
+    by_application: dict[str, list[dict]] = {i: [] for i in ids}
+    if batch.prepayments is None or not len(batch.prepayments):
+        return by_application
+    prepayments = batch.prepayments
+    wanted = np.flatnonzero(pd.Index(np.asarray(batch.decided["application_id"], dtype=object)[prepayments["row"]]).isin(ids))
+    fees = {fee.id: fee for fee in batch.ruleset.decision("fees").fees}
+    application_ids = np.asarray(batch.decided["application_id"], dtype=object)[prepayments["row"][wanted]]
+    for application_id, *values in zip(application_ids.tolist(), *(np.asarray(prepayments[f])[wanted].tolist() for f in PREPAYMENT_FIELDS)):
+        record = dict(zip(PREPAYMENT_FIELDS, values))
+        fee = fees[record["fee_id"]]
+        by_application[application_id].append({**record, "component": fee.name, "component_zh": chinese.get(fee.name),
+                                               "refund_condition": fee.refund.cite(), "cites": fee.cites.cite()})
+    return by_application
+
+
 def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = None) -> list[Quote]:
     """Full quotes, with trace and schedule, of the (given) applications of a batch, in batch order."""
     if application_ids is not None:
@@ -544,22 +692,24 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
     schedules = _schedules(batch, decided)
     lines_by_application = _line_records(batch.line_columns, ids)
     validities = _validities(batch.ruleset, decided)
+    price_levels, price_notes = _price_levels(batch, decided)
     chinese = _chinese_names(batch)
     for line in (line for lines in lines_by_application.values() for line in lines):
         line["component_zh"] = chinese.get(line["component"])
-    totals = zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in ("customer_cny", "grid_cny", "total_cny")))
+    totals = [dict(zip(TOTAL_FIELDS, values)) for values in zip(*(batch.totals[key].to_numpy()[rows].tolist() for key in TOTAL_FIELDS))]
+    prepayments = _prepayment_records(batch, ids, chinese)
     ruleset, scheme = batch.ruleset, batch.scheme
-    provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_lineage": list(ruleset.lineage),
+    provenance = {"ruleset_id": ruleset.id, "ruleset_title": ruleset.title, "ruleset_title_zh": ruleset.title_zh, "ruleset_lineage": list(ruleset.lineage),
                   "ruleset_content_hash": ruleset.content_hash, "overrides": list(ruleset.overrides),
                   "catalog_id": scheme.catalog.id, "catalog_edition": scheme.catalog.edition, "design_scheme": scheme.id}
     quotes = []
-    for row, application_id, size, kva, kw, voltage, boundary, evaluated, (customer, grid, total), schedule, eligibility, validity in zip(
+    for number, (row, application_id, size, kva, kw, voltage, boundary, evaluated, application_totals, schedule, eligibility, validity) in enumerate(zip(
             rows.tolist(), ids, _texts(decided["enterprise_size"]), decided["capacity_kva"].tolist(), decided["capacity_kw"].tolist(),
             _texts(decided["supply_voltage"]), _texts(decided["boundary"]), _dates(decided["evaluation_date"]), totals, schedules,
-            ownership_warnings(decided, ruleset), validities):
+            ownership_warnings(decided, ruleset), validities)):
         own_lines = lines_by_application[application_id]
         assumptions, spread = _assumptions(batch, row, application_id)
-        notes = eligibility + _warnings(own_lines) + _assumption_notes(assumptions, spread)
+        notes = eligibility + _warnings(own_lines) + price_notes[number] + _assumption_notes(assumptions, spread)
         quotes.append(Quote.model_validate({
             "application_id": application_id,
             "ruleset": ruleset.id,
@@ -568,7 +718,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "capacity_kw": kw,
             "supply_voltage": voltage,
             "boundary": boundary,
-            "totals": {"customer_cny": customer, "grid_cny": grid, "total_cny": total},
+            "totals": application_totals,
             "lines": own_lines,
             "trace": traces[application_id],
             "schedule": schedule,
@@ -578,6 +728,8 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
             "validity": validity,
             "assumptions": assumptions,
             "assumption_range": spread,
+            "prepayments": prepayments[application_id],
+            "price_level": price_levels[number],
         }))
     return quotes
 

@@ -24,9 +24,16 @@ class TraceStep(BaseModel):
     cites: str
     parameters: list[str]
     conditions: list[str]
-    # Under a composed policy: the layer that decided, and what the other layer would have given where it differs.
+    # Under a composed policy: the layer that decided, and what the other layer would have given where it differs
+    # (as a sentence, and in parts for the renderers to word in either language).
     layer: str | None = None
     other_layer: str | None = None
+    layer_id: str | None = None
+    layer_kind: str | None = None
+    other_layer_id: str | None = None
+    other_layer_kind: str | None = None
+    other_outcome: str | None = None
+    other_rule_id: str | None = None
     description_zh: str | None = None  # the description in Chinese, where the data gives one
 
 
@@ -51,9 +58,12 @@ def _layered_steps(name: str, column: str, frame: Columns, ruleset, seen: dict) 
             deciding, frame[column], frame[f"{column}_other"], frame[f"{column}_other_rule"])):
         other_layer = provincial if layer == national.id else national
         differs = other != outcome
+        kind = ruleset.layer_named(layer).layer
         steps.append(by_layer[layer][i].model_copy(update={
-            "layer": f"{layer} ({ruleset.layer_named(layer).layer})",
-            "other_layer": f"{other_layer.id} ({other_layer.layer}) would give {other} by {other_rule}" if differs else None}))
+            "layer": f"{layer} ({kind})", "layer_id": layer, "layer_kind": kind,
+            "other_layer": f"{other_layer.id} ({other_layer.layer}) would give {other} by {other_rule}" if differs else None,
+            **({"other_layer_id": other_layer.id, "other_layer_kind": other_layer.layer, "other_outcome": other,
+                "other_rule_id": other_rule} if differs else {})}))
     return steps
 
 

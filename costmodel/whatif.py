@@ -13,11 +13,12 @@ from __future__ import annotations
 import typing
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 
 from costmodel.application import ENTERPRISE_KINDS, Application, ParkLevel
 from costmodel.classification import SIZES, industry_rows
+from costmodel.columns import Columns
+from costmodel.messages import in_chinese
 from costmodel.params import RuleSet
 from costmodel.quote import Quote, QuoteBatch, quote_frame, quote_from_batch
 from costmodel.rules import conditions
@@ -44,6 +45,7 @@ class Outcome(BaseModel):
     grid_cny: float | None
     working_days: int | None
     rejected: str | None = None  # why the variant cannot be quoted (e.g. beyond what 10 kV serves)
+    rejected_zh: str | None = None
 
 
 class CapacityCliff(BaseModel):
@@ -122,10 +124,11 @@ def capacity_caps(prepared, ruleset: RuleSet) -> list[dict]:
     return list(caps.values())
 
 
-def build_variants(application: Application, ruleset: RuleSet) -> tuple[pd.DataFrame, list[dict], list[dict], str]:
-    """The application's row followed by its variants, what each variant asks, the caps found and the size
-    standard in force (whose limits the what-if shows)."""
-    base = application.to_frame()
+def build_variants(application: Application, ruleset: RuleSet) -> tuple[Columns, list[dict], list[dict], str]:
+    """The application's row followed by its variants (as the engine's columns: a frame would be built only to be
+    taken apart again), what each variant asks, the caps found and the size standard in force (whose limits the
+    what-if shows)."""
+    base = Columns(application.to_frame())
     prepared = prepare(base, ruleset)
     caps = capacity_caps(prepared, ruleset)
     asks: list[dict] = []
@@ -134,23 +137,23 @@ def build_variants(application: Application, ruleset: RuleSet) -> tuple[pd.DataF
             if cap["value"] + offset > 0:
                 asks.append({"dimension": "capacity", "cap": number, "offset": offset,
                              "capacity": cap["value"] + offset, "capacity_unit": cap["unit"]})
-    unit = base["capacity_unit"].iloc[0]
+    unit = base["capacity_unit"][0]
     power_factor = float(prepared["power_factor_used"][0])
     in_base_unit = [cap["value"] if cap["unit"] == unit else
                     (cap["value"] / power_factor if unit == "kVA" else cap["value"] * power_factor) for cap in caps]
     # the chart spans twice the request, and past the nearest cap above it (not to a far one, such as 10 kV's limit)
-    requested = float(base["capacity"].iloc[0])
+    requested = float(base["capacity"][0])
     caps_above = [value for value in in_base_unit if value > requested]
     top = max(requested * 2, min(caps_above) * 1.25 if caps_above else 0.0)
     for capacity in np.linspace(top / CURVE_POINTS, top, CURVE_POINTS):
         asks.append({"dimension": "curve", "capacity": round(float(capacity), 1), "capacity_unit": unit})
-    if base["applicant_kind"].iloc[0] in ENTERPRISE_KINDS:
+    if base["applicant_kind"][0] in ENTERPRISE_KINDS:
         asks += [{"dimension": "enterprise_size", "value": size, "size_class": size} for size in SIZES]
     asks += [{"dimension": "park_level", "value": level, "park_level": level} for level in PARK_LEVELS]
     asks += [{"dimension": "in_project_database", "value": str(listed).lower(), "in_project_database": listed}
              for listed in (False, True)]
     # Row 0 is the application; row k + 1 is ask k: the application's values, with the asked ones changed.
-    columns = {name: np.repeat(base[name].to_numpy(), len(asks) + 1) for name in base.columns}
+    columns = {name: base[name][np.zeros(len(asks) + 1, dtype=int)] for name in base.names}
     for name in ("capacity", "capacity_unit", "size_class", "park_level", "in_project_database"):
         column = columns[name].astype(object) if name == "size_class" else columns[name]
         for row, ask in enumerate(asks, start=1):
@@ -159,12 +162,12 @@ def build_variants(application: Application, ruleset: RuleSet) -> tuple[pd.DataF
         columns[name] = column
     columns["application_id"] = np.array([application.id] + [_variant_id(application.id, k, ask) for k, ask in enumerate(asks)], dtype=object)
     standard = str(ruleset.parameter("enterprise_size.standard").array(prepared)[0])
-    return pd.DataFrame(columns), asks, caps, standard
+    return Columns(arrays=columns, length=len(asks) + 1), asks, caps, standard
 
 
-def solve(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, Outcome]]:
-    """One vectorised quote of the application and its variants, and each row's outcome (with working days; none
-    for the chart's curve, which shows money only)."""
+def solve(frame: Columns, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, Outcome | CurvePoint]]:
+    """One vectorised quote of the application and its variants, and each row's outcome (with working days), or for
+    the chart's curve, which shows money only, its point."""
     batch = quote_frame(frame, ruleset)
     timed = np.flatnonzero(~np.char.startswith(np.asarray(batch.decided["application_id"]).astype(str), CURVE_PREFIX))
     decided = batch.decided.take(timed, batch.decided.names)
@@ -175,17 +178,19 @@ def solve(frame: pd.DataFrame, ruleset: RuleSet) -> tuple[QuoteBatch, dict[str, 
                                              stage_sets=inputs["stage_sets"])
     days_of = dict(zip(np.asarray(decided["application_id"]).tolist(), np.asarray(totals["total_working_days"])[combination].tolist()))
     decided = batch.decided
-    # built without re-validating: every value comes from the engine's own typed columns
-    outcomes = {application_id: Outcome.model_construct(supply_voltage=voltage, boundary=boundary, customer_cny=customer,
-                                                        grid_cny=grid, working_days=days, rejected=None)
-                for application_id, voltage, boundary, customer, grid in zip(
-                    np.asarray(decided["application_id"]).tolist(), np.asarray(decided["supply_voltage"], dtype=object).tolist(),
-                    np.asarray(decided["boundary"], dtype=object).tolist(), batch.totals["customer_cny"].tolist(),
-                    batch.totals["grid_cny"].tolist())
-                for days in [days_of.get(application_id)]}
+    # built without re-validating: every value comes from the engine's own typed columns; a point of the chart is
+    # made as such (the curve has many, and asks no more)
+    outcomes = {application_id: CurvePoint.model_construct(capacity=capacity, customer_cny=customer, grid_cny=grid, supply_voltage=voltage)
+                if application_id.startswith(CURVE_PREFIX) else
+                Outcome.model_construct(supply_voltage=voltage, boundary=boundary, customer_cny=customer, grid_cny=grid,
+                                        working_days=days_of[application_id], rejected=None)
+                for application_id, capacity, voltage, boundary, customer, grid in zip(
+                    np.asarray(decided["application_id"]).tolist(), np.asarray(decided["capacity"], dtype=float).tolist(),
+                    np.asarray(decided["supply_voltage"], dtype=object).tolist(), np.asarray(decided["boundary"], dtype=object).tolist(),
+                    batch.totals["customer_cny"].tolist(), batch.totals["grid_cny"].tolist())}
     for application_id, reason in zip(batch.rejected["application_id"].tolist(), batch.rejected["reason"].tolist()):
         outcomes[application_id] = Outcome(supply_voltage=None, boundary=None, customer_cny=None, grid_cny=None,
-                                           working_days=None, rejected=reason)
+                                           working_days=None, rejected=reason, rejected_zh=in_chinese(reason))
     return batch, outcomes
 
 
@@ -209,8 +214,8 @@ def _size_limits(application: Application, standard: str) -> str | None:
             f"medium: {limit('medium_min')}; small: {limit('small_min')}; micro: below small")
 
 
-def extract(application: Application, frame: pd.DataFrame, asks: list[dict], caps: list[dict], standard: str,
-            outcomes: dict[str, Outcome], quote: Quote) -> WhatIf:
+def extract(application: Application, frame: Columns, asks: list[dict], caps: list[dict], standard: str,
+            outcomes: dict[str, Outcome | CurvePoint], quote: Quote) -> WhatIf:
     """The cliffs among the caps (nearest first), the alternatives of each category and the chart's curve. The
     models are built without validating again: every value comes from the engine's own columns or the data."""
     prepared_capacity = {"kVA": quote.capacity_kva, "kW": quote.capacity_kw}
@@ -238,23 +243,28 @@ def extract(application: Application, frame: pd.DataFrame, asks: list[dict], cap
             above_capacity=tested[1], parameters=cap["parameters"], rule_ids=cap["rule_ids"], layers=cap["layers"], below=lower,
             above=upper, current_side="below" if current_below else "above", distance=abs(prepared_capacity[unit] - value)))
     cliffs.sort(key=lambda cliff: cliff.distance)
-    application_row = frame.iloc[0]
-    current_value = {"enterprise_size": quote.enterprise_size, "park_level": application_row["park_level"],
-                     "in_project_database": str(bool(application_row["in_project_database"])).lower()}
+    current_value = {"enterprise_size": quote.enterprise_size, "park_level": frame["park_level"][0],
+                     "in_project_database": str(bool(frame["in_project_database"][0])).lower()}
     alternatives = [Alternative.model_construct(dimension=ask["dimension"], value=ask["value"], outcome=outcome,
                                                 current=ask["value"] == current_value[ask["dimension"]], changes=_changes(outcome, current))
                     for ask, outcome in zip(asks, answer) if ask["dimension"] in current_value]
-    curve = [CurvePoint.model_construct(capacity=float(ask["capacity"]), customer_cny=outcome.customer_cny, grid_cny=outcome.grid_cny,
-                                        supply_voltage=outcome.supply_voltage)
-             for ask, outcome in zip(asks, answer) if ask["dimension"] == "curve"]
-    return WhatIf.model_construct(application_id=application.id, capacity=float(application_row["capacity"]),
-                                  capacity_unit=str(application_row["capacity_unit"]), current=current, cliffs=cliffs,
+    curve = [point if isinstance(point, CurvePoint) else  # a capacity beyond what the rules quote: no amounts
+             CurvePoint.model_construct(capacity=float(ask["capacity"]), customer_cny=None, grid_cny=None, supply_voltage=None)
+             for ask, point in zip(asks, answer) if ask["dimension"] == "curve"]
+    return WhatIf.model_construct(application_id=application.id, capacity=float(frame["capacity"][0]),
+                                  capacity_unit=str(frame["capacity_unit"][0]), current=current, cliffs=cliffs,
                                   alternatives=alternatives, size_limits=_size_limits(application, standard), curve=curve)
+
+
+def whatif_batch(application: Application, ruleset: RuleSet) -> tuple[QuoteBatch, Quote, WhatIf]:
+    """The batch of the application and its variants (one vectorised call), the application's quote and its what-if."""
+    frame, asks, caps, standard = build_variants(application, ruleset)
+    batch, outcomes = solve(frame, ruleset)
+    quote = quote_from_batch(batch, application.id)
+    return batch, quote, extract(application, frame, asks, caps, standard, outcomes, quote)
 
 
 def quote_with_whatif(application: Application, ruleset: RuleSet) -> tuple[Quote, WhatIf]:
     """The application's quote and its what-if, from one vectorised call over the application and its variants."""
-    frame, asks, caps, standard = build_variants(application, ruleset)
-    batch, outcomes = solve(frame, ruleset)
-    quote = quote_from_batch(batch, application.id)
-    return quote, extract(application, frame, asks, caps, standard, outcomes, quote)
+    _, quote, whatif = whatif_batch(application, ruleset)
+    return quote, whatif

@@ -46,7 +46,8 @@ def test_quote_is_the_library_quote(client):
     assert response.status_code == 200
     body = response.json()
     # hand-worked in tests/test_quote.py: 85,000 transformer + 24,000 cable + 30,000 crossing + 2,830 meter box, all grid
-    assert body["totals"] == {"customer_cny": 0.0, "grid_cny": 141_830.0, "total_cny": 141_830.0}
+    assert body["totals"] == {"customer_cny": 0.0, "grid_cny": 141_830.0, "total_cny": 141_830.0, "customer_placeholder_cny": 0.0,
+                              "grid_placeholder_cny": 0.0, "total_placeholder_cny": 0.0, "prepayment_cny": 0.0}
     assert body == json.loads(quote_application(WAREHOUSE, load_ruleset("shandong-2019")).model_dump_json())
 
 
@@ -103,7 +104,7 @@ def test_validation_errors_name_field_value_and_what_is_allowed(client, changes,
 
 
 @pytest.mark.parametrize(("body", "status", "says"), [
-    ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: national-1996"),
+    ({"application": warehouse(), "ruleset": "mars"}, 422, "allowed rule sets: beijing-2018, beijing-2020"),
     ({"application": warehouse(application_date="1990-01-01")}, 422, "1990-01-01 is outside the supported dates; allowed: 1996-10-08"),
     # beyond what 10 kV serves: the core rejects the row; the API must say why, not fail
     ({"application": warehouse(request__capacity=99_999)}, 422, "exceeds what 10 kV serves"),
@@ -138,7 +139,7 @@ def test_parameters_of_a_ruleset_and_the_history_of_one(client):
 def test_unknown_ruleset_or_parameter_in_the_url_is_a_404(client):
     assert client.get("/rulesets/../../etc/parameters").status_code == 404
     missing = client.get("/rulesets/shandong-2030/parameters")
-    assert missing.status_code == 404 and "allowed: national-1996" in missing.json()["message"]
+    assert missing.status_code == 404 and "allowed: beijing-2018, beijing-2020" in missing.json()["message"]
     unknown = client.get("/parameters/no.such", params={"ruleset": "shandong-2019"})
     assert unknown.status_code == 404 and "supply_voltage.low_voltage_cap" in unknown.json()["message"]
 
@@ -264,7 +265,7 @@ def test_the_coalescer_closes_its_window_once_the_last_batch_size_is_back(monkey
     import costmodel.api.coalescer as api
 
     batches = []
-    monkeypatch.setattr(api, "quote_many", lambda items: batches.append(len(items)) or [None] * len(items))
+    monkeypatch.setattr(api, "quote_many", lambda items, range_model=None: batches.append(len(items)) or [None] * len(items))
     ruleset = load_ruleset("shandong-2019")
     window_s = 1.0  # long, and the bounds below at half of it: an event loop's delays on a slow machine stay inside
     coalescer = api.QuoteCoalescer(window_s=window_s)
@@ -322,3 +323,28 @@ def test_the_quote_fast_path_reads_a_body_in_pieces_and_hands_what_it_cannot_ans
     assert status == 422 and "exceeds what 10 kV serves" in body["message"]
     status, body = call(good, pieces=2, content_type=b"text/plain")
     assert status == 422 and body["detail"][0]["field"] == "(body)"
+
+
+def test_a_middleware_added_to_the_app_sees_the_quotes_the_fast_path_answers():
+    """A deployment's own middleware (auth, CORS, logging), added after create_app, wraps the /quote fast path too:
+    Starlette puts the middleware added last outermost."""
+    from fastapi.responses import JSONResponse
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    app = create_app()
+    seen = []
+
+    async def refuse_without_a_key(request, call_next):
+        seen.append(request.url.path)
+        if request.headers.get("x-api-key") != "secret":
+            return JSONResponse({"detail": "no key"}, status_code=401)
+        return await call_next(request)
+
+    app.add_middleware(BaseHTTPMiddleware, dispatch=refuse_without_a_key)
+    with TestClient(app) as client:
+        body = {"application": warehouse(), "ruleset": "shandong-2019"}
+        assert client.post("/quote", json=body).status_code == 401
+        answered = client.post("/quote", json=body, headers={"x-api-key": "secret"})
+    # the grid company funds the small enterprise's whole connection: 85,000 + 24,000 + 30,000 + 2,830 (tests/test_quote.py)
+    assert answered.status_code == 200 and answered.json()["totals"]["grid_cny"] == 141_830
+    assert seen == ["/quote", "/quote"]

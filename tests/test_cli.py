@@ -148,3 +148,36 @@ def test_limit_text_words_each_basis():
     assert limit_text(40, "average", False) == "average target 40 working days (this plan takes longer)"
     assert limit_text(15, "maximum", True) == "limit 15 (within)"
     assert limit_text(None, None, None) == "no limit set"
+
+
+def test_rulesets_lists_national_layers_first_then_each_jurisdiction_by_date():
+    result = run("rulesets")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("│")[1:4] for line in result.stdout.splitlines() if line.startswith("│") and line.split("│")[3].strip()]
+    listed = [(jurisdiction.strip(), start.strip(), ruleset.strip()) for jurisdiction, start, ruleset in rows]
+    assert [r for _, _, r in listed][:4] == ["national-1996", "national-2020", "national-2024", "national-2025"]
+    shanghai = [(start, r) for j, start, r in listed if j == "shanghai"]
+    assert shanghai == [("2018-03-01", "shanghai-2018"), ("2024-12-31", "shanghai-2024")]
+
+
+def test_quote_of_the_shanghai_example_prints_the_price_year_and_the_placeholder_free_totals():
+    result = run("quote", str(EXAMPLES / "shanghai-cafe.yaml"), "--ruleset", "shanghai", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    quote = json.loads(result.stdout)
+    # 120 kW < 160 kW: low voltage, zero investment; 0.08 km x 160,000 + meter box 2,830 + road crossing 30,000
+    assert (quote["supply_voltage"], quote["boundary"], quote["totals"]["grid_cny"]) == ("low_voltage", "meter", 45630)
+    assert quote["totals"]["total_placeholder_cny"] == 0 and quote["prepayments"] == []
+    assert quote["price_level"]["price_year"] == 2019 and quote["schedule"]["limit_working_days"] == 10
+    moved = json.loads(run("quote", str(EXAMPLES / "shanghai-cafe.yaml"), "--ruleset", "shanghai", "--format", "json",
+                           "--price-level", "application").stdout)
+    assert moved["price_level"]["price_year"] == 2025 and moved["totals"]["grid_cny"] > quote["totals"]["grid_cny"]
+    refused = run("quote", str(EXAMPLES / "shanghai-cafe.yaml"), "--price-level", "2026")
+    assert refused.returncode == 2 and "allowed: catalogue, application" in refused.stderr
+
+
+def test_doing_business_china_weights_shanghai_and_beijing():
+    result = run("doing-business", "--china", "--json")
+    assert result.returncode == 0, result.stderr
+    china = json.loads(result.stdout)
+    assert [c["city"] for c in china["cities"]] == ["shanghai", "beijing"]
+    assert china["weighted"]["time_working_days"] == 0.55 * china["cities"][0]["time_working_days"] + 0.45 * china["cities"][1]["time_working_days"]

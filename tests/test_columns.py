@@ -46,3 +46,12 @@ def test_take_and_codes(frame):
     assert columns.codes("area", ("urban",)).tolist() == [0, -1, 0]
     columns["area"] = pd.Categorical(["rural", "rural", "rural"])  # a replaced column forgets its codes
     assert columns.codes("area", ("rural", "urban")).tolist() == [0, 0, 0]
+
+
+def test_a_copy_shares_the_arrays_and_takes_new_columns_alone(frame):
+    columns = Columns(frame)
+    copy = columns.copy()
+    copy["capacity_kva"] = np.zeros(3)
+    assert "capacity_kva" not in columns and copy.names == ["application_id", "area", "capacity", "capacity_kva"]
+    assert copy["capacity"] is columns["capacity"]
+

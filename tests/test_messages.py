@@ -38,3 +38,16 @@ def test_every_rule_and_fee_of_every_shipped_rule_set_has_chinese(ruleset_id):
             assert CJK.search(rule.description_zh), (ruleset_id, rule.id)
         for fee in getattr(table, "fees", ()):
             assert CJK.search(fee.name_zh), (ruleset_id, fee.id)
+
+
+def test_a_reason_is_its_english_text_and_carries_its_chinese_to_another_process():
+    import pickle
+
+    from costmodel.messages import Reason, in_chinese
+
+    reason = Reason("reject.beyond_10kv", kva=12000.0, path="supply_voltage.max_10kv_capacity", cap=10000.0, unit="kVA", voltage="35kV")
+    assert reason == ("request.capacity: 12000.0 kVA exceeds what 10 kV serves (supply_voltage.max_10kv_capacity = 10000.0 kVA): "
+                      "supply would be at 35kV, which costmodel does not design")
+    copied = pickle.loads(pickle.dumps(reason))
+    assert copied == reason and in_chinese(copied) == in_chinese(reason) and in_chinese(reason).startswith("申请容量 12000.0 千伏安超过10千伏可供容量")
+    assert in_chinese("plain text") == "plain text"

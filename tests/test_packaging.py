@@ -36,8 +36,10 @@ from costmodel.api import create_app
 with TestClient(create_app()) as client:
     examples = client.get("/examples").json()
     page = client.get("/").status_code
+    printed = client.post("/quote.html?fragment=true&lang=en", json={"application": client.get("/examples/" + examples[0]).json()})
 print(json.dumps({"module": costmodel.__file__, "tariffs": str(tariffs_dir()), "examples_dir": str(EXAMPLES_DIR),
-                  "customer": customer, "api_examples": examples, "page": page}))
+                  "customer": customer, "api_examples": examples, "page": page,
+                  "layout": [printed.status_code, 'id="lines"' in printed.text]}))
 """
 
 
@@ -81,6 +83,7 @@ def test_a_wheel_installed_outside_the_checkout_quotes_every_example_and_serves_
     assert all(isinstance(total, (int, float)) and total >= 0 for total in result["customer"].values())
     assert result["api_examples"] == names
     assert result["page"] == 200
+    assert result["layout"] == [200, True]  # the quote's layout (a template) ships in the package
     shipped = sorted(p.relative_to(REPO / "tariffs") for p in (REPO / "tariffs").rglob("*") if p.is_file())
     assert sorted(p.relative_to(package / "_tariffs") for p in (package / "_tariffs").rglob("*") if p.is_file()) == shipped
 

@@ -233,3 +233,26 @@ def test_half_a_yuan_rounds_up():
     from costmodel.quote import to_the_yuan
 
     assert to_the_yuan([0.5, 1.5, 2.4999, 2.5, float("nan")]).tolist()[:4] == [1, 2, 2, 3]
+
+
+def test_a_temporary_fee_before_its_abolition_is_a_refundable_prepayment_outside_the_lines_and_totals():
+    from costmodel.application import parse_application
+    from costmodel.params import load_ruleset
+    from costmodel.quote import quote_application
+
+    application = parse_application({
+        "id": "t", "application_date": "2016-05-03", "applicant": {"kind": "enterprise", "enterprise": {"size_class": "small"}},
+        "site": {"area": "urban", "distance_to_lv_m": 100, "distance_to_10kv_m": 200, "transformer_headroom_kva": 500},
+        "request": {"capacity": 2000, "capacity_unit": "kVA", "supply": "dual", "backup_capacity": 1000, "duration": "temporary"}})
+    result = quote_application(application, load_ruleset("national-1996"))
+    [prepayment] = result.prepayments
+    assert (prepayment.fee_id, prepayment.quantity, prepayment.rate_cny, prepayment.amount_cny) == ("fee.temporary_connection", 2000, 120, 240000)
+    assert "在合同约定期限内结束临时用电的,预交的临时接电费用全部退还用户" in prepayment.refund_condition
+    assert result.totals.prepayment_cny == 240000
+    assert all(line.rule_id != "fee.temporary_connection" for line in result.lines)
+    # conservation: the parties' totals are the sum of the cost lines; the prepayment is in none of them
+    assert sum(line.amount_cny or 0 for line in result.lines) == result.totals.customer_cny + result.totals.grid_cny
+    # the high-reliability fee on the 1,000 kVA backup at the 10 kV placeholder rate, 250: all of the placeholder share
+    fee = next(line for line in result.lines if line.rule_id == "fee.high_reliability")
+    assert (fee.quantity, fee.amount_cny, fee.placeholder) == (1000, 250000, True)
+    assert result.totals.total_placeholder_cny == result.totals.customer_placeholder_cny == 250000

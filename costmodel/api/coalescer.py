@@ -23,24 +23,30 @@ class QuoteFault(Exception):
     """A quote failed on the server (not the client's fault): a 500 with this message, the traceback only in the log."""
 
 
-def _quote_group(applications: list[Application], ruleset: RuleSet) -> list[Quote | Exception]:
-    """Quote applications under one rule set with one vectorised call; a rejected row is its InputError."""
+def _quote_group(applications: list[Application], ruleset: RuleSet, range_model=None) -> list[Quote | Exception]:
+    """Quote applications under one rule set with one vectorised call; a rejected row is its InputError. With a range
+    model (costmodel.ranges), each quote carries its budget range, predicted for the whole group at once."""
     # Clients may send the same application id: quote under unique keys, give each its own back.
     keyed = [application.model_copy(update={"id": f"request-{p}"}) for p, application in enumerate(applications)]
     batch = quote_frame(applications_frame(keyed), ruleset)
     results: list[Quote | Exception] = [None] * len(applications)
     for reject in batch.rejected.itertuples(index=False):
         results[int(reject.application_id.removeprefix("request-"))] = InputError(reject.reason)
-    for quoted in quotes_from_batch(batch):
+    quotes = quotes_from_batch(batch)
+    if range_model is not None and quotes:
+        from costmodel.ranges.attach import budget_ranges
+
+        quotes = budget_ranges(range_model, batch, quotes)
+    for quoted in quotes:
         p = int(quoted.application_id.removeprefix("request-"))
         results[p] = quoted.model_copy(update={"application_id": applications[p].id})
     return results
 
 
-def _quote_alone(application: Application, ruleset: RuleSet) -> Quote | Exception:
+def _quote_alone(application: Application, ruleset: RuleSet, range_model=None) -> Quote | Exception:
     """One application's quote, or the error it alone causes: a user error, or a QuoteFault (logged)."""
     try:
-        return _quote_group([application], ruleset)[0]
+        return _quote_group([application], ruleset, range_model)[0]
     except CostmodelError as error:
         return error
     except Exception:  # noqa: BLE001 - a fault of ours (code or tariffs): logged here, a generic 500 for the client
@@ -48,7 +54,7 @@ def _quote_alone(application: Application, ruleset: RuleSet) -> Quote | Exceptio
         return QuoteFault(f"the quote of {application.id!r} under {ruleset.id} failed on the server; the fault is logged")
 
 
-def quote_many(items: list[tuple[Application, RuleSet]]) -> list[Quote | Exception]:
+def quote_many(items: list[tuple[Application, RuleSet]], range_model=None) -> list[Quote | Exception]:
     """Quote many (application, rule set) pairs with one vectorised call per rule set.
 
     If a call fails as a whole (an input that passed validation but breaks the batch, or a broken
@@ -65,11 +71,11 @@ def quote_many(items: list[tuple[Application, RuleSet]]) -> list[Quote | Excepti
         group = None
         if len(applications) > 1:
             try:
-                group = _quote_group(applications, ruleset)
+                group = _quote_group(applications, ruleset, range_model)
             except Exception:  # noqa: BLE001 - isolated below, member by member
                 pass
         if group is None:
-            group = [_quote_alone(application, ruleset) for application in applications]
+            group = [_quote_alone(application, ruleset, range_model) for application in applications]
         for p, result in zip(positions, group):
             results[p] = result
     return results
@@ -85,8 +91,9 @@ class QuoteCoalescer:
     next request), so a steady load pays no fixed wait.
     """
 
-    def __init__(self, window_s: float = 0.002, max_batch: int = 256):
+    def __init__(self, window_s: float = 0.002, max_batch: int = 256, range_model=None):
         self.window_s, self.max_batch = window_s, max_batch
+        self.range_model = range_model  # costmodel.ranges: every quote carries its budget range
         self._pending: list[tuple[Application, RuleSet, asyncio.Future]] = []
         self._draining = False
         self._recent_sizes: deque[int] = deque(maxlen=8)
@@ -118,7 +125,8 @@ class QuoteCoalescer:
                 items, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
                 self._recent_sizes.append(len(items))
                 try:
-                    results = await run_in_threadpool(quote_many, [(application, ruleset) for application, ruleset, _ in items])
+                    results = await run_in_threadpool(quote_many, [(application, ruleset) for application, ruleset, _ in items],
+                                                      self.range_model)
                 except Exception as error:  # noqa: BLE001 - handed to every waiting request, which reports it
                     results = [error] * len(items)
                 for (_, _, future), result in zip(items, results):

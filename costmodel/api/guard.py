@@ -4,6 +4,10 @@ content-security policies on every answer, and the one error body of the answers
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
 
 from fastapi.responses import JSONResponse
 
@@ -11,6 +15,9 @@ from fastapi.responses import JSONResponse
 # 400k applications), and every other route's (a JSON application is a few kB).
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_BODY_BYTES = 1024 * 1024
+# A study's upload is streamed to a temporary file as it arrives (`spool_body`), never held in memory: it may be
+# larger (a portfolio of several million rows).
+MAX_STUDY_BYTES = 1024 * 1024 * 1024
 # A client that sends no data of its body for this long, or not all of it within the total, gets 408.
 BODY_IDLE_TIMEOUT_S = 10.0
 BODY_TOTAL_TIMEOUT_S = 120.0
@@ -51,9 +58,12 @@ class HttpGuard:
     """
 
     def __init__(self, app, max_body_bytes: int = MAX_BODY_BYTES, route_body_bytes: dict[str, int] | None = None,
-                 idle_timeout_s: float = BODY_IDLE_TIMEOUT_S, total_timeout_s: float = BODY_TOTAL_TIMEOUT_S):
+                 idle_timeout_s: float = BODY_IDLE_TIMEOUT_S, total_timeout_s: float = BODY_TOTAL_TIMEOUT_S,
+                 streamed_paths: frozenset[str] = frozenset()):
         self.app, self.max_body_bytes, self.route_body_bytes = app, max_body_bytes, route_body_bytes or {}
         self.idle_timeout_s, self.total_timeout_s = idle_timeout_s, total_timeout_s
+        # the routes that read their body themselves, as it arrives (`spool_body`, with the same caps and limits)
+        self.streamed_paths = streamed_paths
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -63,6 +73,8 @@ class HttpGuard:
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             return await _answer(scope, send, 413, f"the request body is {int(declared)} bytes; at most {limit} allowed on {path}")
+        if path in self.streamed_paths:
+            return await self.app(scope, receive, send)
         try:
             body = await asyncio.wait_for(self._read(receive, limit), self.total_timeout_s)
         except _BodyTooLarge:
@@ -109,3 +121,35 @@ async def _answer(scope, send, status: int, message: str) -> None:
 def problem(message: str) -> dict:
     """The error body of every non-validation error: one item without a field, and the message."""
     return {"detail": [{"field": None, "value": None, "allowed": message}], "message": message}
+
+
+async def spool_body(request, limit: int, idle_timeout_s: float = BODY_IDLE_TIMEOUT_S,
+                     total_timeout_s: float = BODY_TOTAL_TIMEOUT_S) -> Path:
+    """A request's body written to a temporary file as it arrives (the caller removes it), under the guard's cap
+    (413) and time limits (408); an empty body is refused (422)."""
+    from fastapi import HTTPException
+
+    handle, name = tempfile.mkstemp(prefix="costmodel-upload-")
+    path, size, started = Path(name), 0, time.monotonic()
+    chunks = request.stream().__aiter__()
+    try:
+        with os.fdopen(handle, "wb") as file:
+            while True:
+                remaining = total_timeout_s - (time.monotonic() - started)
+                try:
+                    chunk = await asyncio.wait_for(chunks.__anext__(), max(0.0, min(idle_timeout_s, remaining)))
+                except StopAsyncIteration:
+                    break
+                except asyncio.TimeoutError:
+                    raise HTTPException(408, f"the request body did not arrive in time (no data for {idle_timeout_s:g} s, "
+                                             f"or not all of it within {total_timeout_s:g} s)") from None
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"the request body is more than {limit} bytes; at most {limit} allowed on {request.url.path}")
+                file.write(chunk)
+        if not size:
+            raise HTTPException(422, "the request body is empty: send the portfolio file as the body")
+        return path
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

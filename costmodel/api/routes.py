@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import costmodel
-from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault
-from costmodel.api.guard import MAX_BATCH_BYTES, HttpGuard, problem
+from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault, quote_many
+from costmodel.api.guard import MAX_BATCH_BYTES, MAX_STUDY_BYTES, HttpGuard, problem, spool_body
 from costmodel.api.schemas import (ERROR_MEANINGS, CompareRequest, Comparison, ParameterValue, QuoteRequest, RuleSetInfo,
                                    comparison_of, error_item, error_responses)
 from costmodel.application import FRAME_COLUMNS, Application, load_application
@@ -35,6 +35,7 @@ from costmodel.errors import CostmodelError, InputError
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.paths import EXAMPLES_DIR as SHIPPED_EXAMPLES
 from costmodel.quote import Quote, quote_application
+from costmodel.ranges import model_from_env
 from costmodel.schedule.calendar import calendar_for
 from costmodel.scenarios.portfolio import validate_frame
 from costmodel.scenarios.study_page import run_study, study_summary, study_workbook
@@ -55,6 +56,7 @@ REPORT_CSP = (f"default-src 'none'; style-src 'sha256-{base64.b64encode(hashlib.
 BATCH_COLUMNS = ["application_id", "status", "enterprise_size", "supply_voltage", "boundary", "boundary_rule",
                  "customer_cny", "grid_cny", "total_cny", "reason"]
 BATCH_CHUNK_ROWS = 5000
+STUDY_PATHS = frozenset({"/study", "/study.xlsx"})  # their uploads are streamed to disk (guard.spool_body)
 MAX_CALENDAR_DAYS = 3 * 366  # /calendar's longest span: a schedule's, with room
 
 
@@ -78,8 +80,15 @@ def _parameter_rows(ruleset, paths: list[str]) -> list[ParameterValue]:
     return rows
 
 
-def _quote(body: QuoteRequest) -> Quote:
-    return quote_application(body.application, resolve_ruleset(body.ruleset, body.application.application_date))
+def _quote(body: QuoteRequest, range_model=None) -> Quote:
+    """The quote of a request, with its budget range when the server has a range model (as /quote gives it)."""
+    ruleset = resolve_ruleset(body.ruleset, body.application.application_date)
+    if range_model is None:
+        return quote_application(body.application, ruleset)
+    quoted = quote_many([(body.application, ruleset)], range_model)[0]
+    if isinstance(quoted, Exception):
+        raise quoted
+    return quoted
 
 
 def batch_table(body: bytes, ruleset: str) -> pd.DataFrame:
@@ -118,7 +127,8 @@ class _GuardedFastAPI(FastAPI):
 
     def build_middleware_stack(self):
         return HttpGuard(super().build_middleware_stack(),
-                         route_body_bytes={path: MAX_BATCH_BYTES for path in ("/batch", "/study", "/study.xlsx")})
+                         route_body_bytes={"/batch": MAX_BATCH_BYTES, **{path: MAX_STUDY_BYTES for path in STUDY_PATHS}},
+                         streamed_paths=STUDY_PATHS)
 
     def openapi(self) -> dict:
         # FastAPI documents a route's error answers in the route's media type (text/html for /quote.html);
@@ -230,7 +240,9 @@ def create_app() -> FastAPI:
             raise HTTPException(404, f"no example {name!r}; allowed: {', '.join(examples())}")
         return load_application(EXAMPLES_DIR / f"{name}.yaml")
 
-    coalescer = QuoteCoalescer()
+    # A range model named by COSTMODEL_RANGE_MODEL (`serve --range`): /quote and /compare answers carry budget ranges.
+    api.state.range_model = model_from_env()
+    coalescer = QuoteCoalescer(range_model=api.state.range_model)
     # Per app, so an app made after the tariffs change sees them; resolving lists the rule-set folders.
     resolve = lru_cache(maxsize=4096)(resolve_ruleset)
     if os.environ.get("COSTMODEL_API_FAST_PATH", "1") != "0":  # 0: every /quote through the route (benchmarks/api_load.py)
@@ -260,16 +272,17 @@ def create_app() -> FastAPI:
 
     @api.post("/quote.json", responses=error_responses(400, 422))
     def quote_json(body: QuoteRequest) -> Response:
-        quoted = _quote(body)
+        quoted = _quote(body, api.state.range_model)
         return Response(quoted.model_dump_json(indent=2), media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="quote-{_safe(quoted.application_id)}.json"'})
 
     @api.post("/quote.html", response_class=HTMLResponse, responses=error_responses(400, 422))
     def quote_html(body: QuoteRequest, lang: str = Query("zh", pattern="^(zh|en)$"),
-                   compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none")) -> HTMLResponse:
-        """A printable quote page (open it and print, or save)."""
+                   compare_with: str | None = Query("national-1996", description="Rule set shown side by side; empty for none"),
+                   fragment: bool = Query(False, description="The quote's layout alone, as the quote page shows it")) -> HTMLResponse:
+        """A printable quote page (open it and print, or save); with `fragment`, the same layout for a page to show."""
         parts = _printable(body, compare_with)
-        return HTMLResponse(report.quote_html(lang=lang, **parts), headers={
+        return HTMLResponse(report.render(lang=lang, target="page" if fragment else "print", **parts), headers={
             "Content-Disposition": f'inline; filename="quote-{_safe(body.application.id)}.html"',
             "Content-Security-Policy": REPORT_CSP})
 
@@ -311,16 +324,14 @@ def create_app() -> FastAPI:
                     format: str = Query("csv", description="The body's file format: csv, xlsx or parquet")) -> JSONResponse:
         """What reforms change for every application of a portfolio (the body: the file), overall and by area, size,
         capacity band and park level, with the customers who win and lose."""
-        body = await request.body()  # at most MAX_BATCH_BYTES: HttpGuard refuses a larger one before reading it
-        comparison = await run_in_threadpool(run_study, body, format, baseline, reform)
+        comparison = await _study(request, format, baseline, reform)
         return JSONResponse(study_summary(comparison))
 
     @api.post("/study.xlsx", response_class=Response, responses=error_responses(413, 422), openapi_extra=study_body)
     async def study_xlsx(request: Request, baseline: str = Query("shandong-2019"), reform: str = Query(...),
                          format: str = Query("csv")) -> Response:
         """The same study as an Excel workbook: Chinese headers, the header frozen, filters, money as #,##0."""
-        body = await request.body()
-        comparison = await run_in_threadpool(run_study, body, format, baseline, reform)
+        comparison = await _study(request, format, baseline, reform)
         return Response(await run_in_threadpool(study_workbook, comparison),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": 'attachment; filename="study.xlsx"'})
@@ -335,10 +346,17 @@ def create_app() -> FastAPI:
     def page() -> FileResponse:
         return FileResponse(report.STATIC_DIR / "index.html")
 
+    async def _study(request: Request, format: str, baseline: str, reform: str):
+        upload = await spool_body(request, MAX_STUDY_BYTES)  # the upload never sits in memory whole
+        try:
+            return await run_in_threadpool(run_study, upload, format, baseline, reform)  # CPU-bound
+        finally:
+            upload.unlink(missing_ok=True)
+
     def _printable(body: QuoteRequest, compare_with: str | None) -> dict:
         when = body.application.application_date
         return report.printable(body.application, resolve_ruleset(body.ruleset, when),
-                                resolve_ruleset(compare_with, when) if compare_with else None)
+                                resolve_ruleset(compare_with, when) if compare_with else None, api.state.range_model)
 
     return api
 

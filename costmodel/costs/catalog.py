@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -25,6 +26,9 @@ class Catalog:
     currency: str
     items: pd.DataFrame  # indexed by std_type
     sources: dict
+    price_year: int | None = None  # the year whose price level the unit costs are at (None: not stated)
+    price_index: str = ""  # tariffs/price-index/<id>: what moves the prices to another year's level
+    valid_from: dt.date | None = None  # the edition's date
     # Families sorted by a rating, kept: every design call asks for the same few.
     _families: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -100,10 +104,19 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
             shown = int(shown) if isinstance(shown, float) and shown.is_integer() else shown  # as written
             raise InputError(f"{file}: row {row + 2}, column {column}: {shown!r}; allowed: {allowed}")
     items["indicative"] = items["indicative"].astype(str).str.lower().eq("true")
+    # Rows priced from cost ceilings (a source with basis: ceiling) are upper limits, not typical costs.
+    ceilings = [key for key, entry in (meta.get("sources") or {}).items() if isinstance(entry, dict) and entry.get("basis") == "ceiling"]
+    items["ceiling"] = items["source"].isin(ceilings)
+    price_year = meta.get("price_year")
+    if price_year is not None and (isinstance(price_year, bool) or not isinstance(price_year, int)):
+        raise InputError(f"{folder / 'meta.yaml'}: price_year is {price_year!r}; allowed: a year YYYY")
     return Catalog(
         id=str(meta["id"]),
         edition=str(meta["edition"]),
         currency=str(meta["currency"]),
         items=items.set_index("std_type", drop=False),
         sources=meta.get("sources", {}),
+        price_year=price_year,
+        price_index=str(meta.get("price_index") or ""),
+        valid_from=meta.get("valid_from") if isinstance(meta.get("valid_from"), dt.date) else None,
     )

@@ -108,12 +108,14 @@ class _WithDesignParameters:
 
 
 @cached_per_root(maxsize=8)
-def load_scheme(scheme_id: str) -> Scheme:
+def load_scheme(scheme_id: str, catalog_id: str | None = None) -> Scheme:
+    """A design scheme, priced with its own catalogue or, given `catalog_id`, with that one (a province's, or a
+    utility's own: every std_type the scheme names must be in it)."""
     file = tariffs_dir() / "designs" / scheme_id / "scheme.yaml"
     if not file.is_file():
         raise InputError(f"unknown design scheme {scheme_id!r} (no {file})")
     raw = check_keys(load_yaml(file), str(file), {"id", "title", "catalog", "components"}, {"parameters", "description", "unknowns"})
-    catalog = load_catalog(raw["catalog"])
+    catalog = load_catalog(catalog_id or raw["catalog"])
     parameters = {f"design.{name}": Parameter.from_yaml(f"design.{name}", entry, file)
                   for name, entry in (raw.get("parameters") or {}).items()}
     for number, item in enumerate(raw["components"], start=1):
@@ -139,6 +141,12 @@ def load_scheme(scheme_id: str) -> Scheme:
         if unknown:
             raise InputError(f"{spot}: unknown design parameter(s) {unknown}; known: {sorted(parameters)}")
     return Scheme(raw["id"], raw["title"], catalog, parameters, tuple(raw["components"]), str(file), unknowns)
+
+
+def scheme_for(ruleset, catalog_id: str | None = None) -> Scheme:
+    """The scheme a rule set's quotes are designed with, priced with `catalog_id`, else the catalogue the rule set
+    names (a province layer's), else the scheme's own."""
+    return load_scheme(ruleset.design_scheme, catalog_id or ruleset.catalog or None)
 
 
 def _cover(need: np.ndarray, ratings: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

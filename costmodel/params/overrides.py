@@ -281,7 +281,8 @@ def _apply(baseline: RuleSet, reform_id: str, title: str, file: str, entries: di
                                    reference=reference, placeholder=base.placeholder)
     ruleset = baseline.with_parameters(parameters, reform_id)
     content_hash = hashlib.sha256(baseline.content_hash.encode() + digest).hexdigest()[:16]
-    ruleset = replace(ruleset, id=f"{baseline.id}+{reform_id}", title=f"{baseline.title} + {title}", content_hash=content_hash)
+    ruleset = replace(ruleset, id=f"{baseline.id}+{reform_id}", title=f"{baseline.title} + {title}", content_hash=content_hash,
+                      title_zh=baseline.title_zh and f"{baseline.title_zh} + {reform_id}")
     return Reform(reform_id, title, file, baseline, parameters, ruleset)
 
 

@@ -23,7 +23,7 @@ from costmodel.schedule.stages import LIMIT_PARAMETER, STAGE_PARAMETER, load_sta
 from costmodel.yamlio import check_keys, load_yaml, quoted, text_field, text_list
 
 MANIFEST_KEYS = {"id", "title", "jurisdiction", "layer", "in_effect_from"}
-MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme"}
+MANIFEST_OPTIONAL = {"extends", "sources", "description", "withdraws", "not_found", "design_scheme", "title_zh", "catalog"}
 LAYERS = ("national", "provincial")
 NATIONAL = "national"
 SCHEDULE_PARAMETERS = (STAGE_PARAMETER, LIMIT_PARAMETER)
@@ -47,6 +47,8 @@ class RuleSet:
     layers: tuple[RuleSet, ...] = ()
     not_found: tuple[str, ...] = ()
     design_scheme: str = ""  # the standard connection schemes (tariffs/designs/<id>) its quotes are designed with
+    title_zh: str | None = None  # the title in Chinese, where the manifest gives one
+    catalog: str = ""  # the unit-cost catalogue (tariffs/catalogs/<id>) its quotes are priced with; "": the scheme's own
 
     @property
     def schedule_id(self) -> str:
@@ -77,6 +79,13 @@ class RuleSet:
     def with_decision(self, name: str, table) -> RuleSet:
         return replace(self, decisions={**self.decisions, name: table},
                        layers=tuple(layer.with_decision(name, table) for layer in self.layers))
+
+    def with_catalog(self, catalog_id: str) -> RuleSet:
+        """The same rules, their quotes priced with another catalogue (a utility's own, tariffs/catalogs/<id>)."""
+        from costmodel.costs.catalog import load_catalog
+
+        load_catalog(catalog_id)  # an unknown catalogue is refused here, naming the ones there are
+        return replace(self, catalog=catalog_id, layers=tuple(replace(layer, catalog=catalog_id) for layer in self.layers))
 
     def with_parameters(self, parameters: dict[str, Parameter], tag: str) -> RuleSet:
         """A reform: these values replace the parameters of the same path. Under a composed policy they change the
@@ -159,7 +168,7 @@ def _folder(ruleset_id: str, root: Path) -> _Folder:
     if not manifest_file.is_file():
         raise InputError(f"{manifest_file}: file not found; a rule-set folder needs a manifest.yaml")
     manifest = check_keys(load_yaml(manifest_file), str(manifest_file), MANIFEST_KEYS, MANIFEST_OPTIONAL)
-    for key in ("id", "title", "jurisdiction", "layer") + tuple(k for k in ("extends", "description", "design_scheme") if k in manifest):
+    for key in ("id", "title", "jurisdiction", "layer") + tuple(k for k in ("extends", "description", "design_scheme", "title_zh", "catalog") if k in manifest):
         text_field(manifest[key], str(manifest_file), key)
     for key in ("withdraws", "not_found"):
         text_list(manifest.get(key), str(manifest_file), key)
@@ -223,6 +232,8 @@ def _over(base: RuleSet | None, folder: _Folder) -> RuleSet:
         layer=manifest["layer"],
         not_found=(base.not_found if base else ()) + tuple(manifest.get("not_found") or ()),
         design_scheme=str(manifest.get("design_scheme") or (base.design_scheme if base else "")),
+        title_zh=manifest.get("title_zh"),
+        catalog=str(manifest.get("catalog") or (base.catalog if base else "")),
     )
 
 
@@ -291,6 +302,7 @@ def _composed(national_id: str, provincial_id: str, root: Path) -> RuleSet:
         layer,
         id=f"{provincial.id}+{national.id}",
         title=f"{provincial.title}, over {national.title}",
+        title_zh=f"{provincial.title_zh}，基于{national.title_zh}" if provincial.title_zh and national.title_zh else None,
         in_effect_from=max(national.in_effect_from, provincial.in_effect_from),
         content_hash=hashlib.sha256(f"{national.content_hash}{layer.content_hash}".encode()).hexdigest()[:16],
         layers=(national, layer),

@@ -16,9 +16,9 @@ from costmodel.errors import InputError
 from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.yamlio import check_keys, load_yaml
 
-# What a source is: the Shandong source text, a national text, common practice (a default, not law), a
-# value the user must set (quotes using it carry a warning).
-KINDS = ("article", "national", "practice", "placeholder")
+# What a source is: the Shandong source text, a national text, a provincial or municipal text (or a report of
+# one), common practice (a default, not law), a value the user must set (quotes using it carry a warning).
+KINDS = ("article", "national", "provincial", "practice", "placeholder")
 # How we know it: the text itself was read, only secondary reports of it, or nothing of it.
 READ = ("text", "report", "none")
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")  # a year or a month, where the day is not known

@@ -110,7 +110,8 @@ def _mapping_differences(key: str, expected, got: dict) -> list[str]:
     return out
 
 
-AMOUNTS = {"customer_cny", "grid_cny", "total_cny"}
+# Totals; of them, what rests on placeholder rates; and the refundable prepayments outside them.
+AMOUNTS = {"customer_cny", "grid_cny", "total_cny", "customer_placeholder_cny", "total_placeholder_cny", "prepayment_cny"}
 CONTAINS = {"supply_voltage_cites", "boundary_cites"}  # the expected text is part of the cited clause
 TRACED = CONTAINS | {"supply_voltage_layer", "boundary_layer"}  # the layer that decided (composed policies)
 # The quote's lines: each fee's amount by fee id (quantity x rate), and who funds each line by its std_type.

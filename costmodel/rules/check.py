@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from costmodel.application import FRAME_COLUMNS, Applicant, Enterprise, Request, Site
-from costmodel.designs.standard import load_scheme
+from costmodel.designs.standard import scheme_for
 from costmodel.params import RuleSet
 from costmodel.params.overrides import value_problems
 from costmodel.params.ruleset import first_date_problems
 from costmodel.rules import conditions
+from costmodel.rules.abolished import ruleset_problems
 from costmodel.rules.engine import decide_enterprise_size, prepare
 from costmodel.rules.table import DecisionTable
 
@@ -116,6 +117,8 @@ def check_ruleset(ruleset: RuleSet) -> CheckReport:
     report.probes = len(frame)
     for name in ("supply_voltage", "investment_boundary"):
         report.problems.extend(_overlaps(ruleset.decision(name), frame, ruleset))
-    scheme = load_scheme(ruleset.design_scheme)
+    scheme = scheme_for(ruleset)
     report.notes.append(f"design {scheme.id}: every std_type it names exists in catalogue {scheme.catalog.id}")
+    # No fee and no catalogue item charges what the law abolished (tariffs/abolished-charges).
+    report.problems.extend(ruleset_problems(ruleset, scheme.catalog))
     return report

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.columns import Columns
+from costmodel.messages import Reason
 from costmodel.rules import conditions
 
 SINGLE_PHASE_LIMIT = "supply_voltage.single_phase_under_kw"
@@ -33,9 +34,8 @@ def single_phase_problems(decided: Columns, ruleset, problems: np.ndarray) -> np
     capacity = np.asarray(decided[conditions.left_column(OVER_SINGLE_PHASE[1], ruleset)], dtype=float)[rows]
     limits = parameter.array(decided.take(rows, parameter.reads))
     problems[rows] = [
-        f"request.phases: 1 (single-phase) for {value:g} {parameter.unit}; single-phase supply only under {limit:g} "
-        f"{parameter.unit} ({parameter.path}: {parameter.reference.cite()}): three-phase supply is required, apply with "
-        f"request.phases: 3"
+        Reason("reject.single_phase", value=f"{value:g}", unit=parameter.unit, limit=f"{limit:g}", path=parameter.path,
+               cites=parameter.reference.cite())
         for value, limit in zip(capacity.tolist(), limits.tolist())
     ]
     return problems

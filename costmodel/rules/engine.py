@@ -15,6 +15,7 @@ from costmodel.classification import METRICS, SIZES, SizeTable, load_size_table,
 from costmodel.columns import Columns
 from costmodel.errors import InputError
 from costmodel.labels import labels_from_codes, pick_labels
+from costmodel.messages import Reason
 from costmodel.paths import cached_per_root
 from costmodel.rules import conditions
 from costmodel.rules.eligibility import single_phase_problems
@@ -29,13 +30,13 @@ IN_SCOPE_VOLTAGES = ("low_voltage", "10kV")
 # threshold (a kW request whose conversion lands exactly on a kVA cap must not come out 3e-14 above it).
 # Numerical, not policy.
 CAPACITY_DECIMALS = 6
-BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW"}
+BASIS_UNITS = {"capacity_kva": "kVA", "capacity_kw": "kW", "backup_capacity_kva": "kVA"}
 
 
-def prepare(frame: pd.DataFrame, ruleset) -> Columns:
+def prepare(frame: pd.DataFrame | Columns, ruleset) -> Columns:
     """Derived columns every rule may read: evaluation date and capacity in both kVA and kW. The caller's
-    frame is left as it was; the columns come back as `Columns` (the frame's own plus these)."""
-    columns = Columns(frame)
+    frame (or columns) is left as it was; the columns come back as `Columns` (the frame's own plus these)."""
+    columns = Columns(frame) if isinstance(frame, pd.DataFrame) else frame.copy()
     # An explicitly chosen rule set applies counterfactually to an earlier application, as of its own start.
     dates = np.asarray(columns["application_date"], dtype="datetime64[ns]")
     start = np.datetime64(ruleset.in_effect_from, "ns")
@@ -48,7 +49,18 @@ def prepare(frame: pd.DataFrame, ruleset) -> Columns:
     columns["power_factor_used"] = power_factor
     columns["capacity_kva"] = np.where(in_kva, capacity, np.round(capacity / power_factor, CAPACITY_DECIMALS))
     columns["capacity_kw"] = np.where(in_kva, np.round(capacity * power_factor, CAPACITY_DECIMALS), capacity)
+    columns["backup_capacity_kva"] = backup_capacity_kva(columns, in_kva, power_factor)
     return columns
+
+
+def backup_capacity_kva(columns: Columns, in_kva: np.ndarray, power_factor: np.ndarray) -> np.ndarray:
+    """The capacity of the backup circuit(s) in kVA: what the high-reliability fee is charged on (the circuits
+    other than the largest). Dual supply without a figure has a full backup, as large as the request; single
+    supply has none."""
+    given = np.asarray(columns["backup_capacity"], dtype=float) if "backup_capacity" in columns else np.full(len(columns), np.nan)
+    given_kva = np.where(in_kva, given, np.round(given / power_factor, CAPACITY_DECIMALS))
+    dual = np.asarray(columns["supply"]) == "dual"
+    return np.where(dual, np.where(np.isnan(given_kva), columns["capacity_kva"], given_kva), 0.0)
 
 
 def decide_enterprise_size(columns: Columns, ruleset) -> tuple[Columns, np.ndarray]:
@@ -119,7 +131,7 @@ def decide_table(name: str, column: str, decided: Columns, ruleset) -> None:
     decided[column], decided[f"{column}_rule"] = ruleset.decision(name).evaluate(decided, ruleset)
 
 
-def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
+def decide(frame: pd.DataFrame | Columns, ruleset) -> tuple[Columns, np.ndarray]:
     """All decisions for every row (the frame's columns and the decided ones), and a reason for each row that
     cannot be quoted (else None)."""
     decided, problems = decide_enterprise_size(prepare(frame, ruleset), ruleset)
@@ -131,12 +143,24 @@ def decide(frame: pd.DataFrame, ruleset) -> tuple[Columns, np.ndarray]:
         rows = np.flatnonzero(beyond)
         limits = limit.array(decided.take(rows, limit.reads))
         problems[rows] = [
-            f"request.capacity: {round(kva, 1)} kVA exceeds what 10 kV serves ({limit.path} = {cap} {limit.unit}): "
-            f"supply would be at {voltage}, which costmodel does not design"
+            Reason("reject.beyond_10kv", kva=round(kva, 1), path=limit.path, cap=cap, unit=limit.unit, voltage=voltage)
             for kva, cap, voltage in zip(decided["capacity_kva"][rows].tolist(), limits.tolist(), decided["supply_voltage"][rows])
         ]
     single_phase_problems(decided, ruleset, problems)
+    backup_problems(decided, problems)
     return decided, problems
+
+
+def backup_problems(decided: Columns, problems: np.ndarray) -> None:
+    """A backup capacity given without dual supply, or above the request, cannot be quoted (the reason names the
+    field, the value and what is allowed): the Request model refuses both, a portfolio row is checked here."""
+    given = np.asarray(decided["backup_capacity"], dtype=float) if "backup_capacity" in decided else np.full(len(decided), np.nan)
+    capacity = np.asarray(decided["capacity"], dtype=float)
+    dual = np.asarray(decided["supply"]) == "dual"
+    bad = ~np.isnan(given) & (~dual | (given > capacity)) & pd.isna(problems)
+    for row in np.flatnonzero(bad).tolist():
+        problems[row] = (f"request.backup_capacity: {given[row]:g} is not allowed with supply {decided['supply'][row]} and capacity "
+                         f"{capacity[row]:g}; allowed: only with supply dual, at most the capacity")
 
 
 def fee_lines(decided: Columns, ruleset) -> Columns:
@@ -173,6 +197,8 @@ def fee_lines(decided: Columns, ruleset) -> Columns:
         "design_rule": pd.Categorical.from_codes(np.full(len(fee), -1), categories=[]),
         "catalogue_ref": labels_from_codes(fee, [f"{ruleset.id}:{f.rate_parameter}" for f in fees]),
         "indicative": np.zeros(len(fee), dtype=bool),
+        "ceiling": np.zeros(len(fee), dtype=bool),
         "placeholder": placeholder[fee],
+        "refundable": np.array([f.refund is not None for f in fees])[fee],
         "_row": np.concatenate(rows_of),
     })

@@ -222,6 +222,10 @@ class Amendment:
         return replace(table, rules=tuple(rules), priority=priority, file=f"{table.file} + {self.file}")._linked()
 
 
+# What a fee is charged on: a derived column of the engine (kVA or kW of the request, or of its backup circuits).
+FEE_BASES = ("capacity_kva", "capacity_kw", "backup_capacity_kva")
+
+
 @dataclass(frozen=True)
 class Fee:
     id: str
@@ -231,6 +235,8 @@ class Fee:
     basis: str
     cites: Reference
     name_zh: str = ""  # the name in Chinese (empty: not translated)
+    # A prepayment refunded on a condition (the clause that says so), not a cost: shown apart from the totals.
+    refund: Reference | None = None
 
 
 @dataclass(frozen=True)
@@ -251,16 +257,19 @@ class FeeTable:
             raise InputError(f"{where}: fees must be a list of fees, got {type(raw['fees']).__name__} {quoted(raw['fees'], 60)}")
         for number, item in enumerate(raw["fees"], start=1):
             spot = f"{where}: fee {number}"
-            check_keys(item, spot, {"id", "name", "rate", "basis", "cites"}, {"when", "name_zh"})
+            check_keys(item, spot, {"id", "name", "rate", "basis", "cites"}, {"when", "name_zh", "refund"})
             text_field(item["id"], spot, "id")
             _check_when(item.get("when"), spot)
             for condition in item.get("when", []) or []:
                 conditions.validate_condition(condition, spot)
             if not (isinstance(item["rate"], dict) and set(item["rate"]) == {"param"}):
                 raise InputError(f"{spot}: rate must be {{param: path}}, got {item['rate']!r}")
+            if item["basis"] not in FEE_BASES:
+                raise InputError(f"{spot}: basis is {item['basis']!r}; allowed: {', '.join(FEE_BASES)}")
             fees.append(
                 Fee(item["id"], str(item["name"]), tuple(item.get("when", []) or []), item["rate"]["param"],
-                    item["basis"], Reference.from_yaml(item["cites"], spot, old_form=False), str(item.get("name_zh") or ""))
+                    item["basis"], Reference.from_yaml(item["cites"], spot, old_form=False), str(item.get("name_zh") or ""),
+                    Reference.from_yaml(item["refund"], f"{spot}: refund", old_form=False) if "refund" in item else None)
             )
         return cls(name="fees", description=str(raw["description"]), fees=tuple(fees), file=where)
 

@@ -62,7 +62,7 @@ def case_procedures(ruleset_id: str, root: Path | None = None) -> dict:
     if voltage["value"] not in VOLTAGES:
         raise InputError(f"{where}.supply_voltage.value: {voltage['value']!r} is not allowed; allowed: {', '.join(VOLTAGES)}")
     check_reference(voltage["reference"], f"{where}.supply_voltage.reference")
-    stages = load_stage_set(ruleset_id, root).stages
+    stages = load_stage_set(load_ruleset(ruleset_id).schedule_id, root).stages  # a layer without stages has its base's
     procedures = []
     for i, item in enumerate(entry["procedures"]):
         at = f"{where}.procedures[{i}]"
@@ -108,7 +108,7 @@ def doing_business_case(
                               f"but the case is supplied at {voltage}")
     frame = pd.DataFrame({
         "application_id": ["world-bank-standard-case"], "application_date": [pd.Timestamp(date)],
-        "supply_voltage": [voltage], "ruleset_id": [ruleset_id],
+        "supply_voltage": [voltage], "ruleset_id": [load_ruleset(ruleset_id).schedule_id],
         "has_external_works": [bool(params["road_crossing"]["value"])],
     })
     stages, summary = schedule_applications(frame, root)
@@ -135,6 +135,28 @@ def doing_business_case(
         "cost_percent_of_income": None if customer_cost_cny is None else 100.0 * customer_cost_cny / income_cny,
         "warnings": [w for w in row["warnings"].split("; ") if w] + extra_warnings,
     }
+
+
+def china_weighted(application_date: dt.date | None = None, root: Path | None = None) -> dict:
+    """China's Getting Electricity figures as Doing Business made them: each measured city's case under its rule set,
+    and the weighted mean of procedures, time and cost (tariffs/doing-business/weights.yaml: Shanghai 55 %, Beijing 45 %)."""
+    path = _dir(root) / "weights.yaml"
+    data = check_keys(load_yaml(path), str(path), {"description", "cities"})
+    cities, weights = [], []
+    for city, entry in data["cities"].items():
+        where = f"{path}: cities.{city}"
+        check_keys(entry, where, {"ruleset", "weight", "reference"})
+        if not isinstance(entry["weight"], (int, float)) or isinstance(entry["weight"], bool) or not 0 < entry["weight"] <= 1:
+            raise InputError(f"{where}.weight: {entry['weight']!r} is not allowed; allowed: a share above 0 and at most 1")
+        check_reference(entry["reference"], f"{where}.reference")
+        cities.append({"city": city, "weight": entry["weight"], "weight_reference": reference_text(entry["reference"]),
+                       **doing_business_case(entry["ruleset"], application_date=application_date, root=root)})
+        weights.append(entry["weight"])
+    if abs(sum(weights) - 1) > 1e-9:
+        raise InputError(f"{path}: the cities' weights add up to {sum(weights):g}; allowed: weights that add up to 1")
+    weighted = {key: sum(w * case[key] for w, case in zip(weights, cities))
+                for key in ("procedures_count", "time_working_days", "time_calendar_days", "customer_cost_cny", "cost_percent_of_income")}
+    return {"cities": cities, "weighted": weighted}
 
 
 def compare_doing_business(

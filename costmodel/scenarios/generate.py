@@ -100,6 +100,7 @@ def generate_portfolio(rows: int, seed: int, assumptions: str | Path = DEFAULT_A
         "phases": phases,
         "supply": supply,
         "duration": duration,
+        "backup_capacity": np.nan,  # dual supply with a full backup
         "voltage_requested": None,  # the synthetic mix has no explicit requests for 10 kV
     })
     return frame[FRAME_COLUMNS]

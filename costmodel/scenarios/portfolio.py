@@ -84,8 +84,9 @@ def _required(column: str) -> bool:
     return info.is_required() and type(None) not in typing.get_args(info.annotation)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """The raw table of a portfolio file; an unreadable, unknown or empty file is an InputError naming it."""
+def read_table(path: str | Path, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The raw table of a portfolio file; an unreadable, unknown or empty file is an InputError naming it.
+    `extra_columns`: columns allowed beside the application's (a history's outturn), checked by the caller."""
     path = Path(path)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
@@ -105,7 +106,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{path}: cannot be read as {kind}: {error}") from None
     if raw.empty:
         raise InputError(f"{path}: no application rows; a portfolio needs at least one row under its header")
-    check_columns(raw, str(path))
+    check_columns(raw, str(path), extra_columns)
     return raw
 
 
@@ -118,11 +119,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path, read_dictionary=labels)
 
 
-def check_columns(raw: pd.DataFrame, source: str) -> None:
+def check_columns(raw: pd.DataFrame, source: str, extra_columns: tuple[str, ...] = ()) -> None:
     missing = [c for c in FRAME_COLUMNS if c not in raw.columns and _required(c)]
-    unknown = [c for c in raw.columns if c not in FRAME_COLUMNS]
+    unknown = [c for c in raw.columns if c not in FRAME_COLUMNS and c not in extra_columns]
     if missing or unknown:
-        raise InputError(f"{source}: columns missing {missing}, unknown {unknown}; allowed columns: {', '.join(FRAME_COLUMNS)}")
+        raise InputError(f"{source}: columns missing {missing}, unknown {unknown}; allowed columns: "
+                         f"{', '.join(FRAME_COLUMNS + list(extra_columns))}")
 
 
 class _Problems:

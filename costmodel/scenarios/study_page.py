@@ -21,22 +21,20 @@ from costmodel.web.report import labels
 GROUP_ORDER = ("area", "enterprise_size", "capacity_band", "park_level")
 
 
-def read_upload(body: bytes, file_format: str):
-    """A portfolio from uploaded bytes: validated like a file (rows in = accepted + rejected, with reasons)."""
+def read_upload(upload: Path, file_format: str):
+    """A portfolio from an uploaded file: validated like any file (rows in = accepted + rejected, with reasons)."""
     suffix = "." + file_format.lower().lstrip(".")
     if suffix not in READERS:
         raise InputError(f"format {file_format!r}; allowed: {', '.join(sorted(s.lstrip('.') for s in READERS))}")
-    if not body:
-        raise InputError("the request body is empty: send the portfolio file as the body")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"portfolio{suffix}"
-        path.write_bytes(body)
-        return load_portfolio(path)
+    with tempfile.TemporaryDirectory() as folder:  # the readers know a file's format by its suffix
+        named = Path(folder) / f"portfolio{suffix}"
+        named.symlink_to(upload.resolve())
+        return load_portfolio(named)
 
 
-def run_study(body: bytes, file_format: str, baseline: str, reform: str) -> Comparison:
+def run_study(upload: Path, file_format: str, baseline: str, reform: str) -> Comparison:
     """Baseline against `reform` (reforms applied in turn, comma-separated, or a rule set id) over the uploaded portfolio."""
-    return compare_portfolio(read_upload(body, file_format), load_ruleset(baseline), reformed_ruleset(baseline, reform), workers=1)
+    return compare_portfolio(read_upload(upload, file_format), load_ruleset(baseline), reformed_ruleset(baseline, reform), workers=1)
 
 
 def study_summary(comparison: Comparison) -> dict:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from costmodel.errors import CostmodelError, InputError
 from costmodel.files import check_outputs, write_csv
-from costmodel.scenarios.doing_business import COMPARED, doing_business_case
+from costmodel.scenarios.doing_business import COMPARED, china_weighted, doing_business_case
 from costmodel.schedule.gantt import plot_gantt
 from costmodel.schedule.plan import schedule_applications
 from costmodel.schedule.stages import limit_text
@@ -82,11 +82,16 @@ def doing_business(
     cost: Optional[float] = typer.Option(None, help="Customer cost in CNY excluding VAT; default: the rules engine's quote"),
     date: Optional[str] = typer.Option(None, help="Application date of the case (default from the case data)"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+    china: bool = typer.Option(False, "--china", help="China as Doing Business measured it: Shanghai and Beijing, and their "
+                               "weighted figure (tariffs/doing-business/weights.yaml)"),
 ) -> None:
     """World Bank standard case: procedures, time, cost as % of income per capita."""
     ids = [r for item in (ruleset or COMPARED) for r in item.split(",") if r]
     try:
         when = dt.date.fromisoformat(date) if date else None
+        if china:
+            _print_china(china_weighted(when), as_json)
+            return
         cases = [doing_business_case(r, cost, application_date=when) for r in ids]
     except ValueError as error:
         if isinstance(error, CostmodelError):
@@ -103,6 +108,25 @@ def doing_business(
                       str(case["time_working_days"]), str(case["time_calendar_days"]),
                       f"{case['customer_cost_cny']:,.0f}", f"{case['cost_percent_of_income']:.1f}")
     Console(width=160).print(table)
+
+
+def _print_china(result: dict, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="China in Doing Business: its two measured cities, weighted")
+    for column in ("city", "weight", "rule set", "voltage", "procedures", "working days", "calendar days", "customer cost CNY", "cost % income"):
+        table.add_column(column)
+    for case in result["cities"]:
+        table.add_row(case["city"], f"{case['weight']:.0%}", case["ruleset_id"], case["supply_voltage"], str(case["procedures_count"]),
+                      str(case["time_working_days"]), str(case["time_calendar_days"]), f"{case['customer_cost_cny']:,.0f}",
+                      f"{case['cost_percent_of_income']:.1f}")
+    weighted = result["weighted"]
+    table.add_row("China (weighted)", "100%", "", "", f"{weighted['procedures_count']:.2f}", f"{weighted['time_working_days']:.2f}",
+                  f"{weighted['time_calendar_days']:.2f}", f"{weighted['customer_cost_cny']:,.0f}", f"{weighted['cost_percent_of_income']:.1f}")
+    console = Console(width=160)
+    console.print(table)
+    console.print(f"weights: {result['cities'][0]['weight_reference']}", markup=False, style="dim")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,26 +1,32 @@
-"""Downloadable quotes: a printable HTML page and a PDF, in Chinese or English.
+"""A quote as people read it: the quote page's result, a printable HTML page and a PDF, in Chinese or English.
 
-Both render a quote as the API returns it (a JSON-ready dict), so fields added to `Quote` later
-(the schedule) show up without changes here. Labels come from static/labels.json, shared with the page.
+All three come from one layout, templates/quote.html.j2, filled from a quote as the API returns it (a JSON-ready
+dict); the PDF is that HTML drawn by fpdf2. Labels come from static/labels.json, shared with the page's form.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import html
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
+from fpdf import FPDF
+from fpdf.fonts import TextStyle
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from costmodel.schedule.calendar import calendar_for
+from costmodel.fonts import find_cjk_font  # the PDF's font, found by path (tests patch it here)
+from costmodel.quote import ZONE_ORDER  # one order of zones for every renderer
+from costmodel.web import charts
 
 STATIC_DIR = Path(__file__).parent / "static"
-from costmodel.fonts import find_cjk_font  # noqa: F401 - the PDF's font, found by path (tests patch it here)
-from costmodel.quote import ZONE_ORDER  # one order of zones for every renderer
 LANGUAGES = ("zh", "en")
-# Debian packages that ship a CJK font fpdf2 can embed (TrueType outlines; the .ttc collections work
-# with collection_font_number). COSTMODEL_CJK_FONT names another file.
 OUTCOME_PREFIX = {"supply_voltage": "v_", "investment_boundary": "b_", "enterprise_size": "s_"}
 
 
@@ -56,10 +62,12 @@ def trace_sentences(quote: dict, words: dict[str, str]) -> list[str]:
             decision=words.get("d_" + step["decision"], step["decision"]), outcome=outcome,
             rule=step["rule_id"], description=description, cites=step["cites"],
         )
-        if step.get("layer"):
-            sentence += " " + words["trace_layer"].format(layer=step["layer"])
-        if step.get("other_layer"):
-            sentence += " " + words["trace_other_layer"].format(other=step["other_layer"])
+        if step.get("layer_id"):
+            sentence += " " + words["trace_layer"].format(layer=step["layer_id"], kind=words["layer_" + step["layer_kind"]])
+        if step.get("other_layer_id"):
+            sentence += " " + words["trace_other_layer"].format(
+                other=step["other_layer_id"], kind=words["layer_" + step["other_layer_kind"]], rule=step["other_rule_id"],
+                outcome=outcome_label(words, step["decision"], step["other_outcome"]))
         sentences.append(sentence)
     return sentences
 
@@ -79,39 +87,25 @@ def price(value: float | None, words: dict[str, str]) -> str:
     return words["not_priced"] if value is None else cny(value)
 
 
-def split_svg(totals: dict, words: dict[str, str], width: int = 560) -> str:
-    """Customer vs grid company as one stacked bar, with the amounts beside it."""
-    total = totals["total_cny"] or 1.0
-    customer_w = round(width * totals["customer_cny"] / total) if totals["total_cny"] else 0
-    grid_w = width - customer_w if totals["total_cny"] else 0
-    esc = html.escape
-    return (
-        f'<svg class="split" role="img" viewBox="0 0 {width} 64" width="{width}" height="64" xmlns="http://www.w3.org/2000/svg">'
-        f'<title>{esc(words["split"])}</title>'
-        f'<rect x="0" y="0" width="{width}" height="28" fill="#eee"/>'
-        f'<rect x="0" y="0" width="{customer_w}" height="28" fill="#c0504d"/>'
-        f'<rect x="{customer_w}" y="0" width="{grid_w}" height="28" fill="#4f81bd"/>'
-        f'<rect x="0" y="40" width="12" height="12" fill="#c0504d"/>'
-        f'<text x="18" y="51" font-size="13">{esc(words["customer"])} {cny(totals["customer_cny"])} {esc(words["cny"])}</text>'
-        f'<rect x="{width // 2}" y="40" width="12" height="12" fill="#4f81bd"/>'
-        f'<text x="{width // 2 + 18}" y="51" font-size="13">{esc(words["grid"])} {cny(totals["grid_cny"])} {esc(words["cny"])}</text>'
-        "</svg>"
-    )
-
-
 def _side_text(side: dict, words: dict[str, str]) -> str:
     if side["rejected"]:
-        return side["rejected"]
+        return in_language(side, "rejected", words)
     return (f'{outcome_label(words, "supply_voltage", side["supply_voltage"])}, '
             f'{outcome_label(words, "investment_boundary", side["boundary"])}, {words["whatif_customer"]} {cny(side["customer_cny"])} '
             f'{words["cny"]}, {side["working_days"]} {words["whatif_days"]}')
 
 
-def whatif_sentences(whatif: dict, words: dict[str, str]) -> list[str]:
-    """Each threshold that changes the quote, both sides; then each size, park level or listing that would."""
-    sentences = [f'{cliff["below_label"]}: {_side_text(cliff["below"], words)} | {cliff["above_label"]}: '
-                 f'{_side_text(cliff["above"], words)} ({", ".join(cliff["parameters"])}; {words["your_request"]}: '
-                 f'{cliff["below_label"] if cliff["current_side"] == "below" else cliff["above_label"]})' for cliff in whatif["cliffs"]]
+def _cliff(cliff: dict, words: dict[str, str]) -> dict:
+    """One threshold that changes the quote: both sides, what sets it, and which side the request is on."""
+    return {"below_label": cliff["below_label"], "below": _side_text(cliff["below"], words),
+            "above_label": cliff["above_label"], "above": _side_text(cliff["above"], words),
+            "note": f'{", ".join(cliff["parameters"])} ({", ".join(cliff["layers"])}) · {words["your_request"]}: '
+                    f'{cliff["below_label"] if cliff["current_side"] == "below" else cliff["above_label"]}'}
+
+
+def _alternative_sentences(whatif: dict, words: dict[str, str]) -> list[str]:
+    """Each size class, park level or listing that would change the quote, and what it would give."""
+    sentences = []
     for option in whatif["alternatives"]:
         if option["changes"]:
             value = (outcome_label(words, "enterprise_size", option["value"]) if option["dimension"] == "enterprise_size"
@@ -130,28 +124,18 @@ def schedule_summary(schedule: dict, words: dict[str, str]) -> str:
             .replace("{limit}", limit_text))
 
 
-def _schedule_rows(schedule: dict, words: dict[str, str], lang: str) -> tuple[list[str], list[list[str]]]:
-    header = [words[k] for k in ("stage", "start", "due", "working_days", "critical_path")]
-    rows = [[stage["name_zh"] if lang == "zh" else stage["name_en"], str(stage["start_date"]), str(stage["due_date"]),
-             str(stage["working_days"]), "●" if stage["on_critical_path"] else ""] for stage in schedule["stages"]]
-    return header, rows
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
-
-
-def printable(application, ruleset, compare_with=None) -> dict:
-    """What a printed quote shows, as the page and `costmodel quote --pdf` both print it: the quote, the same
-    application under `compare_with` (a rule set, or None), its what-if and the application itself."""
+def printable(application, ruleset, compare_with=None, range_model=None) -> dict:
+    """What a printed quote shows, as the page and `costmodel quote --pdf` both print it: the quote (with its budget
+    range when a range model is given), the same application under `compare_with` (a rule set, or None), its what-if
+    and the application itself."""
     from costmodel.quote import quote_application
-    from costmodel.whatif import quote_with_whatif
+    from costmodel.whatif import whatif_batch
 
-    quoted, whatif = quote_with_whatif(application, ruleset)
+    batch, quoted, whatif = whatif_batch(application, ruleset)
+    if range_model is not None:
+        from costmodel.ranges.attach import budget_ranges
+
+        quoted = budget_ranges(range_model, batch, [quoted])[0]
     compared = [] if compare_with is None else [quote_application(application, compare_with).model_dump(mode="json")]
     return {"quote": quoted.model_dump(mode="json"), "compared": compared, "whatif": whatif.model_dump(mode="json"),
             "application": application.model_dump(mode="json")}
@@ -187,14 +171,15 @@ def _known(value, words: dict[str, str]) -> str:
     return words["not_known"] if value is None else f"{value:g}"
 
 
-def _figures(quote: dict, words: dict[str, str]) -> list[tuple[str, str]]:
+def _figures(quote: dict, words: dict[str, str]) -> list[tuple[str | None, str, str]]:
+    """(element id on the page, label, value) of the quote's main figures."""
     return [
-        (words["application_id"], quote["application_id"]),
-        (words["ruleset"], f'{quote["ruleset"]} ({quote["provenance"]["ruleset_title"]})'),
-        (words["capacity"], f'{quote["capacity_kva"]:,.1f} kVA ({quote["capacity_kw"]:,.1f} kW)'),
-        (words["enterprise_size"], outcome_label(words, "enterprise_size", quote["enterprise_size"])),
-        (words["supply_voltage"], outcome_label(words, "supply_voltage", quote["supply_voltage"])),
-        (words["boundary"], outcome_label(words, "investment_boundary", quote["boundary"])),
+        (None, words["application_id"], quote["application_id"]),
+        (None, words["ruleset"], f'{quote["ruleset"]} ({in_language(quote["provenance"], "ruleset_title", words)})'),
+        (None, words["capacity"], f'{quote["capacity_kva"]:,.1f} kVA ({quote["capacity_kw"]:,.1f} kW)'),
+        ("enterprise-size", words["enterprise_size"], outcome_label(words, "enterprise_size", quote["enterprise_size"])),
+        ("supply-voltage", words["supply_voltage"], outcome_label(words, "supply_voltage", quote["supply_voltage"])),
+        ("boundary", words["boundary"], outcome_label(words, "investment_boundary", quote["boundary"])),
     ]
 
 
@@ -222,68 +207,131 @@ PRINT_CSS = """
 body{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif;margin:2em;color:#222}
 h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;border-bottom:1px solid #999;margin-top:1.4em}
 table{border-collapse:collapse;width:100%;font-size:.9em} td,th{border:1px solid #bbb;padding:3px 6px;text-align:left}
-td.num,th.num{text-align:right} .totals td{font-weight:bold} .muted{color:#666;font-size:.85em}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em} dt{font-weight:bold}
-@media print{body{margin:0} button{display:none}}
+td.num,th.num{text-align:right} tr.zone th{background:#eef2f7} .totals strong{font-size:1.2em}
+.totals td.customer{border-left:6px solid #c0504d} .totals td.grid{border-left:6px solid #4f81bd}
+.muted{color:#666;font-size:.85em} small{color:#666}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em} dt{font-weight:bold} dd{margin:0}
+svg{max-width:100%;height:auto;display:block}
+.legend{display:inline-block;margin:.3em 1.5em .2em 0;font-size:.85em} .legend i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}
+.legend i.customer{background:#c0504d} .legend i.grid{background:#4f81bd} .legend i.slack{background:#999} .legend i.off{background:#e6e6e6;border:1px solid #ccc}
+@media print{body{margin:0}}
+@media (max-width:640px){body{margin:.6em} dl{grid-template-columns:1fr} dd{margin-bottom:.3em;overflow-wrap:anywhere}
+  table{display:block;overflow-x:auto} li{overflow-wrap:anywhere}}
 """
+TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True, trim_blocks=True,
+                        lstrip_blocks=True, undefined=StrictUndefined)
+TEMPLATES.filters["svg_data_uri"] = lambda svg: "data:image/svg+xml;base64," + base64.b64encode(str(svg).encode()).decode()
+TARGETS = ("page", "print", "pdf")
+# Each line column: its label key, CSS class and share of the PDF's width (%).
+LINE_COLUMNS = (("component", "", 24), ("std_type", "", 14), ("quantity", "num", 7), ("unit", "", 8), ("unit_cost", "num", 10),
+                ("amount", "num", 11), ("paid_by", "", 10), ("rule", "", 16))
+SCHEDULE_COLUMNS = (("stage", "", 46), ("start", "", 16), ("due", "", 16), ("working_days", "num", 12), ("critical_path", "", 10))
+# A Gantt chart shows the schedule and, after it, room for the time limit's slack
+GANTT_MARGIN_DAYS = 30
 
 
-def quote_html(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None,
-               application: dict | None = None, issued: dt.date | None = None) -> str:
-    """A self-contained printable page of one quote (and, given, the same application under other rules, its
-    what-if, and the application for the customer and site)."""
+def _line_cells(line: dict, words: dict[str, str]) -> list[tuple[str, str]]:
+    flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
+    return [(in_language(line, "component", words), ""), (line["std_type"] or "", ""), (f'{line["quantity"]:g}', "num"),
+            (unit_label(line["unit"], words), ""), (price(line["unit_cost_cny"], words), "num"),
+            (price(line["amount_cny"], words) + flag, "num"), (words["p_" + line["funded_by"]], f'payer {line["funded_by"]}'),
+            (line["rule_id"], "")]
+
+
+def _gantt(schedule: dict, words: dict[str, str], lang: str):
+    stages = schedule["stages"]
+    if not stages:
+        return None
+    start = min(dt.date.fromisoformat(str(s["start_date"])) for s in stages)
+    slack = max(0, (schedule["limit_working_days"] or 0) - schedule["total_working_days"])
+    end = dt.date.fromisoformat(str(schedule["energisation_due_date"])) + dt.timedelta(days=2 * slack + GANTT_MARGIN_DAYS)
+    days = calendar_for(np.array([start, end], dtype="datetime64[D]"), 0).days
+    limit = schedule["limit_working_days"]
+    label = "" if limit is None else words["gantt_target" if schedule.get("limit_basis") == "average" else "gantt_limit"].replace("{limit}", str(limit))
+    names = [s["name_zh"] if lang == "zh" else s["name_en"] for s in stages]
+    return charts.gantt(schedule, days[(days >= np.datetime64(start)) & (days <= np.datetime64(end))], names, words["schedule"], label,
+                        words["whatif_days"])
+
+
+def _schedule(schedule: dict, words: dict[str, str], lang: str) -> dict:
+    warnings = in_language(schedule, "warnings", words)
+    return {"summary": schedule_summary(schedule, words), "gantt": _gantt(schedule, words, lang),
+            "columns": [(words[key], css, share) for key, css, share in SCHEDULE_COLUMNS],
+            "rows": [{"name": s["name_zh"] if lang == "zh" else s["name_en"], "start": s["start_date"], "due": s["due_date"],
+                      "working_days": s["working_days"], "critical": s["on_critical_path"]} for s in schedule["stages"]],
+            "warnings": f'{words["warnings"]}: ' + "; ".join(warnings) if warnings else ""}
+
+
+def _budget_range(budget_range: dict, words: dict[str, str]) -> dict:
+    """A quote's range from the utility's history: each party's low, median and high, and where they come from."""
+    source = budget_range["source"]
+    return {"levels": [f"P{round(level * 100)}" for level in budget_range["quantiles"]],
+            "rows": [(words[label], [cny(budget_range[party][f"{kind}_cny"]) for kind in ("low", "median", "high")])
+                     for party, label in (("total", "total"), ("customer", "customer"), ("grid", "grid"))],
+            "source": words["range_source"].format(rows=f'{source["rows"]:,}', start=source["window_start"], end=source["window_end"],
+                                                   group=source["group"], group_rows=f'{source["group_rows"]:,}',
+                                                   method=in_language(source, "method_text", words), model=source["model_id"]),
+            "warnings": "; ".join(in_language(budget_range, "warnings", words))}
+
+
+def layout_context(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None,
+                   application: dict | None = None, issued: dt.date | None = None, target: str = "print") -> dict:
+    """Everything the quote template shows, in the language's words: the one source of the page, the printable page
+    and the PDF."""
+    if target not in TARGETS:
+        raise ValueError(f"target: {target!r}; allowed: {', '.join(TARGETS)}")
     words = labels(lang)
-    esc = html.escape
-    rows = _document(quote, application, words, issued or dt.date.today()) + _figures(quote, words)
-    out = [f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
-           f'<title>{esc(words["title"])} {esc(quote_number(quote))}</title><style>{PRINT_CSS}</style></head><body>',
-           f'<h1>{esc(words["title"])}</h1>',
-           '<dl>' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl>",
-           f'<h2>{esc(words["split"])}</h2>', split_svg(quote["totals"], words),
-           f'<table class="totals"><tr><td>{esc(words["customer"])}</td><td class="num">{cny(quote["totals"]["customer_cny"])}</td>'
-           f'<td>{esc(words["grid"])}</td><td class="num">{cny(quote["totals"]["grid_cny"])}</td>'
-           f'<td>{esc(words["total"])}</td><td class="num">{cny(quote["totals"]["total_cny"])} {esc(words["cny"])}</td></tr></table>',
-           f'<h2>{esc(words["lines"])}</h2><table><tr>']
-    heads = [("component", ""), ("std_type", ""), ("quantity", "num"), ("unit", ""), ("unit_cost", "num"), ("amount", "num"),
-             ("paid_by", ""), ("rule", "")]
-    out.append("".join(f'<th class="{cls}">{esc(words[key])}</th>' for key, cls in heads) + "</tr>")
-    for zone, lines in lines_by_zone(quote):
-        out.append(f'<tr><th colspan="{len(heads)}">{esc(words.get("zone_" + zone, zone))}</th></tr>')
-        for line in lines:
-            flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
-            out.append(
-                f'<tr><td>{esc(in_language(line, "component", words))}</td><td>{esc(line["std_type"] or "")}</td><td class="num">{line["quantity"]:g}</td>'
-                f'<td>{esc(unit_label(line["unit"], words))}</td><td class="num">{price(line["unit_cost_cny"], words)}</td><td class="num">{price(line["amount_cny"], words)}{flag}</td>'
-                f'<td>{esc(words["p_" + line["funded_by"]])}</td><td>{esc(line["rule_id"])}</td></tr>')
-    out.append(f'</table><p class="muted">{esc(words["legend"])}</p>')
-    out.append(f'<h2>{esc(words["why"])}</h2><ol>' + "".join(f"<li>{esc(s)}</li>" for s in trace_sentences(quote, words)) + "</ol>")
+    totals = quote["totals"]
+    trace = [{"sentence": sentence, "details": [f'{words["read"]}: {p}' for p in step["parameters"]]
+              + [f'{words["tested"]}: {c}' for c in step["conditions"]]}
+             for sentence, step in zip(trace_sentences(quote, words), quote["trace"])]
+    comparison = None
     if compared:
         header, rows = _comparison_rows(quote, compared, words)
-        out.append(f'<h2>{esc(words["comparison"])}</h2><table><tr>' + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
-        out.extend("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-        out.append("</table>")
-    if whatif:
-        out.append(f'<h2>{esc(words["whatif"])}</h2><ul>' + "".join(f"<li>{esc(s)}</li>" for s in whatif_sentences(whatif, words)) + "</ul>")
-    if quote.get("schedule"):
-        header, rows = _schedule_rows(quote["schedule"], words, lang)
-        out.append(f'<h2>{esc(words["schedule"])}</h2><p>{esc(schedule_summary(quote["schedule"], words))}</p><table><tr>'
-                   + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
-        out.extend("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-        out.append("</table>")
-        if quote["schedule"]["warnings"]:
-            out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in in_language(quote["schedule"], "warnings", words)) + "</p>")
-    out.append(f'<h2>{esc(words["provenance"])}</h2><p class="muted">{esc(_provenance_text(quote))}</p>')
-    if quote["warnings"]:
-        out.append(f'<p class="muted">{esc(words["warnings"])}: ' + "; ".join(esc(w) for w in in_language(quote, "warnings", words))
-                   + f' (~ {esc(words["indicative"])}, * {esc(words["placeholder"])})</p>')
-    out.append("</body></html>")
-    return "".join(out)
+        comparison = {"header": header, "rows": rows,
+                      "bars": [(q["ruleset"], charts.split_bar(q["totals"], words["split"])) for q in [*compared, quote]]}
+    return {
+        "target": target, "w": words, "html_lang": "zh-CN" if words["code"] == "zh" else "en", "print_css": Markup(PRINT_CSS),
+        "number": quote_number(quote),
+        "document_rows": [(None, label, value) for label, value in _document(quote, application, words, issued or dt.date.today())],
+        "figures": _figures(quote, words),
+        "totals": {key: cny(totals[f"{key}_cny"]) for key in ("customer", "grid", "total")},
+        "budget_range": _budget_range(quote["budget_range"], words) if quote.get("budget_range") else None,
+        "split": charts.split_bar(totals, words["split"]),
+        "colours": {"customer": charts.CUSTOMER_COLOUR, "grid": charts.GRID_COLOUR, "slack": charts.SLACK_COLOUR,
+                    "day_off": charts.DAY_OFF_COLOUR},
+        "line_columns": [(words[key], css, share) for key, css, share in LINE_COLUMNS],
+        "zones": [{"name": words.get("zone_" + zone, zone), "subtotal": cny(sum(line["amount_cny"] or 0 for line in lines)),
+                   "lines": [_line_cells(line, words) for line in lines]} for zone, lines in lines_by_zone(quote)],
+        "trace": trace,
+        "whatif": None if not whatif else {
+            "chart": charts.whatif_curve(whatif, words["whatif_chart"], words["your_request"]),
+            "cliffs": [_cliff(cliff, words) for cliff in whatif["cliffs"]],
+            "alternatives": _alternative_sentences(whatif, words)},
+        "schedule": _schedule(quote["schedule"], words, lang) if quote.get("schedule") else None,
+        "comparison": comparison,
+        "provenance": _provenance_text(quote),
+        "warnings": ("; ".join(in_language(quote, "warnings", words)) + f' (~ {words["indicative"]}, * {words["placeholder"]})'
+                     if quote["warnings"] else ""),
+    }
+
+
+def render(quote: dict, lang: str = "zh", target: str = "print", **parts) -> str:
+    """The quote in the one layout, for `target`: "page" (the quote page's result), "print" or "pdf"."""
+    return TEMPLATES.get_template("quote.html.j2").render(layout_context(quote, lang, target=target, **parts))
+
+
+def quote_html(quote: dict, lang: str = "zh", **parts) -> str:
+    """A self-contained printable page of one quote (and, given, the same application under other rules, its
+    what-if, and the application for the customer and site)."""
+    return render(quote, lang, "print", **parts)
 
 
 # Without a CJK font the PDF falls back to a core font (Latin-1 only): common CJK punctuation becomes its
 # ASCII look-alike and any other non-Latin-1 run becomes "[...]".
 _ASCII_LOOKALIKES = str.maketrans({"《": '"', "》": '"', "“": '"', "”": '"', "（": "(", "）": ")", "，": ",", "：": ":",
-                                   "、": ",", "。": ".", "〔": "[", "〕": "]", "≤": "<=", "≥": ">=", "←": "<-", "—": "-", "–": "-", "…": "..."})
+                                   "、": ",", "。": ".", "〔": "[", "〕": "]", "≤": "<=", "≥": ">=", "←": "<-", "—": "-", "–": "-", "…": "...",
+                                   "●": "*", "■": "#", "→": "->"})
 
 
 def latin1(text: str) -> str:
@@ -298,97 +346,38 @@ def latin1(text: str) -> str:
     return "".join(out)
 
 
-def quote_pdf(quote: dict, lang: str = "zh", compared: list[dict] | None = None, whatif: dict | None = None,
-              application: dict | None = None, issued: dt.date | None = None) -> bytes:
-    """The quote as a PDF; English labels and Latin-1 text when no CJK font is installed."""
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
+class _QuotePDF(FPDF):
+    """fpdf2 draws the layout's charts from the SVG it is given inline (as a data URI), without the tooltips (fpdf2
+    has no <title>) and, without a CJK font, with the text cut to Latin-1 as the rest of the PDF."""
 
+    def __init__(self, clean, **kwargs):
+        super().__init__(**kwargs)
+        self.clean = clean
+
+    def image(self, name, *args, **kwargs):
+        if isinstance(name, str) and name.startswith("data:image/svg+xml;base64,"):
+            svg = base64.b64decode(name.split(",", 1)[1]).decode()
+            name = self.clean(re.sub(r"<title>.*?</title>", "", svg)).encode()
+        return super().image(name, *args, **kwargs)
+
+
+def quote_pdf(quote: dict, lang: str = "zh", **parts) -> bytes:
+    """The quote as a PDF, drawn from the printable page's layout; English labels and Latin-1 text when no CJK font is
+    installed."""
     font = find_cjk_font()
-    if font is None:
-        lang, clean, family = "en", latin1, "Helvetica"
-    else:
-        clean, family = (lambda text: text), "cjk"
-    words = labels(lang)
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf = _QuotePDF(latin1 if font is None else str, orientation="portrait", unit="mm", format="A4")
     pdf.set_auto_page_break(True, margin=15)
-    if font is not None:
-        pdf.add_font(family, "", str(font), collection_font_number=0)
-    pdf.add_page()
-    pdf.set_font(family, size=16)
-    pdf.cell(0, 10, clean(words["title"]), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, size=9)
     if font is None:
-        pdf.multi_cell(0, 5, "Chinese text omitted: no CJK font installed (apt-get install fonts-wqy-microhei).",
-                       new_x="LMARGIN", new_y="NEXT")
-    for key, value in _document(quote, application, words, issued or dt.date.today()) + _figures(quote, words):
-        pdf.multi_cell(0, 5, clean(f"{key}: {value}"), align="L", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-    totals = quote["totals"]
-    pdf.set_font(family, size=11)
-    pdf.multi_cell(0, 6, clean(f'{words["customer"]}: {cny(totals["customer_cny"])} {words["cny"]}    '
-                               f'{words["grid"]}: {cny(totals["grid_cny"])} {words["cny"]}    '
-                               f'{words["total"]}: {cny(totals["total_cny"])} {words["cny"]}'), new_x="LMARGIN", new_y="NEXT")
-    _pdf_split_bar(pdf, totals)
+        lang, family = "en", "helvetica"
+    else:
+        family = "cjk"  # the name the charts' SVG text asks for
+        for style in ("", "B", "I", "BI"):  # one face: <b> and <th> are drawn in it too
+            pdf.add_font(family, style, str(font), collection_font_number=0)
+    pdf.add_page()
     pdf.set_font(family, size=8)
-    _pdf_heading(pdf, family, clean(words["lines"]))
-    header = [words[k] for k in ("component", "std_type", "quantity", "unit", "unit_cost", "amount", "paid_by")]
-    with pdf.table(col_widths=(58, 30, 12, 14, 22, 22, 22), text_align=("LEFT", "LEFT", "RIGHT", "LEFT", "RIGHT", "RIGHT", "LEFT"),
-                   headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230)), line_height=4.5) as table:
-        table.row([clean(h) for h in header])
-        for zone, lines in lines_by_zone(quote):
-            table.row().cell(clean(words.get("zone_" + zone, zone)), colspan=len(header), style=FontFace(fill_color=(245, 245, 245)))
-            for line in lines:
-                flag = " *" if line["placeholder"] else (" ~" if line["indicative"] else "")
-                table.row([clean(in_language(line, "component", words)), line["std_type"] or "", f'{line["quantity"]:g}', clean(unit_label(line["unit"], words)),
-                           price(line["unit_cost_cny"], words), price(line["amount_cny"], words) + flag, clean(words["p_" + line["funded_by"]])])
-    pdf.multi_cell(0, 4.5, clean(words["legend"]), align="L", new_x="LMARGIN", new_y="NEXT")
-    _pdf_heading(pdf, family, clean(words["why"]))
-    for number, sentence in enumerate(trace_sentences(quote, words), start=1):
-        pdf.multi_cell(0, 4.5, clean(f"{number}. {sentence}"), align="L", new_x="LMARGIN", new_y="NEXT")  # justified, long cites stretch the spaces
-    if compared:
-        _pdf_heading(pdf, family, clean(words["comparison"]))
-        header, rows = _comparison_rows(quote, compared, words)
-        with pdf.table(line_height=4.5, headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230))) as table:
-            for row in [header, *rows]:
-                table.row([clean(cell) for cell in row])
-    if whatif:
-        _pdf_heading(pdf, family, clean(words["whatif"]))
-        for sentence in whatif_sentences(whatif, words):
-            pdf.multi_cell(0, 4.5, clean(f"- {sentence}"), align="L", new_x="LMARGIN", new_y="NEXT")
-    if quote.get("schedule"):
-        _pdf_heading(pdf, family, clean(words["schedule"]))
-        pdf.multi_cell(0, 4.5, clean(schedule_summary(quote["schedule"], words)), align="L", new_x="LMARGIN", new_y="NEXT")
-        header, rows = _schedule_rows(quote["schedule"], words, lang)
-        rows = [[cell.replace("●", "*") for cell in row] for row in rows]
-        with pdf.table(line_height=4.5, headings_style=FontFace(emphasis=None, fill_color=(230, 230, 230))) as table:
-            for row in [header, *rows]:
-                table.row([clean(cell) for cell in row])
-        for warning in in_language(quote["schedule"], "warnings", words):
-            pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), align="L", new_x="LMARGIN", new_y="NEXT")
-    _pdf_heading(pdf, family, clean(words["provenance"]))
-    pdf.multi_cell(0, 4.5, clean(_provenance_text(quote)), align="L", new_x="LMARGIN", new_y="NEXT")
-    for warning in in_language(quote, "warnings", words):
-        pdf.multi_cell(0, 4.5, clean(f'{words["warnings"]}: {warning}'), align="L", new_x="LMARGIN", new_y="NEXT")
+    html = render(quote, lang, "pdf", **parts)
+    if font is None:
+        html = "<p>Chinese text omitted: no CJK font installed (apt-get install fonts-wqy-microhei).</p>" + latin1(html)
+    heading = {"h1": TextStyle(font_size_pt=16, color="#1f4e79", b_margin=2), "h2": TextStyle(font_size_pt=11, color="#1f4e79", t_margin=4, b_margin=1)}
+    pdf.write_html(html, font_family=family, tag_styles=heading, li_prefix_color="#222222")
     return bytes(pdf.output())
-
-
-def _pdf_heading(pdf, family: str, text: str) -> None:
-    pdf.ln(3)
-    pdf.set_font(family, size=11)
-    pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, size=8)
-
-
-def _pdf_split_bar(pdf, totals: dict) -> None:
-    width = pdf.epw
-    customer_w = width * totals["customer_cny"] / totals["total_cny"] if totals["total_cny"] else 0
-    y = pdf.get_y() + 1
-    pdf.set_fill_color(192, 80, 77)
-    if customer_w:
-        pdf.rect(pdf.l_margin, y, customer_w, 6, style="F")
-    pdf.set_fill_color(79, 129, 189)
-    if width - customer_w and totals["total_cny"]:
-        pdf.rect(pdf.l_margin + customer_w, y, width - customer_w, 6, style="F")
-    pdf.set_fill_color(255, 255, 255)  # else the tables drawn after the bar take its last colour
-    pdf.set_y(y + 8)

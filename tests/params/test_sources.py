@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from costmodel.costs.price_index import load_price_index
 from costmodel.designs.standard import load_scheme
 from costmodel.errors import InputError
 from costmodel.grid.importers import steiner_import_defaults
@@ -13,6 +14,7 @@ from costmodel.params.overrides import available_reforms, load_reform
 from costmodel.params.parameter import Parameter, Reference
 from costmodel.params.sources import load_sources
 from costmodel.paths import tariffs_dir
+from costmodel.rules.abolished import abolished_charges
 from costmodel.rules.table import DecisionTable
 from costmodel.scenarios.doing_business import case_parameters
 from costmodel.scenarios.national import weights_reference
@@ -48,7 +50,7 @@ def test_an_unknown_source_key_in_a_rule_names_the_file_the_key_and_the_allowed_
     raw = {"decision": "d", "description": "d", "outcomes": ["a"],
            "rules": [{"id": "r", "description": "d", "then": "a", "cites": {"source": "gbh-2020-192", "paraphrase": "x"}}]}
     with pytest.raises(InputError, match=r"table.yaml: rule 1 \(r\): reference: source 'gbh-2020-192' is not a key of "
-                                         r".*sources.yaml; allowed: cn-distribution-practice, cn-grid-practice, .*gbh-2020-129"):
+                                         r".*sources.yaml; allowed: .*cn-distribution-practice, cn-grid-practice, .*gbh-2020-129"):
         DecisionTable.from_yaml(raw, Path("table.yaml"))
 
 
@@ -86,6 +88,9 @@ def _shipped_references() -> list[tuple[str, Reference]]:
         parameters(ruleset_id, ruleset.parameters)
         for table in ruleset.decisions.values():
             found += [(f"{ruleset_id} {item.id}", item.cites) for item in getattr(table, "rules", getattr(table, "fees", ()))]
+            found += [(f"{ruleset_id} {fee.id} refund", fee.refund) for fee in getattr(table, "fees", ()) if fee.refund is not None]
+    found += [(f"price index nbs-ppi {year}", reference) for year, reference in load_price_index("nbs-ppi").references.items()]
+    found += [(f"abolished charge {charge.id}", charge.clause) for charge in abolished_charges()]
     parameters("scheme", load_scheme(load_ruleset("national-1996").design_scheme).parameters)
     for name in available_reforms():
         parameters(f"reform {name}", load_reform(name).parameters)
@@ -111,5 +116,7 @@ def test_every_shipped_citation_names_a_source_and_every_source_is_used():
 
 def test_a_quote_is_only_where_the_text_or_a_verbatim_report_of_it_was_read():
     quoted = {reference.key for _, reference in _shipped_references() if reference.quoted}
-    assert quoted == {"psbr-1996", "psbr-2024", "gbh-2020-129"}
+    # the texts read, and the news reports (issue 19) whose own words are quoted: each document was read itself
+    assert quoted == {"psbr-1996", "psbr-2024", "gbh-2020-129", "ndrc-2017-1895", "beijing-2018-125", "beijing-2020-2",
+                      "shanghai-daily-2018-05-22", "chinadaily-2018-02-13-beijing", "xjb-2019-10-24-beijing", "xinhua-2017-temporary-fee", "nbs-ppi-annual"}
     assert all(load_sources()[key].read == "text" for key in quoted)

@@ -206,7 +206,7 @@ def test_extends_cycle_through_the_cli(tariffs):
 def test_extends_unknown_rule_set(tariffs):
     path = edit(tariffs, f"{RULESET}/manifest.yaml", "extends: shandong-2018", "extends: shandong-2017")
     message = ruleset_error()
-    assert str(path) in message and "extends 'shandong-2017', which is not a rule set; allowed: national-1996" in message
+    assert str(path) in message and "extends 'shandong-2017', which is not a rule set; allowed: beijing-2018, beijing-2020" in message
 
 
 def test_extends_a_folder_without_manifest(tariffs):

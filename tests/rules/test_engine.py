@@ -112,7 +112,7 @@ def test_a_fee_whose_condition_reads_a_parameter_charges_the_rows_where_it_holds
     decided, _ = decide(frame, charged)
     lines = fee_lines(decided, charged)
     assert sorted(lines.names) == sorted(["component", "std_type", "zone", "quantity", "unit", "unit_cost_cny", "amount_cny", "rule_id",
-                                          "design_rule", "catalogue_ref", "indicative", "placeholder", "_row"])
+                                          "design_rule", "catalogue_ref", "indicative", "ceiling", "placeholder", "refundable", "_row"])
     assert lines["_row"].tolist() == [1] and lines["quantity"].tolist() == [50.0]
     assert (lines["unit_cost_cny"].tolist(), lines["amount_cny"].tolist()) == ([150.0], [7500.0])
     assert [lines[name][0] for name in ("component", "zone", "unit", "rule_id", "catalogue_ref")] == [
@@ -141,3 +141,36 @@ def test_a_household_is_not_sized_and_the_trace_says_why():
 def test_a_declared_size_is_used_by_the_rule_that_says_so():
     decided, _ = decide(_frame(SMALL, {"capacity": 100}), load_ruleset("shandong-2019"))
     assert (decided["enterprise_size"][0], decided["enterprise_size_rule"][0]) == ("small", "enterprise_size.declared")
+
+
+def test_prepare_takes_columns_as_it_takes_a_frame_and_leaves_them_as_they_were():
+    from costmodel.application import load_application
+    from costmodel.columns import Columns
+    from tests_support import EXAMPLES
+
+    applications = load_application(EXAMPLES / "world-bank-warehouse.yaml").to_frame()
+    ruleset = load_ruleset("shandong-2019")
+    given = Columns(applications)
+    from_columns, from_frame = prepare(given, ruleset), prepare(applications, ruleset)
+    assert "capacity_kva" not in given
+    assert from_columns.names == from_frame.names
+    pd.testing.assert_frame_equal(from_columns.to_frame(), from_frame.to_frame())
+
+
+def test_a_portfolio_row_with_a_backup_capacity_beyond_its_request_or_without_dual_supply_is_rejected_with_its_reason():
+    from costmodel.application import applications_frame, parse_application
+    from costmodel.params import load_ruleset
+    from costmodel.rules.engine import decide
+
+    base = {"id": "a", "application_date": "2019-09-02", "applicant": {"kind": "residential"},
+            "site": {"area": "urban", "distance_to_lv_m": 50, "distance_to_10kv_m": 200, "transformer_headroom_kva": 100},
+            "request": {"capacity": 500, "capacity_unit": "kVA", "supply": "dual"}}
+    frame = applications_frame([parse_application({**base, "id": i}) for i in ("ok", "over", "single")])
+    frame["backup_capacity"] = [400.0, 600.0, 100.0]
+    frame.loc[2, "supply"] = "single"
+    decided, problems = decide(frame, load_ruleset("national-1996"))
+    assert problems[0] is None
+    assert problems[1] == ("request.backup_capacity: 600 is not allowed with supply dual and capacity 500; "
+                           "allowed: only with supply dual, at most the capacity")
+    assert problems[2].startswith("request.backup_capacity: 100 is not allowed with supply single")
+    assert decided["backup_capacity_kva"].tolist()[:1] == [400.0]

@@ -48,3 +48,19 @@ def test_bad_cost_and_unknown_rule_set():
         doing_business_case("shandong-2019", -1)
     with pytest.raises(InputError, match="ruleset_id: 'nowhere'"):
         doing_business_case("nowhere")
+
+
+def test_china_is_shanghai_and_beijing_weighted_55_45():
+    from costmodel.scenarios.doing_business import china_weighted
+
+    result = china_weighted()
+    shanghai, beijing = result["cities"]
+    assert (shanghai["city"], shanghai["weight"], beijing["city"], beijing["weight"]) == ("shanghai", 0.55, "beijing", 0.45)
+    # 140 kW is below both cities' 160 kW caps: low voltage, the grid company builds it (三零), two procedures each
+    assert (shanghai["supply_voltage"], shanghai["customer_cost_cny"], shanghai["procedures_count"]) == ("low_voltage", 0, 2)
+    assert (beijing["supply_voltage"], beijing["customer_cost_cny"], beijing["procedures_count"]) == ("low_voltage", 0, 2)
+    # Shanghai's layer has no stages of its own: the 1996 low-voltage split, 28 working days; Beijing's split with a road
+    # crossing: 1 + 2 + approvals 5 + works 5 + connection 2 = 15
+    assert (shanghai["time_working_days"], beijing["time_working_days"]) == (28, 15)
+    assert result["weighted"]["time_working_days"] == pytest.approx(0.55 * 28 + 0.45 * 15)
+    assert result["weighted"]["procedures_count"] == pytest.approx(2)

@@ -33,6 +33,16 @@ def test_a_rural_cap_reform_over_http_gives_the_hand_worked_study(client, hand_c
     assert rural["moved_to_low_voltage"] == 4
 
 
+def test_an_upload_sent_in_pieces_without_a_length_gives_the_same_study(client, hand_csv):
+    """Chunked transfer, as a large upload arrives: the route spools it to disk as it comes (guard.spool_body)."""
+    params = {"baseline": "shandong-2019", "reform": "rural-lv-cap-160"}
+    whole = client.post("/study", params=params, content=hand_csv, headers={"Content-Type": "text/csv"})
+    pieces = client.post("/study", params=params, content=iter([hand_csv[i:i + 100] for i in range(0, len(hand_csv), 100)]),
+                         headers={"Content-Type": "text/csv"})
+    assert pieces.status_code == 200 and "content-length" not in pieces.request.headers
+    assert pieces.json() == whole.json()
+
+
 def test_two_reforms_combine_and_an_unknown_one_is_refused(client, hand_csv):
     both = client.post("/study", params={"reform": "rural-lv-cap-160,urban-lv-cap-200"}, content=hand_csv,
                        headers={"Content-Type": "text/csv"}).json()["overall"]

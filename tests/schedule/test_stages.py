@@ -4,8 +4,8 @@ from costmodel.errors import InputError
 from costmodel.schedule.stages import VOLTAGES, available_rulesets, limit_text, load_stage_set, template
 from tests.schedule.conftest import stage
 
-RULESETS = ["national-1996", "national-2020", "national-2025", "shandong-2018", "shandong-2019",
-            "shandong-2019-jinan", "shandong-2019-qingdao"]
+RULESETS = ["beijing-2018", "beijing-2020", "national-1996", "national-2020", "national-2025", "shandong-2018", "shandong-2019",
+            "shandong-2019-jinan", "shandong-2019-qingdao", "shanghai-2024"]
 
 
 def totals(ruleset_id, voltage, external_works=True, root=None):

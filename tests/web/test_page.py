@@ -70,6 +70,7 @@ def test_warehouse_totals_on_the_page_match_the_library(page, artifacts):
     page.screenshot(path=str(artifacts / "quote-warehouse-zh.png"), full_page=True)
 
     page.click("#language")
+    page.wait_for_selector("#result[data-lang=en]")  # the server draws the result again in English
     assert page.inner_text("#supply-voltage") == "low voltage (0.4 kV)"
     assert all(line.component in page.inner_text("#lines") for line in expected.lines)
     assert _amount(page.inner_text("#grid-total")) == pytest.approx(expected.totals.grid_cny)
@@ -87,6 +88,7 @@ def test_the_warehouse_what_if_shows_the_160_kva_cliff_with_both_outcomes(page, 
     assert page.locator("#whatif-chart svg line[stroke-dasharray]").count() >= 1
     page.locator("#whatif-section").screenshot(path=str(artifacts / "whatif-warehouse-zh.png"))
     page.click("#language")
+    page.wait_for_selector("#result[data-lang=en]")  # the server draws the result again in English
     assert "> 160 kVA: 10 kV" in page.inner_text("#whatif")
 
 
@@ -98,6 +100,7 @@ def test_a_schedule_warning_is_shown_whole_on_the_page(page):
     text = page.inner_text("#schedule-warnings")  # the page opens in Chinese
     assert "2099 年没有节假日数据，按周一至周五为工作日计算" in text and "请将该年补入 tariffs/calendar/cn-holidays.yaml）" in text
     page.click("#language")
+    page.wait_for_selector("#result[data-lang=en]")  # the server draws the result again in English
     text = page.inner_text("#schedule-warnings")
     assert "no holiday data for 2099, so Monday to Friday are taken as working days" in text
     assert "add the year to tariffs/calendar/cn-holidays.yaml)" in text
@@ -171,6 +174,7 @@ def test_on_a_390_px_phone_no_result_page_scrolls_sideways(browser, live_server,
                 too_wide.append((lang, name, width))
         page.screenshot(path=str(artifacts / f"phone-{lang}.png"), full_page=True)
         page.click("#language")
+        page.wait_for_selector(f"#result[data-lang={'en' if lang == 'zh' else 'zh'}]")
     assert too_wide == []
     # the lines are cards: each value is shown under its column's name
     assert page.locator("#lines td[data-label]").count() > 0
@@ -256,3 +260,19 @@ def test_dont_know_the_transformer_headroom_quotes_with_the_assumption_and_its_r
     assert "not known, so assumed: transformer_headroom_kva = 0 kVA (range 0-140)" in warnings
     assert "the grid company 56,830 to 141,830 CNY" in warnings
     assert "application=" in page.url and "%22transformer_headroom_kva%22%3Anull" in page.url
+
+
+def test_the_printable_quote_with_its_range_fits_a_390_px_phone_in_both_languages(browser, artifacts):
+    from costmodel.ranges.model import load_model
+    from costmodel.web import report
+
+    parts = report.printable(load_application(EXAMPLES / "municipal-park-factory.yaml"), load_ruleset("shandong-2019"),
+                             load_ruleset("national-1996"), load_model(EXAMPLES.parent / "ranges" / "demo-model.zip"))
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    for lang in ("zh", "en"):
+        page.set_content(report.quote_html(lang=lang, **parts))
+        assert page.locator("#range-table td").count() == 12  # 3 parties x (name, P15, P50, P85)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), lang
+        page.screenshot(path=str(artifacts / f"printable-phone-{lang}.png"), full_page=True)
+    context.close()

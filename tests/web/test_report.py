@@ -80,10 +80,36 @@ def _filled_rectangle_colours(pdf: bytes) -> list[str]:
 
 
 def test_pdf_tables_do_not_take_the_split_bars_colours(quote):
-    colours = _filled_rectangle_colours(report.quote_pdf(quote, lang="en"))
+    # without the schedule, whose Gantt chart draws the critical path in the customer's red
+    colours = _filled_rectangle_colours(report.quote_pdf(dict(quote, schedule=None), lang="en"))
     blue, red = "0.3098 0.5059 0.7412", "0.7529 0.3137 0.302"  # the bar's grid (79, 129, 189) and customer (192, 80, 77)
     assert colours.count(blue) <= 1 and colours.count(red) <= 1, colours
     assert len(colours) > 10  # the tables were drawn and read
+
+
+def test_pdf_page_rows_filled_with_the_grid_colour_are_the_split_bar_alone(tmp_path):
+    """The PDF as a reader sees it (pdftoppm): the park factory's customer-paid lines are not filled blue."""
+    import shutil
+    import subprocess
+
+    from PIL import Image
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    factory = quote_application(load_application(EXAMPLES / "municipal-park-factory.yaml"), load_ruleset("shandong-2019")).model_dump(mode="json")
+    assert {line["funded_by"] for line in factory["lines"]} == {"customer", "grid"}
+    (tmp_path / "q.pdf").write_bytes(report.quote_pdf(factory, "en"))
+    subprocess.run(["pdftoppm", "-r", "72", "-png", "-f", "1", "-l", "1", str(tmp_path / "q.pdf"), str(tmp_path / "page")], check=True)
+    image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
+    grid_blue = (79, 129, 189)
+
+    def blue_share(y: int) -> float:
+        pixels = [image.getpixel((x, y)) for x in range(image.width)]
+        return sum(all(abs(a - b) <= 8 for a, b in zip(pixel, grid_blue)) for pixel in pixels) / image.width
+
+    filled = [y for y in range(image.height) if blue_share(y) > 0.2]
+    # the bar is 28 of 560 units high, drawn 520 pt wide: 26 px at 72 dpi; its grid part is 211,000 of 577,000
+    assert filled and filled[-1] - filled[0] + 1 == len(filled) <= 28, filled
 
 
 def test_a_calendar_fallback_warning_is_shown_whole_in_the_html_and_the_pdf(tmp_path):
@@ -121,6 +147,9 @@ def test_the_printed_quote_shows_the_what_if_cliff_with_both_outcomes(tmp_path):
     (tmp_path / "q.pdf").write_bytes(report.quote_pdf(quoted, "zh", whatif=whatif))
     text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "q.pdf"), "-"], capture_output=True, text=True).stdout.split())
     assert "什么会改变报价" in text and "> 160 kVA: 10千伏" in text and "402,000" in text
+    # beyond what 10 kV serves, the variant is not quoted: the reason in the quote's language
+    chinese = report.quote_html(quoted, "zh", whatif=whatif)
+    assert "&gt; 10000 kVA: 申请容量 10001.0 千伏安超过10千伏可供容量" in chinese and "exceeds what 10 kV serves" not in chinese
 
 
 def test_cli_quote_pdf_is_the_page_s_pdf_with_number_issue_date_validity_customer_and_legend(tmp_path):
@@ -148,3 +177,78 @@ def test_cli_quote_pdf_is_the_page_s_pdf_with_number_issue_date_validity_custome
     assert "Valid until:" in text and "3 months" in text and "第二十条" in text
     assert "Customer and site: wb-warehouse: Enterprise, warehousing, small; urban, park: not in a park, 150 m" in text
     assert "~ indicative unit cost" in text and "* placeholder rate" in text
+
+
+def test_the_page_the_printable_page_and_the_pdf_are_one_layout():
+    import re
+
+    parts = report.printable(load_application(EXAMPLES / "municipal-park-factory.yaml"), load_ruleset("shandong-2019"),
+                             load_ruleset("national-1996"))
+
+    def text(html: str) -> str:
+        html = re.sub(r"<(title|style|summary)>.*?</\1>|<details>.*?</details>", "", html, flags=re.S)
+        return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+    page, printed = (text(report.render(lang="zh", target=target, **parts)) for target in ("page", "print"))
+    words = report.labels("zh")
+    assert printed == f'{words["title"]} {page}'  # the printable page is the page's result under its title
+    pdf_html = report.render(lang="zh", target="pdf", **parts)
+    assert "<svg" not in pdf_html and pdf_html.count('<img src="data:image/svg+xml;base64,') == 5  # split, what-if, Gantt, 2 compared
+    for line in parts["quote"]["lines"]:
+        assert line["component_zh"] in page and line["component_zh"] in pdf_html
+
+
+def test_chinese_mode_words_the_layers_and_the_rule_set_title_in_chinese():
+    from costmodel.params import resolve_ruleset
+
+    warehouse = load_application(EXAMPLES / "world-bank-warehouse.yaml")
+    quoted = quote_application(warehouse, resolve_ruleset("shandong", warehouse.application_date)).model_dump(mode="json")
+    chinese = report.quote_html(quoted, "zh")
+    # shandong-2019 decides the low-voltage cap; national-1996 alone would give 10 kV (tests/test_quote.py)
+    assert "由shandong-2019（省级层级）决定。 若单独适用national-1996（国家）：10千伏（规则 voltage.10kv_default）。" in chinese
+    assert "山东进一步优化提升简化获得电力实施意见（2019年7月），齐鲁模式，基于改革前全国基准" in chinese
+    assert "would give" not in chinese and "(provincial)" not in chinese and "Qilu model" not in chinese
+    english = report.quote_html(quoted, "en")
+    assert "Decided by the shandong-2019 (provincial) layer. Alone, national-1996 (national) would give 10 kV by voltage.10kv_default." in english
+
+
+def test_a_quote_with_a_budget_range_prints_it_for_each_party_with_its_source():
+    from costmodel.ranges.model import load_model
+
+    model = load_model(EXAMPLES.parent / "ranges" / "demo-model.zip")
+    warehouse = load_application(EXAMPLES / "world-bank-warehouse.yaml")
+    parts = report.printable(warehouse, load_ruleset("shandong-2019"), range_model=model)
+    budget_range = parts["quote"]["budget_range"]
+    # the small enterprise pays nothing: its range has no width; the grid's is the total's (it funds it all)
+    assert budget_range["customer"] == {"low_cny": 0.0, "median_cny": 0.0, "high_cny": 0.0}
+    assert budget_range["grid"] == budget_range["total"] and budget_range["total"]["low_cny"] < budget_range["total"]["high_cny"]
+    english, chinese = (report.render(lang=lang, target="page", **parts) for lang in ("en", "zh"))
+    low, median, high = (f'{budget_range["total"][f"{kind}_cny"]:,.0f}' for kind in ("low", "median", "high"))
+    assert f'<td>Total</td><td class="num">{low}</td><td class="num">{median}</td><td class="num">{high}</td>' in english
+    assert '<td>Customer pays</td><td class="num">0</td><td class="num">0</td><td class="num">0</td>' in english
+    assert f'From {budget_range["source"]["rows"]:,} completed connections' in english and "SYNTHETIC" in english
+    assert "可能的偏差范围" in chinese and "合成的历史数据" in chinese and "SYNTHETIC" not in chinese
+    assert "P15 (CNY)" in english and '<img src="data:image/svg+xml' in report.render(lang="en", target="pdf", **parts)
+
+
+def test_a_server_started_with_a_range_model_shows_the_range_on_the_page_and_in_the_pdf(monkeypatch, tmp_path):
+    import shutil
+    import subprocess
+
+    from fastapi.testclient import TestClient
+
+    from costmodel.api import create_app
+    from costmodel.ranges import RANGE_MODEL_ENV
+
+    monkeypatch.setenv(RANGE_MODEL_ENV, str(EXAMPLES.parent / "ranges" / "demo-model.zip"))
+    request = {"application": load_application(EXAMPLES / "municipal-park-factory.yaml").model_dump(mode="json")}
+    with TestClient(create_app()) as client:
+        quoted = client.post("/quote", json=request).json()["budget_range"]
+        page = client.post("/quote.html?fragment=true&lang=en", json=request).text
+        pdf = client.post("/quote.pdf?lang=en", json=request).content
+    assert 'id="range-table"' in page and f'{quoted["customer"]["high_cny"]:,.0f}' in page
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    (tmp_path / "q.pdf").write_bytes(pdf)
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "q.pdf"), "-"], capture_output=True, text=True).stdout.split())
+    assert "How far off it might be" in text and f'{quoted["total"]["median_cny"]:,.0f}' in text
