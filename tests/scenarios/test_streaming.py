@@ -176,3 +176,12 @@ def test_a_sweep_in_a_folder_it_left_unfinished_resumes(tmp_path, inputs):
     assert len(prepare_output(tmp_path / "out", study, ingested, False)) == 1  # the study's key survives JSON
     again = stream_study(study, ingested, tmp_path / "out", rulesets=[base])
     pd.testing.assert_frame_equal(first.table, again.table)
+
+
+def test_streaming_refuses_budget_ranges_and_needs_an_out_folder(tmp_path, inputs):
+    folder, _ = inputs
+    refused = run_cli("batch", folder, "--ruleset", BASELINE, "--out", tmp_path / "out", "--range", tmp_path / "model.yaml")
+    assert refused.returncode == 2 and "leave --range out when streaming" in refused.stderr
+    no_out = run_cli("compare-portfolio", folder, "--baseline", BASELINE, "--reform", REFORM)
+    assert no_out.returncode == 2 and "give --out" in no_out.stderr
+    assert not (tmp_path / "out").exists()
