@@ -525,6 +525,8 @@ def _partition_progress():
     first: dict[str, int] = {}
 
     def update(done: int, total: int, rows: int, seconds: float) -> None:
+        if "rows" not in first:  # shown from the first partition on: a refused output folder shows no bar
+            progress.start()
         first.setdefault("rows", rows)  # rows an earlier run did are not this run's speed
         rate = (rows - first["rows"]) / seconds if seconds > 0 else 0.0
         progress.update(task, completed=done, total=total, rate=f"{rows:,} rows, {rate:,.0f} rows/s")
@@ -548,9 +550,11 @@ def _run_stream(study, portfolio: Path, out: Path, partition_rows: int, force: b
             console.print(f"resuming: {done} of {total} partitions already done in {out}")
 
     progress, update = _partition_progress()
-    with progress:
+    try:
         return stream_study(study, ingested, out, force=force, cluster=cluster, scheduler=scheduler, progress=update,
                             rulesets=rulesets, announce=announce)
+    finally:
+        progress.stop()
 
 
 def _stream_totals(result, out: Path, what: str) -> None:
