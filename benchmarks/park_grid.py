@@ -19,51 +19,13 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from costmodel.grid.model import prepare, solve  # noqa: E402
 from costmodel.grid.network import load_grid_limits, network_from_frames  # noqa: E402
-
-CABLES = "YJV22-8.7/15-3x120;YJV22-8.7/15-3x240;YJV22-8.7/15-3x400"
-SPARE_KVA = (8000, 7500, 7500, 7000, 6500)      # five feeder bays, 36.5 MVA for 32 MVA of plots
-
-
-def park_grid(n: int = 12, plots: int = 20, total_kva: float = 32000, spacing_m: float = 400,
-              feeder_km: float = 2.0, seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """nodes and corridors frames of an n x n street grid park with five feeder bays."""
-    rng = np.random.default_rng(seed)
-    rows = [{"id": f"J{r}_{c}", "x_m": c * spacing_m, "y_m": r * spacing_m, "kind": "junction",
-             "voltage_kv": 10, "spare_capacity_kva": 0, "demand_kva": 0} for r in range(n) for c in range(n)]
-    nodes = pd.DataFrame(rows)
-    plot_at = rng.choice(n * n, size=plots, replace=False)
-    demand = rng.uniform(0.5, 1.5, size=plots)
-    nodes.loc[plot_at, "kind"] = "customer"
-    nodes.loc[plot_at, "demand_kva"] = np.round(demand / demand.sum() * total_kva)
-    corridors = []
-    for r in range(n):
-        for c in range(n):
-            for dr, dc in ((0, 1), (1, 0)):
-                if r + dr < n and c + dc < n:
-                    corridors.append({"from_node": f"J{r}_{c}", "to_node": f"J{r + dr}_{c + dc}",
-                                      "length_km": round(spacing_m / 1000 * rng.uniform(0.9, 1.1), 3),
-                                      "cost_multiplier": 1.5 if rng.random() < 0.1 else 1.0})
-    # bays on the west, south and east edges, from substations feeder_km outside the park
-    entries = [(n // 4, 0, -1, 0), (3 * n // 4, 0, -1, 0), (0, n // 2, 0, -1), (n // 3, n - 1, 1, 0), (2 * n // 3, n - 1, 1, 0)]
-    feeders = []
-    for i, ((r, c, dx, dy), spare) in enumerate(zip(entries, SPARE_KVA)):
-        feeders.append({"id": f"F{i + 1}", "x_m": c * spacing_m + dx * feeder_km * 1000, "y_m": r * spacing_m + dy * feeder_km * 1000,
-                        "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": spare, "demand_kva": 0})
-        corridors.append({"from_node": f"F{i + 1}", "to_node": f"J{r}_{c}",
-                          "length_km": round(feeder_km * rng.uniform(0.8, 1.2), 3), "cost_multiplier": 1.0})
-    nodes = pd.concat([pd.DataFrame(feeders), nodes], ignore_index=True)
-    corridors = pd.DataFrame(corridors)
-    corridors.insert(0, "id", [f"C{i + 1}" for i in range(len(corridors))])
-    corridors["allowed_std_types"] = CABLES
-    corridors["status"] = "candidate"
-    return nodes, corridors
+from costmodel.scenarios.parks import park_grid  # noqa: E402
 
 
 def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list[str]) -> list[dict]:

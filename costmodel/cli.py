@@ -447,15 +447,28 @@ app.add_typer(portfolio_app, name="portfolio")
 def portfolio_generate(
     rows: int = typer.Option(..., help="Number of applications"),
     seed: int = typer.Option(..., help="Random seed: the same seed gives the same portfolio"),
-    out: Path = typer.Option(..., help="Output file: .csv, .parquet or .xlsx"),
+    out: Optional[Path] = typer.Option(None, help="Output file: .csv, .parquet or .xlsx"),
     assumptions: Optional[Path] = typer.Option(None, help="Distribution assumptions YAML (default examples/portfolios/synthetic.yaml)"),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    partitioned: Optional[Path] = typer.Option(None, "--partitioned", metavar="DIR", help="Instead of --out: a Parquet dataset "
+                                               "partitioned by province and year (DIR/province=<id>/year=<yyyy>/)"),
+    provinces: str = typer.Option("all", help="With --partitioned: all, or province ids separated by commas; rows in proportion "
+                                              "to tariffs/studies/province-electricity-2022.yaml"),
 ) -> None:
     """A synthetic portfolio drawn from documented distributions."""
     from costmodel.scenarios.generate import DEFAULT_ASSUMPTIONS, generate_portfolio
     from costmodel.scenarios.portfolio import write_table
 
-    check_outputs([out], force=force, inputs=[assumptions])
+    if (out is None) == (partitioned is None):
+        raise typer.BadParameter("give --out FILE or --partitioned DIR (one of them)", param_hint="--out")
+    check_outputs([out, partitioned], force=force, inputs=[assumptions])
+    if partitioned is not None:
+        from costmodel.scenarios.national import write_national
+
+        counts = write_national(partitioned, rows, seed, provinces, assumptions or DEFAULT_ASSUMPTIONS)
+        console.print(f"wrote {sum(counts.values()):,} applications of {len(counts)} provinces to {partitioned} (seed {seed})",
+                      markup=False)
+        return
     table_format(out)  # an unknown suffix is refused before the work
 
     frame = generate_portfolio(rows, seed, assumptions or DEFAULT_ASSUMPTIONS)
@@ -485,24 +498,104 @@ def _rejected_path(out: Path) -> Path:
     return out.with_name(out.stem + ".rejected.csv")
 
 
+IN_FORCE = "in-force"  # costmodel.scenarios.streaming.IN_FORCE, without importing the streaming module for every command
+STREAM_OPTION = typer.Option(False, "--stream", help="Read the portfolio (Parquet) in partitions and write a partitioned dataset "
+                             "to --out (a folder) with manifest.json; implied by a folder of Parquet files, --cluster or "
+                             "--scheduler. An interrupted run resumes when run again (docs/scaling.md)")
+PARTITION_ROWS_OPTION = typer.Option(250_000, "--partition-rows", min=1, help="Streaming: at most this many rows per partition "
+                                     "(one task each); the results do not depend on it")
+CLUSTER_OPTION = typer.Option(None, "--cluster", metavar="local[:N]", help="Streaming on a Dask LocalCluster of N single-threaded "
+                              "worker processes (default one per core); needs costmodel[distributed]")
+SCHEDULER_OPTION = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT", help="Streaming on an existing Dask cluster; "
+                                "its workers need this costmodel and tariffs, and the input and --out on a shared file system")
+
+
+def _streaming(portfolio: Path, stream: bool, cluster: Optional[str], scheduler: Optional[str]) -> bool:
+    return stream or portfolio.is_dir() or cluster is not None or scheduler is not None
+
+
+def _partition_progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("[bold]partitions"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                        TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+    task = progress.add_task("partitions", total=None, rate="")
+    first: dict[str, int] = {}
+
+    def update(done: int, total: int, rows: int, seconds: float) -> None:
+        if "rows" not in first:  # shown from the first partition on: a refused output folder shows no bar
+            progress.start()
+        first.setdefault("rows", rows)  # rows an earlier run did are not this run's speed
+        rate = (rows - first["rows"]) / seconds if seconds > 0 else 0.0
+        progress.update(task, completed=done, total=total, rate=f"{rows:,} rows, {rate:,.0f} rows/s")
+
+    return progress, update
+
+
+def _run_stream(study, portfolio: Path, out: Path, partition_rows: int, force: bool, cluster: Optional[str],
+                scheduler: Optional[str], rulesets: list):
+    """A streaming study (costmodel.scenarios.streaming), here or on Dask, with partitions done / total and rows/s."""
+    from costmodel.scenarios.cluster import check_choice
+    from costmodel.scenarios.dataset import ingest
+    from costmodel.scenarios.streaming import stream_study
+
+    check_choice(cluster, scheduler)
+    protect_inputs([portfolio])
+    ingested = ingest(portfolio, partition_rows)
+
+    def announce(done: int, total: int) -> None:
+        if done:
+            console.print(f"resuming: {done} of {total} partitions already done in {out}")
+
+    progress, update = _partition_progress()
+    try:
+        return stream_study(study, ingested, out, force=force, cluster=cluster, scheduler=scheduler, progress=update,
+                            rulesets=rulesets, announce=announce)
+    finally:
+        progress.stop()
+
+
+def _stream_totals(result, out: Path, what: str) -> None:
+    manifest = result.manifest
+    console.print(f"{manifest['rows_in']:,} rows in = {manifest['rows_out']:,} {what} + {manifest['rows_rejected']:,} rejected "
+                  f"({out}/rejected/), in {len(manifest['partitions'])} partitions; {out / 'manifest.json'}", markup=False)
+
+
 @app.command()
 def batch(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
-    ruleset: str = typer.Option(..., help="Rule set id"),
+    ruleset: str = typer.Option(..., help=f"Rule set id; or {IN_FORCE} (streaming): each row under the rules in force in its "
+                                          "province (the dataset's province=<id> folders) on its date"),
     out: Path = typer.Option(..., help="Quotes file (.csv, .parquet, .xlsx); rejected rows go to <stem>.rejected.csv"),
     chunk_rows: int = typer.Option(100_000, help="Applications per chunk"),
     range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_COLUMNS_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP + " (the quotes and the rejected-rows file)"),
+    stream: bool = STREAM_OPTION,
+    partition_rows: int = PARTITION_ROWS_OPTION,
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
 ) -> None:
     """Quote every application of a portfolio; rows in = rows quoted + rows rejected.
 
     Finished chunks are kept in <out>.parts/ until the end, so a batch interrupted and run again
-    resumes where it stopped, without losing or repeating rows.
+    resumes where it stopped, without losing or repeating rows. Streaming (--stream), --out is a folder:
+    quotes/ and rejected/ as partitioned datasets and manifest.json.
     """
     from costmodel.scenarios.portfolio import write_table
     from costmodel.files import write_csv
     from costmodel.scenarios.studies import Checkpoint, quote_portfolio
 
+    if _streaming(portfolio, stream, cluster, scheduler) or ruleset == IN_FORCE:
+        from costmodel.scenarios.streaming import InForceRef, Study, ruleset_ref
+
+        if range_model is not None:
+            raise typer.BadParameter("budget ranges are added by the in-memory batch only; leave --range out when streaming",
+                                     param_hint="--range")
+        chosen = None if ruleset == IN_FORCE else load_ruleset(ruleset)
+        study = Study("batch", (InForceRef.of(()) if chosen is None else ruleset_ref(chosen, ruleset),), chunk_rows=chunk_rows)
+        result = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, chosen and [chosen])
+        _stream_totals(result, out, f"quoted ({out}/quotes/)")
+        return
     check_outputs([out, _rejected_path(out)], force=force, inputs=[portfolio, range_model])
     table_format(out)  # an unknown suffix is refused before the work
     ranged = load_range_model(range_model)
@@ -528,15 +621,17 @@ def batch(
 def _comparison_tables(comparison) -> dict:
     tables = {"overall": pd.DataFrame([comparison.overall])}
     tables.update({f"by_{group}": table for group, table in comparison.by_group.items()})
-    tables["affected"] = comparison.affected
-    tables["rejected"] = comparison.rejected
+    if hasattr(comparison, "affected"):  # in memory; streamed, they are in the applications/ and rejected/ datasets
+        tables["affected"] = comparison.affected
+        tables["rejected"] = comparison.rejected
     return tables
 
 
 @app.command("compare-portfolio")
 def compare_portfolio_command(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
-    baseline: str = typer.Option(..., help="Baseline rule set id"),
+    baseline: str = typer.Option(..., help=f"Baseline rule set id; or {IN_FORCE} (streaming): each row under the rules in "
+                                           "force in its province (the dataset's province=<id> folders) on its date"),
     reform: str = typer.Option(..., help="Reform: a rule set id, or reforms applied in turn over the baseline (ids of "
                                          "tariffs/overrides or override files, comma-separated: a,b)"),
     json_output: bool = typer.Option(False, "--json", help="Print the overall figures as JSON"),
@@ -544,35 +639,62 @@ def compare_portfolio_command(
     workers: Optional[int] = typer.Option(None, min=1, max=2, help="Threads for the two quotes (default 2 with two cores): 2 pays off only with a free core"),
     range_model: Optional[Path] = typer.Option(None, "--range", metavar="MODEL", help=RANGE_COMPARE_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+    stream: bool = STREAM_OPTION,
+    partition_rows: int = PARTITION_ROWS_OPTION,
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
 ) -> None:
-    """What a reform changes for every application of a portfolio: deltas first, overall and by group."""
+    """What a reform changes for every application of a portfolio: deltas first, overall and by group.
+
+    Streaming (--stream), --out holds applications/ and rejected/ as partitioned datasets and manifest.json
+    beside the summary tables."""
     from costmodel.params.overrides import reformed_ruleset
     from costmodel.scenarios.report import write_outputs
     from costmodel.scenarios.studies import DEFAULT_WORKERS, compare_portfolio
 
-    check_outputs([out], force=force, inputs=[portfolio, range_model])
-    ranged = load_range_model(range_model)
+    if _streaming(portfolio, stream, cluster, scheduler) or baseline == IN_FORCE:
+        from costmodel.scenarios.streaming import InForceRef, Study, ruleset_ref
 
-    base = load_ruleset(baseline)
-    reformed = reformed_ruleset(baseline, reform)
-    loaded = _load_portfolio(portfolio)
-    progress, advance = _progress(len(loaded.frame), 2)
-    with progress:
-        comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
-    if ranged is not None:
-        from costmodel.ranges.attach import comparison_range_columns
+        if out is None:
+            raise typer.BadParameter("streaming writes its results to a folder: give --out", param_hint="--out")
+        if range_model is not None:
+            raise typer.BadParameter("budget ranges are added by the in-memory comparison only; leave --range out when streaming",
+                                     param_hint="--range")
+        if baseline == IN_FORCE:  # the reforms over each row's own rules
+            reforms = tuple(name.strip() for name in reform.split(",") if name.strip())
+            study, rulesets = Study("compare", (InForceRef.of(()), InForceRef.of(reforms))), None
+            titles = [f"the rules in force in each row's province on its date; reforms {', '.join(reforms)} over them"]
+        else:
+            base, reformed = load_ruleset(baseline), reformed_ruleset(baseline, reform)
+            study = Study("compare", (ruleset_ref(base, baseline), ruleset_ref(reformed, baseline, reform=reform)))
+            rulesets = [base, reformed]
+        comparison = _run_stream(study, portfolio, out, partition_rows, force, cluster, scheduler, rulesets)
+        rows_in, rows_rejected = comparison.manifest["rows_in"], comparison.manifest["rows_rejected"]
+    else:
+        check_outputs([out], force=force, inputs=[portfolio, range_model])
+        ranged = load_range_model(range_model)
+        base, reformed = load_ruleset(baseline), reformed_ruleset(baseline, reform)
+        loaded = _load_portfolio(portfolio)
+        progress, advance = _progress(len(loaded.frame), 2)
+        with progress:
+            comparison = compare_portfolio(loaded, base, reformed, advance, workers=workers or DEFAULT_WORKERS)
+        if ranged is not None:
+            from costmodel.ranges.attach import comparison_range_columns
 
-        comparison.applications = comparison.applications.join(comparison_range_columns(ranged, comparison.applications, loaded.frame))
+            comparison.applications = comparison.applications.join(comparison_range_columns(ranged, comparison.applications, loaded.frame))
+        rows_in, rows_rejected = comparison.rows_in, len(comparison.rejected)
+    if baseline != IN_FORCE:
+        titles = [f"baseline {base.id} (hash {base.content_hash}); reform {reformed.id} (hash {reformed.content_hash})"]
     if json_output:
         print(json.dumps(comparison.overall, indent=2, ensure_ascii=False))
     else:
         _print_comparison(comparison)
     if out is not None:
         tables = _comparison_tables(comparison)
-        notes = [f"portfolio {portfolio}: {comparison.rows_in:,} rows, {len(comparison.rejected):,} rejected",
-                 f"baseline {base.id} (hash {base.content_hash}); reform {reformed.id} (hash {reformed.content_hash})",
+        notes = [f"portfolio {portfolio}: {rows_in:,} rows, {rows_rejected:,} rejected",
+                 *titles,
                  "deltas are reform minus baseline; a negative customer delta is a saving"]
-        written = write_outputs(out, f"{reformed.id} vs {base.id}", tables, notes,
+        written = write_outputs(out, f"{comparison.reform_id} vs {comparison.baseline_id}", tables, notes,
                                 summary_tables=["overall", "by_area", "by_enterprise_size", "by_capacity_band", "by_park_level"])
         Console(stderr=True).print(f"wrote {len(written)} files to {out}")
 
@@ -620,24 +742,38 @@ def sweep_command(
     category: Optional[str] = typer.Option(None, help="Only this category of a broken-down parameter, e.g. rural"),
     out: Path = typer.Option(Path("out/sweep"), help="Directory for the table, chart, workbook and summary"),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+    stream: bool = STREAM_OPTION,
+    partition_rows: int = PARTITION_ROWS_OPTION,
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
 ) -> None:
     """The impact of each value of one parameter: table and chart of grid investment and customer savings."""
     from costmodel.scenarios.report import sweep_chart, write_outputs
     from costmodel.scenarios.studies import sweep
 
-    check_outputs([out], force=force, inputs=[portfolio])
-
     base = load_ruleset(ruleset)
     unit = base.parameter(parameter).unit
     parsed = _sweep_values(values)
-    loaded = _load_portfolio(portfolio)
-    progress, advance = _progress(len(loaded.frame), len(parsed) + 1)
-    with progress:
-        table = sweep(loaded, base, parameter, parsed, category, advance)
+    if _streaming(portfolio, stream, cluster, scheduler):
+        from costmodel.params.overrides import sweep_ruleset
+        from costmodel.scenarios.streaming import Study, ruleset_ref
+
+        references = [ruleset_ref(base, ruleset)] + [ruleset_ref(sweep_ruleset(base, parameter, value, category), ruleset,
+                                                                 sweep=(parameter, value, category)) for value in parsed]
+        result = _run_stream(Study("sweep", tuple(references), tuple(parsed)), portfolio, out, partition_rows, force, cluster,
+                             scheduler, [base])
+        table, rows_in = result.table, result.manifest["rows_in"]
+    else:
+        check_outputs([out], force=force, inputs=[portfolio])
+        loaded = _load_portfolio(portfolio)
+        progress, advance = _progress(len(loaded.frame), len(parsed) + 1)
+        with progress:
+            table = sweep(loaded, base, parameter, parsed, category, advance)
+        rows_in = loaded.rows_in
     label = parameter + (f"[{category}]" if category else "")
     charts = sweep_chart(table, label, unit, out / "sweep")
     written = write_outputs(out, f"Sweep of {label} against {base.id}", {"sweep": table},
-                            [f"portfolio {portfolio}: {loaded.rows_in:,} rows",
+                            [f"portfolio {portfolio}: {rows_in:,} rows",
                              f"baseline {base.id} (hash {base.content_hash}); values in {unit}",
                              "customer savings = baseline customer cost - reform customer cost"], charts)
     shown = Table(title=f"sweep of {label} ({unit}) against {base.id}")
@@ -754,6 +890,74 @@ def network_import_gr(
     cable = network.corridors["allowed_std_types"].iloc[0][0] if len(network.corridors) else "none"
     console.print(f"wrote {folder}: {len(network.nodes)} nodes, {len(network.corridors)} corridors ({cable}), "
                   f"{int((network.nodes['kind'] == 'customer').sum())} customers", markup=False)
+
+
+@network_app.command("generate-parks")
+def network_generate_parks(
+    parks: int = typer.Option(..., "--parks", help="Number of park folders"),
+    seed: int = typer.Option(..., help="Random seed: the same seed gives the same parks"),
+    out: Path = typer.Option(..., help="Folder to write park-001/, park-002/, ... into"),
+    sizes: str = typer.Option("4,5,6,8,10,12", help="Street-grid sizes n (n x n junctions), taken in turn"),
+    force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+) -> None:
+    """Synthetic parks of mixed sizes for optimize-many: street grids, feeder bays, plots and their applications."""
+    from costmodel.scenarios.parks import write_parks
+
+    check_outputs([out], force=force)
+    try:
+        grid_sizes = [int(size) for size in sizes.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{sizes!r}; allowed: whole numbers >= 2 separated by commas, e.g. 4,6,8", param_hint="--sizes") from None
+    if not grid_sizes or min(grid_sizes) < 2:
+        raise typer.BadParameter(f"{sizes!r}; allowed: whole numbers >= 2 separated by commas, e.g. 4,6,8", param_hint="--sizes")
+    written = write_parks(out, parks, seed, grid_sizes)
+    console.print(f"wrote {len(written)} parks to {out} (seed {seed})", markup=False)
+
+
+@app.command("optimize-many")
+def optimize_many(
+    folder: Path = typer.Argument(..., help="A folder of park folders (each: nodes.csv, corridors.csv, customers.csv, applications.csv)"),
+    ruleset: str = typer.Option("shandong-2019", help="Rule set: network limits and the funding rules"),
+    time_limit: float = typer.Option(60.0, min=0.1, help="Each park's solver time limit, seconds"),
+    gap: float = typer.Option(NETWORK_GAP, min=0.0, max=1.0, help="Relative MIP gap at which each park stops"),
+    grace: float = typer.Option(60.0, min=0.0, help="Seconds past the time limit after which a park's process is killed"),
+    out: Optional[Path] = typer.Option(None, help="Write the table of parks (.csv, .parquet or .xlsx)"),
+    cluster: Optional[str] = CLUSTER_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+) -> None:
+    """Optimise every park under FOLDER, each in its own process with its own time limit: one row per park (status,
+    objective, bound, gap, seconds, what the customers and the grid company pay). A park that fails is a row."""
+    from costmodel.scenarios.cluster import check_choice, dask_client
+    from costmodel.scenarios.parks import optimise_parks, park_folders
+
+    check_outputs([out], force=force, inputs=[folder])
+    if out is not None:
+        table_format(out)
+    check_choice(cluster, scheduler)
+    parks = park_folders(folder)
+    load_ruleset(ruleset)  # an unknown rule set is refused before any park starts
+    stderr = Console(stderr=True)
+
+    def report(done: int, total: int, row: dict) -> None:
+        stderr.print(f"[{done}/{total}] {row['park']}: {row['status']}, {row['seconds'] or 0:.1f} s", markup=False)
+
+    if cluster is None and scheduler is None:
+        table = optimise_parks(parks, ruleset, time_limit, gap, grace, progress=report)
+    else:
+        with dask_client(cluster, scheduler) as client:
+            table = optimise_parks(parks, ruleset, time_limit, gap, grace, client, report)
+    shown = Table(title=f"{len(table)} parks under {ruleset}")
+    for column in ("park", "status", "objective_cny", "bound_cny", "gap", "seconds", "customer_cny", "grid_cny", "diagnosis"):
+        shown.add_column(column, overflow="fold")
+    for row in table.itertuples(index=False):
+        amounts = ["" if pd.isna(value) else f"{value:,.0f}" for value in (row.objective_cny, row.bound_cny, row.customer_cny, row.grid_cny)]
+        shown.add_row(row.park, row.status, *amounts[:2], "" if pd.isna(row.gap) else f"{row.gap:.2%}",
+                      "" if pd.isna(row.seconds) else f"{row.seconds:,.1f}", *amounts[2:], escape(row.diagnosis or ""))
+    console.print(shown)
+    if out is not None:
+        files.write_table(table, out)
+        Console(stderr=True).print(f"wrote {out}")
 
 
 register_schedule_commands(app)

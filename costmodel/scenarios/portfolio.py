@@ -257,8 +257,20 @@ def _checked(column: str, values: pd.Series, absent: np.ndarray, literal: tuple 
     return _Checked(pd.Series(pd.to_numeric(taken), index=values.index, dtype=float), failures)
 
 
-def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
-    """Every row accepted into the engine's frame or rejected with its reason; nothing lost."""
+def id_length_bounds() -> tuple[int, int]:
+    """The shortest and longest application_id the validator accepts (characters)."""
+    model, name = COLUMN_FIELDS["application_id"]
+    bounds = {key: getattr(item, key) for item in model.model_fields[name].metadata
+              for key in ("min_length", "max_length") if getattr(item, key, None) is not None}
+    return bounds.get("min_length", 0), bounds["max_length"]
+
+
+def validate_frame(raw: pd.DataFrame, source: str = "portfolio", repeated: np.ndarray | None = None) -> Portfolio:
+    """Every row accepted into the engine's frame or rejected with its reason; nothing lost.
+
+    `repeated`: where the application_id repeats an earlier row, when found over a larger whole than this frame
+    (a partition of a dataset: costmodel.scenarios.dataset); by default within the frame.
+    """
     check_columns(raw, source)
     n = len(raw)
     raw = raw.copy(deep=False)  # positions as the index, without copying a million rows
@@ -314,7 +326,8 @@ def validate_frame(raw: pd.DataFrame, source: str = "portfolio") -> Portfolio:
     underivable = enterprise & absent_in["size_class"] & absent_in["industry"]
     problems.add(underivable, "size_class", out["size_class"], "a size class (large, medium, small, micro) or an industry with its figures",
                  "is missing")
-    duplicated = out["application_id"].duplicated(keep="first").to_numpy() & out["application_id"].notna().to_numpy()
+    duplicated = repeated if repeated is not None else \
+        out["application_id"].duplicated(keep="first").to_numpy() & out["application_id"].notna().to_numpy()
     problems.add(duplicated, "application_id", out["application_id"], "each application_id once", "repeats an earlier row")
 
     bad = problems.bad()

@@ -16,8 +16,9 @@ import pandas as pd
 
 from costmodel import files
 from costmodel.errors import InputError
-from costmodel.params import RuleSet
-from costmodel.params.overrides import sweep_ruleset
+from costmodel.params import RuleSet, available_rulesets, load_ruleset, resolve_ruleset
+from costmodel.params.overrides import sweep_ruleset, with_reforms
+from costmodel.params.ruleset import NATIONAL, jurisdictions
 from costmodel.paths import cached_per_root, tariffs_dir
 from costmodel.quote import quote_frame
 from costmodel.scenarios.portfolio import REJECTED_COLUMNS, Portfolio
@@ -119,6 +120,41 @@ def quote_portfolio(portfolio: Portfolio, ruleset: RuleSet, chunk_rows: int = 25
     if portfolio.rows_in != len(quotes) + len(rejected):
         raise AssertionError(f"{portfolio.source}: {portfolio.rows_in} rows in, {len(quotes)} quoted + {len(rejected)} rejected")
     return BatchResult(quotes, rejected, portfolio.rows_in)
+
+
+def jurisdiction_of(province: str | None) -> str:
+    """Whose rules apply in a province: its own layers over the national ones where the tariffs hold any, else the
+    national layer alone."""
+    return province if province in jurisdictions() else NATIONAL
+
+
+def policies_in_force(jurisdiction: str, dates: pd.Series, reforms: tuple[str, ...] = ()) -> tuple[np.ndarray, list[RuleSet]]:
+    """Each row's policy, as a position in the list returned: the rules in force in `jurisdiction` on the row's
+    application date (resolve_ruleset), with `reforms` (tariffs/overrides) applied over them. Each distinct date is
+    resolved once per period between two rule sets' start dates (what is in force changes only on those), each
+    distinct policy reformed once."""
+    starts = np.array(sorted({load_ruleset(ruleset_id).in_effect_from for ruleset_id in available_rulesets()}), dtype="datetime64[ns]")
+    days = dates.to_numpy(dtype="datetime64[ns]")
+    period_of_row, periods = pd.factorize(np.searchsorted(starts, days, side="right"))
+    first_day = days[np.unique(period_of_row, return_index=True)[1]]  # a day of each period, in the order of `periods`
+    resolved = [resolve_ruleset(jurisdiction, pd.Timestamp(day).date()) for day in first_day]
+    policy_of_period, ids = pd.factorize(pd.Index([ruleset.id for ruleset in resolved]))
+    first = {ruleset.id: ruleset for ruleset in reversed(resolved)}
+    policies = [with_reforms(first[policy_id], list(reforms)) if reforms else first[policy_id] for policy_id in ids]
+    return policy_of_period[period_of_row], policies
+
+
+def quote_in_force(portfolio: Portfolio, jurisdiction: str, reforms: tuple[str, ...] = (), chunk_rows: int = 250_000) -> BatchResult:
+    """Every accepted row quoted under the policy in force in `jurisdiction` on its own date (and the reforms over it):
+    the rows of each policy through quote_portfolio, the results back in row order."""
+    policy_of_row, policies = policies_in_force(jurisdiction, portfolio.frame["application_date"], reforms)
+    empty = pd.DataFrame(columns=REJECTED_COLUMNS)
+    parts = [quote_portfolio(Portfolio(portfolio.frame.iloc[np.flatnonzero(policy_of_row == index)], empty, int((policy_of_row == index).sum()),
+                                       portfolio.source), policy, chunk_rows) for index, policy in enumerate(policies)]
+    quotes = pd.concat([part.quotes for part in parts], ignore_index=True) if parts else pd.DataFrame(columns=SUMMARY_COLUMNS)
+    rejected = pd.concat([portfolio.rejected, *[part.rejected for part in parts if len(part.rejected)]], ignore_index=True)
+    return BatchResult(quotes.sort_values("row", kind="stable").reset_index(drop=True),
+                       rejected.sort_values("row", kind="stable").reset_index(drop=True), portfolio.rows_in)
 
 
 @dataclass
@@ -224,13 +260,45 @@ def _aggregate(frame: pd.DataFrame, numbers: pd.DataFrame, by: str | None) -> pd
     return table.astype({c: int for c in COUNTS})
 
 
+def group_sums(applications: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Counts and sums of the compared applications: overall ("overall", one row) and by each group column."""
+    numbers = applications[MEASURES].astype(float)
+    return {"overall": _aggregate(applications, numbers, None), **{group: _aggregate(applications, numbers, group) for group in GROUPS}}
+
+
+def _group_order(group: str, labels: pd.Index) -> list:
+    """Groups in the order the in-memory tables show them: capacity bands from the lowest, labels sorted."""
+    if group == "capacity_band":
+        bands = list(capacity_band(pd.Series([], dtype=float)).cat.categories)
+        return [band for band in bands if band in set(labels)]
+    return sorted(labels)
+
+
+def merge_sums(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The group_sums of several parts of one portfolio as the group_sums of the whole: every figure is a count
+    or a sum of yuan amounts, so adding the parts' figures gives the whole's exactly."""
+    merged = {"overall": pd.concat([part["overall"] for part in parts], ignore_index=True).sum().to_frame().T}
+    for group in GROUPS:
+        stacked = pd.concat([part[group] for part in parts], ignore_index=True)
+        table = stacked.groupby(stacked[group].astype(str), sort=False).sum(numeric_only=True)
+        table = table.loc[_group_order(group, table.index)]
+        table.index.name = group
+        merged[group] = table.reset_index()
+    return {name: table.astype({c: int for c in COUNTS}) for name, table in merged.items()}
+
+
+def comparison_figures(sums: dict[str, pd.DataFrame], rows_in: int, rows_rejected: int, baseline_id: str,
+                       reform_id: str) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """The overall figures (with the ids and the row counts) and the tables by group, from group_sums."""
+    overall = sums["overall"].iloc[0].to_dict()
+    overall = {"baseline": baseline_id, "reform": reform_id, "rows_in": rows_in, "rows_rejected": rows_rejected,
+               **{k: (int(v) if k in COUNTS else float(v)) for k, v in overall.items()}}
+    return overall, {group: sums[group] for group in GROUPS if group in sums}
+
+
 def compare_results(before: BatchResult, after: BatchResult, baseline_id: str, reform_id: str) -> Comparison:
     applications, rejected = _indicators(before, after)
-    numbers = applications[MEASURES].astype(float)
-    overall = _aggregate(applications, numbers, None).iloc[0].to_dict()
-    overall = {"baseline": baseline_id, "reform": reform_id, "rows_in": before.rows_in, "rows_rejected": len(rejected),
-               **{k: (int(v) if k in COUNTS else float(v)) for k, v in overall.items()}}
-    by_group = {group: _aggregate(applications, numbers, group) for group in GROUPS}
+    overall, by_group = comparison_figures(group_sums(applications), before.rows_in, len(rejected), baseline_id, reform_id)
     return Comparison(baseline_id, reform_id, applications, overall, by_group, rejected, before.rows_in)
 
 
@@ -266,11 +334,16 @@ def sweep(portfolio: Portfolio, baseline: RuleSet, path: str, values: list, cate
     for value in values:
         reform = sweep_ruleset(baseline, path, value, category)
         result = compare_results(before, quote_portfolio(portfolio, reform, 10**9, progress), baseline.id, reform.id)
-        overall = result.overall
-        # a list value (park levels) is shown as its members, so tables and charts take it as one label
-        rows.append({"value": ", ".join(map(str, value)) if isinstance(value, list) else value, "applications": overall["applications"], "moved_to_low_voltage": overall["moved_to_low_voltage"],
-                     "voltage_changed": overall["voltage_changed"], "boundary_changed": overall["boundary_changed"],
-                     "affected": overall["affected"], "customer_savings_cny": 0.0 - overall["customer_delta_cny"],  # 0.0 - x: no "-0" where nothing changed
-                     "grid_delta_cny": overall["grid_delta_cny"], "customer_after_cny": overall["customer_after_cny"],
-                     "grid_after_cny": overall["grid_after_cny"]})
+        rows.append(sweep_row(value, result.overall))
     return pd.DataFrame(rows)
+
+
+def sweep_row(value, overall: dict) -> dict:
+    """One row of a sweep's table: the overall figures of the value's comparison with the baseline."""
+    # a list value (park levels) is shown as its members, so tables and charts take it as one label
+    return {"value": ", ".join(map(str, value)) if isinstance(value, list) else value, "applications": overall["applications"],
+            "moved_to_low_voltage": overall["moved_to_low_voltage"],
+            "voltage_changed": overall["voltage_changed"], "boundary_changed": overall["boundary_changed"],
+            "affected": overall["affected"], "customer_savings_cny": 0.0 - overall["customer_delta_cny"],  # 0.0 - x: no "-0" where nothing changed
+            "grid_delta_cny": overall["grid_delta_cny"], "customer_after_cny": overall["customer_after_cny"],
+            "grid_after_cny": overall["grid_after_cny"]}

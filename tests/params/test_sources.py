@@ -17,6 +17,7 @@ from costmodel.paths import tariffs_dir
 from costmodel.rules.abolished import abolished_charges
 from costmodel.rules.table import DecisionTable
 from costmodel.scenarios.doing_business import case_parameters
+from costmodel.scenarios.national import weights_reference
 from costmodel.yamlio import load_yaml
 
 
@@ -97,6 +98,7 @@ def _shipped_references() -> list[tuple[str, Reference]]:
                        ("steiner-import", tariffs_dir() / "grid/steiner-import.yaml")):
         for name, entry in load_yaml(raw)["parameters"].items():
             parameters(where, {name: Parameter.from_yaml(name, entry, raw)})
+    found.append(("national portfolio weights", weights_reference()))
     return found
 
 
