@@ -17,8 +17,9 @@ from costmodel.scenarios.dataset import ingest
 from costmodel.scenarios.streaming import (RuleSetMismatch, dask_executor, prepare_output, run_study,
                                            stream_study)
 from tests.scenarios.streaming_support import assert_same_comparison, compare_study, set_environment, write_dataset
+from tests_support import require_module
 
-distributed = pytest.importorskip("distributed")
+distributed = require_module("distributed", "distributed")
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 from costmodel.grid.cli_network import optimize_network
 from costmodel.scenarios.parks import RESULT_COLUMNS, optimise_parks, park_folders, write_parks
 from tests.reliability.files_support import run_cli
+from tests_support import require_module
 
 RULESET = "shandong-2019"
 GAP = 0.01
@@ -42,7 +43,7 @@ def parks(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("distributed")
+    distributed = require_module("distributed", "distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
             distributed.Client(local, set_as_default=False) as client:
         yield client
