@@ -267,6 +267,19 @@ class QuoteBatch:
                   < provincial_totals["total_working_days"][provincial_combo])
         return np.where(sooner, national, provincial), stage_sets
 
+    @cached_property
+    def schedule_input_all(self) -> dict:
+        """The schedule's inputs for every row of the batch, worked out once for those who ask for many rows' (the
+        what-if's variants), and then reused for any of its rows (`schedule_input_at`)."""
+        return self.schedule_input(self.decided)
+
+    def schedule_input_at(self, rows: np.ndarray, decided: Columns) -> dict:
+        """The schedule's inputs for the rows (positions in the batch) whose columns are `decided`: taken from the whole
+        batch's where those were worked out already, else worked out for these rows alone."""
+        if "schedule_input_all" not in self.__dict__:
+            return self.schedule_input(decided)
+        return {name: values if name == "stage_sets" else values[rows] for name, values in self.schedule_input_all.items()}
+
     def schedules(self, application_ids=None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Stage dates and totals of every (or the given) application: the schedule's one path."""
         decided, _ = self.select(application_ids)
@@ -463,9 +476,9 @@ def _dates(values: np.ndarray) -> list[dt.date]:
     return values.astype("datetime64[D]").tolist()
 
 
-def _schedules(batch: QuoteBatch, decided: Columns) -> list[dict]:
-    """The schedule of each row of `decided`, in its order, as Schedule's fields."""
-    inputs = batch.schedule_input(decided)
+def _schedules(batch: QuoteBatch, decided: Columns, rows: np.ndarray) -> list[dict]:
+    """The schedule of each row of `decided` (at positions `rows` of the batch), in its order, as Schedule's fields."""
+    inputs = batch.schedule_input_at(rows, decided)
     inputs["application_id"] = np.arange(len(decided))  # positions: the stages of row i follow those of row i - 1
     stages, summary = schedule_columns(**inputs)
     stage_rows = list(zip(*(np.asarray(stages[f], dtype=object).tolist() for f in STAGE_FIELDS[:4]), stages["working_days"].tolist(),
@@ -697,7 +710,7 @@ def quotes_from_batch(batch: QuoteBatch, application_ids: list[str] | None = Non
     if not ids:
         return []
     traces = traces_for(decided, batch.ruleset)
-    schedules = _schedules(batch, decided)
+    schedules = _schedules(batch, decided, rows)
     lines_by_application = _line_records(batch.line_columns, ids)
     validities = _validities(batch.ruleset, decided)
     price_levels, price_notes = _price_levels(batch, decided)

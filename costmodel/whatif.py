@@ -170,13 +170,12 @@ def solve(frame: Columns, ruleset: RuleSet, price_level: str = DEFAULT_PRICE_LEV
     the chart's curve, which shows money only, its point."""
     batch = quote_frame(frame, ruleset, price_level=price_level)
     timed = np.flatnonzero(~np.char.startswith(np.asarray(batch.decided["application_id"]).astype(str), CURVE_PREFIX))
-    decided = batch.decided.take(timed, batch.decided.names)
-    # a plan's working days depend only on its stage set, voltage and external works: the templates' totals
-    # (the dates of each stage are not needed here)
-    inputs = batch.schedule_input(decided)
-    _, totals, combination = build_templates(inputs["ruleset_id"], inputs["supply_voltage"], inputs["has_external_works"],
-                                             stage_sets=inputs["stage_sets"])
-    days_of = dict(zip(np.asarray(decided["application_id"]).tolist(), np.asarray(totals["total_working_days"])[combination].tolist()))
+    # a plan's working days depend only on its stage set, voltage and external works: the templates' totals (the dates
+    # of each stage are not needed here). The batch's inputs are worked out once: the quote's own schedule reuses them.
+    inputs = batch.schedule_input_all
+    _, totals, combination = build_templates(inputs["ruleset_id"][timed], inputs["supply_voltage"][timed],
+                                             inputs["has_external_works"][timed], stage_sets=inputs["stage_sets"])
+    days_of = dict(zip(inputs["application_id"][timed].tolist(), np.asarray(totals["total_working_days"])[combination].tolist()))
     decided = batch.decided
     # built without re-validating: every value comes from the engine's own typed columns; a point of the chart is
     # made as such (the curve has many, and asks no more)

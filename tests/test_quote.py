@@ -256,3 +256,22 @@ def test_a_temporary_fee_before_its_abolition_is_a_refundable_prepayment_outside
     fee = next(line for line in result.lines if line.rule_id == "fee.high_reliability")
     assert (fee.quantity, fee.amount_cny, fee.placeholder) == (1000, 250000, True)
     assert result.totals.total_placeholder_cny == result.totals.customer_placeholder_cny == 250000
+
+
+def test_a_row_s_schedule_inputs_taken_from_the_whole_batch_s_are_its_own():
+    import numpy as np
+
+    from costmodel.params import resolve_ruleset
+
+    applications = [load_application(path) for path in sorted(EXAMPLES.glob("*.yaml"))]
+    batch = quote_frame(applications_frame(applications), resolve_ruleset("shandong", applications[0].application_date))
+    rows = np.array([2, 0])
+    decided = batch.decided.take(rows, batch.decided.names)
+    alone = batch.schedule_input_at(rows, decided)  # nothing of the whole batch's worked out yet
+    assert "schedule_input_all" not in batch.__dict__
+    batch.schedule_input_all
+    reused = batch.schedule_input_at(rows, decided)
+    for name in ("application_id", "supply_voltage", "has_external_works"):
+        assert np.array_equal(reused[name], alone[name]), name
+    stage_set = lambda inputs, i: inputs["stage_sets"][inputs["ruleset_id"][i]]  # noqa: E731 - ids may number versions apart
+    assert all(stage_set(reused, i) == stage_set(alone, i) for i in range(len(rows)))
