@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -585,6 +586,53 @@ def _chosen_from_model(m: pyo.ConcreteModel) -> list[int]:
 
 # --------------------------------------------------------------------------------------- solve
 
+PROGRESS_EVERY_S = 0.5   # how often a progress display is refreshed; not a result, just its pace
+
+
+class _ProgressFeed:
+    """Incumbent, bound and gap for `solve(on_progress=...)`, from the heuristics and from HiGHS' MIP callback.
+
+    Pyomo's appsi interface has no callback hook of its own: the feed subscribes to the MIP-interrupt callback of
+    the highspy object appsi keeps (`Highs._solver_model`, set by `set_instance`), which HiGHS calls between
+    branch-and-bound steps with its primal and dual bounds. The incumbent shown is the better of the designs
+    checked so far and the current solve's own (with lazy voltage rows, the latter may still break a limit
+    that a later round adds); the bound is the best valid one.
+    """
+
+    def __init__(self, on_progress: Callable[[dict], None] | None, start: float):
+        self.on_progress, self.start, self.last = on_progress, start, -math.inf
+        self.checked: float | None = None        # cost of the best design checked against every limit
+        self.round_primal: float | None = None   # the current solve's incumbent
+        self.bound: float | None = None
+
+    def listen(self, solver: Highs) -> None:
+        solver._solver_model.cbMipInterrupt.subscribe(self._from_highs)
+
+    def new_round(self, checked: float | None, bound: float | None) -> None:
+        self.checked, self.round_primal = checked, None
+        self.bound = bound if self.bound is None or bound is None else max(self.bound, bound)
+
+    def _from_highs(self, event) -> None:
+        primal, dual = event.data_out.mip_primal_bound, event.data_out.mip_dual_bound
+        if math.isfinite(primal):
+            self.round_primal = primal
+        if math.isfinite(dual):
+            self.bound = dual if self.bound is None else max(self.bound, dual)
+        self.send()
+
+    def send(self, force: bool = False) -> None:
+        now = time.perf_counter() - self.start
+        if self.on_progress is None or (not force and now - self.last < PROGRESS_EVERY_S):
+            return
+        self.last = now
+        known = [c for c in (self.checked, self.round_primal) if c is not None]
+        incumbent = min(known) if known else None
+        gap = None
+        if incumbent is not None and self.bound is not None:
+            gap = max(0.0, (incumbent - self.bound) / max(abs(incumbent), 1e-9))
+        self.on_progress({"seconds": now, "incumbent_cny": incumbent, "bound_cny": self.bound, "gap": gap})
+
+
 @dataclass
 class SolveResult:
     status: str                    # optimal | feasible | no_solution | infeasible | solver_unavailable
@@ -603,8 +651,12 @@ class SolveResult:
 
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
           formulation: str = "plain", voltage_rows: str = "lazy", warm_start: bool = True,
-          threads: int | None = None, log_file: str = "") -> SolveResult:
-    """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together)."""
+          threads: int | None = None, log_file: str = "", on_progress: Callable[[dict], None] | None = None) -> SolveResult:
+    """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together).
+
+    `on_progress`, if given, is called with {seconds, incumbent_cny, bound_cny, gap} (None where unknown) after
+    the warm start and during each MIP solve, at most every PROGRESS_EVERY_S seconds (see `_ProgressFeed`).
+    """
     start = time.perf_counter()
     log: list[dict] = []
     if len(inst.customers) == 0:
@@ -616,6 +668,9 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
     incumbent_cost = evaluate(inst, incumbent).cost_cny if incumbent is not None else None
     warm_cost = incumbent_cost
     log.append({"step": "warm_start", "seconds": time.perf_counter() - start, "objective_cny": incumbent_cost})
+    feed = _ProgressFeed(on_progress, start)
+    feed.new_round(incumbent_cost, None)
+    feed.send(force=True)
     m = build_model(inst, formulation, voltage_rows)
     log.append({"step": "build", "seconds": time.perf_counter() - start})
     solver = Highs()
@@ -629,6 +684,9 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         solver.config.logfile = log_file
     if threads:
         solver.highs_options = {"threads": threads}
+    if on_progress is not None:
+        solver.set_instance(m)
+        feed.listen(solver)
     bound, status, iterations = None, None, 0
     while True:
         remaining = time_limit_s - (time.perf_counter() - start)
@@ -641,6 +699,7 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         solver.config.warmstart = incumbent is not None
         if incumbent is not None:
             _set_start(m, inst, incumbent, formulation)
+        feed.new_round(incumbent_cost, bound)
         result = solver.solve(m)
         tc = result.termination_condition
         found = result.best_feasible_objective is not None and math.isfinite(result.best_feasible_objective)
@@ -688,6 +747,8 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         status = "optimal" if tc.name == "optimal" else "time_limit"
         break
     seconds = time.perf_counter() - start
+    feed.new_round(incumbent_cost, bound)
+    feed.send(force=True)
     if status == "infeasible":
         return SolveResult("infeasible", None, bound, None, seconds, None, iterations, len(m.voltage), warm_cost,
                            diagnose_jointly(inst), log)

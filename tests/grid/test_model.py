@@ -314,3 +314,26 @@ def test_the_regret_assignment_saves_the_feeder_a_customer_needs():
     assert sorted(inst.options.loc[chosen, "corridor_id"]) == ["F1A", "F2B"]
     assert evaluate(inst, greedy_design(inst, tries=0)).cost_cny == pytest.approx(210_000)
     assert optimise(network, customers).report["objective_cny"] == pytest.approx(210_000)
+
+
+def test_progress_reports_valid_bounds_and_ends_at_the_result():
+    from pathlib import Path
+
+    from costmodel.grid.network import load_customers, load_network
+
+    park = Path(__file__).resolve().parents[2] / "examples" / "park"
+    network = load_network(park)
+    inst = prepare(network, load_customers(park / "customers.csv", network), load_grid_limits("national-1996"))
+    samples = []
+    result = solve(inst, time_limit_s=60, mip_gap=1e-6, on_progress=samples.append)
+    assert result.status == "optimal"
+    # first the warm start alone (no bound yet), last the proven result
+    assert samples[0]["incumbent_cny"] == pytest.approx(result.warm_start_cny) and samples[0]["bound_cny"] is None
+    assert samples[-1]["incumbent_cny"] == pytest.approx(result.objective_cny)
+    assert samples[-1]["bound_cny"] == pytest.approx(result.bound_cny)
+    seconds = [s["seconds"] for s in samples]
+    assert seconds == sorted(seconds)
+    # every bound shown is a lower bound of the optimum; the bound never falls
+    bounds = [s["bound_cny"] for s in samples if s["bound_cny"] is not None]
+    assert bounds == sorted(bounds) and max(bounds) <= result.objective_cny + 1e-6
+    assert len(samples) >= 3   # warm start, at least one report from inside HiGHS, the end
