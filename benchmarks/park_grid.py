@@ -5,6 +5,7 @@ feeder bays with spare capacity, 10 kV voltage-drop limit of the rule set) and s
   ours            single-commodity flow + lazy voltage rows + greedy warm start (the default)
   baseline        single-commodity flow with big-M voltage rows on every arc, no warm start
   tree            ours + connectivity rows;  multicommodity  ours with one commodity per plot
+  cuts            ours + per-customer cut rows separated on the LP before the MIP (CUT_ROUNDS rounds)
   progress        ours with the progress callback of `optimize` (what the live display costs)
 in the same run, reporting status, objective, bound, gap and seconds, and the ratios.
 
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from costmodel.grid.model import prepare, solve  # noqa: E402
 from costmodel.grid.network import load_grid_limits, network_from_frames  # noqa: E402
 
+CUT_ROUNDS = 20
 CABLES = "YJV22-8.7/15-3x120;YJV22-8.7/15-3x240;YJV22-8.7/15-3x400"
 SPARE_KVA = (8000, 7500, 7500, 7000, 6500)      # five feeder bays, 36.5 MVA for 32 MVA of plots
 
@@ -79,6 +81,8 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
         "tree": dict(formulation="tree", voltage_rows="lazy", warm_start=True),
         "baseline": dict(formulation="plain", voltage_rows="all", warm_start=False),
         "multicommodity": dict(formulation="multicommodity", voltage_rows="lazy", warm_start=True),
+        # ours with per-customer cut rows from LP rounds before the MIP
+        "cuts": dict(formulation="plain", voltage_rows="lazy", warm_start=True, cut_rounds=CUT_ROUNDS),
         # ours with the CLI's progress feed (HiGHS' MIP callback into Python), samples discarded: its cost
         "progress": dict(formulation="plain", voltage_rows="lazy", warm_start=True, on_progress=lambda sample: None),
     }

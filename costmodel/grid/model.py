@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from ortools.graph.python import max_flow
 from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.errors import InputError
@@ -215,6 +216,7 @@ def build_model(inst: Instance, formulation: str = "plain", voltage_rows: str = 
         m.carries = pyo.Constraint([a for a in by_arc if demand[int(arcs.at[a, "head"])] > 0],
                                    rule=lambda m, a: flow[a] >= demand[int(arcs.at[a, "head"])] * built[a])
     m.voltage = pyo.Constraint(pyo.Any)
+    m.connectivity = pyo.ConstraintList()    # per-customer cut rows, added by `add_connectivity_cuts`
     m._built, m._flow, m._by_arc = built, flow, by_arc
     if voltage_rows == "all":
         add_voltage_rows(m, inst, range(len(arcs)))
@@ -235,6 +237,71 @@ def add_voltage_rows(m: pyo.ConcreteModel, inst: Instance, arc_ids) -> int:
         m.voltage[a] = m.u[head] >= m.u[tail] + sum(drop[o] * m.p[o] for o in m._by_arc[a]) - limit * (1 - m._built[a])
         added += 1
     return added
+
+
+def connectivity_cuts(inst: Instance, built: np.ndarray, supplied: np.ndarray, scale: int = 1_000_000) -> list[tuple]:
+    """Violated per-customer cut rows at an LP point: (arcs entering S, sources in S) for node sets S that hold a
+    customer, where the built arcs into S plus the sources inside S sum to less than 1 (max-flow from a super-root
+    over arc capacities `built` and root arcs `supplied`; the back cut of each customer, OR-tools push-relabel)."""
+    n = inst.n_nodes
+    tail, head = inst.arcs["tail"].to_numpy(), inst.arcs["head"].to_numpy()
+    root = n
+    tails = np.r_[tail, np.full(len(inst.sources), root)].astype(np.int32)
+    heads = np.r_[head, inst.sources].astype(np.int32)
+    cap = np.rint(np.clip(np.r_[built, supplied], 0, 1) * scale).astype(np.int64) + 1   # +1: small cuts first
+    network = max_flow.SimpleMaxFlow()
+    network.add_arcs_with_capacity(tails, heads, cap)
+    cuts, seen = [], set()
+    for k in sorted(set(int(x) for x in inst.customer_nodes)):
+        if network.solve(root, k) != network.OPTIMAL:
+            raise RuntimeError(f"max-flow to customer node {k} failed")
+        if network.optimal_flow() >= scale:
+            continue
+        in_s = np.zeros(n + 1, dtype=bool)
+        in_s[network.get_sink_side_min_cut()] = True
+        entering = np.flatnonzero(in_s[head] & ~in_s[tail])
+        inside = np.flatnonzero(in_s[inst.sources])
+        if built[entering].sum() + supplied[inside].sum() >= 1 - 1e-6:
+            continue
+        key = (entering.tobytes(), inside.tobytes())
+        if key not in seen:
+            seen.add(key)
+            cuts.append((entering, inside))
+    return cuts
+
+
+def add_connectivity_cuts(m: pyo.ConcreteModel, solver: Highs, inst: Instance, rounds: int, deadline: float) -> dict:
+    """Tighten the LP before the MIP: solve the relaxation, add the violated per-customer cut rows, again (at most
+    `rounds` times). The rows hold for every radial design (each customer is fed from a source), so every bound
+    stays valid. Returns {rounds, cuts, lp_bound_cny} of the last relaxation."""
+    binaries = [*m.w.values(), *m.y.values()]
+    for var in binaries:
+        var.domain = pyo.UnitInterval
+    done, added, lp_bound = 0, 0, None
+    arc_of = inst.options["arc"].to_numpy()
+    try:
+        while done < rounds and time.perf_counter() < deadline:
+            solver.config.time_limit = max(deadline - time.perf_counter(), 0.1)
+            result = solver.solve(m)
+            if result.termination_condition.name != "optimal":
+                break
+            result.solution_loader.load_vars()
+            lp_bound = result.best_objective_bound
+            done += 1
+            built = np.zeros(len(inst.arcs))
+            np.add.at(built, arc_of, [m.w[o].value or 0.0 for o in m.O])
+            supplied = np.array([m.y[s].value or 0.0 for s in m.S])
+            cuts = connectivity_cuts(inst, built, supplied)
+            if not cuts:
+                break
+            for entering, inside in cuts:
+                m.connectivity.add(sum(m._built[int(a)] for a in entering if int(a) in m._built)
+                                   + sum(m.y[int(s)] for s in inside) >= 1)
+            added += len(cuts)
+    finally:
+        for var in binaries:
+            var.domain = pyo.Binary
+    return {"rounds": done, "cuts": added, "lp_bound_cny": lp_bound}
 
 
 # ------------------------------------------------------------------------------ radial designs
@@ -651,7 +718,8 @@ class SolveResult:
 
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
           formulation: str = "plain", voltage_rows: str = "lazy", warm_start: bool = True,
-          threads: int | None = None, log_file: str = "", on_progress: Callable[[dict], None] | None = None) -> SolveResult:
+          threads: int | None = None, log_file: str = "", on_progress: Callable[[dict], None] | None = None,
+          cut_rounds: int = 0) -> SolveResult:
     """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together).
 
     `on_progress`, if given, is called with {seconds, incumbent_cny, bound_cny, gap} (None where unknown) after
@@ -688,6 +756,9 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         solver.set_instance(m)
         feed.listen(solver)
     bound, status, iterations = None, None, 0
+    if cut_rounds:
+        cut_log = add_connectivity_cuts(m, solver, inst, cut_rounds, start + time_limit_s)
+        log.append({"step": "connectivity cuts", "seconds": time.perf_counter() - start} | cut_log)
     while True:
         remaining = time_limit_s - (time.perf_counter() - start)
         if remaining <= 0.5:
