@@ -144,13 +144,15 @@ def _key_path_pass(g: Graph, edges: np.ndarray, terminals: np.ndarray) -> tuple[
             if key in seen_paths:
                 continue
             seen_paths.add(key)
-            rest = np.array(sorted(set(edges.tolist()) - set(path_edges)), dtype=np.int64)
             # split the rest of the tree into the side of `start` and the side of `x`
             last = path_edges[-1]
             side, other = tree.split(start, nxt, x, int(g.u[last]) if int(g.v[last]) == x else int(g.v[last]))
-            dist, pred, _ = dijkstra(g.csr, indices=side, min_only=True, return_predecessors=True)
+            length = g.w[path_edges].sum()
+            # only a shorter connection helps: the search stops at the path's length
+            dist, pred, _ = dijkstra(g.csr, indices=side, min_only=True, return_predecessors=True, limit=length)
             target = other[np.argmin(dist[other])]
-            if dist[target] < g.w[path_edges].sum() - 1e-9:
+            if dist[target] < length - 1e-9:
+                rest = np.array(sorted(set(edges.tolist()) - set(path_edges)), dtype=np.int64)
                 new, y = [], int(target)
                 side_set = set(side.tolist())
                 while y not in side_set:
