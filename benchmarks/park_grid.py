@@ -5,6 +5,8 @@ feeder bays with spare capacity, 10 kV voltage-drop limit of the rule set) and s
   ours            single-commodity flow + lazy voltage rows + greedy warm start (the default)
   baseline        single-commodity flow with big-M voltage rows on every arc, no warm start
   tree            ours + connectivity rows;  multicommodity  ours with one commodity per plot
+  cuts            ours + per-customer cut rows separated on the LP before the MIP (CUT_ROUNDS rounds)
+  progress        ours with the progress callback of `optimize` (what the live display costs)
 in the same run, reporting status, objective, bound, gap and seconds, and the ratios.
 
     .venv/bin/python benchmarks/park_grid.py                 # 12x12, 60 s each
@@ -27,6 +29,8 @@ from costmodel.grid.model import prepare, solve  # noqa: E402
 from costmodel.grid.network import load_grid_limits, network_from_frames  # noqa: E402
 from costmodel.scenarios.parks import park_grid  # noqa: E402
 
+CUT_ROUNDS = 20
+
 
 def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list[str]) -> list[dict]:
     nodes, corridors = park_grid(n)
@@ -40,6 +44,10 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
         "tree": dict(formulation="tree", voltage_rows="lazy", warm_start=True),
         "baseline": dict(formulation="plain", voltage_rows="all", warm_start=False),
         "multicommodity": dict(formulation="multicommodity", voltage_rows="lazy", warm_start=True),
+        # ours with per-customer cut rows from LP rounds before the MIP
+        "cuts": dict(formulation="plain", voltage_rows="lazy", warm_start=True, cut_rounds=CUT_ROUNDS),
+        # ours with the CLI's progress feed (HiGHS' MIP callback into Python), samples discarded: its cost
+        "progress": dict(formulation="plain", voltage_rows="lazy", warm_start=True, on_progress=lambda sample: None),
     }
     out = []
     for name in methods:

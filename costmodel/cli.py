@@ -26,6 +26,7 @@ from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
+from costmodel.grid.cli_network import register as register_network_commands
 from costmodel.quote import DEFAULT_PRICE_LEVEL, PRICE_LEVELS, Quote, line_mark, quote_application, quote_frame, quote_from_batch
 from costmodel.ranges.cli import (RANGE_COLUMNS_HELP, RANGE_COMPARE_HELP, RANGE_HELP, load_range_model, register as register_range_commands,
                                   render_budget_range)
@@ -788,8 +789,10 @@ def sweep_command(
 @app.command()
 def optimize(
     network: Path = typer.Argument(..., help="A network folder (nodes.csv, corridors.csv) or a Steiner instance (.gr)"),
-    customers: Optional[Path] = typer.Option(None, help="customers.csv: application_id, node_id[, demand_kva]"),
-    applications: Optional[Path] = typer.Option(None, help="The customers' applications (portfolio CSV/Parquet/Excel): who pays"),
+    customers: Optional[Path] = typer.Option(None, help="customers.csv: application_id, node_id[, demand_kva] "
+                                                        "(default: the network folder's customers.csv)"),
+    applications: Optional[Path] = typer.Option(None, help="The customers' applications (portfolio CSV/Parquet/Excel): who "
+                                                           "pays; without them the design is not quoted"),
     ruleset: str = typer.Option("shandong-2019", help="Rule set: network limits and the funding rules"),
     time_limit: float = typer.Option(60.0, min=0.1, help="Solver time limit, seconds"),
     gap: Optional[float] = typer.Option(None, min=0.0, max=1.0, help=f"Relative MIP gap at which to stop (a network folder: "
@@ -804,32 +807,35 @@ def optimize(
     """The cheapest grid-side extension over a network, quoted line by line under the rule set."""
     check_outputs([map], force=force, inputs=[network, customers, applications])
     if network.suffix.lower() == ".gr":
-        from costmodel.grid.cli_steiner import solve_gr_file
+        from costmodel.grid.cli_steiner import print_gr_report, solve_gr_file
 
         with stdout_to_stderr():  # the solver's banner and log never reach stdout: `--json` is pure JSON
             result = solve_gr_file(network, time_limit, STEINER_GAP if gap is None else gap)
         if as_json:
             print(json.dumps(result, indent=2))
         else:
-            console.print(f"{network.name}: {result['summary']}, objective {result['objective']}, bound {result['bound']}, "
-                          f"gap {result['gap']}, {result['seconds']} s; reductions {result['reductions']}", markup=False)
+            print_gr_report(console, network.name, result)
         return
-    if customers is None or applications is None:
-        raise typer.BadParameter("a network folder needs --customers and --applications", param_hint="--customers")
-    from costmodel.grid.cli_network import optimize_network
+    customers = customers or network / "customers.csv"
+    if not customers.is_file():
+        raise typer.BadParameter(f"a network folder needs --customers ({customers} does not exist)", param_hint="--customers")
+    from costmodel.grid.cli_network import optimize_network, print_report, progress_display
     from costmodel.scenarios.portfolio import load_portfolio
 
-    portfolio = load_portfolio(applications)
-    if len(portfolio.rejected):
-        first = portfolio.rejected.iloc[0]
-        raise CostmodelError(f"{applications}: row {first['row']}: {first['reason']}")
     chosen = load_ruleset(ruleset)
-    when = portfolio.frame["application_date"].max().date()
-    with stdout_to_stderr():  # the solver's banner and log never reach stdout: `--json` is pure JSON in every status
+    portfolio, when = None, None
+    if applications is not None:  # without them the design is not quoted
+        portfolio = load_portfolio(applications)
+        if len(portfolio.rejected):
+            first = portfolio.rejected.iloc[0]
+            raise CostmodelError(f"{applications}: row {first['row']}: {first['reason']}")
+        when = portfolio.frame["application_date"].max().date()
+    with stdout_to_stderr(), progress_display(not as_json) as on_progress:  # stdout: only the command's output
         result = optimize_network(network, customers, ruleset, time_limit, NETWORK_GAP if gap is None else gap, map, when,
-                                  formulation)
+                                  formulation, on_progress)
         report = result["report"]
-        batch = quote_frame(portfolio.frame, chosen, components=result["components"]) if len(result["components"]) else None
+        batch = (quote_frame(portfolio.frame, chosen, components=result["components"])
+                 if portfolio is not None and len(result["components"]) else None)
     if as_json:
         print(json.dumps({
             "report": {k: v for k, v in report.items() if k != "references"} | {"references": report.get("references", {})},
@@ -840,18 +846,10 @@ def optimize(
                 "lines": batch.lines.astype(object).where(batch.lines.notna(), None).to_dict("records")},
         }, indent=2, ensure_ascii=False, default=str))
         return
-    console.print(f"[bold]{escape(network.name)}[/]: {report['summary']}, cost {report.get('objective_cny')} CNY, bound {report.get('bound_cny')}, "
-                  f"gap {report.get('gap')}, {report.get('seconds')} s")
-    for text in report.get("diagnosis", []):
-        console.print(f"  diagnosis: {text}", markup=False, style="yellow")
-    for row in result["design"].transformers.itertuples():
-        console.print(f"new transformer {row.std_type} at {row.node_id} (primary from {row.hv_node}): "
-                      f"{row.flow_kva:,.0f} of {row.rating_kva:,.0f} kVA, {_cny(row.cost_cny)} CNY", markup=False)
-    summary = result["validation"]["summary"]
-    if summary:
-        console.print(f"AC check: {summary}", markup=False)
-    for violation in result["validation"]["violations"]:
-        console.print(f"  violation: {violation}", markup=False, style="red")
+    print_report(console, escape(network.name), result)
+    if portfolio is None:
+        console.print("not quoted: give --applications (one application per customer, e.g. examples/park/applications.csv) "
+                      "to see who pays", markup=False)
     if batch is not None:
         table = Table(title=f"Who pays for the extension under {chosen.id}")
         for column in ("application", "size", "voltage", "boundary", "rule", "customer CNY", "grid CNY"):
@@ -868,6 +866,7 @@ def optimize(
 
 network_app = typer.Typer(help="Network directories for the optimiser.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
+register_network_commands(network_app)
 
 
 @network_app.command("import-gr")

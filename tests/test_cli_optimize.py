@@ -70,9 +70,35 @@ def test_a_steiner_instance_solves_to_its_known_optimum():
     assert (solved["status"], solved["objective"]) == ("optimal", 1300798)  # optima.csv
 
 
-def test_a_network_folder_needs_customers_and_applications():
-    result = run("optimize", str(PARK))
-    assert result.returncode == 2 and "--customers and --applications" in result.stderr
+def test_a_network_folder_needs_customers(tmp_path):
+    (tmp_path / "nodes.csv").write_text((PARK / "nodes.csv").read_text())
+    result = run("optimize", str(tmp_path))
+    assert result.returncode == 2 and "needs --customers" in result.stderr and "customers.csv does not exist" in result.stderr
+
+
+def test_an_imported_pandapower_net_is_optimised_from_the_cli_without_applications(tmp_path):
+    (tmp_path / "new.csv").write_text("application_id,lon,lat,demand_kva\nmill,7.80,48.42,800\nbakery,7.85,48.45,250\n")
+    imported = run("network", "import-pandapower", "mv_oberrhein", "--out", str(tmp_path / "net"), "--customers",
+                   str(tmp_path / "new.csv"))
+    assert imported.returncode == 0, imported.stderr
+    assert "(2 feeder points, 2 customers)" in imported.stdout and "EPSG:32632" in imported.stdout
+    result = run("optimize", str(tmp_path / "net"), "--time-limit", "30", "--map", str(tmp_path / "map.svg"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # a table a planner reads: status, cost in CNY with thousands separators, gap in %, the AC check; no raw dict
+    assert "status" in out and "optimal" in out and "AC worst voltage" in out and "{" not in out
+    cost = next(line for line in out.splitlines() if line.strip().startswith("cost"))
+    assert cost.strip().endswith("CNY") and "," in cost
+    assert "not quoted: give --applications" in out
+    svg = (tmp_path / "map.svg").read_text()
+    assert "EPSG:32632" in svg and "x10^4" not in svg and "existing feeder point" in svg
+
+
+def test_a_steiner_instance_prints_a_readable_summary():
+    require_shared(PACE / "instance081.gr")
+    result = run("optimize", str(PACE / "instance081.gr"))
+    assert result.returncode == 0, result.stderr
+    assert "1,300,798" in result.stdout and "{" not in result.stdout      # optima.csv: 1300798
 
 
 def test_network_import_gr_writes_a_network_directory(tmp_path):

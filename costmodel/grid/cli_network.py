@@ -1,21 +1,30 @@
-"""One call for the CLI / API: network directory + customers -> design, components, AC check, map."""
+"""One call for the CLI / API: network directory + customers -> design, components, AC check, map; and the
+`network import-pandapower` / `network import-simbench` commands (the main CLI adds them with `register`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
-from costmodel.grid.components import design_to_components
-from costmodel.grid.model import extract, prepare, solve
-from costmodel.grid.network import load_customers, load_grid_limits, load_network
-from costmodel.grid.plot import plot_design
-from costmodel.grid.validate import validate_design
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from costmodel.files import check_outputs
+from costmodel.grid.status import stdout_to_stderr
+
+# The solver, pandapower and matplotlib load inside the functions: the CLI imports this module for every command.
 
 
 def optimize_network(network_dir: str | Path, customers_file: str | Path, ruleset_id: str,
                      time_limit_s: float = 60.0, mip_gap: float = 0.005,
                      out_map: str | Path | None = None, when: dt.date | None = None,
-                     formulation: str = "plain") -> dict:
+                     formulation: str = "plain", on_progress=None) -> dict:
     """Cheapest radial extension from the existing network to every customer of `customers_file`.
 
     Returns a dict: report (status optimal|feasible|no_solution|infeasible|solver_unavailable, summary, stopped, objective_cny,
@@ -25,12 +34,19 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     (AC power flow: summary, buses, lines, violations; empty when there is no design) and map (path
     of the PNG/SVG written, or None). `formulation`: see `model.FORMULATIONS`; "multicommodity" is
     the tighter on Steiner-like networks where capacity and voltage do not bind (e.g. imported .gr files).
+    `on_progress`: see `model.solve`.
     """
+    from costmodel.grid.components import design_to_components
+    from costmodel.grid.model import extract, prepare, solve
+    from costmodel.grid.network import load_customers, load_grid_limits, load_network
+    from costmodel.grid.plot import plot_design
+    from costmodel.grid.validate import validate_design
+
     network = load_network(network_dir)
     customers = load_customers(customers_file, network)
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
-    design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation))
+    design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation, on_progress=on_progress))
     has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
     validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None
@@ -38,3 +54,139 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
         map_path = str(plot_design(network, design, out_map, title=f"{Path(network_dir).name}: {ruleset_id}"))
     return {"report": design.report, "design": design, "components": design_to_components(design),
             "validation": validation, "map": map_path}
+
+
+PROGRESS_ROWS = 8   # rows of the live progress table (the latest ones)
+
+
+@contextmanager
+def progress_display(enabled: bool = True):
+    """An `on_progress` callback showing incumbent, bound and gap over time, live, on the terminal (stderr).
+
+    Yields None when disabled or when stderr is not a terminal. The display writes to its own copy of file
+    descriptor 2: the solver's interface captures descriptors 1 and 2 while HiGHS runs.
+    """
+    stream = os.fdopen(os.dup(2), "w") if enabled else None
+    console = Console(file=stream, stderr=stream is None, width=100) if stream else None
+    if console is None or not console.is_terminal:
+        yield None
+        if stream:
+            stream.close()
+        return
+    samples: list[dict] = []
+    with Live(console=console, auto_refresh=False) as live:
+        def show(sample: dict) -> None:
+            changed = not samples or (sample["incumbent_cny"], sample["bound_cny"]) != (samples[-1]["incumbent_cny"], samples[-1]["bound_cny"])
+            if changed:   # a row when the design or the bound improves; the title keeps the time
+                samples.append(sample)
+            live.update(_progress_table(samples, sample["seconds"]), refresh=True)
+        yield show
+    stream.close()
+
+
+def _progress_table(samples: list[dict], seconds: float) -> Table:
+    table = Table(title=f"optimising: {seconds:.1f} s", title_justify="left", box=None, padding=(0, 2))
+    for column in ("time s", "best design CNY", "lower bound CNY", "gap"):
+        table.add_column(column, justify="right")
+    for sample in samples[-PROGRESS_ROWS:]:
+        table.add_row(f"{sample['seconds']:.1f}", cny(sample["incumbent_cny"]), cny(sample["bound_cny"]), percent(sample["gap"]))
+    return table
+
+
+def cny(value: float | None) -> str:
+    """'1,234,567' (whole yuan) or '—' when unknown."""
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def percent(fraction: float | None, digits: int = 2) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.{digits}f} %"
+
+
+def print_report(console: Console, name: str, result: dict) -> None:
+    """The outcome of `optimize_network` as a table a planner reads: status, cost, bound, gap, time, the AC
+    check's worst voltage and loading; then diagnoses, new transformers and AC violations."""
+    report, ac = result["report"], result["validation"]["summary"]
+    table = Table(title=f"{name}: cheapest extension", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("status", report["summary"] + (f" (stopped: {report['stopped'].replace('_', ' ')})" if report.get("stopped") else ""))
+    table.add_row("cost", f"{cny(report.get('objective_cny'))} CNY")
+    table.add_row("lower bound", f"{cny(report.get('bound_cny'))} CNY")
+    table.add_row("gap", percent(report.get("gap")))
+    table.add_row("time", f"{report.get('seconds', 0):.1f} s")
+    if report.get("warm_start_cny") is not None:
+        table.add_row("warm start", f"{cny(report['warm_start_cny'])} CNY (heuristic design)")
+    if ac:
+        table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} "
+                                          f"(limit {ac['voltage_limit_pu']:.4f} pu; linear {ac['worst_voltage_pu_linear']:.4f} pu)")
+        table.add_row("AC worst loading", f"{ac['max_loading_pct_ac']:.1f} % on {escape(ac['max_loading_corridor'])} "
+                                          f"(linear {ac['max_loading_pct_linear']:.1f} %)")
+        table.add_row("AC losses", f"{ac['losses_kw']:,.1f} kW")
+        table.add_row("AC check", "passed" if ac["violations"] == 0 else f"[red]{ac['violations']} violation(s)[/]")
+    console.print(table)
+    for text in report.get("diagnosis", []):
+        console.print(f"  diagnosis: {text}", markup=False, style="yellow")
+    for row in result["design"].transformers.itertuples():
+        console.print(f"new transformer {row.std_type} at {row.node_id} (primary from {row.hv_node}): "
+                      f"{row.flow_kva:,.0f} of {row.rating_kva:,.0f} kVA, {cny(row.cost_cny)} CNY", markup=False)
+    for violation in result["validation"]["violations"]:
+        console.print(f"  violation: {violation}", markup=False, style="red")
+
+
+FORCE_FOLDER_HELP = "Overwrite the files of an existing, non-empty --out directory"
+CUSTOMERS_HELP = ("New customers, CSV: application_id, demand_kva and lon, lat (WGS84) or x_m, y_m (the output CRS); "
+                  "optional voltage_kv. Each gets candidate corridors to its nearest nodes (tariffs/grid/network-import.yaml)")
+CRS_HELP = ("Projected CRS for longitude/latitude (default: CGCS2000 3-degree Gauss-Kruger in China, the WGS84 UTM zone "
+            "elsewhere), e.g. EPSG:4547")
+
+
+def register(network_app: typer.Typer) -> None:
+    """Add `import-pandapower` and `import-simbench` to the `network` command group."""
+    network_app.command("import-pandapower")(import_pandapower)
+    network_app.command("import-simbench")(import_simbench)
+
+
+def import_pandapower(
+    net: str = typer.Argument(..., help="A pandapower built-in net (mv_oberrhein, create_cigre_network_mv, "
+                                        "simple_mv_open_ring_net, lv_schutterwald) or a pandapower JSON file"),
+    out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv, network.json)"),
+    customers: Optional[Path] = typer.Option(None, help=CUSTOMERS_HELP),
+    crs: Optional[str] = typer.Option(None, help=CRS_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+) -> None:
+    """A pandapower net as the existing network: lines become existing corridors, transformers feeder points."""
+    from costmodel.grid.importers import load_pandapower
+
+    net_path = Path(net) if net.lower().endswith(".json") else None
+    check_outputs([out], force=force, inputs=[net_path, customers])
+    _write_imported(load_pandapower(net), Path(net).name, out, customers, crs)
+
+
+def import_simbench(
+    code: str = typer.Argument(..., help="A SimBench code, e.g. 1-MV-rural--0-sw (needs the optional simbench package)"),
+    out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv, network.json)"),
+    customers: Optional[Path] = typer.Option(None, help=CUSTOMERS_HELP),
+    crs: Optional[str] = typer.Option(None, help=CRS_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
+) -> None:
+    """A SimBench grid as the existing network (its medium-voltage part below the feeding transformers)."""
+    from costmodel.grid.importers import load_simbench
+
+    check_outputs([out], force=force, inputs=[customers])
+    _write_imported(load_simbench(code), f"SimBench {code}", out, customers, crs)
+
+
+def _write_imported(net, source: str, out: Path, customers: Path | None, crs: str | None) -> None:
+    from costmodel.grid.importers import network_from_pandapower, write_network
+    from costmodel.grid.network import read_csv
+
+    new = read_csv(customers) if customers is not None else None
+    with stdout_to_stderr():  # pandapower's power flow may print
+        network = network_from_pandapower(net, new, crs, source)
+    folder = write_network(network, out)
+    kinds = network.nodes["kind"].value_counts()
+    Console(width=160).print(
+        f"wrote {folder}: {len(network.nodes)} nodes ({kinds.get('feeder_point', 0)} feeder points, "
+        f"{kinds.get('customer', 0)} customers), {len(network.corridors)} corridors "
+        f"({int((network.corridors['status'] == 'existing').sum())} existing); coordinates in "
+        f"{network.crs or 'the units of the net'}", markup=False)

@@ -44,6 +44,29 @@ def solve_gr_file(path: str | Path, time_limit_s: float = 60.0, mip_gap: float =
     }
 
 
+def print_gr_report(console, name: str, result: dict) -> None:
+    """`solve_gr_file`'s result as a table: status, tree weight, bound, gap, time, edges, what the reductions removed."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{escape(name)}: Steiner tree", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("status", result["summary"] + (f" (stopped: {result['stopped'].replace('_', ' ')})" if result["stopped"] else ""))
+    table.add_row("tree weight", _weight(result["objective"]))
+    table.add_row("lower bound", _weight(result["bound"]))
+    table.add_row("gap", "—" if result["gap"] is None else f"{result['gap'] * 100:.2f} %")
+    table.add_row("time", f"{result['seconds']:.1f} s")
+    table.add_row("edges", f"{len(result['edges']):,}")
+    removed = ", ".join(f"{test.replace('_', ' ')} {count:,}" for test, count in result["reductions"].items() if count)
+    table.add_row("reductions", removed or "none fired")
+    console.print(table)
+
+
+def _weight(value) -> str:
+    return "—" if value is None else f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3f}"
+
+
 def _plain(value):
     """numpy scalars -> int/float so json.dumps accepts them; whole floats become ints."""
     if value is None:

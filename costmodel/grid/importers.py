@@ -1,9 +1,11 @@
 """Networks from elsewhere: a pandapower net as the existing network; candidate corridors by geometry.
 
+`load_pandapower` / `load_simbench` read a net (a pandapower built-in or JSON file; a SimBench code);
 `from_pandapower` maps medium-voltage buses to nodes (buses above the feeder points are dropped; transformer low-voltage
 buses feeder points with the spare capacity left by the net's own loads in a power flow, buses with
 loads junctions), in-service lines to existing corridors with the catalogue conductor of the nearest
-ampacity (overhead lines to mv_overhead, cables to mv_cable) as installed type.
+ampacity (overhead lines to mv_overhead, cables to mv_cable) as installed type; longitude/latitude are
+projected with pyproj (`bus_xy`). `attach_customers` joins new customers given by coordinates and demand.
 `candidate_corridors` proposes new corridors between nodes by Delaunay triangulation or k nearest
 neighbours (scipy.spatial), lengths from coordinates times a detour factor (streets are not straight).
 `from_steiner` maps an STP/`.gr` Steiner instance to a network: edges become candidate corridors of
@@ -25,23 +27,64 @@ from scipy.spatial import Delaunay, cKDTree
 
 from costmodel import files
 from costmodel.errors import InputError
-from costmodel.grid.network import (CORRIDOR_COLUMNS, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NODE_COLUMNS, NODE_OPTIONAL,
+from costmodel.grid.network import (CORRIDOR_COLUMNS, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NETWORK_META, NODE_COLUMNS, NODE_OPTIONAL,
                                     Network, customers_from_nodes, load_conductors, network_from_frames)
 from costmodel.grid.stp import read_gr
 from costmodel.params.parameter import parameters_in_force
 from costmodel.paths import tariffs_dir
 
 
-METRES_PER_DEGREE = 111_320.0   # of latitude; geometry, not policy
+# pandapower's built-in nets that carry bus coordinates and a transformer to feed from (`import-pandapower NAME`)
+PANDAPOWER_NETS = ("mv_oberrhein", "create_cigre_network_mv", "simple_mv_open_ring_net", "lv_schutterwald")
+WGS84 = "EPSG:4326"
+CGCS2000 = "EPSG:4490"
+# China's extent in degrees (lon_min, lat_min, lon_max, lat_max): a net inside it is projected to CGCS2000 Gauss-Krüger
+CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
+# a distribution net in degrees spans well under this; a wider span means the coordinates are schematic units
+MAX_LONLAT_SPAN_DEG = 2.0
 
 
-def from_pandapower(net, catalogue=DEFAULT_CATALOGUE) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """nodes and corridors frames (network.csv layout) of a pandapower net's in-service part."""
+def load_pandapower(source: str | Path):
+    """A pandapower net: the name of a built-in net (PANDAPOWER_NETS) or a pandapower JSON file."""
+    path = Path(source)
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise InputError(f"pandapower net {str(path)!r}: no such file; allowed: a pandapower JSON file "
+                             f"or a built-in net ({', '.join(PANDAPOWER_NETS)})")
+        try:
+            return pp.from_json(str(path))
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(f"{path}: not a pandapower net ({error})") from None
+    if str(source) not in PANDAPOWER_NETS:
+        raise InputError(f"pandapower net {str(source)!r} is not allowed; allowed: {', '.join(PANDAPOWER_NETS)} "
+                         "or a pandapower JSON file (*.json)")
+    import pandapower.networks as networks
+
+    return getattr(networks, str(source))()
+
+
+def load_simbench(code: str):
+    """A SimBench grid by its code (e.g. 1-MV-rural--0-sw); the optional `simbench` package ships them."""
+    try:
+        import simbench
+    except ImportError:
+        raise InputError("SimBench grids need the optional simbench package: pip install 'costmodel[simbench]' "
+                         "(or pip install simbench)") from None
+    codes = simbench.collect_all_simbench_codes()
+    if code not in codes:
+        raise InputError(f"SimBench code {code!r} is not allowed; allowed: a SimBench code such as "
+                         f"{', '.join(c for c in codes if '-MV-' in c and c.endswith('--0-sw'))} "
+                         f"({len(codes)} codes: simbench.collect_all_simbench_codes())")
+    return simbench.get_simbench_net(code)
+
+
+def from_pandapower(net, catalogue=DEFAULT_CATALOGUE, crs: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """nodes and corridors frames (network.csv layout) of a pandapower net's in-service part, and their CRS."""
     pp.runpp(net, numba=False)  # numba is not a dependency
-    xy = _bus_xy(net)
+    xy, crs = bus_xy(net, crs)
     buses = net.bus[net.bus["in_service"]]
-    nodes = pd.DataFrame({"id": "b" + buses.index.astype(str), "x_m": xy.loc[buses.index, "x"].to_numpy(),
-                          "y_m": xy.loc[buses.index, "y"].to_numpy(), "kind": "junction",
+    nodes = pd.DataFrame({"id": "b" + buses.index.astype(str), "x_m": xy.loc[buses.index, "x"].round(2).to_numpy(),
+                          "y_m": xy.loc[buses.index, "y"].round(2).to_numpy(), "kind": "junction",
                           "voltage_kv": buses["vn_kv"].to_numpy(), "spare_capacity_kva": 0.0, "demand_kva": 0.0},
                          index=buses.index)
     nodes.loc[nodes.index.isin(net.ext_grid["bus"]), "kind"] = "substation"
@@ -63,23 +106,146 @@ def from_pandapower(net, catalogue=DEFAULT_CATALOGUE) -> tuple[pd.DataFrame, pd.
         "id": "l" + lines.index.astype(str), "from_node": "b" + lines["from_bus"].astype(str).to_numpy(),
         "to_node": "b" + lines["to_bus"].astype(str).to_numpy(), "length_km": lines["length_km"].round(4).to_numpy(),
         "allowed_std_types": installed, "cost_multiplier": 1.0, "status": "existing"})
-    return nodes.reset_index(drop=True), corridors
+    return nodes.reset_index(drop=True), corridors, crs
 
 
-def _bus_xy(net) -> pd.DataFrame:
-    """Bus coordinates from pandapower's GeoJSON `bus.geo` column."""
+def network_from_pandapower(net, new_customers: pd.DataFrame | None = None, crs: str | None = None,
+                            source: str = "pandapower", catalogue: str = DEFAULT_CATALOGUE) -> Network:
+    """A pandapower net as a validated network (`from_pandapower`), with new customers attached (`attach_customers`)."""
+    nodes, corridors, crs = from_pandapower(net, catalogue, crs)
+    if new_customers is not None:
+        nodes, corridors, _ = attach_customers(nodes, corridors, new_customers, crs, f"{source} customers")
+    return network_from_frames(nodes, corridors, catalogue, source=source, crs=crs)
+
+
+def bus_xy(net, crs: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Bus coordinates in metres from pandapower's GeoJSON `bus.geo` column, and their CRS.
+
+    Longitude/latitude (WGS84) are projected with pyproj to `crs`, by default CGCS2000 3-degree
+    Gauss-Krüger (the zone of the net's central meridian) inside China and the WGS84 UTM zone elsewhere.
+    Coordinates that are not longitude/latitude (schematic nets) are kept as they are, CRS "".
+    """
     geo = net.bus["geo"] if "geo" in net.bus else pd.Series(None, index=net.bus.index)
     coords = geo.map(lambda g: json.loads(g)["coordinates"] if isinstance(g, str) else [np.nan, np.nan])
     xy = pd.DataFrame(coords.tolist(), index=net.bus.index, columns=["x", "y"])
     if xy.isna().any().any():
         raise InputError(f"pandapower net: bus {xy.index[xy.isna().any(axis=1)][0]} has no coordinates in bus.geo; "
                          "allowed: a net whose buses all have GeoJSON points")
-    if xy["x"].abs().max() <= 180 and xy["y"].abs().max() <= 90:
-        # longitude/latitude: local equirectangular projection to metres, origin at the south-west corner
-        lat0 = np.radians(xy["y"].mean())
-        xy = pd.DataFrame({"x": (xy["x"] - xy["x"].min()) * METRES_PER_DEGREE * np.cos(lat0),
-                           "y": (xy["y"] - xy["y"].min()) * METRES_PER_DEGREE}, index=xy.index)
-    return xy
+    if not _is_lonlat(xy["x"].to_numpy(), xy["y"].to_numpy()):
+        return xy, ""
+    x, y, crs = project_lonlat(xy["x"].to_numpy(), xy["y"].to_numpy(), crs)
+    return pd.DataFrame({"x": x, "y": y}, index=xy.index), crs
+
+
+def _is_lonlat(x: np.ndarray, y: np.ndarray) -> bool:
+    in_range = np.abs(x).max() <= 180 and np.abs(y).max() <= 90
+    return bool(in_range and np.ptp(x) <= MAX_LONLAT_SPAN_DEG and np.ptp(y) <= MAX_LONLAT_SPAN_DEG)
+
+
+def metric_crs(lon: np.ndarray, lat: np.ndarray) -> str:
+    """CGCS2000 3-degree Gauss-Krüger zone (EPSG:4534-4554, central meridians 75-135 E) inside China,
+    else the WGS84 UTM zone, of the points' centre."""
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    lon0, lat0 = float(np.mean(lon)), float(np.mean(lat))
+    west, south, east, north = CHINA_BOUNDS
+    if west <= lon0 <= east and south <= lat0 <= north:
+        meridian = min(max(round(lon0 / 3) * 3, 75), 135)
+        return f"EPSG:{4534 + (meridian - 75) // 3}"
+    zones = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon0, lat0, lon0, lat0))
+    return f"{zones[0].auth_name}:{zones[0].code}"
+
+
+def project_lonlat(lon: np.ndarray, lat: np.ndarray, crs: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Longitude/latitude (WGS84) to metres in `crs` (default: `metric_crs`); x, y and the CRS used."""
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+
+    crs = crs or metric_crs(lon, lat)
+    try:
+        target = CRS.from_user_input(crs)
+    except CRSError:
+        raise InputError(f"CRS {crs!r} is not allowed; allowed: a projected CRS pyproj knows, e.g. EPSG:32632 or EPSG:4547") from None
+    if not target.is_projected:
+        raise InputError(f"CRS {crs!r} ({target.name}) is not projected; allowed: a CRS in metres, e.g. EPSG:32632 or EPSG:4547")
+    x, y = Transformer.from_crs(WGS84, target, always_xy=True).transform(np.asarray(lon, float), np.asarray(lat, float))
+    return np.asarray(x), np.asarray(y), crs
+
+
+def network_import_defaults() -> dict[str, dict]:
+    """detour_factor and candidate_neighbours, with unit and reference, from tariffs/grid/network-import.yaml."""
+    return parameters_in_force(tariffs_dir() / "grid" / "network-import.yaml")
+
+
+def attach_customers(nodes: pd.DataFrame, corridors: pd.DataFrame, new: pd.DataFrame, crs: str,
+                     file: str = "customers") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """New customers by coordinates joined to an imported network by candidate corridors.
+
+    `new`: application_id, demand_kva and either lon, lat (WGS84, projected to the network's `crs`) or
+    x_m, y_m (already in it); optional voltage_kv (default: the highest voltage of the network's feeder
+    points). Each customer becomes a customer node (id = application_id) with candidate corridors to its
+    `candidate_neighbours` nearest nodes of its voltage, straight distance x `detour_factor` (and any
+    cable of the catalogue allowed). Returns nodes, corridors and customers (application_id, node_id, demand_kva).
+    """
+    for column in ("application_id", "demand_kva"):
+        if column not in new.columns:
+            raise InputError(f"{file}: missing column {column}; required: application_id, demand_kva and lon, lat or x_m, y_m")
+    ids = new["application_id"].astype(str).str.strip()
+    clash = ids.isin(nodes["id"]) | ids.duplicated() | (ids == "")
+    if clash.any():
+        raise InputError(f"{file} row {int(np.flatnonzero(clash)[0]) + 2}: application_id {ids[clash].iloc[0]!r} is empty, "
+                         "repeated or the id of a network node; allowed: a new unique id")
+    demand = pd.to_numeric(new["demand_kva"], errors="coerce")
+    bad = ~(demand > 0)
+    if bad.any():
+        raise InputError(f"{file} row {int(np.flatnonzero(bad)[0]) + 2}, column demand_kva: value "
+                         f"{new['demand_kva'][bad].iloc[0]} is not allowed; allowed: a number > 0")
+    x, y = _customer_xy(new, crs, file)
+    feeders = nodes[nodes["kind"].isin(("feeder_point", "substation"))]
+    default_kv = float(feeders["voltage_kv"].max() if len(feeders) else nodes["voltage_kv"].max())
+    voltage = pd.to_numeric(new["voltage_kv"], errors="coerce").fillna(default_kv) if "voltage_kv" in new else default_kv
+    customer_nodes = pd.DataFrame({"id": ids.to_numpy(), "x_m": np.round(x, 2), "y_m": np.round(y, 2), "kind": "customer",
+                                   "voltage_kv": voltage, "spare_capacity_kva": 0.0, "demand_kva": demand.to_numpy()})
+    defaults = network_import_defaults()
+    k = int(defaults["candidate_neighbours"]["value"])
+    detour = float(defaults["detour_factor"]["value"])
+    links = []
+    for kv, group in customer_nodes.groupby("voltage_kv"):
+        targets = nodes[np.isclose(nodes["voltage_kv"], kv) & (nodes["kind"] != "candidate_transformer")]
+        if targets.empty:
+            raise InputError(f"{file}: customer {group['id'].iloc[0]!r} at {kv:g} kV: the network has no node at that voltage; "
+                             f"allowed: {', '.join(f'{v:g}' for v in sorted(nodes['voltage_kv'].unique()))} kV")
+        distance, nearest = cKDTree(targets[["x_m", "y_m"]].to_numpy(float)).query(
+            group[["x_m", "y_m"]].to_numpy(float), k=min(k, len(targets)))
+        distance, nearest = distance.reshape(len(group), -1), nearest.reshape(len(group), -1)
+        for customer, row_d, row_n in zip(group["id"], distance, nearest):
+            links += [(customer, targets["id"].iloc[j], max(d, 1.0) / 1000 * detour) for d, j in zip(row_d, row_n)]
+    links = pd.DataFrame(links, columns=["from_node", "to_node", "length_km"])
+    new_corridors = links.assign(id=[f"new{i + 1}" for i in range(len(links))], allowed_std_types="", cost_multiplier=1.0,
+                                 status="candidate", length_km=links["length_km"].round(4))
+    customers = pd.DataFrame({"application_id": ids.to_numpy(), "node_id": ids.to_numpy(), "demand_kva": demand.to_numpy()})
+    return (pd.concat([nodes, customer_nodes], ignore_index=True),
+            pd.concat([corridors, new_corridors[list(CORRIDOR_COLUMNS)]], ignore_index=True), customers)
+
+
+def _customer_xy(new: pd.DataFrame, crs: str, file: str) -> tuple[np.ndarray, np.ndarray]:
+    """Customer coordinates in the network's CRS: lon/lat projected, or x_m/y_m as given."""
+    pair = ("lon", "lat") if {"lon", "lat"} <= set(new.columns) else ("x_m", "y_m") if {"x_m", "y_m"} <= set(new.columns) else None
+    if pair is None:
+        raise InputError(f"{file}: no coordinates; required: columns lon, lat (WGS84) or x_m, y_m (the network's CRS)")
+    values = new[list(pair)].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{file} row {row + 2}: coordinates {tuple(new[list(pair)].iloc[row])!r} are not numbers")
+    if pair == ("x_m", "y_m"):
+        return values["x_m"].to_numpy(), values["y_m"].to_numpy()
+    if not crs:
+        raise InputError(f"{file}: lon, lat given but the network has no geographic CRS (schematic coordinates); "
+                         "allowed: x_m, y_m in the network's own units")
+    x, y, _ = project_lonlat(values["lon"].to_numpy(), values["lat"].to_numpy(), crs)
+    return x, y
 
 
 def _nearest(conductors: pd.DataFrame, family: str, ampacity_a: float) -> str:
@@ -88,14 +254,15 @@ def _nearest(conductors: pd.DataFrame, family: str, ampacity_a: float) -> str:
     return str((rows["ampacity_a"] - ampacity_a).abs().idxmin())
 
 
-def candidate_corridors(nodes: pd.DataFrame, method: str = "delaunay", k: int = 4, detour: float = 1.3,
+def candidate_corridors(nodes: pd.DataFrame, method: str = "delaunay", k: int = 4, detour: float | None = None,
                         existing: pd.DataFrame | None = None, max_km: float | None = None,
                         allowed_std_types: str = "", prefix: str = "cand") -> pd.DataFrame:
     """Candidate corridors between nodes of one voltage, skipping pairs an existing corridor joins.
 
     method "delaunay" (planar, like streets) or "knn" (each node to its k nearest); length =
-    straight distance x `detour`; `max_km` drops longer pairs.
+    straight distance x `detour` (default: detour_factor of `network_import_defaults`); `max_km` drops longer pairs.
     """
+    detour = float(network_import_defaults()["detour_factor"]["value"]) if detour is None else detour
     if method not in ("delaunay", "knn"):
         raise InputError(f"candidate method {method!r} is not allowed; allowed: delaunay, knn")
     frames = []
@@ -194,4 +361,6 @@ def write_network(network: Network, directory: str | Path) -> Path:
     corridors["allowed_std_types"] = corridors["allowed_std_types"].map(";".join)
     files.write_csv(corridors[list(CORRIDOR_COLUMNS)], folder / "corridors.csv")
     files.write_csv(customers_from_nodes(network), folder / "customers.csv")
+    if network.crs:
+        files.write_text(folder / NETWORK_META, json.dumps({"crs": network.crs, "source": network.source}, indent=2) + "\n")
     return folder

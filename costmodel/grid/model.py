@@ -27,11 +27,13 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from ortools.graph.python import max_flow
 from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.errors import InputError
@@ -214,6 +216,7 @@ def build_model(inst: Instance, formulation: str = "plain", voltage_rows: str = 
         m.carries = pyo.Constraint([a for a in by_arc if demand[int(arcs.at[a, "head"])] > 0],
                                    rule=lambda m, a: flow[a] >= demand[int(arcs.at[a, "head"])] * built[a])
     m.voltage = pyo.Constraint(pyo.Any)
+    m.connectivity = pyo.ConstraintList()    # per-customer cut rows, added by `add_connectivity_cuts`
     m._built, m._flow, m._by_arc = built, flow, by_arc
     if voltage_rows == "all":
         add_voltage_rows(m, inst, range(len(arcs)))
@@ -234,6 +237,71 @@ def add_voltage_rows(m: pyo.ConcreteModel, inst: Instance, arc_ids) -> int:
         m.voltage[a] = m.u[head] >= m.u[tail] + sum(drop[o] * m.p[o] for o in m._by_arc[a]) - limit * (1 - m._built[a])
         added += 1
     return added
+
+
+def connectivity_cuts(inst: Instance, built: np.ndarray, supplied: np.ndarray, scale: int = 1_000_000) -> list[tuple]:
+    """Violated per-customer cut rows at an LP point: (arcs entering S, sources in S) for node sets S that hold a
+    customer, where the built arcs into S plus the sources inside S sum to less than 1 (max-flow from a super-root
+    over arc capacities `built` and root arcs `supplied`; the back cut of each customer, OR-tools push-relabel)."""
+    n = inst.n_nodes
+    tail, head = inst.arcs["tail"].to_numpy(), inst.arcs["head"].to_numpy()
+    root = n
+    tails = np.r_[tail, np.full(len(inst.sources), root)].astype(np.int32)
+    heads = np.r_[head, inst.sources].astype(np.int32)
+    cap = np.rint(np.clip(np.r_[built, supplied], 0, 1) * scale).astype(np.int64) + 1   # +1: small cuts first
+    network = max_flow.SimpleMaxFlow()
+    network.add_arcs_with_capacity(tails, heads, cap)
+    cuts, seen = [], set()
+    for k in sorted(set(int(x) for x in inst.customer_nodes)):
+        if network.solve(root, k) != network.OPTIMAL:
+            raise RuntimeError(f"max-flow to customer node {k} failed")
+        if network.optimal_flow() >= scale:
+            continue
+        in_s = np.zeros(n + 1, dtype=bool)
+        in_s[network.get_sink_side_min_cut()] = True
+        entering = np.flatnonzero(in_s[head] & ~in_s[tail])
+        inside = np.flatnonzero(in_s[inst.sources])
+        if built[entering].sum() + supplied[inside].sum() >= 1 - 1e-6:
+            continue
+        key = (entering.tobytes(), inside.tobytes())
+        if key not in seen:
+            seen.add(key)
+            cuts.append((entering, inside))
+    return cuts
+
+
+def add_connectivity_cuts(m: pyo.ConcreteModel, solver: Highs, inst: Instance, rounds: int, deadline: float) -> dict:
+    """Tighten the LP before the MIP: solve the relaxation, add the violated per-customer cut rows, again (at most
+    `rounds` times). The rows hold for every radial design (each customer is fed from a source), so every bound
+    stays valid. Returns {rounds, cuts, lp_bound_cny} of the last relaxation."""
+    binaries = [*m.w.values(), *m.y.values()]
+    for var in binaries:
+        var.domain = pyo.UnitInterval
+    done, added, lp_bound = 0, 0, None
+    arc_of = inst.options["arc"].to_numpy()
+    try:
+        while done < rounds and time.perf_counter() < deadline:
+            solver.config.time_limit = max(deadline - time.perf_counter(), 0.1)
+            result = solver.solve(m)
+            if result.termination_condition.name != "optimal":
+                break
+            result.solution_loader.load_vars()
+            lp_bound = result.best_objective_bound
+            done += 1
+            built = np.zeros(len(inst.arcs))
+            np.add.at(built, arc_of, [m.w[o].value or 0.0 for o in m.O])
+            supplied = np.array([m.y[s].value or 0.0 for s in m.S])
+            cuts = connectivity_cuts(inst, built, supplied)
+            if not cuts:
+                break
+            for entering, inside in cuts:
+                m.connectivity.add(sum(m._built[int(a)] for a in entering if int(a) in m._built)
+                                   + sum(m.y[int(s)] for s in inside) >= 1)
+            added += len(cuts)
+    finally:
+        for var in binaries:
+            var.domain = pyo.Binary
+    return {"rounds": done, "cuts": added, "lp_bound_cny": lp_bound}
 
 
 # ------------------------------------------------------------------------------ radial designs
@@ -585,6 +653,53 @@ def _chosen_from_model(m: pyo.ConcreteModel) -> list[int]:
 
 # --------------------------------------------------------------------------------------- solve
 
+PROGRESS_EVERY_S = 0.5   # how often a progress display is refreshed; not a result, just its pace
+
+
+class _ProgressFeed:
+    """Incumbent, bound and gap for `solve(on_progress=...)`, from the heuristics and from HiGHS' MIP callback.
+
+    Pyomo's appsi interface has no callback hook of its own: the feed subscribes to the MIP-interrupt callback of
+    the highspy object appsi keeps (`Highs._solver_model`, set by `set_instance`), which HiGHS calls between
+    branch-and-bound steps with its primal and dual bounds. The incumbent shown is the better of the designs
+    checked so far and the current solve's own (with lazy voltage rows, the latter may still break a limit
+    that a later round adds); the bound is the best valid one.
+    """
+
+    def __init__(self, on_progress: Callable[[dict], None] | None, start: float):
+        self.on_progress, self.start, self.last = on_progress, start, -math.inf
+        self.checked: float | None = None        # cost of the best design checked against every limit
+        self.round_primal: float | None = None   # the current solve's incumbent
+        self.bound: float | None = None
+
+    def listen(self, solver: Highs) -> None:
+        solver._solver_model.cbMipInterrupt.subscribe(self._from_highs)
+
+    def new_round(self, checked: float | None, bound: float | None) -> None:
+        self.checked, self.round_primal = checked, None
+        self.bound = bound if self.bound is None or bound is None else max(self.bound, bound)
+
+    def _from_highs(self, event) -> None:
+        primal, dual = event.data_out.mip_primal_bound, event.data_out.mip_dual_bound
+        if math.isfinite(primal):
+            self.round_primal = primal
+        if math.isfinite(dual):
+            self.bound = dual if self.bound is None else max(self.bound, dual)
+        self.send()
+
+    def send(self, force: bool = False) -> None:
+        now = time.perf_counter() - self.start
+        if self.on_progress is None or (not force and now - self.last < PROGRESS_EVERY_S):
+            return
+        self.last = now
+        known = [c for c in (self.checked, self.round_primal) if c is not None]
+        incumbent = min(known) if known else None
+        gap = None
+        if incumbent is not None and self.bound is not None:
+            gap = max(0.0, (incumbent - self.bound) / max(abs(incumbent), 1e-9))
+        self.on_progress({"seconds": now, "incumbent_cny": incumbent, "bound_cny": self.bound, "gap": gap})
+
+
 @dataclass
 class SolveResult:
     status: str                    # optimal | feasible | no_solution | infeasible | solver_unavailable
@@ -603,8 +718,13 @@ class SolveResult:
 
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
           formulation: str = "plain", voltage_rows: str = "lazy", warm_start: bool = True,
-          threads: int | None = None, log_file: str = "") -> SolveResult:
-    """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together)."""
+          threads: int | None = None, log_file: str = "", on_progress: Callable[[dict], None] | None = None,
+          cut_rounds: int = 0) -> SolveResult:
+    """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together).
+
+    `on_progress`, if given, is called with {seconds, incumbent_cny, bound_cny, gap} (None where unknown) after
+    the warm start and during each MIP solve, at most every PROGRESS_EVERY_S seconds (see `_ProgressFeed`).
+    """
     start = time.perf_counter()
     log: list[dict] = []
     if len(inst.customers) == 0:
@@ -616,6 +736,9 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
     incumbent_cost = evaluate(inst, incumbent).cost_cny if incumbent is not None else None
     warm_cost = incumbent_cost
     log.append({"step": "warm_start", "seconds": time.perf_counter() - start, "objective_cny": incumbent_cost})
+    feed = _ProgressFeed(on_progress, start)
+    feed.new_round(incumbent_cost, None)
+    feed.send(force=True)
     m = build_model(inst, formulation, voltage_rows)
     log.append({"step": "build", "seconds": time.perf_counter() - start})
     solver = Highs()
@@ -629,7 +752,13 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         solver.config.logfile = log_file
     if threads:
         solver.highs_options = {"threads": threads}
+    if on_progress is not None:
+        solver.set_instance(m)
+        feed.listen(solver)
     bound, status, iterations = None, None, 0
+    if cut_rounds:
+        cut_log = add_connectivity_cuts(m, solver, inst, cut_rounds, start + time_limit_s)
+        log.append({"step": "connectivity cuts", "seconds": time.perf_counter() - start} | cut_log)
     while True:
         remaining = time_limit_s - (time.perf_counter() - start)
         if remaining <= 0.5:
@@ -641,6 +770,7 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         solver.config.warmstart = incumbent is not None
         if incumbent is not None:
             _set_start(m, inst, incumbent, formulation)
+        feed.new_round(incumbent_cost, bound)
         result = solver.solve(m)
         tc = result.termination_condition
         found = result.best_feasible_objective is not None and math.isfinite(result.best_feasible_objective)
@@ -688,6 +818,8 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         status = "optimal" if tc.name == "optimal" else "time_limit"
         break
     seconds = time.perf_counter() - start
+    feed.new_round(incumbent_cost, bound)
+    feed.send(force=True)
     if status == "infeasible":
         return SolveResult("infeasible", None, bound, None, seconds, None, iterations, len(m.voltage), warm_cost,
                            diagnose_jointly(inst), log)

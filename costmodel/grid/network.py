@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ NODE_OPTIONAL = ("spare_capacity_kva", "demand_kva", "hv_node")
 TRANSFORMER_FAMILY = "transformer"
 CORRIDOR_COLUMNS = ("id", "from_node", "to_node", "length_km", "allowed_std_types", "cost_multiplier", "status")
 CUSTOMER_COLUMNS = ("application_id", "node_id")
+NETWORK_META = "network.json"   # optional: {"crs": ..., "source": ...} of an imported network
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Network:
     corridors: pd.DataFrame
     options: pd.DataFrame
     source: str = ""
+    crs: str = ""          # coordinate reference system of x_m / y_m (e.g. "EPSG:32632"); "" if local or schematic
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ def _choice(frame: pd.DataFrame, file: str, column: str, allowed) -> pd.Series:
     return values.astype(str)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file of the network (or its customers) as text columns; a clear error when it cannot be read."""
     text = read_text(path, "a CSV file", MAX_CSV_BYTES)  # a directory, a device or a FIFO is refused, not read
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -288,12 +292,27 @@ def network_options(nodes: pd.DataFrame, corridors: pd.DataFrame, conductors: pd
 
 
 def load_network(network_dir: Path | str, catalogue: str = DEFAULT_CATALOGUE) -> Network:
-    """Read and validate `nodes.csv` and `corridors.csv` of a network directory."""
+    """Read and validate `nodes.csv` and `corridors.csv` of a network directory (and its CRS from `network.json`)."""
     folder = Path(network_dir)
-    nodes = validate_nodes(_read_csv(folder / "nodes.csv"), str(folder / "nodes.csv"))
+    nodes = validate_nodes(read_csv(folder / "nodes.csv"), str(folder / "nodes.csv"))
     conductors = load_conductors(catalogue)
-    corridors = validate_corridors(_read_csv(folder / "corridors.csv"), nodes, conductors, str(folder / "corridors.csv"))
-    return Network(nodes, corridors, network_options(nodes, corridors, conductors, catalogue, str(folder / "nodes.csv")), str(folder))
+    corridors = validate_corridors(read_csv(folder / "corridors.csv"), nodes, conductors, str(folder / "corridors.csv"))
+    return Network(nodes, corridors, network_options(nodes, corridors, conductors, catalogue, str(folder / "nodes.csv")), str(folder),
+                   _crs_of(folder / NETWORK_META))
+
+
+def _crs_of(path: Path) -> str:
+    """The `crs` of a network directory's optional metadata file ("" without one)."""
+    if not path.exists():
+        return ""
+    try:
+        meta = json.loads(read_text(path, "a JSON file", 1 << 20))
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not JSON ({error.msg} at line {error.lineno}); allowed: {{\"crs\": \"EPSG:...\"}}") from None
+    crs = meta.get("crs", "") if isinstance(meta, dict) else None
+    if not isinstance(crs, str):
+        raise InputError(f"{path}: crs {crs!r} is not allowed; allowed: a text such as \"EPSG:32632\"")
+    return crs
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -305,18 +324,19 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def network_from_frames(nodes: pd.DataFrame, corridors: pd.DataFrame,
-                        catalogue: str = DEFAULT_CATALOGUE, source: str = "frames") -> Network:
+                        catalogue: str = DEFAULT_CATALOGUE, source: str = "frames", crs: str = "") -> Network:
     """The same validation for frames built in code (importers, benchmarks, tests)."""
     checked_nodes = validate_nodes(_as_text(nodes), f"{source}:nodes")
     conductors = load_conductors(catalogue)
     checked = validate_corridors(_as_text(corridors), checked_nodes, conductors, f"{source}:corridors")
-    return Network(checked_nodes, checked, network_options(checked_nodes, checked, conductors, catalogue, f"{source}:nodes"), source)
+    return Network(checked_nodes, checked, network_options(checked_nodes, checked, conductors, catalogue, f"{source}:nodes"),
+                   source, crs)
 
 
 def load_customers(path: Path | str, network: Network) -> pd.DataFrame:
     """Customers to connect: application_id, node_id, demand_kva (default: the node's demand_kva)."""
     file = str(path)
-    raw = _read_csv(Path(path))
+    raw = read_csv(Path(path))
     return validate_customers(raw, network, file)
 
 

@@ -1,10 +1,13 @@
 """optimize_network on the shipped park example: the dict the CLI prints from."""
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from costmodel.grid.cli_network import optimize_network
+from costmodel.grid.network import load_network
 from tests_support import PACE, require_shared
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "park"
@@ -74,3 +77,53 @@ def test_an_unknown_formulation_names_the_allowed_ones():
 
     with pytest.raises(InputError, match="formulation 'flow' is not allowed; allowed: tree, multicommodity, plain"):
         optimize_network(EXAMPLE, EXAMPLE / "customers.csv", "national-1996", formulation="flow")
+
+
+def _near_buses(net, buses, offset_deg=0.002):
+    """New customers a little north-east of the given buses, by longitude and latitude."""
+    points = [json.loads(net.bus.at[b, "geo"])["coordinates"] for b in buses]
+    return pd.DataFrame({"application_id": [f"new-{b}" for b in buses], "lon": [p[0] + offset_deg for p in points],
+                         "lat": [p[1] + offset_deg for p in points], "demand_kva": [400, 630, 800, 250, 1000][:len(buses)]})
+
+
+def test_a_simbench_mv_grid_with_five_new_customers(tmp_path):
+    pytest.importorskip("simbench")
+    from costmodel.grid.importers import load_simbench, network_from_pandapower, write_network
+
+    net = load_simbench("1-MV-rural--0-sw")
+    mv_buses = net.bus.index[(net.bus["vn_kv"] == 20) & net.bus["in_service"]][10::15][:5]
+    network = network_from_pandapower(net, _near_buses(net, mv_buses), source="simbench")
+    folder = write_network(network, tmp_path / "net")
+    out = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=30, out_map=tmp_path / "map.png")
+    report = out["report"]
+    assert report["status"] in ("optimal", "feasible")
+    assert sorted(out["design"].customers["application_id"]) == sorted(f"new-{b}" for b in mv_buses)
+    assert out["design"].customers["source_node"].notna().all()
+    # the AC check either passes or names the node or corridor and the limit it breaks
+    assert all(("below the limit" in v) or ("above 100%" in v) for v in out["validation"]["violations"])
+    assert out["validation"]["summary"]["violations"] == len(out["validation"]["violations"])
+    assert Path(out["map"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_pandapower_net_round_trips_through_the_optimiser(tmp_path):
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    from costmodel.grid.importers import network_from_pandapower, write_network
+    from costmodel.grid.validate import design_to_pandapower
+
+    net = pn.mv_oberrhein()
+    network = network_from_pandapower(net, _near_buses(net, [29, 161]), source="mv_oberrhein")
+    folder = write_network(network, tmp_path / "net")
+    assert load_network(folder).crs == "EPSG:32632"                 # network.json keeps the CRS
+    out = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=30)
+    design = out["design"]
+    exported = design_to_pandapower(design, load_network(folder))
+    # every built corridor is a line, every supplied node a bus at its projected coordinates, each customer a load
+    assert sorted(exported.line["name"]) == sorted(design.corridors["corridor_id"])
+    assert sorted(exported.bus["name"]) == sorted(design.nodes["node_id"])
+    bus = exported.bus.set_index("name").loc["new-29"]
+    assert json.loads(bus["geo"])["coordinates"] == pytest.approx(network.nodes.loc["new-29", ["x_m", "y_m"]].tolist())
+    assert exported.load["p_mw"].sum() == pytest.approx((400 + 630) / 1000 * design.report["power_factor"])
+    pp.runpp(exported, numba=False)
+    assert exported.converged

@@ -38,3 +38,11 @@ def test_random_graphs_match_brute_force(seed):
 
 def test_fits_grows_with_terminals_and_nodes():
     assert fits(64, 12) and not fits(64, 20) and not fits(5000, 6)
+
+
+def test_fits_refuses_thousands_of_terminals_without_overflow():
+    # 2.0 ** 1378 is beyond a float: Track 2's instance191 keeps 1,3xx terminals after reduction
+    assert not fits(4000, 1379)
+    # the limits by hand: 11 terminals besides the root on 64 nodes need 2^11 x 64^2 = 8.4e6 <= 2e8 and
+    # 3^11 x 64 = 1.1e7 <= 1e8
+    assert fits(64, 12)

@@ -76,3 +76,17 @@ def test_heuristic_gives_a_tree_no_cheaper_than_the_optimum(seed):
     optimum = brute_force_optimum(n, edges, terminals.tolist())
     assert g.cost(tree) >= optimum
     assert g.cost(tree) <= 2 * optimum  # the shortest-path heuristic is a 2-approximation
+
+
+def test_a_rooted_tree_splits_at_a_key_path_either_way():
+    from costmodel.grid.heuristics import _RootedTree, _key_nodes
+
+    # tree 0-1, 1-2, 2-3, 1-4 rooted at 0; removing the path 1-2-3 leaves {0, 1, 4} and {3}
+    g = make(5, [(0, 1, 1), (1, 2, 1), (2, 3, 1), (1, 4, 1)])
+    adj, _, _ = _key_nodes(g, np.array([0, 1, 2, 3]), np.array([0, 3, 4]))
+    tree = _RootedTree(adj, 0)
+    down = tree.split(1, 2, 3, 2)           # from 1 down to 3
+    up = tree.split(3, 2, 1, 2)             # from 3 up to 1
+    assert [sorted(part.tolist()) for part in down] == [[0, 1, 4], [3]]
+    assert [sorted(part.tolist()) for part in up] == [[3], [0, 1, 4]]
+    assert sorted(tree.subtree(1).tolist()) == [1, 2, 3, 4]

@@ -1,13 +1,18 @@
-"""pandapower's mv_oberrhein as the existing network; candidate corridors by geometry; Steiner instances."""
+"""pandapower's mv_oberrhein as the existing network; coordinates projected with pyproj; new customers by
+coordinates; candidate corridors by geometry; Steiner instances."""
 
-from pathlib import Path
+import json
+import math
+import sys
 
+import numpy as np
 import pandas as pd
 import pandapower.networks as pn
 import pytest
 
 from costmodel.errors import InputError
-from costmodel.grid.importers import candidate_corridors, from_pandapower, from_steiner, write_network
+from costmodel.grid.importers import (attach_customers, bus_xy, candidate_corridors, from_pandapower, from_steiner,
+                                      load_pandapower, load_simbench, metric_crs, network_from_pandapower, write_network)
 from costmodel.grid.model import extract, prepare, solve
 from costmodel.grid.network import customers_from_nodes, load_grid_limits, load_network, network_from_frames
 from tests_support import PACE, require_shared
@@ -20,7 +25,7 @@ def oberrhein():
 
 
 def test_mv_oberrhein_imports_as_existing_network(oberrhein):
-    net, nodes, corridors = oberrhein
+    net, nodes, corridors, crs = oberrhein
     assert (nodes["voltage_kv"] == 20).all()                       # the 110 kV side is dropped
     feeders = nodes[nodes["kind"] == "feeder_point"]
     assert len(feeders) == len(net.trafo)                             # two 110/20 kV transformers
@@ -32,12 +37,126 @@ def test_mv_oberrhein_imports_as_existing_network(oberrhein):
     assert len(corridors) == int((net.line["in_service"]).sum())
     network = network_from_frames(nodes, corridors)                   # validates as a network
     assert len(network.nodes) == len(nodes)
-    # coordinates projected to metres: the Oberrhein area spans kilometres, not degrees
-    assert 5_000 < nodes["x_m"].max() < 100_000
+    # longitude 7.8 E, latitude 48.4 N: projected to the WGS84 UTM zone 32N (6-12 E)
+    assert crs == "EPSG:32632"
+
+
+def _haversine_m(lon1, lat1, lon2, lat2, radius_m=6_371_008.8):
+    """Great-circle distance on the mean Earth sphere: an independent check of the projection."""
+    p1, p2, dp, dl = map(math.radians, (lat1, lat2, lat2 - lat1, lon2 - lon1))
+    return 2 * radius_m * math.asin(math.sqrt(math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2))
+
+
+def test_projected_distances_match_the_great_circle_distance(oberrhein):
+    net = oberrhein[0]
+    xy, _ = bus_xy(net)
+    lonlat = net.bus["geo"].map(lambda g: json.loads(g)["coordinates"])
+    a, b = lonlat.index[0], lonlat.index[-1]                      # two buses several km apart
+    projected = math.dist(xy.loc[a], xy.loc[b])
+    great_circle = _haversine_m(*lonlat[a], *lonlat[b])
+    assert projected > 1_000
+    # UTM's scale factor is 0.9996 on the central meridian (9 E) and about 1.0000 at 7.8 E; the sphere is not
+    # the ellipsoid: 0.3 % covers both
+    assert projected == pytest.approx(great_circle, rel=3e-3)
+
+
+def test_a_net_in_china_gets_the_cgcs2000_gauss_kruger_zone_of_its_meridian():
+    # Jinan, 117.0 E: the 3-degree zone with central meridian 117 E is EPSG:4534 + (117 - 75) / 3 = EPSG:4548
+    assert metric_crs(np.array([117.0, 117.1]), np.array([36.6, 36.7])) == "EPSG:4548"
+    from pyproj import CRS
+    assert "CM 117E" in CRS.from_user_input("EPSG:4548").name
+    # Lyon, 4.8 E: WGS84 UTM zone 31N (0-6 E)
+    assert metric_crs(np.array([4.8]), np.array([45.7])) == "EPSG:32631"
+
+
+def test_schematic_coordinates_are_kept_as_they_are():
+    net = pn.create_cigre_network_mv()          # bus coordinates 0..16, a drawing, not degrees of a real place
+    xy, crs = bus_xy(net)
+    assert crs == ""
+    first = json.loads(net.bus["geo"].iloc[0])["coordinates"]
+    assert list(xy.iloc[0]) == first
+
+
+def _two_feeder_nodes():
+    nodes = pd.DataFrame({"id": ["F", "A", "B", "C"], "x_m": [0.0, 1000.0, 0.0, 5000.0], "y_m": [0.0, 0.0, 1000.0, 5000.0],
+                          "kind": ["feeder_point", "junction", "junction", "junction"], "voltage_kv": 10.0,
+                          "spare_capacity_kva": [5000.0, 0, 0, 0], "demand_kva": 0.0})
+    corridors = pd.DataFrame({"id": ["FA", "FB", "AC"], "from_node": ["F", "F", "A"], "to_node": ["A", "B", "C"],
+                              "length_km": [1.0, 1.0, 6.4], "allowed_std_types": "YJV22-8.7/15-3x70",
+                              "cost_multiplier": 1.0, "status": "existing"})
+    return nodes, corridors
+
+
+def test_a_new_customer_gets_candidate_corridors_to_its_nearest_nodes():
+    nodes, corridors = _two_feeder_nodes()
+    new = pd.DataFrame({"application_id": ["shop"], "x_m": [300.0], "y_m": [400.0], "demand_kva": [250]})
+    all_nodes, all_corridors, customers = attach_customers(nodes, corridors, new, crs="")
+    added = all_corridors[all_corridors["status"] == "candidate"].set_index("to_node")
+    # the three nearest (candidate_neighbours = 3): F at 500 m, B at hypot(300, 600) = 670.8 m, A at
+    # hypot(700, 400) = 806.2 m; C (6.4 km away) is not one; each x detour_factor 1.3
+    assert sorted(added.index) == ["A", "B", "F"]
+    assert added.loc["F", "length_km"] == pytest.approx(0.5 * 1.3)
+    assert added.loc["B", "length_km"] == pytest.approx(math.hypot(300, 600) / 1000 * 1.3, abs=1e-4)
+    assert added.loc["A", "length_km"] == pytest.approx(math.hypot(700, 400) / 1000 * 1.3, abs=1e-4)
+    assert (added["from_node"] == "shop").all()
+    shop = all_nodes.set_index("id").loc["shop"]
+    assert (shop["kind"], shop["voltage_kv"], shop["demand_kva"]) == ("customer", 10.0, 250)
+    assert customers.values.tolist() == [["shop", "shop", 250]]
+    network = network_from_frames(all_nodes, all_corridors)     # a valid network, every 10 kV cable allowed
+    assert len(network.options[network.options["corridor_id"] == added["id"].iloc[0]]) > 1
+
+
+def test_new_customers_by_longitude_and_latitude_are_projected_like_the_net(oberrhein):
+    net = oberrhein[0]
+    lon, lat = json.loads(net.bus["geo"].iloc[5])["coordinates"]
+    new = pd.DataFrame({"application_id": ["on-bus-5"], "lon": [lon], "lat": [lat], "demand_kva": [400]})
+    network = network_from_pandapower(net, new, source="mv_oberrhein")
+    # placed exactly on bus 5: its nearest candidate corridor is the shortest allowed, 1 m x 1.3
+    assert network.nodes.loc["on-bus-5", ["x_m", "y_m"]].tolist() == pytest.approx(network.nodes.loc["b5", ["x_m", "y_m"]].tolist())
+    links = network.corridors[network.corridors["from_node"] == "on-bus-5"]
+    assert links.set_index("to_node").loc["b5", "length_km"] == pytest.approx(0.0013)
+
+
+@pytest.mark.parametrize("new, message", [
+    (pd.DataFrame({"application_id": ["F"], "x_m": [1.0], "y_m": [1.0], "demand_kva": [10]}), "application_id 'F'"),
+    (pd.DataFrame({"application_id": ["a"], "x_m": [1.0], "y_m": [1.0], "demand_kva": [0]}), "column demand_kva: value 0"),
+    (pd.DataFrame({"application_id": ["a"], "demand_kva": [5]}), "no coordinates; required: columns lon, lat"),
+    (pd.DataFrame({"application_id": ["a"], "lon": [7.0], "lat": [48.0], "demand_kva": [5]}), "no geographic CRS"),
+    (pd.DataFrame({"application_id": ["a"], "x_m": [1.0], "y_m": [1.0], "demand_kva": [5], "voltage_kv": [35]}),
+     "at 35 kV: the network has no node at that voltage"),
+])
+def test_bad_new_customers_are_refused_naming_the_value(new, message):
+    nodes, corridors = _two_feeder_nodes()
+    with pytest.raises(InputError, match=message):
+        attach_customers(nodes, corridors, new, crs="")
+
+
+def test_a_pandapower_net_by_name_or_file(tmp_path):
+    import pandapower as pp
+
+    with pytest.raises(InputError, match="'case9' is not allowed; allowed: mv_oberrhein"):
+        load_pandapower("case9")
+    with pytest.raises(InputError, match="no such file"):
+        load_pandapower(tmp_path / "missing.json")
+    pp.to_json(pn.simple_mv_open_ring_net(), str(tmp_path / "ring.json"))
+    assert len(load_pandapower(tmp_path / "ring.json").bus) == 7
+
+
+def test_simbench_is_an_optional_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "simbench", None)       # as if not installed
+    with pytest.raises(InputError, match=r"pip install 'costmodel\[simbench\]'"):
+        load_simbench("1-MV-rural--0-sw")
+
+
+def test_an_unknown_simbench_code_lists_some_allowed_ones():
+    pytest.importorskip("simbench")
+    with pytest.raises(InputError, match="SimBench code 'MV-nowhere' is not allowed; allowed: .*1-MV-rural--0-sw"):
+        load_simbench("MV-nowhere")
 
 
 def test_delaunay_and_knn_candidates():
     nodes = pd.DataFrame({"id": list("ABCD"), "x_m": [0, 1000, 0, 1000], "y_m": [0, 0, 1000, 1000], "voltage_kv": 10})
+    assert candidate_corridors(nodes)["length_km"].min() == pytest.approx(1.3)   # detour_factor of network-import.yaml
     tri = candidate_corridors(nodes, detour=1.0)
     assert len(tri) == 5                                              # four sides and one diagonal
     assert sorted(tri["length_km"])[:4] == [1.0, 1.0, 1.0, 1.0]

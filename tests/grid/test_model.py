@@ -8,6 +8,7 @@ Drop in % = S[kVA] * L[km] * (r*0.9 + x*sqrt(1-0.81)) / (10 * 10 kV^2).
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -314,3 +315,67 @@ def test_the_regret_assignment_saves_the_feeder_a_customer_needs():
     assert sorted(inst.options.loc[chosen, "corridor_id"]) == ["F1A", "F2B"]
     assert evaluate(inst, greedy_design(inst, tries=0)).cost_cny == pytest.approx(210_000)
     assert optimise(network, customers).report["objective_cny"] == pytest.approx(210_000)
+
+
+def test_progress_reports_valid_bounds_and_ends_at_the_result():
+    from pathlib import Path
+
+    from costmodel.grid.network import load_customers, load_network
+
+    park = Path(__file__).resolve().parents[2] / "examples" / "park"
+    network = load_network(park)
+    inst = prepare(network, load_customers(park / "customers.csv", network), load_grid_limits("national-1996"))
+    samples = []
+    result = solve(inst, time_limit_s=60, mip_gap=1e-6, on_progress=samples.append)
+    assert result.status == "optimal"
+    # first the warm start alone (no bound yet), last the proven result
+    assert samples[0]["incumbent_cny"] == pytest.approx(result.warm_start_cny) and samples[0]["bound_cny"] is None
+    assert samples[-1]["incumbent_cny"] == pytest.approx(result.objective_cny)
+    assert samples[-1]["bound_cny"] == pytest.approx(result.bound_cny)
+    seconds = [s["seconds"] for s in samples]
+    assert seconds == sorted(seconds)
+    # every bound shown is a lower bound of the optimum; the bound never falls
+    bounds = [s["bound_cny"] for s in samples if s["bound_cny"] is not None]
+    assert bounds == sorted(bounds) and max(bounds) <= result.objective_cny + 1e-6
+    assert len(samples) >= 3   # warm start, at least one report from inside HiGHS, the end
+
+
+def _triangle():
+    """Feeder F, junction J, customer C; corridors F-J, J-C and F-C."""
+    network, customers = build([("F", "feeder_point", 5000, 0), ("J", "junction", 0, 0), ("C", "customer", 0, 500)],
+                               [("FJ", "F", "J", 1.0, CABLE70), ("JC", "J", "C", 1.0, CABLE70), ("FC", "F", "C", 3.0, CABLE70)],
+                               [("app-1", "C", 500)])
+    return prepare(network, customers, load_grid_limits("national-1996"))
+
+
+def _arc(inst, corridor, head):
+    arcs = inst.arcs
+    return int(arcs.index[(arcs["corridor_id"] == corridor) & (arcs["head"] == inst.node_ids.index(head))][0])
+
+
+def test_a_customer_fed_by_less_than_one_arc_gets_a_cut_row():
+    from costmodel.grid.model import connectivity_cuts
+
+    inst = _triangle()
+    built = np.zeros(len(inst.arcs))
+    built[_arc(inst, "FJ", "J")] = 1.0
+    built[_arc(inst, "JC", "C")] = 0.2
+    built[_arc(inst, "FC", "C")] = 0.3
+    # 0.2 + 0.3 arcs enter {C}: C is fed by half an arc; the row "arcs into {C} >= 1" is violated
+    (entering, inside), = connectivity_cuts(inst, built, np.ones(1))
+    assert sorted(entering.tolist()) == sorted([_arc(inst, "JC", "C"), _arc(inst, "FC", "C")])
+    assert inside.tolist() == []
+    # fed by a whole arc (0.6 + 0.4): no row, although neither arc is whole
+    built[_arc(inst, "JC", "C")], built[_arc(inst, "FC", "C")] = 0.6, 0.4
+    assert connectivity_cuts(inst, built, np.ones(1)) == []
+    # the feeder itself half open: the cut holds the feeder and names its root arc
+    (entering, inside), = connectivity_cuts(inst, built, np.array([0.5]))
+    assert inside.tolist() == [0] and entering.tolist() == []
+
+
+def test_cut_rounds_keep_the_optimum():
+    inst = _triangle()
+    plain, with_cuts = solve(inst, 20, 1e-6), solve(inst, 20, 1e-6, cut_rounds=5)
+    # F-J-C (2 km) beats F-C (3 km) at the 70 mm² cable's 420,000 CNY/km
+    assert plain.objective_cny == with_cuts.objective_cny == pytest.approx(2 * 420_000)
+    assert with_cuts.bound_cny <= with_cuts.objective_cny + 1e-6

@@ -172,3 +172,26 @@ def test_dual_ascent_bound_and_fixing_keep_an_optimal_tree(seed):
     for a, b in nx.bfs_edges(tree, root):
         arc = next(i for i in range(len(tail)) if tail[i] == a and head[i] == b)
         assert not fixed[arc]
+
+
+def test_bottleneck_distances_of_a_tree_by_hand():
+    from costmodel.grid.reductions import _bottleneck
+
+    # path 0 -2- 1 -5- 2 -1- 3: the widest step between two nodes is their bottleneck
+    tree = np.zeros((4, 4))
+    for a, b, w in [(0, 1, 2), (1, 2, 5), (2, 3, 1)]:
+        tree[a, b] = tree[b, a] = w
+    expected = np.array([[0, 2, 5, 5], [2, 0, 5, 5], [5, 5, 0, 1], [5, 5, 1, 0]])
+    assert (_bottleneck(tree) == expected).all()
+
+
+def test_long_edge_pairs_only_the_nearest_terminals_and_still_fires(monkeypatch):
+    from costmodel.grid import reductions
+
+    # terminals 0, 1, 2 in a chain of 3s; edge 0-2 of 5 is longer than the bottleneck 3 (via terminal 1)
+    monkeypatch.setattr(reductions, "LONG_EDGE_TERMINALS", 1)   # each end paired with its own nearest terminal
+    g = graph(3, [(0, 1, 3), (1, 2, 3), (0, 2, 5)], [0, 1, 2])
+    assert long_edge_test(g) == 1 and edge_set(g) == {(0, 1, 3), (1, 2, 3)}
+    # at 3 the edge ties the bottleneck: it may be in an optimal tree and stays
+    tie = graph(3, [(0, 1, 3), (1, 2, 3), (0, 2, 3)], [0, 1, 2])
+    assert long_edge_test(tie) == 0

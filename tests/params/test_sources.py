@@ -95,7 +95,8 @@ def _shipped_references() -> list[tuple[str, Reference]]:
     for name in available_reforms():
         parameters(f"reform {name}", load_reform(name).parameters)
     for where, raw in (("doing-business", tariffs_dir() / "doing-business/case.yaml"),
-                       ("steiner-import", tariffs_dir() / "grid/steiner-import.yaml")):
+                       ("steiner-import", tariffs_dir() / "grid/steiner-import.yaml"),
+                       ("network-import", tariffs_dir() / "grid/network-import.yaml")):
         for name, entry in load_yaml(raw)["parameters"].items():
             parameters(where, {name: Parameter.from_yaml(name, entry, raw)})
     found.append(("national portfolio weights", weights_reference()))
