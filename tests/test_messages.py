@@ -51,3 +51,10 @@ def test_a_reason_is_its_english_text_and_carries_its_chinese_to_another_process
     copied = pickle.loads(pickle.dumps(reason))
     assert copied == reason and in_chinese(copied) == in_chinese(reason) and in_chinese(reason).startswith("申请容量 12000.0 千伏安超过10千伏可供容量")
     assert in_chinese("plain text") == "plain text"
+
+
+def test_every_shipped_rule_set_has_a_chinese_title():
+    from costmodel.params import available_rulesets, load_ruleset
+
+    missing = [ruleset_id for ruleset_id in available_rulesets() if not load_ruleset(ruleset_id).title_zh]
+    assert missing == []
