@@ -48,6 +48,14 @@ def check_choice(cluster: str | None, scheduler: str | None) -> None:
         _distributed()
 
 
+# Dask's workers hand freed memory back to the system from 64 kB (glibc's MALLOC_TRIM_THRESHOLD_): a partition's
+# arrays are allocated and freed by the hundred MB, so every chunk paid for fresh pages again, and one worker took 1.85x
+# the time of the same partitions streamed in one process (benchmarks/streaming.py, both on one core). From 256 MB on,
+# memory still goes back between partitions. A worker of an existing cluster (--scheduler) takes the variable from
+# the environment it is started in (docs/scaling.md).
+WORKER_MALLOC_TRIM_BYTES = 256 * 1024 * 1024
+
+
 @contextmanager
 def dask_client(cluster: str | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A client of a new LocalCluster (closed on leaving) or of the scheduler at `scheduler`. The LocalCluster's
@@ -59,8 +67,11 @@ def dask_client(cluster: str | None = None, scheduler: str | None = None) -> Ite
         return
     import logging
 
-    with distributed.LocalCluster(n_workers=local_workers(cluster or "local"), threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.CRITICAL) as local, \
+    import dask
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": WORKER_MALLOC_TRIM_BYTES}), \
+            distributed.LocalCluster(n_workers=local_workers(cluster or "local"), threads_per_worker=1, processes=True,
+                                     dashboard_address=None, silence_logs=logging.CRITICAL) as local, \
             distributed.Client(local, set_as_default=False) as client:
         yield client
 
