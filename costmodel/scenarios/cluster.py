@@ -69,7 +69,9 @@ def dask_client(cluster: str | None = None, scheduler: str | None = None) -> Ite
 
     import dask
 
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": WORKER_MALLOC_TRIM_BYTES}), \
+    # not daemonic, so that a park's own process can be forked from the worker (costmodel.scenarios.parks)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": WORKER_MALLOC_TRIM_BYTES,
+                          "distributed.worker.daemon": False}), \
             distributed.LocalCluster(n_workers=local_workers(cluster or "local"), threads_per_worker=1, processes=True,
                                      dashboard_address=None, silence_logs=logging.CRITICAL) as local, \
             distributed.Client(local, set_as_default=False) as client:

@@ -1,8 +1,8 @@
 """Many parks: a generator of park folders of mixed sizes, and `optimize-many` over a folder of them.
 
 A park folder is what `costmodel optimize` reads: nodes.csv, corridors.csv, customers.csv and the customers'
-applications.csv. Each park is optimised in its own process (`python -m costmodel.scenarios.parks FOLDER ...`)
-with the solver's time limit, and killed if it outlives that limit by more than a grace period; a park that
+applications.csv. Each park is optimised in its own process (forked from a server that has the optimiser imported,
+or `python -m costmodel.scenarios.parks FOLDER ...` by hand) with the solver's time limit, and killed if it outlives that limit by more than a grace period; a park that
 fails, is infeasible or is killed is a row with its status, never the end of the batch. The parks run one
 after the other here, or one Dask task each (costmodel.scenarios.cluster), where each task again starts its
 own process: a solver that crashes or hangs takes no worker with it.
@@ -14,7 +14,6 @@ customers under the rule set (who pays for the extension), and the diagnosis of 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -145,11 +144,66 @@ def _failed(folder: Path, status: str, seconds: float, diagnosis: str) -> dict:
             "diagnosis": diagnosis}
 
 
+# A park's process is forked from a server that has imported the optimiser once (multiprocessing's forkserver, a
+# process of its own without threads, so a fork is safe): a park starts in milliseconds, not the seconds that Python,
+# Pyomo and HiGHS take to import, which on small parks was half the batch's time.
+PRELOADED = ["costmodel.scenarios.parks", "costmodel.grid.model", "pyomo.environ", "highspy"]
+
+
+def _park_process(connection, folder: str, ruleset_id: str, time_limit_s: float, mip_gap: float) -> None:
+    """In the park's own process: its row, or the error's message, sent back through `connection`."""
+    from costmodel.grid.status import stdout_to_stderr
+
+    try:
+        with stdout_to_stderr():  # HiGHS writes to file descriptor 1: the batch's output is the parent's
+            row = optimise_park(folder, ruleset_id, time_limit_s, mip_gap)
+    except CostmodelError as error:
+        row = _failed(Path(folder), "error", 0.0, str(error))
+    except Exception as error:  # noqa: BLE001 - any fault is this park's row, never the batch's end
+        row = _failed(Path(folder), "error", 0.0, f"{type(error).__name__}: {error}")
+    connection.send(json.loads(json.dumps(row, default=float)))
+    connection.close()
+
+
 def optimise_park_in_process(folder: str, ruleset_id: str, time_limit_s: float, mip_gap: float, grace_s: float) -> dict:
     """optimise_park in a process of its own, killed after time_limit_s + grace_s: a RESULT_COLUMNS row whatever
-    happens (status `killed` past the limit, `error` with the message when the process fails)."""
+    happens (status `killed` past the limit, `error` with the message when the park fails or its process dies)."""
+    import multiprocessing
+
     folder = Path(folder)
     started = time.perf_counter()
+    if multiprocessing.current_process().daemon:  # a worker that may not have children of its own: a new interpreter
+        return _park_in_interpreter(folder, ruleset_id, time_limit_s, mip_gap, grace_s, started)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_park_process, args=(send, str(folder), ruleset_id, time_limit_s, mip_gap), daemon=True)
+    process.start()
+    send.close()
+    row = None
+    if receive.poll(time_limit_s + grace_s):
+        try:
+            row = receive.recv()
+        except EOFError:  # the process died before it could answer
+            pass
+    process.join(timeout=grace_s if row is not None else 0)
+    if process.is_alive():
+        process.kill()
+        process.join()
+    receive.close()
+    if row is not None:
+        return row
+    if process.exitcode not in (0, None) and time.perf_counter() - started < time_limit_s + grace_s:
+        return _failed(folder, "error", time.perf_counter() - started, f"the park's process ended with exit code {process.exitcode}")
+    return _failed(folder, "killed", time.perf_counter() - started,
+                   f"still running {time_limit_s + grace_s:g} s after it started (time limit {time_limit_s:g} s + grace {grace_s:g} s)")
+
+
+def _park_in_interpreter(folder: Path, ruleset_id: str, time_limit_s: float, mip_gap: float, grace_s: float, started: float) -> dict:
+    """The park in a new Python (`python -m costmodel.scenarios.parks`), for a daemonic Dask worker (an existing
+    cluster's, unless its workers are started with DASK_DISTRIBUTED__WORKER__DAEMON=False)."""
+    import subprocess
+
     command = [sys.executable, "-m", "costmodel.scenarios.parks", str(folder), ruleset_id, repr(time_limit_s), repr(mip_gap)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit_s + grace_s)
