@@ -161,7 +161,8 @@ def render_quote(quote: Quote) -> None:
                   f"design {provenance.design_scheme}", style="dim")
     level = quote.price_level
     if level is not None:
-        moved = f", moved from {level.catalogue_price_year} by the {level.index} index (x {level.factor:.4f})" if level.index else ""
+        moved = (f", moved from {level.catalogue_price_year} by the {level.index} index (x {level.factor:.4f})"
+                 if level.index and level.price_year != level.catalogue_price_year else " (the catalogue's)")
         console.print(f"Prices at the {level.price_year} price level{moved}", style="dim", markup=False)
     for warning in quote.warnings:  # the legend only where a note is about the lines' marks
         legend = (" (~ indicative, ^ cost ceiling, * placeholder)" if "line(s) priced with indicative" in warning

@@ -154,7 +154,7 @@ def _document(quote: dict, application: dict | None, words: dict[str, str], issu
     level = quote.get("price_level")
     if level:
         moved = (words["price_level_moved"].format(year=level["catalogue_price_year"], index=level["index"], factor=f'{level["factor"]:.4f}')
-                 if level["index"] else words["price_level_catalogue"])
+                 if level["index"] and level["price_year"] != level["catalogue_price_year"] else words["price_level_catalogue"])
         rows.append((words["price_level"], f'{level["price_year"]} ({moved})'))
     validity = quote.get("validity")
     if validity:
@@ -164,13 +164,23 @@ def _document(quote: dict, application: dict | None, words: dict[str, str], issu
     if application:
         applicant, site = application["applicant"], application["site"]
         enterprise = applicant.get("enterprise") or {}
-        who = [words.get(f'kind_{applicant["kind"]}', applicant["kind"]), enterprise.get("industry"),
+        who = [words.get(f'kind_{applicant["kind"]}', applicant["kind"]), _industry_name(enterprise.get("industry"), words),
                outcome_label(words, "enterprise_size", quote["enterprise_size"])]
         where = words["site_text"].format(area=words.get(f'area_{site["area"]}', site["area"]),
                                           park=words.get(f'park_{site["park_level"]}', site["park_level"]),
                                           lv=_known(site["distance_to_lv_m"], words), mv=_known(site["distance_to_10kv_m"], words))
         rows.append((words["customer_site"], f'{application["id"]}: {", ".join(w for w in who if w)}; {where}'))
     return rows
+
+
+def _industry_name(industry: str | None, words: dict[str, str]) -> str | None:
+    """The industry as the size table names it in Chinese (its key in English)."""
+    if industry is None or words["code"] != "zh":
+        return industry
+    from costmodel.classification import load_size_table
+
+    names = load_size_table().set_index("industry")["name_zh"]
+    return names.get(industry, industry)
 
 
 def _known(value, words: dict[str, str]) -> str:

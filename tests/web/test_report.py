@@ -275,3 +275,12 @@ def test_prepayments_placeholder_shares_and_the_price_level_are_printed_apart_fr
     assert "<dd>2019 (the catalogue&#39;s price year)</dd>" in at_2019
     chinese = report.render(quoted, "zh", "page")
     assert "可退还的预交款" in chinese and "临时接电费（可退还的预交款）" in chinese and "其中按占位费率计" in chinese
+
+
+def test_a_2019_quote_is_at_the_catalogue_s_price_year_and_names_its_industry_in_chinese(quote):
+    warehouse = load_application(EXAMPLES / "world-bank-warehouse.yaml").model_dump(mode="json")
+    # applied in 2019, the catalogue's own price year: nothing was moved by the index (its factor is 1)
+    assert quote["price_level"]["price_year"] == quote["price_level"]["catalogue_price_year"] == 2019
+    chinese = report.render(quote, "zh", "page", application=warehouse)
+    assert "<dd>2019 (单价目录的价格年份)</dd>" in chinese and "指数调整" not in chinese
+    assert "wb-warehouse: 企业, 仓储业, 小型" in chinese  # the size table's name of the industry, not its key
