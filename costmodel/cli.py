@@ -132,7 +132,7 @@ def render_quote(quote: Quote) -> None:
                       f"grid {_cny(totals.grid_placeholder_cny)} CNY, total {_cny(totals.total_placeholder_cny)} CNY", style="yellow", markup=False)
     for prepayment in quote.prepayments:
         console.print(f"Refundable prepayment, not in the totals: {prepayment.component} {prepayment.quantity:g} {prepayment.unit} x "
-                      f"{_cny(prepayment.rate_cny)} = {_cny(prepayment.amount_cny)} CNY{' *' if prepayment.placeholder else ''}; "
+                      f"{_cny(prepayment.rate_cny)} = {_cny(prepayment.amount_cny)} CNY{line_mark(prepayment.placeholder, False)}; "
                       f"refunded: {prepayment.refund_condition}", markup=False)
     console.print("\n[bold]Why[/]")
     for step in quote.trace:

@@ -24,6 +24,7 @@ from costmodel.schedule.calendar import calendar_for
 from costmodel.fonts import find_cjk_font  # the PDF's font, found by path (tests patch it here)
 from costmodel.quote import ZONE_ORDER, line_mark  # one order of zones and one mark per line for every renderer
 from costmodel.web import charts
+from costmodel.web.charts import cny  # one money format for the layout and its charts
 
 STATIC_DIR = Path(__file__).parent / "static"
 LANGUAGES = ("zh", "en")
@@ -76,10 +77,6 @@ def lines_by_zone(quote: dict) -> list[tuple[str, list[dict]]]:
     zones = [zone for zone in ZONE_ORDER if any(line["zone"] == zone for line in quote["lines"])]
     zones += sorted({line["zone"] for line in quote["lines"]} - set(zones))
     return [(zone, [line for line in quote["lines"] if line["zone"] == zone]) for zone in zones]
-
-
-def cny(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 def price(value: float | None, words: dict[str, str]) -> str:
@@ -177,10 +174,9 @@ def _industry_name(industry: str | None, words: dict[str, str]) -> str | None:
     """The industry as the size table names it in Chinese (its key in English)."""
     if industry is None or words["code"] != "zh":
         return industry
-    from costmodel.classification import load_size_table
+    from costmodel.classification import industry_rows
 
-    names = load_size_table().set_index("industry")["name_zh"]
-    return names.get(industry, industry)
+    return industry_rows()["name_zh"].get(industry, industry)  # the size table, read once per tariffs root
 
 
 def _known(value, words: dict[str, str]) -> str:
