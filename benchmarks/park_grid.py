@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from costmodel.grid.model import prepare, solve  # noqa: E402
+from costmodel.grid.radial import prepare, solve  # noqa: E402
 from costmodel.grid.network import load_grid_limits, network_from_frames  # noqa: E402
 from costmodel.scenarios.parks import park_grid  # noqa: E402
 

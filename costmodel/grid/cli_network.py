@@ -32,21 +32,21 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     design (Design: corridors / nodes / sources / customers / usage frames), components (long
     Components frame, zone extension for new corridors, upstream for reinforcements), validation
     (AC power flow: summary, buses, lines, violations; empty when there is no design) and map (path
-    of the PNG/SVG written, or None). `formulation`: see `model.FORMULATIONS`; "multicommodity" is
+    of the PNG/SVG written, or None). `formulation`: see `radial.FORMULATIONS`; "multicommodity" is
     the tighter on Steiner-like networks where capacity and voltage do not bind (e.g. imported .gr files).
-    `on_progress`: see `model.solve`.
+    `on_progress`: see `radial.solve`.
     """
     from costmodel.grid.components import design_to_components
-    from costmodel.grid.model import extract, prepare, solve
-    from costmodel.grid.network import load_customers, load_grid_limits, load_network
+    from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
+    from costmodel.grid.radial import extract, optimise, prepare
     from costmodel.grid.plot import plot_design
     from costmodel.grid.validate import validate_design
 
-    network = load_network(network_dir)
+    network = load_network(network_dir, ruleset_catalogue(ruleset_id))
     customers = load_customers(customers_file, network)
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
-    design = extract(instance, solve(instance, time_limit_s, mip_gap, formulation=formulation, on_progress=on_progress))
+    design = extract(instance, optimise(instance, time_limit_s, mip_gap, formulation=formulation, on_progress=on_progress))
     has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
     validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from costmodel.designs.standard import COMPONENT_COLUMNS
-from costmodel.grid.model import Design
+from costmodel.grid.radial import Design
 
 ZONE_BY_CHANGE = {"new": "extension", "reinforced": "upstream"}
 

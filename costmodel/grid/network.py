@@ -371,6 +371,13 @@ def customers_from_nodes(network: Network) -> pd.DataFrame:
     return pd.DataFrame({"application_id": rows.index, "node_id": rows.index, "demand_kva": rows["demand_kva"].to_numpy()})
 
 
+def ruleset_catalogue(ruleset_id: str) -> str:
+    """The unit-cost catalogue a rule set's quotes are priced with (the one it names, else its design scheme's):
+    the optimiser prices corridors and transformers from the same one, so its design and the quote agree."""
+    from costmodel.designs.standard import scheme_for
+    return scheme_for(load_ruleset(ruleset_id)).catalog.id
+
+
 def load_grid_limits(ruleset_id: str, when: dt.date | None = None) -> GridLimits:
     """grid.voltage_deviation_limit and conversion.power_factor of a rule set at a date (default: its latest values)."""
     ruleset = load_ruleset(ruleset_id)

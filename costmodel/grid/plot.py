@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from costmodel import files  # noqa: E402
 from costmodel.errors import InputError  # noqa: E402
-from costmodel.grid.model import Design  # noqa: E402
+from costmodel.grid.radial import Design  # noqa: E402
 from costmodel.grid.network import Network  # noqa: E402
 
 # existing equipment: filled markers of their own shape; new equipment: purple; candidate sites: hollow

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pandapower as pp
 
-from costmodel.grid.model import Design
+from costmodel.grid.radial import Design
 from costmodel.grid.network import Network
 
 

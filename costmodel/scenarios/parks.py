@@ -110,8 +110,8 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
     the AC check and the map: they are not in the row, and the AC check's pandapower alone takes seconds to import
     in every park's process."""
     from costmodel.grid.components import design_to_components
-    from costmodel.grid.model import extract, prepare, solve
-    from costmodel.grid.network import load_customers, load_grid_limits, load_network
+    from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
+    from costmodel.grid.radial import extract, optimise, prepare
     from costmodel.grid.status import stdout_to_stderr
     from costmodel.params import load_ruleset
     from costmodel.quote import quote_frame
@@ -124,10 +124,10 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
         raise InputError(f"{folder / 'applications.csv'}: row {first['row']}: {first['reason']}")
     ruleset = load_ruleset(ruleset_id)
     when = portfolio.frame["application_date"].max().date()
-    network = load_network(folder)
+    network = load_network(folder, ruleset_catalogue(ruleset_id))
     instance = prepare(network, load_customers(folder / "customers.csv", network), load_grid_limits(ruleset_id, when))
     with stdout_to_stderr():  # the solver's log never reaches stdout, which carries the row
-        design = extract(instance, solve(instance, time_limit_s, mip_gap))
+        design = extract(instance, optimise(instance, time_limit_s, mip_gap))
     report = design.report
     components = design_to_components(design)
     totals = {"customer_cny": None, "grid_cny": None, "total_cny": None}
@@ -147,7 +147,7 @@ def _failed(folder: Path, status: str, seconds: float, diagnosis: str) -> dict:
 # A park's process is forked from a server that has imported the optimiser once (multiprocessing's forkserver, a
 # process of its own without threads, so a fork is safe): a park starts in milliseconds, not the seconds that Python,
 # Pyomo and HiGHS take to import, which on small parks was half the batch's time.
-PRELOADED = ["costmodel.scenarios.parks", "costmodel.grid.model", "pyomo.environ", "highspy"]
+PRELOADED = ["costmodel.scenarios.parks", "costmodel.grid.radial", "pyomo.environ", "highspy"]
 
 
 def _park_process(connection, folder: str, ruleset_id: str, time_limit_s: float, mip_gap: float) -> None:

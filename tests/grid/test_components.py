@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from costmodel.grid.components import COMPONENT_COLUMNS, design_to_components
-from costmodel.grid.model import extract, prepare, solve
+from costmodel.grid.radial import extract, prepare, solve
 from costmodel.grid.network import load_grid_limits, load_network, network_from_frames
 
 CABLE70, CABLE240 = "YJV22-8.7/15-3x70", "YJV22-8.7/15-3x240"

@@ -13,7 +13,7 @@ import pytest
 from costmodel.errors import InputError
 from costmodel.grid.importers import (attach_customers, bus_xy, candidate_corridors, from_pandapower, from_steiner,
                                       load_pandapower, load_simbench, metric_crs, network_from_pandapower, write_network)
-from costmodel.grid.model import extract, prepare, solve
+from costmodel.grid.radial import extract, prepare, solve
 from costmodel.grid.network import customers_from_nodes, load_grid_limits, load_network, network_from_frames
 from tests_support import PACE, require_shared
 

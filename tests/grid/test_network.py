@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from costmodel.errors import InputError
-from costmodel.grid.network import load_customers, load_grid_limits, load_network
+from costmodel.grid.network import load_customers, load_grid_limits, load_network, network_from_frames
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "park"
 
@@ -93,3 +93,40 @@ def test_empty_and_misencoded_network_files_are_named(tmp_path, content, message
     with pytest.raises(InputError, match=message) as error:
         load_network(folder)
     assert "nodes.csv" in str(error.value)
+
+
+def test_candidate_transformer_needs_a_higher_voltage_hv_node(transformer_case):
+    network, _ = transformer_case(0.4, [100])
+    nodes = network.nodes.reset_index()
+    with pytest.raises(InputError, match=r"line 4 \(id 'X'\), column hv_node: value 'Q' is not a node id"):
+        network_from_frames(nodes.assign(hv_node=nodes["hv_node"].replace("J", "Q")), network.corridors.reset_index())
+    with pytest.raises(InputError, match=r"column hv_node: node 'T' is at 0.4 kV, not above the site's 0.4 kV"):
+        network_from_frames(nodes.assign(hv_node=nodes["hv_node"].replace("J", "T")), network.corridors.reset_index())
+    with pytest.raises(InputError, match=r"only candidate_transformer nodes have an hv_node"):
+        network_from_frames(nodes.assign(hv_node="J"), network.corridors.reset_index())
+
+
+def test_the_optimiser_prices_with_the_rule_sets_catalogue(tariffs_copy, tmp_path):
+    from costmodel.grid.cli_network import optimize_network
+    from costmodel.params.ruleset import _clear_caches
+
+    # a utility's own catalogue, its 3x70 cable at twice the price, named by national-1996
+    own = tariffs_copy / "catalogs" / "utility-own"
+    shutil.copytree(tariffs_copy / "catalogs" / "cn-indicative-2019", own)
+    (own / "meta.yaml").write_text((own / "meta.yaml").read_text().replace("id: cn-indicative-2019", "id: utility-own"))
+    items = pd.read_csv(own / "unit_costs.csv")
+    items.loc[items["std_type"] == "YJV22-8.7/15-3x70", "unit_cost_cny"] *= 2
+    items.to_csv(own / "unit_costs.csv", index=False)
+    manifest = tariffs_copy / "rulesets" / "national-1996" / "manifest.yaml"
+    manifest.write_text(manifest.read_text() + "catalog: utility-own\n")
+    _clear_caches()
+    folder = tmp_path / "net"
+    folder.mkdir()
+    (folder / "nodes.csv").write_text("id,x_m,y_m,kind,voltage_kv,spare_capacity_kva,demand_kva\n"
+                                      "F,0,0,feeder_point,10,5000,0\nC,1000,0,customer,10,0,1000\n")
+    (folder / "corridors.csv").write_text("id,from_node,to_node,length_km,allowed_std_types,cost_multiplier,status\n"
+                                          "L1,F,C,1.0,YJV22-8.7/15-3x70,1.0,candidate\n")
+    (folder / "customers.csv").write_text("application_id,node_id,demand_kva\napp-1,C,1000\n")
+    result = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=20, mip_gap=1e-6)
+    # 1 km of 3x70 at 2 x 420,000 CNY/km: the utility's price, not the shipped catalogue's
+    assert result["report"]["objective_cny"] == pytest.approx(840_000)

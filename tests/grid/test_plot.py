@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from costmodel.errors import InputError
-from costmodel.grid.model import extract, prepare, solve
+from costmodel.grid.radial import extract, prepare, solve
 from costmodel.grid.network import load_customers, load_grid_limits, load_network
 from costmodel.grid.plot import plot_design
 

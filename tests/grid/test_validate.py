@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from costmodel.grid.model import extract, prepare, solve
+from costmodel.grid.radial import extract, prepare, solve
 from costmodel.grid.network import load_grid_limits, network_from_frames
 from costmodel.grid.validate import design_to_pandapower, validate_design
 
