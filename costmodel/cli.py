@@ -22,7 +22,7 @@ from costmodel.application import load_application
 from costmodel.errors import CostmodelError
 from costmodel import files
 from costmodel.files import check_outputs, protect_inputs, table_format
-from costmodel.grid.status import NETWORK_GAP, STEINER_GAP, stdout_to_stderr
+from costmodel.grid.status import AC_ROUNDS, NETWORK_GAP, STEINER_GAP, stdout_to_stderr
 from costmodel.params import available_rulesets, load_ruleset, resolve_ruleset
 from costmodel.params.ruleset import defined_in
 from costmodel.paths import ENV_VAR, tariffs_dir_problem, use_tariffs_dir
@@ -803,6 +803,8 @@ def optimize(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     formulation: str = typer.Option("plain", help="Network folders: plain, tree or multicommodity (the tightest where "
                                                   "capacity and voltage do not bind, e.g. imported .gr files)"),
+    ac_rounds: int = typer.Option(AC_ROUNDS, "--ac-rounds", min=0, help="Network folders: rounds of solve, AC power flow "
+                                  "check and tightening until the design passes its own AC check; 0: the linear model's design"),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --map file"),
 ) -> None:
     """The cheapest grid-side extension over a network, quoted line by line under the rule set."""
@@ -833,7 +835,7 @@ def optimize(
         when = portfolio.frame["application_date"].max().date()
     with stdout_to_stderr(), progress_display(not as_json) as on_progress:  # stdout: only the command's output
         result = optimize_network(network, customers, ruleset, time_limit, NETWORK_GAP if gap is None else gap, map, when,
-                                  formulation, on_progress)
+                                  formulation, on_progress, ac_rounds)
         report = result["report"]
         batch = (quote_frame(portfolio.frame, chosen, components=result["components"])
                  if portfolio is not None and len(result["components"]) else None)
@@ -921,6 +923,8 @@ def optimize_many(
     time_limit: float = typer.Option(60.0, min=0.1, help="Each park's solver time limit, seconds"),
     gap: float = typer.Option(NETWORK_GAP, min=0.0, max=1.0, help="Relative MIP gap at which each park stops"),
     grace: float = typer.Option(60.0, min=0.0, help="Seconds past the time limit after which a park's process is killed"),
+    ac_rounds: int = typer.Option(AC_ROUNDS, "--ac-rounds", min=0, help="Rounds of solve, AC power flow check and tightening "
+                                  "until each park's design passes its own AC check; 0: the linear model's design"),
     out: Optional[Path] = typer.Option(None, help="Write the table of parks (.csv, .parquet or .xlsx)"),
     cluster: Optional[str] = CLUSTER_OPTION,
     scheduler: Optional[str] = SCHEDULER_OPTION,
@@ -943,10 +947,10 @@ def optimize_many(
         stderr.print(f"[{done}/{total}] {row['park']}: {row['status']}, {row['seconds'] or 0:.1f} s", markup=False)
 
     if cluster is None and scheduler is None:
-        table = optimise_parks(parks, ruleset, time_limit, gap, grace, progress=report)
+        table = optimise_parks(parks, ruleset, time_limit, gap, grace, progress=report, ac_rounds=ac_rounds)
     else:
         with dask_client(cluster, scheduler) as client:
-            table = optimise_parks(parks, ruleset, time_limit, gap, grace, client, report)
+            table = optimise_parks(parks, ruleset, time_limit, gap, grace, client, report, ac_rounds)
     shown = Table(title=f"{len(table)} parks under {ruleset}")
     for column in ("park", "status", "objective_cny", "bound_cny", "gap", "seconds", "customer_cny", "grid_cny", "diagnosis"):
         shown.add_column(column, overflow="fold")

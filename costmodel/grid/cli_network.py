@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from costmodel.files import check_outputs
-from costmodel.grid.status import stdout_to_stderr
+from costmodel.grid.status import AC_ROUNDS, stdout_to_stderr
 
 # The solver, pandapower and matplotlib load inside the functions: the CLI imports this module for every command.
 
@@ -24,7 +24,7 @@ from costmodel.grid.status import stdout_to_stderr
 def optimize_network(network_dir: str | Path, customers_file: str | Path, ruleset_id: str,
                      time_limit_s: float = 60.0, mip_gap: float = 0.005,
                      out_map: str | Path | None = None, when: dt.date | None = None,
-                     formulation: str = "plain", on_progress=None) -> dict:
+                     formulation: str = "plain", on_progress=None, ac_rounds: int = AC_ROUNDS) -> dict:
     """Cheapest radial extension from the existing network to every customer of `customers_file`.
 
     Returns a dict: report (status optimal|feasible|no_solution|infeasible|solver_unavailable, summary, stopped, objective_cny,
@@ -34,11 +34,13 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     (AC power flow: summary, buses, lines, violations; empty when there is no design) and map (path
     of the PNG/SVG written, or None). `formulation`: see `radial.FORMULATIONS`; "multicommodity" is
     the tighter on Steiner-like networks where capacity and voltage do not bind (e.g. imported .gr files).
-    `on_progress`: see `radial.solve`.
+    `on_progress`: see `radial.solve`. `ac_rounds`: at most this many rounds of solve, AC check and tightening until
+    the design passes its AC check (`radial.ac_feasible`); 0: the linear model's design, its AC check only reported.
     """
     from costmodel.grid.components import design_to_components
     from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
     from costmodel.grid.radial import extract, optimise, prepare
+    from costmodel.grid.radial.ac_feasible import optimise_ac_feasible
     from costmodel.grid.plot import plot_design
     from costmodel.grid.validate import validate_design
 
@@ -46,9 +48,14 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     customers = load_customers(customers_file, network)
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
-    design = extract(instance, optimise(instance, time_limit_s, mip_gap, formulation=formulation, on_progress=on_progress))
+    if ac_rounds > 0:
+        design, validation = optimise_ac_feasible(instance, network, time_limit_s, mip_gap, ac_rounds,
+                                                  formulation=formulation, on_progress=on_progress)
+    else:
+        design = extract(instance, optimise(instance, time_limit_s, mip_gap, formulation=formulation, on_progress=on_progress))
     has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
-    validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
+    if ac_rounds == 0:
+        validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None
     if out_map is not None and has_design:
         map_path = str(plot_design(network, design, out_map, title=f"{Path(network_dir).name}: {ruleset_id}"))
@@ -116,6 +123,10 @@ def print_report(console: Console, name: str, result: dict) -> None:
     table.add_row("time", f"{report.get('seconds', 0):.1f} s")
     if report.get("warm_start_cny") is not None:
         table.add_row("warm start", f"{cny(report['warm_start_cny'])} CNY (heuristic design)")
+    if report.get("feasibility_cost_cny") is not None:
+        table.add_row("linear optimum", f"{cny(report['linear_objective_cny'])} CNY (round 1, before the AC check)")
+        table.add_row("cost of AC feasibility", f"{cny(report['feasibility_cost_cny'])} CNY ({report['feasibility_cost_pct']:.2f} %) "
+                                                f"in {report['ac_rounds']} round(s)")
     if ac:
         table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} "
                                           f"(limit {ac['voltage_limit_pu']:.4f} pu; linear {ac['worst_voltage_pu_linear']:.4f} pu)")

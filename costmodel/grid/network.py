@@ -56,6 +56,7 @@ class Network:
 class GridLimits:
     voltage_deviation_limit_pct: float
     power_factor: float
+    loading_limit_pct: float          # of a conductor's or new transformer's rating: the planning limit
     references: dict[str, str]
 
 
@@ -379,11 +380,13 @@ def ruleset_catalogue(ruleset_id: str) -> str:
 
 
 def load_grid_limits(ruleset_id: str, when: dt.date | None = None) -> GridLimits:
-    """grid.voltage_deviation_limit and conversion.power_factor of a rule set at a date (default: its latest values)."""
+    """grid.voltage_deviation_limit, conversion.power_factor and grid.planning_loading_limit of a rule set at a date
+    (default: its latest values)."""
     ruleset = load_ruleset(ruleset_id)
     values, references = {}, {}
-    for path in ("grid.voltage_deviation_limit", "conversion.power_factor"):
+    for path in ("grid.voltage_deviation_limit", "conversion.power_factor", "grid.planning_loading_limit"):
         parameter = ruleset.parameter(path)
         values[path] = float(parameter.at(when or parameter.dates[-1]))
         references[path] = parameter.reference.cite()
-    return GridLimits(values["grid.voltage_deviation_limit"], values["conversion.power_factor"], references)
+    return GridLimits(values["grid.voltage_deviation_limit"], values["conversion.power_factor"],
+                      values["grid.planning_loading_limit"], references)

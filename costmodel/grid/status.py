@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 NETWORK_GAP = 0.005  # default relative gap for a network folder (`optimize DIR --gap`)
 STEINER_GAP = 0.0  # a Steiner instance (.gr) is solved to proven optimality by default
+AC_ROUNDS = 5  # round limit of solve, AC check and tightening (`optimize --ac-rounds`; the 12 x 12 park passes in 2)
 _EPSILON = 1e-9
 
 OPTIMAL, FEASIBLE = "optimal", "feasible"

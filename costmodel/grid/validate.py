@@ -60,11 +60,19 @@ def validate_design(design: Design, network: Network) -> dict:
     lines = pd.DataFrame({"corridor_id": net.line["name"].to_numpy(), "loading_pct_ac": net.res_line["loading_percent"].to_numpy()})
     lines = lines.merge(design.corridors[["corridor_id", "std_type", "loading_pct"]].rename(columns={"loading_pct": "loading_pct_linear"}),
                         on="corridor_id")
+    # a new transformer's load is what its secondary's ext_grid supplies, losses included
+    supplied_kva = np.hypot(net.res_ext_grid["p_mw"], net.res_ext_grid["q_mvar"]).to_numpy() * 1000
+    at_site = pd.Series(supplied_kva, index=net.ext_grid["name"].to_numpy())
+    transformers = design.transformers.assign(loading_pct_ac=lambda t: at_site.reindex(t["node_id"]).to_numpy() / t["rating_kva"] * 100)
+    transformers = transformers.rename(columns={"loading_pct": "loading_pct_linear"})[
+        ["corridor_id", "node_id", "std_type", "loading_pct_ac", "loading_pct_linear"]]
+    lines = pd.concat([lines, transformers.drop(columns="node_id")], ignore_index=True)
+    loading_limit = design.report["loading_limit_pct"]
     low = buses[buses["vm_pu_ac"] < 1 - limit / 100 - 1e-9]
-    hot = lines[lines["loading_pct_ac"] > 100 + 1e-9]
+    hot = lines[lines["loading_pct_ac"] > loading_limit + 1e-9]
     violations = [f"node {r.node_id}: AC voltage {r.vm_pu_ac:.4f} pu below the limit {1 - limit / 100:.4f} pu "
                   f"(linear estimate {r.voltage_pu_linear:.4f} pu)" for r in low.itertuples()]
-    violations += [f"corridor {r.corridor_id} ({r.std_type}): AC loading {r.loading_pct_ac:.1f}% above 100% "
+    violations += [f"corridor {r.corridor_id} ({r.std_type}): AC loading {r.loading_pct_ac:.1f}% above {loading_limit:g}% "
                    f"(linear estimate {r.loading_pct_linear:.1f}%)" for r in hot.itertuples()]
     summary = {
         "worst_voltage_pu_ac": float(buses["vm_pu_ac"].min()),
@@ -74,6 +82,7 @@ def validate_design(design: Design, network: Network) -> dict:
         "max_loading_pct_linear": float(lines["loading_pct_linear"].max()),
         "max_loading_corridor": str(lines.loc[lines["loading_pct_ac"].idxmax(), "corridor_id"]),
         "voltage_limit_pu": 1 - limit / 100,
+        "loading_limit_pct": loading_limit,
         "losses_kw": float(np.sum(net.res_line["pl_mw"].to_numpy()) * 1000),
         "violations": len(violations),
     }

@@ -8,7 +8,8 @@ after the other here, or one Dask task each (costmodel.scenarios.cluster), where
 own process: a solver that crashes or hangs takes no worker with it.
 
 Output: one row per park (RESULT_COLUMNS): status, objective, bound, gap, seconds, the quote totals of its
-customers under the rule set (who pays for the extension), and the diagnosis of an infeasible park.
+customers under the rule set (who pays for the extension), the AC check (status, rounds, the linear optimum before it)
+and the diagnosis of an infeasible park.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import pandas as pd
 
 from costmodel import files
 from costmodel.errors import CostmodelError, InputError
+from costmodel.grid.status import AC_ROUNDS
 from costmodel.paths import EXAMPLES_DIR
 
 PARK_FILES = ("nodes.csv", "corridors.csv", "customers.csv", "applications.csv")
 RESULT_COLUMNS = ["park", "status", "objective_cny", "bound_cny", "gap", "seconds", "customers", "customer_cny", "grid_cny",
-                  "total_cny", "diagnosis"]
+                  "total_cny", "ac_status", "ac_rounds", "linear_objective_cny", "diagnosis"]
 CABLES = "YJV22-8.7/15-3x120;YJV22-8.7/15-3x240;YJV22-8.7/15-3x400"
 SPARE_KVA = (8000, 7500, 7500, 7000, 6500)  # five feeder bays, 36.5 MVA for 32 MVA of plots (benchmarks/park_grid.py)
 # The applications of a generated park: the shipped example park's first application, with each plot's id and demand.
@@ -103,15 +105,17 @@ def write_parks(out: Path, parks: int, seed: int, sizes: Sequence[int] = (4, 5, 
 
 # ------------------------------------------------------------------------------------------- one park
 
-def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_gap: float) -> dict:
+def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_gap: float, ac_rounds: int = AC_ROUNDS) -> dict:
     """One park optimised and its customers quoted under the rule set: a RESULT_COLUMNS row.
 
     The optimiser's public steps as `costmodel optimize` takes them (grid.cli_network.optimize_network), without
-    the AC check and the map: they are not in the row, and the AC check's pandapower alone takes seconds to import
-    in every park's process."""
+    the map: with `ac_rounds` > 0, rounds of solve, AC check and tightening until the design passes its AC check
+    (`radial.ac_feasible`; pandapower is preloaded with the optimiser, see PRELOADED); 0: the linear model's design,
+    not AC-checked."""
     from costmodel.grid.components import design_to_components
     from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
     from costmodel.grid.radial import extract, optimise, prepare
+    from costmodel.grid.radial.ac_feasible import optimise_ac_feasible
     from costmodel.grid.status import stdout_to_stderr
     from costmodel.params import load_ruleset
     from costmodel.quote import quote_frame
@@ -127,7 +131,10 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
     network = load_network(folder, ruleset_catalogue(ruleset_id))
     instance = prepare(network, load_customers(folder / "customers.csv", network), load_grid_limits(ruleset_id, when))
     with stdout_to_stderr():  # the solver's log never reaches stdout, which carries the row
-        design = extract(instance, optimise(instance, time_limit_s, mip_gap))
+        if ac_rounds > 0:
+            design, _ = optimise_ac_feasible(instance, network, time_limit_s, mip_gap, ac_rounds)
+        else:
+            design = extract(instance, optimise(instance, time_limit_s, mip_gap))
     report = design.report
     components = design_to_components(design)
     totals = {"customer_cny": None, "grid_cny": None, "total_cny": None}
@@ -136,7 +143,9 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
         totals = {key: float(quoted[key].sum()) for key in totals}
     return {"park": folder.name, "status": report["status"], "objective_cny": report.get("objective_cny"),
             "bound_cny": report.get("bound_cny"), "gap": report.get("gap"), "seconds": report.get("seconds"),
-            "customers": len(portfolio.frame), **totals, "diagnosis": "; ".join(report.get("diagnosis") or [])}
+            "customers": len(portfolio.frame), **totals, "ac_status": report.get("ac_status", "not_checked"),
+            "ac_rounds": report.get("ac_rounds", 0), "linear_objective_cny": report.get("linear_objective_cny"),
+            "diagnosis": "; ".join(report.get("diagnosis") or [])}
 
 
 def _failed(folder: Path, status: str, seconds: float, diagnosis: str) -> dict:
@@ -147,16 +156,17 @@ def _failed(folder: Path, status: str, seconds: float, diagnosis: str) -> dict:
 # A park's process is forked from a server that has imported the optimiser once (multiprocessing's forkserver, a
 # process of its own without threads, so a fork is safe): a park starts in milliseconds, not the seconds that Python,
 # Pyomo and HiGHS take to import, which on small parks was half the batch's time.
-PRELOADED = ["costmodel.scenarios.parks", "costmodel.grid.radial", "pyomo.environ", "highspy"]
+PRELOADED = ["costmodel.scenarios.parks", "costmodel.grid.radial", "costmodel.grid.radial.ac_feasible", "costmodel.grid.validate",
+             "pyomo.environ", "highspy", "pandapower"]
 
 
-def _park_process(connection, folder: str, ruleset_id: str, time_limit_s: float, mip_gap: float) -> None:
+def _park_process(connection, folder: str, ruleset_id: str, time_limit_s: float, mip_gap: float, ac_rounds: int) -> None:
     """In the park's own process: its row, or the error's message, sent back through `connection`."""
     from costmodel.grid.status import stdout_to_stderr
 
     try:
         with stdout_to_stderr():  # HiGHS writes to file descriptor 1: the batch's output is the parent's
-            row = optimise_park(folder, ruleset_id, time_limit_s, mip_gap)
+            row = optimise_park(folder, ruleset_id, time_limit_s, mip_gap, ac_rounds)
     except CostmodelError as error:
         row = _failed(Path(folder), "error", 0.0, str(error))
     except Exception as error:  # noqa: BLE001 - any fault is this park's row, never the batch's end
@@ -165,7 +175,8 @@ def _park_process(connection, folder: str, ruleset_id: str, time_limit_s: float,
     connection.close()
 
 
-def optimise_park_in_process(folder: str, ruleset_id: str, time_limit_s: float, mip_gap: float, grace_s: float) -> dict:
+def optimise_park_in_process(folder: str, ruleset_id: str, time_limit_s: float, mip_gap: float, grace_s: float,
+                             ac_rounds: int = AC_ROUNDS) -> dict:
     """optimise_park in a process of its own, killed after time_limit_s + grace_s: a RESULT_COLUMNS row whatever
     happens (status `killed` past the limit, `error` with the message when the park fails or its process dies)."""
     import multiprocessing
@@ -173,11 +184,11 @@ def optimise_park_in_process(folder: str, ruleset_id: str, time_limit_s: float, 
     folder = Path(folder)
     started = time.perf_counter()
     if multiprocessing.current_process().daemon:  # a worker that may not have children of its own: a new interpreter
-        return _park_in_interpreter(folder, ruleset_id, time_limit_s, mip_gap, grace_s, started)
+        return _park_in_interpreter(folder, ruleset_id, time_limit_s, mip_gap, ac_rounds, grace_s, started)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOADED)
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_park_process, args=(send, str(folder), ruleset_id, time_limit_s, mip_gap), daemon=True)
+    process = context.Process(target=_park_process, args=(send, str(folder), ruleset_id, time_limit_s, mip_gap, ac_rounds), daemon=True)
     process.start()
     send.close()
     row = None
@@ -199,12 +210,14 @@ def optimise_park_in_process(folder: str, ruleset_id: str, time_limit_s: float, 
                    f"still running {time_limit_s + grace_s:g} s after it started (time limit {time_limit_s:g} s + grace {grace_s:g} s)")
 
 
-def _park_in_interpreter(folder: Path, ruleset_id: str, time_limit_s: float, mip_gap: float, grace_s: float, started: float) -> dict:
+def _park_in_interpreter(folder: Path, ruleset_id: str, time_limit_s: float, mip_gap: float, ac_rounds: int, grace_s: float,
+                         started: float) -> dict:
     """The park in a new Python (`python -m costmodel.scenarios.parks`), for a daemonic Dask worker (an existing
     cluster's, unless its workers are started with DASK_DISTRIBUTED__WORKER__DAEMON=False)."""
     import subprocess
 
-    command = [sys.executable, "-m", "costmodel.scenarios.parks", str(folder), ruleset_id, repr(time_limit_s), repr(mip_gap)]
+    command = [sys.executable, "-m", "costmodel.scenarios.parks", str(folder), ruleset_id, repr(time_limit_s), repr(mip_gap),
+               str(ac_rounds)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=time_limit_s + grace_s)
     except subprocess.TimeoutExpired:
@@ -228,10 +241,10 @@ def park_folders(folder: Path) -> list[Path]:
 
 
 def optimise_parks(parks: Sequence[Path], ruleset_id: str, time_limit_s: float, mip_gap: float, grace_s: float,
-                   client=None, progress: Callable[[int, int, dict], None] | None = None) -> pd.DataFrame:
+                   client=None, progress: Callable[[int, int, dict], None] | None = None, ac_rounds: int = AC_ROUNDS) -> pd.DataFrame:
     """Every park in its own process: one after the other, or as Dask tasks through `client`. One row per park,
     in the order of `parks`."""
-    calls = [(str(park), ruleset_id, time_limit_s, mip_gap, grace_s) for park in parks]
+    calls = [(str(park), ruleset_id, time_limit_s, mip_gap, grace_s, ac_rounds) for park in parks]
     if client is None:
         rows: Iterator[dict] = (optimise_park_in_process(*call) for call in calls)
     else:
@@ -247,15 +260,15 @@ def optimise_parks(parks: Sequence[Path], ruleset_id: str, time_limit_s: float, 
         if progress:
             progress(len(found), len(calls), row)
     order = {park.name: i for i, park in enumerate(parks)}
-    table = pd.DataFrame(found, columns=RESULT_COLUMNS).astype({"customers": "Int64"})  # unknown where a park failed
+    table = pd.DataFrame(found, columns=RESULT_COLUMNS).astype({"customers": "Int64", "ac_rounds": "Int64"})  # unknown where a park failed
     return table.iloc[np.argsort(table["park"].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def main(argv: list[str]) -> None:
-    """`python -m costmodel.scenarios.parks FOLDER RULESET TIME_LIMIT GAP`: one park, its row as JSON on stdout."""
-    folder, ruleset_id, time_limit_s, mip_gap = argv
+    """`python -m costmodel.scenarios.parks FOLDER RULESET TIME_LIMIT GAP AC_ROUNDS`: one park, its row as JSON on stdout."""
+    folder, ruleset_id, time_limit_s, mip_gap, ac_rounds = argv
     try:
-        row = optimise_park(folder, ruleset_id, float(time_limit_s), float(mip_gap))
+        row = optimise_park(folder, ruleset_id, float(time_limit_s), float(mip_gap), int(ac_rounds))
     except CostmodelError as error:
         row = _failed(Path(folder), "error", 0.0, str(error))
     print(json.dumps(row, default=float))

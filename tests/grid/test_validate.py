@@ -65,4 +65,13 @@ def test_a_new_transformer_is_a_source_and_a_load(transformer_case):
     buses = result["buses"].set_index("node_id")
     assert buses.loc["C1", "vm_pu_ac"] == pytest.approx(1 - lv_drop / 100, abs=0.002)
     assert buses.loc["X", "vm_pu_ac"] == pytest.approx(1.0)
-    assert result["violations"] == []
+    # the transformer's AC load is its secondary's supply, losses of the LV cable included: 144 A on 50 m of
+    # 4x120 (0.153 + j0.077 ohm/km) adds 3 I^2 Z = 0.48 kW + 0.24 kvar to 90 kW + 43.6 kvar: 100.54 kVA
+    amps = 100 / (math.sqrt(3) * 0.4)
+    loss_kw, loss_kvar = 3 * amps ** 2 * 0.153 * 0.05 / 1000, 3 * amps ** 2 * 0.077 * 0.05 / 1000
+    expected = math.hypot(90 + loss_kw, 100 * math.sqrt(0.19) + loss_kvar)
+    transformer = result["lines"].set_index("corridor_id").loc["X:transformer"]
+    assert transformer["loading_pct_linear"] == pytest.approx(100)
+    assert transformer["loading_pct_ac"] == pytest.approx(expected, abs=0.05)      # 100 kVA rating
+    assert result["violations"] == [f"corridor X:transformer (S13-M-100/10): AC loading {expected:.1f}% above 100% "
+                                    "(linear estimate 100.0%)"]

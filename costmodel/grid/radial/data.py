@@ -55,6 +55,9 @@ def prepare(network: Network, customers: pd.DataFrame, limits: GridLimits) -> In
     corridors, removed = _prune(options, demand > 0, is_source, len(node_ids))
     options = options[options["corridor_id"].isin(corridors)]
 
+    # plan to the rating times the planning loading limit; `rating_kva` keeps the rating for the loadings shown
+    options["rating_kva"] = options["capacity_kva"]
+    options["capacity_kva"] = options["rating_kva"] * limits.loading_limit_pct / 100.0
     sin_phi = math.sqrt(1.0 - limits.power_factor ** 2)
     options["drop_pct_per_kva"] = (options["length_km"] * (options["r_ohm_per_km"] * limits.power_factor
                                                           + options["x_ohm_per_km"] * sin_phi)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import replace
 
-from costmodel.grid.network import GridLimits
 from costmodel.grid.radial.data import CAPACITY_TOL_KVA, VOLTAGE_TOL_PCT, Instance, adjacency, evaluate
 from costmodel.grid.radial.solver import solve
 
@@ -100,7 +100,7 @@ def diagnose_jointly(inst: Instance) -> list[str]:
     spare = inst.spare_kva.sum()
     if total > spare + CAPACITY_TOL_KVA:
         return [f"the customers together need {total:.0f} kVA but all sources together have {spare:.0f} kVA spare capacity"]
-    relaxed = Instance(**{**inst.__dict__, "limits": GridLimits(1e9, inst.limits.power_factor, inst.limits.references)})
+    relaxed = replace(inst, limits=replace(inst.limits, voltage_deviation_limit_pct=math.inf))
     capacity_only = solve(relaxed, time_limit_s=30, mip_gap=1.0, voltage_rows="lazy", warm_start=False)
     names = ", ".join(f"{r.application_id} (node {r.node_id}, {r.demand_kva:g} kVA)" for r in inst.customers.itertuples())
     if capacity_only.status == "infeasible":

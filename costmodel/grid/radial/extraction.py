@@ -43,6 +43,7 @@ def extract(inst: Instance, result: SolveResult) -> Design:
               "voltage_rows": result.voltage_rows, "warm_start_cny": result.warm_start_cny,
               "diagnosis": result.diagnosis, "removed": inst.removed, "solver": f"HiGHS {_highs_version()} via Pyomo appsi",
               "voltage_limit_pct": inst.limits.voltage_deviation_limit_pct, "power_factor": inst.limits.power_factor,
+              "loading_limit_pct": inst.limits.loading_limit_pct,
               "references": inst.limits.references}
     chosen = result.chosen or []
     tree = evaluate(inst, chosen)
@@ -53,8 +54,8 @@ def extract(inst: Instance, result: SolveResult) -> Design:
     transformers = pd.DataFrame({
         "corridor_id": new_transformers["corridor_id"].to_numpy(), "node_id": ids[new_transformers["head"].to_numpy()],
         "hv_node": ids[new_transformers["tail"].to_numpy()], "std_type": new_transformers["std_type"].to_numpy(),
-        "rating_kva": new_transformers["capacity_kva"].to_numpy(), "flow_kva": new_transformers["flow_kva"].to_numpy(),
-        "loading_pct": (new_transformers["flow_kva"] / new_transformers["capacity_kva"] * 100).to_numpy(),
+        "rating_kva": new_transformers["rating_kva"].to_numpy(), "flow_kva": new_transformers["flow_kva"].to_numpy(),
+        "loading_pct": (new_transformers["flow_kva"] / new_transformers["rating_kva"] * 100).to_numpy(),
         "cost_cny": new_transformers["cost_cny"].to_numpy(), "change": "new"}, columns=TRANSFORMER_COLUMNS)
     opt = picked[picked["element"] == "line"]
     change = np.where(opt["status"] == "candidate", "new", np.where(opt["installed"], "existing", "reinforced"))
@@ -65,7 +66,7 @@ def extract(inst: Instance, result: SolveResult) -> Design:
         "to_node": ids[opt["head"].to_numpy()], "std_type": opt["std_type"].to_numpy(),
         "status": opt["status"].to_numpy(), "change": change, "length_km": opt["length_km"].to_numpy(),
         "cost_multiplier": multiplier.loc[opt["corridor_id"]].to_numpy(),
-        "cost_cny": opt["cost_cny"].to_numpy(), "flow_kva": flows, "capacity_kva": opt["capacity_kva"].to_numpy()})
+        "cost_cny": opt["cost_cny"].to_numpy(), "flow_kva": flows, "capacity_kva": opt["rating_kva"].to_numpy()})
     corridors["loading_pct"] = corridors["flow_kva"] / corridors["capacity_kva"] * 100
     used = np.flatnonzero(tree.supplied_by >= 0)
     nodes = pd.DataFrame({"node_id": ids[used], "kind": inst.network.nodes["kind"].to_numpy()[used],

@@ -123,11 +123,12 @@ class SolveResult:
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
           formulation: str = "plain", voltage_rows: str = "lazy", warm_start: bool = True,
           threads: int | None = None, log_file: str = "", on_progress: Callable[[dict], None] | None = None,
-          cut_rounds: int = 0) -> SolveResult:
+          cut_rounds: int = 0, start_design: list[int] | None = None) -> SolveResult:
     """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together).
 
     `on_progress`, if given, is called with {seconds, incumbent_cny, bound_cny, gap} (None where unknown) after
     the warm start and during each MIP solve, at most every PROGRESS_EVERY_S seconds (see `_ProgressFeed`).
+    `start_design` (arc-options), if feasible and cheaper than the greedy warm start, is the MIP start instead.
     """
     start = time.perf_counter()
     log: list[dict] = []
@@ -135,6 +136,9 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         return SolveResult("optimal", 0.0, 0.0, 0.0, 0.0, [], 0, 0, None, [], log)
     incumbent = greedy_design(inst) if warm_start else None
     incumbent_cost = evaluate(inst, incumbent).cost_cny if incumbent is not None else None
+    given = evaluate(inst, start_design) if start_design is not None else None
+    if given is not None and given.feasible and (incumbent_cost is None or given.cost_cny < incumbent_cost):
+        incumbent, incumbent_cost = given.chosen, given.cost_cny
     warm_cost = incumbent_cost
     log.append({"step": "warm_start", "seconds": time.perf_counter() - start, "objective_cny": incumbent_cost})
     feed = _ProgressFeed(on_progress, start)

@@ -42,7 +42,7 @@ def test_capacity_forces_larger_conductor():
 
 def test_voltage_drop_forces_the_other_feeder():
     network, customers = voltage_case()
-    loose = GridLimits(20.0, 0.9, {})
+    loose = GridLimits(20.0, 0.9, 100.0, {})
     assert list(optimise(network, customers, loose).corridors["corridor_id"]) == ["OH"]
     design = optimise(network, customers)
     assert list(design.corridors["corridor_id"]) == ["UG"]

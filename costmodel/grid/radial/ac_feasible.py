@@ -1,0 +1,165 @@
+"""Designs that pass their own AC check: solve the linear model, run the AC power flow, tighten what it showed,
+solve again.
+
+The linear model leaves out losses and the rise of current as voltage sags, so a cable the linear model fills
+close to its rating is overloaded in AC. Each round runs the AC check of the design; the next round plans every
+corridor and new transformer to its rating x the planning loading limit / the ratio by which its AC loading will
+exceed the linear one (`current_ratios`: measured on the design's own, estimated from the AC voltages and the
+measured losses elsewhere, so that a corridor the next design newly fills is not the next violation). Where a
+node's AC voltage breaks the band, the drop per kVA of the corridors on its path grows by the AC / linear drop
+ratio. Capacities and drops only ever tighten. The design just checked, re-sized to the tightened capacities, is
+the next round's MIP start; once the time limit is spent, a round only checks that re-sized design. The loop stops
+when the AC check passes, when a tightened model has no design (the diagnosis names the blocking limit), or at the
+round limit, each with its own status.
+
+The bound reported is the first round's: a lower bound of the linear model, whose flows leave out the losses; it
+is not proven a bound of the AC problem, and the report says so (`bound_basis`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from costmodel.grid.network import Network
+from costmodel.grid.radial import Design, Instance, SolveResult, extract, optimise
+from costmodel.grid.radial.data import CAPACITY_TOL_KVA, path_to_root, tree_parent
+from costmodel.grid.radial.warm_start import repair_voltage, size_conductors
+from costmodel.grid.status import NETWORK_GAP, status_of, summary
+
+BOUND_BASIS = "linear model (round 1): leaves out losses, so not proven a bound of the AC problem"
+
+
+def current_ratios(inst: Instance, validation: dict) -> pd.Series:
+    """Per arc-option: how far its AC loading will exceed the linear one, as the AC check of a design showed.
+
+    A corridor or new transformer of the design: its own AC / linear loading. Any other: the rise of current as
+    the voltage sags, 1 / the AC voltage at its head (at its tail, else the lowest voltage of the design, where the
+    head is not in the design; 1 at a new transformer's secondary), times 1 + the largest loss share measured on
+    the design's corridors (AC / linear loading x the voltage at the corridor's head, less 1). The current is
+    highest at a corridor's receiving end, so its loading follows that end's voltage."""
+    opt = inst.options
+    lines = validation["lines"]
+    measured = lines[lines["loading_pct_linear"] > 0]
+    ratio = pd.Series((measured["loading_pct_ac"] / measured["loading_pct_linear"]).to_numpy(), index=measured["corridor_id"])
+    voltage = validation["buses"].set_index("node_id")["vm_pu_ac"]
+    ids = np.array(inst.node_ids)
+    head_v = pd.Series(ids[opt["head"].to_numpy()], index=opt.index).map(voltage)
+    tail_v = pd.Series(ids[opt["tail"].to_numpy()], index=opt.index).map(voltage)
+    sag = head_v.fillna(tail_v).fillna(voltage.min()).where(~opt["restarts_voltage"], 1.0)
+    built = opt.loc[opt["corridor_id"].isin(ratio.index)]
+    loss_share = max(float((built["corridor_id"].map(ratio) * head_v[built.index]).max() - 1), 0.0) if len(built) else 0.0
+    return opt["corridor_id"].map(ratio).fillna((1 + loss_share) / sag).clip(lower=1.0)
+
+
+def tighten(inst: Instance, chosen: list[int], validation: dict) -> tuple[Instance, dict]:
+    """The instance with the capacities and drops the AC check of design `chosen` showed (see the module's text).
+
+    Returns the tightened instance and {corridors, nodes}: how many corridors had their capacity lowered and how
+    many violated nodes had the drops on their path raised."""
+    opt = inst.options
+    planned = opt["rating_kva"] * inst.limits.loading_limit_pct / 100.0 / current_ratios(inst, validation)
+    lowered = planned < opt["capacity_kva"] - CAPACITY_TOL_KVA
+    capacity = opt["capacity_kva"].where(~lowered, planned)
+
+    drop_factor = pd.Series(1.0, index=opt.index)
+    band_pu = 1 - inst.limits.voltage_deviation_limit_pct / 100
+    buses = validation["buses"]
+    low = buses[buses["vm_pu_ac"] < band_pu - 1e-9]
+    parent, tail_of = tree_parent(inst, chosen), opt["tail"].to_numpy()
+    index = {node_id: i for i, node_id in enumerate(inst.node_ids)}
+    for row in low.itertuples():
+        path, _ = path_to_root(parent, tail_of, index[row.node_id])
+        ratio_v = (1 - row.vm_pu_ac) / max(1 - row.voltage_pu_linear, 1e-12)
+        on_path = opt["corridor_id"].isin(opt.loc[path, "corridor_id"])
+        drop_factor[on_path] = np.maximum(drop_factor[on_path], ratio_v)
+    options = opt.assign(capacity_kva=capacity, drop_pct_per_kva=opt["drop_pct_per_kva"] * drop_factor)
+    return replace(inst, options=options), {"corridors": int(opt.loc[lowered, "corridor_id"].nunique()), "nodes": len(low)}
+
+
+def resized_start(inst: Instance, chosen: list[int]) -> list[int] | None:
+    """The design re-sized to the tightened capacities and repaired for the raised drops, if it can be."""
+    per_arc = inst.options.sort_values("cost_cny").groupby("arc", sort=False).apply(lambda g: list(g.index), include_groups=False).to_dict()
+    sized = size_conductors(inst, chosen, per_arc)
+    return None if sized is None else repair_voltage(inst, sized)
+
+
+def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float = 60.0, mip_gap: float = 0.005,
+                         max_rounds: int = 5, **solve_options) -> tuple[Design, dict]:
+    """The cheapest design found that passes its AC check within `max_rounds` rounds and `time_limit_s` in all.
+
+    Returns (design, validation). The design's report gains ac_status (passed | round_limit | no_design |
+    not_checked), ac_rounds, ac_log (one row per round), linear_objective_cny (round 1), feasibility_cost_cny and
+    _pct (the final cost over round 1's), and bound_basis. With no AC-feasible design, the status is infeasible
+    (a tightened model has none: its diagnosis) or no_solution (round or time limit), the design is empty and the
+    diagnosis names the violations of the last design checked."""
+    from costmodel.grid.validate import validate_design
+
+    began = time.perf_counter()
+    log: list[dict] = []
+    first: SolveResult | None = None
+    start_design = None
+    for number in range(1, max_rounds + 1):
+        remaining = time_limit_s - (time.perf_counter() - began)
+        if number > 1 and remaining <= 0:
+            if start_design is None:
+                break
+            solve_options = solve_options | {"warm_start": False}   # out of time: check the re-sized design only
+        result = optimise(inst, max(remaining, 0.0), mip_gap, start_design=start_design, **solve_options)
+        first = first or result
+        design = extract(inst, result)
+        if result.chosen is None:
+            log.append(_round_row(number, result, None, {}))
+            if number == 1:   # the linear model itself has no design: its own status and diagnosis
+                return _reported(design, first, log, "not_checked"), {"summary": {}, "violations": []}
+            return _no_design(inst, first, log, "infeasible" if result.status == "infeasible" else "no_solution",
+                              [f"no AC-feasible design: with the capacities and drops the AC check of round {number - 1} "
+                               f"showed, {text}" for text in result.diagnosis] or
+                              [f"no AC-feasible design found within the time limit of {time_limit_s:g} s"]), {"summary": {}, "violations": []}
+        validation = validate_design(design, network)
+        if not validation["violations"]:
+            log.append(_round_row(number, result, validation, {}))
+            return _reported(design, first, log, "passed"), validation
+        inst, tightened = tighten(inst, result.chosen, validation)
+        log.append(_round_row(number, result, validation, tightened))
+        start_design = resized_start(inst, result.chosen)
+    stopped = "round limit" if len(log) == max_rounds else "time limit"
+    return _no_design(inst, first, log, "no_solution",
+                      [f"no AC-feasible design within the {stopped} ({len(log)} rounds, {time_limit_s:g} s); the last design "
+                       f"checked ({design.report['objective_cny']:,.0f} CNY) breaks: {'; '.join(validation['violations'])}"],
+                      "round_limit"), validation
+
+
+def _round_row(number: int, result: SolveResult, validation: dict | None, tightened: dict) -> dict:
+    ac = (validation or {}).get("summary", {})
+    return {"round": number, "status": result.status, "objective_cny": result.objective_cny, "bound_cny": result.bound_cny,
+            "seconds": round(result.seconds, 2), "ac_violations": len((validation or {}).get("violations", [])),
+            "max_loading_pct_ac": ac.get("max_loading_pct_ac"), "worst_voltage_pu_ac": ac.get("worst_voltage_pu_ac"),
+            "tightened_corridors": tightened.get("corridors", 0), "tightened_nodes": tightened.get("nodes", 0)}
+
+
+def _reported(design: Design, first: SolveResult, log: list[dict], ac_status: str) -> Design:
+    """The report of the design returned: its cost against round 1's, its gap against round 1's (linear) bound."""
+    report = design.report
+    cost, linear = report["objective_cny"], first.objective_cny
+    report.update(seconds=sum(row["seconds"] for row in log), ac_status=ac_status, ac_rounds=len(log), ac_log=log,
+                  linear_objective_cny=linear, bound_cny=first.bound_cny, bound_basis=BOUND_BASIS,
+                  warm_start_cny=first.warm_start_cny)
+    if cost is not None and linear is not None:
+        gap = None if first.bound_cny is None else max(0.0, (cost - first.bound_cny) / max(abs(cost), 1e-9))
+        status = status_of(gap, NETWORK_GAP) if report["status"] in ("optimal", "feasible") else report["status"]
+        checked = {"passed": f"AC check passed in round {len(log)}"}.get(ac_status, "AC check not run")
+        report.update(status=status, summary=f"{summary(status, gap)} (against the linear model's bound); {checked}",
+                      gap=gap, feasibility_cost_cny=cost - linear,
+                      feasibility_cost_pct=(cost - linear) / linear * 100 if linear else 0.0)
+    return design
+
+
+def _no_design(inst: Instance, first: SolveResult, log: list[dict], status: str, diagnosis: list[str],
+               ac_status: str = "no_design") -> Design:
+    """An empty design whose report says why no AC-feasible one was found."""
+    empty = SolveResult(status, None, first.bound_cny, None, 0.0, None, len(log), 0, first.warm_start_cny, diagnosis, [])
+    return _reported(extract(inst, empty), first, log, ac_status)
