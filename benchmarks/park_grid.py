@@ -7,6 +7,8 @@ feeder bays with spare capacity, 10 kV voltage-drop limit of the rule set) and s
   tree            ours + connectivity rows;  multicommodity  ours with one commodity per plot
   cuts            ours + per-customer cut rows separated on the LP before the MIP (CUT_ROUNDS rounds)
   progress        ours with the progress callback of `optimize` (what the live display costs)
+  ac              ours in rounds until the design passes its AC check (radial.ac_feasible, what `optimize` does),
+                  against ours alone (linear only, then its AC check): rounds, violations, the cost of feasibility
 in the same run, reporting status, objective, bound, gap and seconds, and the ratios.
 
     .venv/bin/python benchmarks/park_grid.py                 # 12x12, 60 s each
@@ -25,8 +27,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from costmodel.grid.radial import prepare, solve  # noqa: E402
 from costmodel.grid.network import load_grid_limits, network_from_frames  # noqa: E402
+from costmodel.grid.radial import extract, prepare, solve  # noqa: E402
+from costmodel.grid.radial.ac_feasible import optimise_ac_feasible  # noqa: E402
+from costmodel.grid.validate import validate_design  # noqa: E402
 from costmodel.scenarios.parks import park_grid  # noqa: E402
 
 CUT_ROUNDS = 20
@@ -51,11 +55,20 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
     }
     out = []
     for name in methods:
-        r = solve(inst, time_limit_s, mip_gap, **settings[name])
-        row = {"method": name, "n": n, "nodes": len(network.nodes), "corridors": len(network.corridors),
-               "customers": len(customers), "status": r.status, "objective_cny": r.objective_cny,
-               "bound_cny": r.bound_cny, "gap": r.gap, "seconds": round(r.seconds, 1), "rounds": r.iterations,
-               "voltage_rows": r.voltage_rows, "warm_start_cny": r.warm_start_cny}
+        row = {"method": name, "n": n, "nodes": len(network.nodes), "corridors": len(network.corridors), "customers": len(customers)}
+        if name == "ac":
+            design, validation = optimise_ac_feasible(inst, network, time_limit_s, mip_gap)
+            report = design.report
+            row |= {key: report.get(key) for key in ("status", "objective_cny", "bound_cny", "gap", "seconds", "ac_status",
+                                                      "ac_rounds", "linear_objective_cny", "feasibility_cost_cny", "feasibility_cost_pct")}
+            row["ac_violations"] = len(validation["violations"])
+        else:
+            r = solve(inst, time_limit_s, mip_gap, **settings[name])
+            row |= {"status": r.status, "objective_cny": r.objective_cny, "bound_cny": r.bound_cny, "gap": r.gap,
+                    "seconds": round(r.seconds, 1), "rounds": r.iterations, "voltage_rows": r.voltage_rows,
+                    "warm_start_cny": r.warm_start_cny}
+            if name == "ours" and "ac" in methods and r.chosen is not None:   # the linear design's own AC check
+                row["ac_violations"] = len(validate_design(extract(inst, r), network)["violations"])
         print(json.dumps(row), flush=True)
         out.append(row)
     return out
@@ -81,6 +94,12 @@ def main() -> None:
         return
     rows = run(args.n, args.time_limit, args.mip_gap, args.ruleset, args.methods.split(","))
     by = {r["method"]: r for r in rows}
+    if "ours" in by and "ac" in by:
+        a, b = by["ours"], by["ac"]
+        print(json.dumps({"seconds_ratio_ac_over_linear": round(b["seconds"] / max(a["seconds"], 1e-9), 2),
+                          "ac_violations_linear": a.get("ac_violations"), "ac_violations_ac": b["ac_violations"],
+                          "ac_rounds": b["ac_rounds"], "feasibility_cost_cny": b["feasibility_cost_cny"],
+                          "feasibility_cost_pct": b["feasibility_cost_pct"]}))
     if "ours" in by and "baseline" in by:
         a, b = by["ours"], by["baseline"]
         print(json.dumps({"seconds_ratio_baseline_over_ours": round(b["seconds"] / max(a["seconds"], 1e-9), 2),

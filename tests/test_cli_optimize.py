@@ -109,3 +109,25 @@ def test_network_import_gr_writes_a_network_directory(tmp_path):
     corridors = pd.read_csv(tmp_path / "net" / "corridors.csv")
     assert len(corridors) == 381 and (corridors["status"] == "candidate").all()
     assert len(pd.read_csv(tmp_path / "net" / "customers.csv")) == 10               # 11 terminals, one the source
+
+
+def test_the_12_by_12_park_passes_its_own_ac_check_through_the_cli(tmp_path):
+    from costmodel.scenarios.parks import park_grid
+
+    # the park of benchmarks/park_grid.py: its linear optimum fills 3x120 cables to 99 %, 101.8 % in AC
+    nodes, corridors = park_grid(12)
+    nodes.to_csv(tmp_path / "nodes.csv", index=False)
+    corridors.to_csv(tmp_path / "corridors.csv", index=False)
+    plots = nodes[nodes["kind"] == "customer"]
+    pd.DataFrame({"application_id": plots["id"], "node_id": plots["id"]}).to_csv(tmp_path / "customers.csv", index=False)
+    result = run("optimize", str(tmp_path), "--ruleset", "national-1996", "--time-limit", "40", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    report, rounds = out["report"], out["report"]["ac_rounds"]
+    assert out["violations"] == [] and out["validation"]["violations"] == 0
+    assert out["validation"]["max_loading_pct_ac"] <= 100 and out["validation"]["worst_voltage_pu_ac"] >= 0.93
+    assert report["ac_status"] == "passed" and f"AC check passed in round {rounds}" in report["summary"]
+    first = report["ac_log"][0]
+    assert first["ac_violations"] > 0 and first["max_loading_pct_ac"] > 100      # the linear optimum fails its AC check
+    assert report["objective_cny"] == pytest.approx(report["linear_objective_cny"] + report["feasibility_cost_cny"])
+    assert report["feasibility_cost_cny"] > 0

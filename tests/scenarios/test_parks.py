@@ -57,11 +57,13 @@ def test_parks_on_a_cluster_match_serial_runs_and_the_infeasible_one_says_why(pa
                                   when=dt.date(2019, 10, 8))["report"]  # the applications' date (examples/park)
         assert row.status == serial["status"], row.park
         assert (pd.isna(row.objective_cny) and serial.get("objective_cny") is None) or row.objective_cny == serial["objective_cny"]
+        assert row.ac_status == serial.get("ac_status") and row.ac_rounds == serial.get("ac_rounds"), row.park
     starved = table.set_index("park").loc["park-004"]
     assert starved["status"] == "infeasible" and pd.isna(starved["objective_cny"])
     assert "cannot be supplied" in starved["diagnosis"] and f"({INFEASIBLE_SPARE_KVA} kVA)" in starved["diagnosis"]
     others = table[table["park"] != "park-004"]
     assert set(others["status"]) <= {"optimal", "feasible"} and others["objective_cny"].notna().all()
+    assert set(others["ac_status"]) == {"passed"} and starved["ac_status"] == "not_checked"
     # the extension is quoted: who pays adds up to the total of its lines
     assert (others["customer_cny"] + others["grid_cny"] == others["total_cny"]).all() and (others["total_cny"] > 0).all()
 
