@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -56,6 +57,7 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
     out = []
     for name in methods:
         row = {"method": name, "n": n, "nodes": len(network.nodes), "corridors": len(network.corridors), "customers": len(customers)}
+        started = time.perf_counter()   # wall clock of the whole call, AC checks included
         if name == "ac":
             design, validation = optimise_ac_feasible(inst, network, time_limit_s, mip_gap)
             report = design.report
@@ -69,6 +71,7 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
                     "warm_start_cny": r.warm_start_cny}
             if name == "ours" and "ac" in methods and r.chosen is not None:   # the linear design's own AC check
                 row["ac_violations"] = len(validate_design(extract(inst, r), network)["violations"])
+        row["wall_seconds"] = round(time.perf_counter() - started, 2)
         print(json.dumps(row), flush=True)
         out.append(row)
     return out
@@ -94,9 +97,9 @@ def main() -> None:
         return
     rows = run(args.n, args.time_limit, args.mip_gap, args.ruleset, args.methods.split(","))
     by = {r["method"]: r for r in rows}
-    if "ours" in by and "ac" in by:
-        a, b = by["ours"], by["ac"]
-        print(json.dumps({"seconds_ratio_ac_over_linear": round(b["seconds"] / max(a["seconds"], 1e-9), 2),
+    linear, ac = [r for r in rows if r["method"] == "ours"], [r for r in rows if r["method"] == "ac"]
+    for a, b in zip(linear, ac):   # each pair in the order run
+        print(json.dumps({"wall_seconds_ratio_ac_over_linear_with_its_check": round(b["wall_seconds"] / max(a["wall_seconds"], 1e-9), 2),
                           "ac_violations_linear": a.get("ac_violations"), "ac_violations_ac": b["ac_violations"],
                           "ac_rounds": b["ac_rounds"], "feasibility_cost_cny": b["feasibility_cost_cny"],
                           "feasibility_cost_pct": b["feasibility_cost_pct"]}))

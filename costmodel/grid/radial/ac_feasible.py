@@ -8,7 +8,8 @@ exceed the linear one (`current_ratios`: measured on the design's own, estimated
 measured losses elsewhere, so that a corridor the next design newly fills is not the next violation). Where a
 node's AC voltage breaks the band, the drop per kVA of the corridors on its path grows by the AC / linear drop
 ratio. Capacities and drops only ever tighten. The design just checked, re-sized to the tightened capacities, is
-the next round's MIP start; once the time limit is spent, a round only checks that re-sized design. The loop stops
+the next round's MIP start; a tightening round gets half of round 1's time (TIGHTENING_TIME_SHARE), and once the
+time limit is spent, a round only checks that re-sized design. The loop stops
 when the AC check passes, when a tightened model has no design (the diagnosis names the blocking limit), or at the
 round limit, each with its own status.
 
@@ -30,6 +31,11 @@ from costmodel.grid.radial.data import CAPACITY_TOL_KVA, path_to_root, tree_pare
 from costmodel.grid.radial.warm_start import repair_voltage, size_conductors
 from costmodel.grid.status import NETWORK_GAP, status_of, summary
 
+# A tightening round solves a model like round 1's from a start that is already AC-feasible or nearly so; on the
+# 12 x 12 park HiGHS found nothing better than that start in 180 s (docs/performance.md), so a tightening round
+# gets half of round 1's time (at least a few seconds, for a small network's round 1 of milliseconds).
+TIGHTENING_TIME_SHARE = 0.5
+TIGHTENING_FLOOR_S = 5.0
 BOUND_BASIS = "linear model (round 1): leaves out losses, so not proven a bound of the AC problem"
 
 
@@ -104,30 +110,33 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
     start_design = None
     for number in range(1, max_rounds + 1):
         remaining = time_limit_s - (time.perf_counter() - began)
-        if number > 1 and remaining <= 0:
-            if start_design is None:
-                break
-            solve_options = solve_options | {"warm_start": False}   # out of time: check the re-sized design only
-        result = optimise(inst, max(remaining, 0.0), mip_gap, start_design=start_design, **solve_options)
+        if number > 1:   # a tightening round: a share of round 1's time, at least a floor, within the time limit
+            remaining = min(remaining, max(TIGHTENING_TIME_SHARE * first.seconds, TIGHTENING_FLOOR_S))
+        if number > 1 and remaining <= 0 and start_design is None:
+            break
+        # the re-sized design is the start of a tightening round: the greedy one costs time and was dearer on the
+        # 12 x 12 park (13.85 against 13.64 M CNY); out of time, the round checks the re-sized design only
+        options = solve_options | ({"warm_start": False} if start_design is not None else {})
+        result = optimise(inst, max(remaining, 0.0), mip_gap, start_design=start_design, **options)
         first = first or result
         design = extract(inst, result)
         if result.chosen is None:
             log.append(_round_row(number, result, None, {}))
             if number == 1:   # the linear model itself has no design: its own status and diagnosis
-                return _reported(design, first, log, "not_checked"), {"summary": {}, "violations": []}
-            return _no_design(inst, first, log, "infeasible" if result.status == "infeasible" else "no_solution",
+                return _reported(design, first, log, "not_checked", began), {"summary": {}, "violations": []}
+            return _no_design(inst, first, log, began, "infeasible" if result.status == "infeasible" else "no_solution",
                               [f"no AC-feasible design: with the capacities and drops the AC check of round {number - 1} "
                                f"showed, {text}" for text in result.diagnosis] or
                               [f"no AC-feasible design found within the time limit of {time_limit_s:g} s"]), {"summary": {}, "violations": []}
         validation = validate_design(design, network)
         if not validation["violations"]:
             log.append(_round_row(number, result, validation, {}))
-            return _reported(design, first, log, "passed"), validation
+            return _reported(design, first, log, "passed", began), validation
         inst, tightened = tighten(inst, result.chosen, validation)
         log.append(_round_row(number, result, validation, tightened))
         start_design = resized_start(inst, result.chosen)
     stopped = "round limit" if len(log) == max_rounds else "time limit"
-    return _no_design(inst, first, log, "no_solution",
+    return _no_design(inst, first, log, began, "no_solution",
                       [f"no AC-feasible design within the {stopped} ({len(log)} rounds, {time_limit_s:g} s); the last design "
                        f"checked ({design.report['objective_cny']:,.0f} CNY) breaks: {'; '.join(validation['violations'])}"],
                       "round_limit"), validation
@@ -141,11 +150,11 @@ def _round_row(number: int, result: SolveResult, validation: dict | None, tighte
             "tightened_corridors": tightened.get("corridors", 0), "tightened_nodes": tightened.get("nodes", 0)}
 
 
-def _reported(design: Design, first: SolveResult, log: list[dict], ac_status: str) -> Design:
+def _reported(design: Design, first: SolveResult, log: list[dict], ac_status: str, began: float) -> Design:
     """The report of the design returned: its cost against round 1's, its gap against round 1's (linear) bound."""
     report = design.report
     cost, linear = report["objective_cny"], first.objective_cny
-    report.update(seconds=sum(row["seconds"] for row in log), ac_status=ac_status, ac_rounds=len(log), ac_log=log,
+    report.update(seconds=time.perf_counter() - began, ac_status=ac_status, ac_rounds=len(log), ac_log=log,
                   linear_objective_cny=linear, bound_cny=first.bound_cny, bound_basis=BOUND_BASIS,
                   warm_start_cny=first.warm_start_cny)
     if cost is not None and linear is not None:
@@ -158,8 +167,8 @@ def _reported(design: Design, first: SolveResult, log: list[dict], ac_status: st
     return design
 
 
-def _no_design(inst: Instance, first: SolveResult, log: list[dict], status: str, diagnosis: list[str],
+def _no_design(inst: Instance, first: SolveResult, log: list[dict], began: float, status: str, diagnosis: list[str],
                ac_status: str = "no_design") -> Design:
     """An empty design whose report says why no AC-feasible one was found."""
     empty = SolveResult(status, None, first.bound_cny, None, 0.0, None, len(log), 0, first.warm_start_cny, diagnosis, [])
-    return _reported(extract(inst, empty), first, log, ac_status)
+    return _reported(extract(inst, empty), first, log, ac_status, began)
