@@ -118,15 +118,17 @@ def print_report(console: Console, name: str, result: dict) -> None:
     table.add_column()
     table.add_row("status", report["summary"] + (f" (stopped: {report['stopped'].replace('_', ' ')})" if report.get("stopped") else ""))
     table.add_row("cost", f"{cny(report.get('objective_cny'))} CNY")
-    table.add_row("lower bound", f"{cny(report.get('bound_cny'))} CNY")
+    table.add_row("lower bound", f"{cny(report.get('bound_cny'))} CNY" + (" (the linear model's)" if report.get("bound_basis") else ""))
     table.add_row("gap", percent(report.get("gap")))
     table.add_row("time", f"{report.get('seconds', 0):.1f} s")
     if report.get("warm_start_cny") is not None:
         table.add_row("warm start", f"{cny(report['warm_start_cny'])} CNY (heuristic design)")
-    if report.get("feasibility_cost_cny") is not None:
+    if report.get("ac_rounds"):
+        table.add_row("AC rounds", f"{report['ac_rounds']} ({report['ac_status'].replace('_', ' ')})")
+    if report.get("linear_objective_cny") is not None:
         table.add_row("linear optimum", f"{cny(report['linear_objective_cny'])} CNY (round 1, before the AC check)")
-        table.add_row("cost of AC feasibility", f"{cny(report['feasibility_cost_cny'])} CNY ({report['feasibility_cost_pct']:.2f} %) "
-                                                f"in {report['ac_rounds']} round(s)")
+    if report.get("feasibility_cost_cny") is not None:
+        table.add_row("cost of AC feasibility", f"{cny(report['feasibility_cost_cny'])} CNY ({report['feasibility_cost_pct']:.2f} %)")
     if ac:
         table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} "
                                           f"(limit {ac['voltage_limit_pu']:.4f} pu; linear {ac['worst_voltage_pu_linear']:.4f} pu)")
