@@ -70,6 +70,14 @@ def test_params_shows_value_unit_date_and_source():
     assert "160千伏安" in cap["source"]
 
 
+def test_params_shows_the_planning_loading_limit_the_optimiser_plans_to():
+    result = run("params", "shandong-2019", "--format", "json")
+    limit = {row["path"]: row for row in json.loads(result.stdout)}["grid.planning_loading_limit"]
+    # plan to the rating itself: no margin was found in a national text, so the value is the library's, marked so
+    assert (limit["value"], limit["unit"], limit["since"], limit["defined_in"]) == (100, "percent", "1996-10-08", "national-1996")
+    assert "costmodel" in limit["source"] and "unverified" in limit["source"]
+
+
 def test_params_cites_each_value_by_its_own_reference():
     result = run("params", "national-2020", "--format", "json")
     red_line = [row for row in json.loads(result.stdout) if row["path"] == "red_line_extension.urban_building_red_line"]

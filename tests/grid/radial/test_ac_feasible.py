@@ -104,3 +104,21 @@ def test_a_design_where_no_limit_binds_keeps_its_optimum_exactly():
     assert design.report["objective_cny"] == pytest.approx(420_000) and design.report["ac_rounds"] == 1
     assert design.report["feasibility_cost_cny"] == 0 and design.report["status"] == "optimal"
     assert validation["violations"] == []
+
+
+def test_a_planning_loading_limit_below_the_rating_is_planned_to_and_checked(tariffs_copy):
+    from costmodel.params.ruleset import _clear_caches
+
+    limit = tariffs_copy / "rulesets" / "national-1996" / "parameters" / "grid" / "planning_loading_limit.yaml"
+    limit.write_text(limit.read_text().replace("1996-10-08: 100", "1996-10-08: 90"))
+    _clear_caches()
+    # 3,400 kVA over 1 km: 91.3 % of the 3x70's 3,723.9 kVA, above a 90 % planning limit, so the 3x120 (502,500 CNY)
+    network, customers = build([("F", "feeder_point", 8000, 0), ("C", "customer", 0, 3400)],
+                               [("L1", "F", "C", 1.0, f"{CABLE70};{CABLE120}")], [("app", "C", 3400)])
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    assert inst.limits.loading_limit_pct == 90
+    design, validation = optimise_ac_feasible(inst, network, 20, 1e-6)
+    assert design.corridors["std_type"].tolist() == [CABLE120] and design.report["objective_cny"] == pytest.approx(502_500)
+    # loadings are shown against the rating, the check against the planning limit
+    assert design.corridors["loading_pct"].iloc[0] == pytest.approx(3400 / (math.sqrt(3) * 10 * 290) * 100)
+    assert validation["summary"]["loading_limit_pct"] == 90 and validation["violations"] == []
