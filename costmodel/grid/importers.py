@@ -17,6 +17,7 @@ weight x (cable price per km x km_per_weight); the first terminal is the source,
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import networkx as nx
@@ -27,8 +28,8 @@ from scipy.spatial import Delaunay, cKDTree
 
 from costmodel import files
 from costmodel.errors import InputError
-from costmodel.grid.network import (CORRIDOR_COLUMNS, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NETWORK_META, NODE_COLUMNS, NODE_OPTIONAL,
-                                    Network, customers_from_nodes, load_conductors, network_from_frames)
+from costmodel.grid.network import (CORRIDOR_COLUMNS, CORRIDOR_OPTIONAL, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NETWORK_META, NODE_COLUMNS,
+                                    NODE_OPTIONAL, Network, customers_from_nodes, load_conductors, network_from_frames)
 from costmodel.grid.stp import read_gr
 from costmodel.params.parameter import parameters_in_force
 from costmodel.paths import tariffs_dir
@@ -105,7 +106,10 @@ def from_pandapower(net, catalogue=DEFAULT_CATALOGUE, crs: str | None = None) ->
     corridors = pd.DataFrame({
         "id": "l" + lines.index.astype(str), "from_node": "b" + lines["from_bus"].astype(str).to_numpy(),
         "to_node": "b" + lines["to_bus"].astype(str).to_numpy(), "length_km": lines["length_km"].round(4).to_numpy(),
-        "allowed_std_types": installed, "cost_multiplier": 1.0, "status": "existing"})
+        "allowed_std_types": installed, "cost_multiplier": 1.0, "status": "existing",
+        # the net's own power flow on the line, as kVA at nominal voltage: the new customers get what it leaves
+        "existing_load_kva": (math.sqrt(3) * net.bus.loc[lines["from_bus"], "vn_kv"].to_numpy()
+                              * net.res_line.loc[lines.index, "i_ka"].to_numpy() * 1000).round(1)})
     return nodes.reset_index(drop=True), corridors, crs
 
 
@@ -359,7 +363,7 @@ def write_network(network: Network, directory: str | Path) -> Path:
     files.write_csv(nodes, folder / "nodes.csv")
     corridors = network.corridors.reset_index()
     corridors["allowed_std_types"] = corridors["allowed_std_types"].map(";".join)
-    files.write_csv(corridors[list(CORRIDOR_COLUMNS)], folder / "corridors.csv")
+    files.write_csv(corridors[list(CORRIDOR_COLUMNS + CORRIDOR_OPTIONAL)], folder / "corridors.csv")
     files.write_csv(customers_from_nodes(network), folder / "customers.csv")
     if network.crs:
         files.write_text(folder / NETWORK_META, json.dumps({"crs": network.crs, "source": network.source}, indent=2) + "\n")

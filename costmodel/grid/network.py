@@ -3,7 +3,9 @@
 Everything is validated on load; errors name the file, the line, the column, the value and what
 is allowed. A node of kind candidate_transformer is a site where a new transformer may go: its
 hv_node column names the higher-voltage node its primary connects to, and the catalogue's
-transformer sizes of that voltage become its options (network_options). Line numbers count the header as line 1, as an editor shows them.
+transformer sizes of that voltage become its options (network_options). An existing corridor may carry a load
+already (optional column existing_load_kva, an imported net's own power flow): its options offer what that load
+leaves of their rating. Line numbers count the header as line 1, as an editor shows them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ NODE_COLUMNS = ("id", "x_m", "y_m", "kind", "voltage_kv")
 NODE_OPTIONAL = ("spare_capacity_kva", "demand_kva", "hv_node")
 TRANSFORMER_FAMILY = "transformer"
 CORRIDOR_COLUMNS = ("id", "from_node", "to_node", "length_km", "allowed_std_types", "cost_multiplier", "status")
+CORRIDOR_OPTIONAL = ("existing_load_kva",)   # what an existing corridor carries already (an imported net's power flow)
 CUSTOMER_COLUMNS = ("application_id", "node_id")
 NETWORK_META = "network.json"   # optional: {"crs": ..., "source": ...} of an imported network
 
@@ -215,6 +218,12 @@ def validate_corridors(raw: pd.DataFrame, nodes: pd.DataFrame, conductors: pd.Da
     corridors["length_km"] = _numeric(raw, file, "length_km", minimum=0)
     corridors["cost_multiplier"] = _numeric(raw, file, "cost_multiplier", minimum=0, default=1.0, strict=True)
     corridors["status"] = _choice(raw, file, "status", CORRIDOR_STATUS)
+    corridors["existing_load_kva"] = _numeric(raw, file, "existing_load_kva", minimum=0, default=0.0)
+    loaded_candidate = (corridors["existing_load_kva"] > 0) & (corridors["status"] != "existing")
+    if loaded_candidate.any():
+        raise InputError(f"{_where(file, raw, loaded_candidate, 'existing_load_kva')}: value "
+                         f"{corridors['existing_load_kva'][loaded_candidate].iloc[0]:g} on a {corridors['status'][loaded_candidate].iloc[0]} "
+                         "corridor; allowed: a load on existing corridors only (0 or empty elsewhere)")
 
     lists = raw["allowed_std_types"].astype(str).str.split(";").map(lambda items: [s.strip() for s in items if s.strip()])
     known = set(conductors.index)
@@ -253,7 +262,10 @@ def conductor_options(corridors: pd.DataFrame, conductors: pd.DataFrame) -> pd.D
     long["status"] = corridor["status"].to_numpy()
     long["cost_cny"] = np.where(long["installed"], 0.0,
                                 conductor["unit_cost_cny"].to_numpy() * long["length_km"] * corridor["cost_multiplier"].to_numpy())
-    long["capacity_kva"] = math.sqrt(3) * long["voltage_kv"] * conductor["ampacity_a"].to_numpy()
+    # what the existing load leaves, whichever conductor carries it (the installed one or its replacement); taken as
+    # adding to the new flow, whatever its direction
+    rating_kva = math.sqrt(3) * long["voltage_kv"] * conductor["ampacity_a"].to_numpy()
+    long["capacity_kva"] = np.maximum(rating_kva - corridor["existing_load_kva"].to_numpy(), 0.0)
     for column in ("ampacity_a", "r_ohm_per_km", "x_ohm_per_km", "c_nf_per_km"):
         long[column] = conductor[column].to_numpy()
     long["element"] = "line"

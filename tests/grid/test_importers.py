@@ -37,6 +37,14 @@ def test_mv_oberrhein_imports_as_existing_network(oberrhein):
     assert len(corridors) == int((net.line["in_service"]).sum())
     network = network_from_frames(nodes, corridors)                   # validates as a network
     assert len(network.nodes) == len(nodes)
+    # each line keeps the load the net's own power flow puts on it: the new customers get what is left
+    line = net.line.index[net.line["in_service"]][0]
+    carried = math.sqrt(3) * 20 * net.res_line.at[line, "i_ka"] * 1000
+    assert carried > 0 and corridors.set_index("id").at[f"l{line}", "existing_load_kva"] == pytest.approx(carried, abs=0.05)
+    options = network.options[network.options["corridor_id"] == f"l{line}"]
+    std_type = corridors.set_index("id").at[f"l{line}", "allowed_std_types"]
+    rating = math.sqrt(3) * 20 * network.options.loc[options.index, "ampacity_a"].iloc[0]
+    assert options.loc[options["std_type"] == std_type, "capacity_kva"].iloc[0] == pytest.approx(rating - round(carried, 1))
     # longitude 7.8 E, latitude 48.4 N: projected to the WGS84 UTM zone 32N (6-12 E)
     assert crs == "EPSG:32632"
 

@@ -130,3 +130,13 @@ def test_the_optimiser_prices_with_the_rule_sets_catalogue(tariffs_copy, tmp_pat
     result = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=20, mip_gap=1e-6)
     # 1 km of 3x70 at 2 x 420,000 CNY/km: the utility's price, not the shipped catalogue's
     assert result["report"]["objective_cny"] == pytest.approx(840_000)
+
+
+def test_an_existing_load_on_a_candidate_corridor_is_refused():
+    nodes = pd.DataFrame([{"id": "F", "x_m": 0, "y_m": 0, "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": 5000},
+                          {"id": "C", "x_m": 1, "y_m": 0, "kind": "customer", "voltage_kv": 10, "demand_kva": 100}])
+    corridors = pd.DataFrame([{"id": "L1", "from_node": "F", "to_node": "C", "length_km": 1, "allowed_std_types": "YJV22-8.7/15-3x70",
+                               "cost_multiplier": 1, "status": "candidate", "existing_load_kva": 250}])
+    with pytest.raises(InputError, match=r"line 2 \(id 'L1'\), column existing_load_kva: value 250 on a candidate corridor; "
+                                         r"allowed: a load on existing corridors only"):
+        network_from_frames(nodes, corridors)

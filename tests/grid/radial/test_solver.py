@@ -170,3 +170,21 @@ def test_cut_rounds_keep_the_optimum():
     # F-J-C (2 km) beats F-C (3 km) at the 70 mm² cable's 420,000 CNY/km
     assert plain.objective_cny == with_cuts.objective_cny == pytest.approx(2 * 420_000)
     assert with_cuts.bound_cny <= with_cuts.objective_cny + 1e-6
+
+
+def test_an_existing_cable_s_own_load_leaves_the_new_customer_too_little():
+    from costmodel.grid.network import network_from_frames
+
+    # F - existing 3x70 (1 km, 3,723.9 kVA) - C: free for 1,000 kVA new, unless it carries 3,000 kVA already;
+    # then only its reinforcement to 3x240 (680,000 CNY/km, 7,447.8 kVA, less the 3,000) carries both
+    def case(existing_load_kva):
+        network, customers = build([("F", "feeder_point", 9000, 0), ("C", "customer", 0, 1000)],
+                                   [("E", "F", "C", 1.0, f"{CABLE70};{CABLE240}", "existing")], [("app", "C", 1000)])
+        corridors = network.corridors.reset_index().assign(existing_load_kva=existing_load_kva)
+        corridors["allowed_std_types"] = corridors["allowed_std_types"].map(";".join)
+        return network_from_frames(network.nodes.reset_index(), corridors), customers
+
+    assert optimise(*case(0)).report["objective_cny"] == 0
+    loaded = optimise(*case(3000))
+    assert loaded.report["objective_cny"] == pytest.approx(680_000)
+    assert loaded.corridors["std_type"].tolist() == [CABLE240] and loaded.corridors["change"].tolist() == ["reinforced"]
