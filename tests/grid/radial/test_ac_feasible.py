@@ -42,7 +42,7 @@ def test_a_cable_the_linear_model_fills_to_99_percent_is_replaced_by_the_second_
     assert report["feasibility_cost_pct"] == pytest.approx(165_000 / 840_000 * 100)
     # the bound is round 1's, the linear model's, and the report says so
     assert report["bound_cny"] == pytest.approx(840_000) and "linear model" in report["bound_basis"]
-    assert "AC check passed in round 2" in report["summary"]
+    assert report["ac_summary"] == "AC check passed in round 2"
 
 
 def test_tightening_plans_the_corridor_to_its_rating_over_the_measured_ratio():
@@ -80,6 +80,7 @@ def test_no_ac_feasible_design_says_so_and_names_the_limit():
     design, _ = optimise_ac_feasible(inst, network, 20, 1e-6)
     report = design.report
     assert report["status"] == "infeasible" and report["ac_status"] == "no_design" and design.corridors.empty
+    assert report["ac_summary"] == "no AC-feasible design (round 2)"
     text = report["diagnosis"][0]
     assert text.startswith("no AC-feasible design: with the capacities and drops the AC check of round 1 showed")
     assert "app" in text and "cannot be supplied under the capacity limits" in text and CABLE70 in text
@@ -91,6 +92,7 @@ def test_the_round_limit_has_its_own_status():
     design, validation = optimise_ac_feasible(inst, network, 20, 1e-6, max_rounds=1)
     report = design.report
     assert report["status"] == "no_solution" and report["ac_status"] == "round_limit" and design.corridors.empty
+    assert report["ac_summary"] == "no AC-feasible design after 1 round(s)"
     assert "within the round limit (1 rounds" in report["diagnosis"][0] and "corridor A" in report["diagnosis"][0]
     assert validation["violations"][0].startswith("corridor A (YJV22-8.7/15-3x70): AC loading")
 
