@@ -28,7 +28,7 @@ import pandas as pd
 from costmodel.grid.network import Network
 from costmodel.grid.radial import Design, Instance, SolveResult, extract, optimise
 from costmodel.grid.radial.data import CAPACITY_TOL_KVA, path_to_root, tree_parent
-from costmodel.grid.radial.warm_start import repair_voltage, size_conductors
+from costmodel.grid.radial.warm_start import resize
 from costmodel.grid.status import NETWORK_GAP, status_of, summary
 
 # A tightening round solves a model like round 1's from a start that is already AC-feasible or nearly so; on the
@@ -86,13 +86,6 @@ def tighten(inst: Instance, chosen: list[int], validation: dict) -> tuple[Instan
     return replace(inst, options=options), {"corridors": int(opt.loc[lowered, "corridor_id"].nunique()), "nodes": len(low)}
 
 
-def resized_start(inst: Instance, chosen: list[int]) -> list[int] | None:
-    """The design re-sized to the tightened capacities and repaired for the raised drops, if it can be."""
-    per_arc = inst.options.sort_values("cost_cny").groupby("arc", sort=False).apply(lambda g: list(g.index), include_groups=False).to_dict()
-    sized = size_conductors(inst, chosen, per_arc)
-    return None if sized is None else repair_voltage(inst, sized)
-
-
 def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float = 60.0, mip_gap: float = 0.005,
                          max_rounds: int = 5, **solve_options) -> tuple[Design, dict]:
     """The cheapest design found that passes its AC check within `max_rounds` rounds and `time_limit_s` in all.
@@ -134,7 +127,7 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
             return _reported(design, first, log, "passed", began), validation
         inst, tightened = tighten(inst, result.chosen, validation)
         log.append(_round_row(number, result, validation, tightened))
-        start_design = resized_start(inst, result.chosen)
+        start_design = resize(inst, result.chosen)
     stopped = "round limit" if len(log) == max_rounds else "time limit"
     return _no_design(inst, first, log, began, "no_solution",
                       [f"no AC-feasible design within the {stopped} ({len(log)} rounds, {time_limit_s:g} s); the last design "

@@ -71,6 +71,15 @@ def size_conductors(inst: Instance, chosen: list[int], per_arc: dict) -> list[in
     return sized
 
 
+def resize(inst: Instance, chosen: list[int]) -> list[int] | None:
+    """The same routes re-sized: each arc's cheapest conductor that carries its flow, upgraded where a drop breaks
+    the limit; None if some arc cannot carry its flow. Cheaper where a time-limited solve left a conductor larger
+    than it needs; feasible again where the AC loop tightened the capacities."""
+    _, per_arc = adjacency(inst)
+    sized = size_conductors(inst, chosen, per_arc)
+    return None if sized is None else repair_voltage(inst, sized)
+
+
 def regret_assignment(inst: Instance) -> tuple[list[int], dict[int, int]] | None:
     """Customer nodes in assignment order and the source each is assigned to, within spare capacity.
 

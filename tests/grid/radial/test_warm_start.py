@@ -64,3 +64,24 @@ def test_the_regret_assignment_saves_the_feeder_a_customer_needs():
     assert sorted(inst.options.loc[chosen, "corridor_id"]) == ["F1A", "F2B"]
     assert evaluate(inst, greedy_design(inst, tries=0)).cost_cny == pytest.approx(210_000)
     assert optimise(network, customers).report["objective_cny"] == pytest.approx(210_000)
+
+
+def test_resize_gives_each_arc_the_cheapest_conductor_that_carries_its_flow():
+    from costmodel.grid.radial.warm_start import resize
+    from tests.grid.radial.cases import CABLE240
+
+    def inst_with(demand_kva):
+        network, customers = build([("F", "feeder_point", 9000, 0), ("C", "customer", 0, demand_kva)],
+                                   [("L1", "F", "C", 1.0, f"{CABLE70};{CABLE240}")], [("app", "C", demand_kva)])
+        inst = prepare(network, customers, load_grid_limits("national-1996"))
+        opt = inst.options
+        large = int(opt.index[(opt["std_type"] == CABLE240) & (opt["head"] == inst.node_ids.index("C"))][0])
+        return inst, large
+
+    # 1,000 kVA on the 3x240 (680,000 CNY): the 3x70 (3,723.9 kVA, 420,000 CNY) carries it
+    inst, large = inst_with(1000)
+    resized = resize(inst, [large])
+    assert inst.options.loc[resized, "std_type"].tolist() == [CABLE70] and evaluate(inst, resized).cost_cny == pytest.approx(420_000)
+    # 5,000 kVA: only the 3x240 carries it, so it stays
+    inst, large = inst_with(5000)
+    assert resize(inst, [large]) == [large]
