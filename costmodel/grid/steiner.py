@@ -105,10 +105,33 @@ class SteinerModel:
         return room - 1 + 1e-6 if self.integral_weights else room - 1e-9
 
     def to_original(self, tree: np.ndarray) -> list[int]:
-        orig = list(self.work.fixed_edges)
+        """Original edge ids of a reduced tree, each once (NTDk's edges share original edges).
+
+        Should the shared edges close a cycle, the minimum spanning forest of the expansion is kept:
+        it joins the same nodes and costs no more (Kruskal, a loop over the tree's few edges).
+        """
+        orig = set(self.work.fixed_edges)
         for e in tree.tolist():
-            orig.extend(self.work.edges[int(self.edge_keys[e])][3])
-        return sorted(orig)
+            orig.update(self.work.edges[int(self.edge_keys[e])][3])
+        edges = np.array(sorted(orig), dtype=np.int64)
+        frame = self.problem.edges.iloc[edges]
+        ends = np.unique(np.r_[frame["from_node"].to_numpy(), frame["to_node"].to_numpy()])
+        u, v = np.searchsorted(ends, frame["from_node"].to_numpy()), np.searchsorted(ends, frame["to_node"].to_numpy())
+        parent = list(range(len(ends)))  # Kruskal: keeps every edge of an expansion that is a tree
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        kept = []
+        for i in np.argsort(frame["weight"].to_numpy(dtype=float), kind="stable").tolist():
+            ra, rb = find(int(u[i])), find(int(v[i]))
+            if ra != rb:
+                parent[ra] = rb
+                kept.append(int(edges[i]))
+        return sorted(kept)
 
 
 @dataclass
@@ -667,9 +690,15 @@ def solve(sm: SteinerModel, time_limit_s: float = 60.0, mip_gap: float = 0.0) ->
                 lb = max(lb, min(fc + float(res.best_objective_bound), best["cost"]))
             if res.best_feasible_objective is None:
                 break
-            on = np.flatnonzero(loop.values() > 0.5)
+            point = loop.values()
+            on = np.flatnonzero(point > 0.5)
             cuts = _component_cuts(sm, on)
             if cuts:
+                # repair the disconnected integer point into a tree: instance040's MIP points came within
+                # 0.05 % of the optimum while the incumbent stayed at the LP phase's
+                guided_heuristic(point)
+                if closed():
+                    break
                 loop.add_cuts(cuts)
                 continue
             offer(heur.prune(g, np.unique(on // 2), sm.terminals))
