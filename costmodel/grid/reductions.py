@@ -294,8 +294,11 @@ def non_terminal_degree_test(g: WorkGraph, max_degree: int = NTD_MAX_DEGREE, fai
             reach = _bottleneck_search(g, a, x, set(nbrs[i + 1:]), limit, NTD_SEARCH_NODES)
             for b in nbrs[i + 1:]:
                 s[a, b] = s[b, a] = reach.get(b, np.inf)
-        if all(_mst_weight(subset, s) <= sum(star[y][2] for y in subset)
-               for k in range(3, len(nbrs) + 1) for subset in combinations(nbrs, k)):
+            if all(s[a, b] == np.inf for b in nbrs if b != a):
+                break  # a joins no other neighbour: no spanning tree over all of them (most failures end here)
+        if len(s) == len(nbrs) * (len(nbrs) - 1) and all(
+                _mst_weight(subset, s) <= sum(star[y][2] for y in subset)
+                for k in range(3, len(nbrs) + 1) for subset in combinations(nbrs, k)):
             g.delete_node(x)
             for a, b in combinations(nbrs, 2):
                 g.add_edge(a, b, star[a][2] + star[b][2], star[a][3] + star[b][3])
