@@ -164,6 +164,10 @@ def test_separate_returns_the_back_cut_then_the_nested_one():
     assert [c.tolist() for c in separate(sm, half_path, max_per_terminal=5)] == [[2, 6], [0, 4]]
     assert [c.tolist() for c in separate(sm, half_path, max_per_terminal=1)] == [[2, 6]]
     assert separate(sm, np.array([1.0, 0, 1, 0, 0, 0, 0, 0]), max_per_terminal=5) == []
+    # a whole unit over root -> b -> terminal, with the violated half path beside it: no cut
+    assert separate(sm, np.array([0.5, 0, 0.5, 0, 1, 0, 1, 0]), max_per_terminal=5) == []
+    # past its deadline the search returns what it has: here nothing
+    assert separate(sm, half_path, max_per_terminal=5, deadline=0.0) == []
 
 
 def test_inexact_interior_point_still_gives_a_valid_bound():
