@@ -56,6 +56,7 @@ class WorkGraph:
     fixed_edges: list[int] = field(default_factory=list)
     fixed_cost: float = 0.0
     removed: Counter = field(default_factory=Counter)
+    ntd_failed: dict = field(default_factory=dict)  # node -> its edge keys when NTDk last failed on it
     _next_key: int = 0
 
     @classmethod
@@ -263,7 +264,7 @@ def nearest_vertex_test(g: WorkGraph) -> int:
     return done
 
 
-def non_terminal_degree_test(g: WorkGraph, max_degree: int = NTD_MAX_DEGREE, failed: dict | None = None) -> int:
+def non_terminal_degree_test(g: WorkGraph, max_degree: int = NTD_MAX_DEGREE) -> int:
     """NTDk (Duin 1993, "bottleneck degree" test): pseudo-eliminate a non-terminal x of degree 3..k.
 
     If for every set S of at least three of x's neighbours the minimum spanning tree of S under the
@@ -273,13 +274,13 @@ def non_terminal_degree_test(g: WorkGraph, max_degree: int = NTD_MAX_DEGREE, fai
     c(x, a) + c(x, b) standing for both original paths. Two such edges share original edges; a tree
     using both costs more than x's star, so the optimum never does, and ``to_original`` deduplicates.
 
-    s is bounded from above (which keeps the test exact) by ``_bottleneck_search``. ``failed`` (node ->
-    its edge keys when it last failed), kept by the caller between rounds, skips a node whose own edges
-    have not changed since: skipping a test is always safe, and retesting all of them every round was
-    most of the test's time (instance056: 0.64 of 0.78 s). Returns how many nodes went.
+    s is bounded from above (which keeps the test exact) by ``_bottleneck_search``. A node whose own edges
+    have not changed since it last failed (``g.ntd_failed``) is skipped: skipping a test is always safe, and
+    retesting all of them in every round of every ``reduce`` was most of the test's time (instance056: 0.64
+    of 0.78 s). Returns how many nodes went.
     """
     done = 0
-    failed = {} if failed is None else failed
+    failed = g.ntd_failed
     for x in [x for x in g.adj if x not in g.terminals and 3 <= len(g.adj[x]) <= max_degree]:
         if x not in g.adj or not 3 <= len(g.adj[x]) <= max_degree or len(g.terminals) <= 1:
             continue
@@ -351,7 +352,6 @@ def _mst_weight(nodes: tuple, dist: dict) -> float:
 
 def reduce(g: WorkGraph, max_rounds: int = 20) -> WorkGraph:
     """Apply all tests until a round changes nothing; counts are in ``g.removed``."""
-    ntd_failed: dict = {}
     for _ in range(max_rounds):
         before = (len(g.adj), len(g.edges))
         degree_tests(g)
@@ -362,7 +362,7 @@ def reduce(g: WorkGraph, max_rounds: int = 20) -> WorkGraph:
         if len(g.terminals) <= 1:
             break
         nearest_vertex_test(g)
-        non_terminal_degree_test(g, failed=ntd_failed)
+        non_terminal_degree_test(g)
         if (len(g.adj), len(g.edges)) == before:
             break
     if len(g.terminals) <= 1:
