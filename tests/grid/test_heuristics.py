@@ -38,6 +38,12 @@ def test_key_path_exchange_replaces_an_expensive_path():
     assert better.tolist() == [2]
 
 
+def test_improve_stops_at_its_deadline():
+    # the exchange above, with a deadline already past: the given tree comes back untouched
+    g = make(3, [(0, 2, 5), (2, 1, 5), (0, 1, 3)])
+    assert improve(g, np.array([0, 1]), np.array([0, 1]), deadline=0.0).tolist() == [0, 1]
+
+
 # terminals 0, 1, 2 hang off Steiner node 3 by edges of 10 (tree cost 30); hub 7 reaches each
 # terminal over a middle node (0-4-7, 1-5-7, 2-6-7, each 5 + 4 = 9): cost 27, the optimum
 # (any tree through 3 costs >= 30: two spokes of 10 plus >= 9 for the third terminal).

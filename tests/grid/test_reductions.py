@@ -10,6 +10,7 @@ from costmodel.grid.reductions import (
     degree_tests,
     long_edge_test,
     nearest_vertex_test,
+    non_terminal_degree_test,
     reduce,
 )
 
@@ -195,3 +196,102 @@ def test_long_edge_pairs_only_the_nearest_terminals_and_still_fires(monkeypatch)
     # at 3 the edge ties the bottleneck: it may be in an optimal tree and stays
     tie = graph(3, [(0, 1, 3), (1, 2, 3), (0, 2, 3)], [0, 1, 2])
     assert long_edge_test(tie) == 0
+
+
+def test_ntd3_removes_a_centre_its_terminals_join_as_cheaply_without_it():
+    # terminals 0, 1, 2 pairwise 2 apart; non-terminal 3 is 2 from each: its star (6) never beats two
+    # triangle edges (4), so 3 goes; its replacement edges (4) lose to the triangle's own edges
+    g = graph(4, [(0, 1, 2), (1, 2, 2), (0, 2, 2), (3, 0, 2), (3, 1, 2), (3, 2, 2)], [0, 1, 2])
+    assert non_terminal_degree_test(g) == 1
+    assert 3 not in g.adj and edge_set(g) == {(0, 1, 2), (1, 2, 2), (0, 2, 2)}
+
+
+def test_ntd3_keeps_a_centre_that_pays_off():
+    # the star of 15 beats any two edges of the 8-triangle (16): removing 3 would lose the optimum
+    g = graph(4, [(0, 1, 8), (1, 2, 8), (0, 2, 8), (3, 0, 5), (3, 1, 5), (3, 2, 5)], [0, 1, 2])
+    assert non_terminal_degree_test(g) == 0
+    assert 3 in g.adj and len(g.edges) == 6
+
+
+def test_ntd3_replaces_the_centre_by_edges_between_its_neighbours():
+    # 3's edges: 1 to 0, 1 to 1, 5 to 2; without 3: s(0, 1) = 3, s(1, 2) = 4, s(0, 2) = 4 (via terminal 1),
+    # so the spanning tree of {0, 1, 2} weighs 7 = 1 + 1 + 5: 3 goes. Edges through 3: 0-1 of 2 (beats the 3),
+    # 0-2 of 6 (new), 1-2 of 6 (loses to the 4). Optimum 6 before (0-3-1 and 1-2) and after (0-1, 1-2).
+    edges = [(0, 1, 3), (1, 2, 4), (3, 0, 1), (3, 1, 1), (3, 2, 5)]
+    g = graph(4, edges, [0, 1, 2])
+    assert non_terminal_degree_test(g) == 1
+    assert edge_set(g) == {(0, 1, 2), (1, 2, 4), (0, 2, 6)}
+    through = {(min(a, b), max(a, b)): sorted(orig) for a, b, _, orig in g.edges.values()}
+    assert through[(0, 1)] == [2, 3] and through[(0, 2)] == [2, 4] and through[(1, 2)] == [1]
+    assert brute_force(4, edges, [0, 1, 2]) == 6
+
+
+def test_ntd_leaves_terminals_and_high_degrees_alone():
+    # the terminal centre 3 of the first test: a terminal is never pseudo-eliminated
+    g = graph(4, [(0, 1, 2), (1, 2, 2), (0, 2, 2), (3, 0, 2), (3, 1, 2), (3, 2, 2)], [0, 1, 2, 3])
+    assert non_terminal_degree_test(g) == 0
+    # a non-terminal centre of degree 5 is beyond NTD4
+    star = [(5, k, 2) for k in range(5)] + [(k, k + 1, 1) for k in range(4)]
+    g = graph(6, star, [0, 1, 2, 3, 4])
+    assert non_terminal_degree_test(g) == 0 and 5 in g.adj
+    assert non_terminal_degree_test(g, max_degree=5) == 1 and 5 not in g.adj
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_ntd_keeps_the_optimum_on_random_graphs(seed):
+    rng = np.random.default_rng(200 + seed)
+    n = 9
+    edges = {(a, b): int(rng.integers(1, 9)) for a, b in itertools.combinations(range(n), 2) if rng.random() < 0.35}
+    for a in range(n - 1):
+        edges.setdefault((a, a + 1), int(rng.integers(1, 9)))
+    edge_list = [(a, b, w) for (a, b), w in edges.items()]
+    terminals = sorted(rng.choice(n, size=int(rng.integers(2, 6)), replace=False).tolist())
+    g = graph(n, edge_list, terminals)
+    non_terminal_degree_test(g)
+    nodes = sorted(g.adj)
+    index = {x: i for i, x in enumerate(nodes)}
+    rest = [(index[a], index[b], w) for a, b, w, _ in g.edges.values()]
+    assert brute_force(len(nodes), rest, [index[t] for t in terminals]) == brute_force(n, edge_list, terminals)
+
+
+def test_extended_reduced_cost_fixes_arcs_that_can_only_turn_back():
+    # root 0, terminal 2, path 0 -3- 1 -4- 2 and a non-terminal 3 hanging on 1 by 1. Dual ascent: cut {2}
+    # by 4, cut {1, 2} by 1 (arc 3->1 tight), cut {1, 2, 3} by 2: bound 7. Reduced costs: 0->1 0, 1->0 3,
+    # 1->2 0, 2->1 4, 1->3 1, 3->1 0.
+    tail, head = np.array([0, 1, 1, 2, 1, 3]), np.array([1, 0, 2, 1, 3, 1])
+    cost = np.array([3.0, 3.0, 4.0, 4.0, 1.0, 1.0])
+    terminals = np.array([0, 2])
+    bound, red, _ = dual_ascent(4, tail, head, cost, terminals, 0)
+    assert bound == 7 and red.tolist() == [0, 3, 0, 4, 1, 0]
+    fixed = dual_ascent_fixing(4, tail, head, red, bound, terminals, 0, cutoff=8)
+    # plain bound of 1->3: 7 + d(0, 1) 0 + 1 + d(3, T) 0 (back over 3->1) = 8, not above 8. Extended: 3 has
+    # no way on but back to 1, so no pruned tree enters it; and 3->1 needs an entry into 3 other than 1->3
+    assert fixed[4] and fixed[5]
+    # the tree arcs 0->1, 1->2 stay; so does 1->0 (bound 7 + 0 + 3 + 0 = 10 > 8: fixed, the plain way too)
+    assert not fixed[0] and not fixed[2] and fixed[1]
+    # at a cutoff of 7, only the optimum itself is allowed: still none of its arcs is fixed
+    at_optimum = dual_ascent_fixing(4, tail, head, red, bound, terminals, 0, cutoff=7)
+    assert not at_optimum[0] and not at_optimum[2]
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_extended_reduced_cost_fixes_at_least_the_plain_test(seed):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    rng = np.random.default_rng(400 + seed)
+    n = 12
+    pairs = [(a, b) for a, b in itertools.combinations(range(n), 2) if rng.random() < 0.3 or b == a + 1]
+    tail = np.array([x for a, b in pairs for x in (a, b)])
+    head = np.array([x for a, b in pairs for x in (b, a)])
+    cost = np.repeat(rng.integers(1, 9, size=len(pairs)).astype(float), 2)
+    terminals = np.sort(rng.choice(n, size=4, replace=False))
+    root = int(terminals[0])
+    bound, red, _ = dual_ascent(n, tail, head, cost, terminals, root)
+    cutoff = bound + 3
+    mat = coo_matrix((red + 1e-12, (tail, head)), shape=(n, n)).tocsr()
+    from_root = dijkstra(mat, directed=True, indices=root)
+    to_term = dijkstra(mat.T.tocsr(), directed=True, indices=terminals[1:], min_only=True)
+    plain = bound + from_root[tail] + red + to_term[head] > cutoff + 1e-7
+    extended = dual_ascent_fixing(n, tail, head, red, bound, terminals, root, cutoff)
+    assert not (plain & ~extended).any()

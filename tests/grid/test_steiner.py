@@ -1,6 +1,5 @@
 import itertools
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import networkx as nx
@@ -165,6 +164,10 @@ def test_separate_returns_the_back_cut_then_the_nested_one():
     assert [c.tolist() for c in separate(sm, half_path, max_per_terminal=5)] == [[2, 6], [0, 4]]
     assert [c.tolist() for c in separate(sm, half_path, max_per_terminal=1)] == [[2, 6]]
     assert separate(sm, np.array([1.0, 0, 1, 0, 0, 0, 0, 0]), max_per_terminal=5) == []
+    # a whole unit over root -> b -> terminal, with the violated half path beside it: no cut
+    assert separate(sm, np.array([0.5, 0, 0.5, 0, 1, 0, 1, 0]), max_per_terminal=5) == []
+    # past its deadline the search returns what it has: here nothing
+    assert separate(sm, half_path, max_per_terminal=5, deadline=0.0) == []
 
 
 def test_inexact_interior_point_still_gives_a_valid_bound():
@@ -181,3 +184,23 @@ def test_inexact_interior_point_still_gives_a_valid_bound():
     lp_value = exact.best_feasible_objective
     # weak duality: never above the LP optimum; within the interior point's relative tolerance of it
     assert lp_value * (1 - 1e-6) < interior_bound <= lp_value + 1e-6
+
+
+def test_to_original_counts_shared_edges_once_and_breaks_cycles():
+    from costmodel.grid.reductions import WorkGraph, non_terminal_degree_test
+    from costmodel.grid.steiner import SteinerModel
+
+    # node 4 (edges 2, 3, 4 of weights 1, 1, 5) is pseudo-eliminated (tests/grid/test_reductions.py, same graph):
+    # reduced edges 1-2 through 4 (original 2, 3), 1-3 through 4 (2, 4) and the original 2-3 (1)
+    p = problem(4, [(1, 2, 3), (2, 3, 4), (4, 1, 1), (4, 2, 1), (4, 3, 5)], [1, 2, 3])
+    e = p.edges
+    g = WorkGraph.from_arrays(4, e["from_node"].to_numpy() - 1, e["to_node"].to_numpy() - 1,
+                              e["weight"].to_numpy(dtype=float), [0, 1, 2])
+    assert non_terminal_degree_test(g) == 1
+    key = {tuple(sorted(orig)): k for k, (_, _, _, orig) in g.edges.items()}
+    model = SimpleNamespace(work=g, problem=p, edge_keys=np.array([key[(2, 3)], key[(2, 4)], key[(1,)]]))
+    # both edges through 4 share original edge 2: the star 4-1, 4-2, 4-3, once each
+    assert SteinerModel.to_original(model, np.array([0, 1])) == [2, 3, 4]
+    # all three close the cycle 4-2-3 (1 + 4 + 5): its dearest edge, 4-3, goes
+    assert SteinerModel.to_original(model, np.array([0, 1, 2])) == [1, 2, 3]
+
