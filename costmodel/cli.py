@@ -952,12 +952,14 @@ def optimize_many(
         with dask_client(cluster, scheduler) as client:
             table = optimise_parks(parks, ruleset, time_limit, gap, grace, client, report, ac_rounds)
     shown = Table(title=f"{len(table)} parks under {ruleset}")
-    for column in ("park", "status", "objective_cny", "bound_cny", "gap", "seconds", "customer_cny", "grid_cny", "diagnosis"):
+    for column in ("park", "status", "objective_cny", "bound_cny", "gap", "seconds", "AC check", "customer_cny", "grid_cny", "diagnosis"):
         shown.add_column(column, overflow="fold")
     for row in table.itertuples(index=False):
         amounts = ["" if pd.isna(value) else f"{value:,.0f}" for value in (row.objective_cny, row.bound_cny, row.customer_cny, row.grid_cny)]
+        ac_check = "" if pd.isna(row.ac_status) else str(row.ac_status).replace("_", " ") + (
+            "" if pd.isna(row.ac_rounds) or not row.ac_rounds else f" ({row.ac_rounds} round{'' if row.ac_rounds == 1 else 's'})")
         shown.add_row(row.park, row.status, *amounts[:2], "" if pd.isna(row.gap) else f"{row.gap:.2%}",
-                      "" if pd.isna(row.seconds) else f"{row.seconds:,.1f}", *amounts[2:], escape(row.diagnosis or ""))
+                      "" if pd.isna(row.seconds) else f"{row.seconds:,.1f}", ac_check, *amounts[2:], escape(row.diagnosis or ""))
     console.print(shown)
     if out is not None:
         files.write_table(table, out)
