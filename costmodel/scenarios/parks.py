@@ -31,6 +31,7 @@ from costmodel.paths import EXAMPLES_DIR
 PARK_FILES = ("nodes.csv", "corridors.csv", "customers.csv", "applications.csv")
 RESULT_COLUMNS = ["park", "status", "objective_cny", "bound_cny", "gap", "seconds", "customers", "customer_cny", "grid_cny",
                   "total_cny", "ac_status", "ac_rounds", "linear_objective_cny", "diagnosis"]
+PARK_SOLVER_THREADS = 1
 CABLES = "YJV22-8.7/15-3x120;YJV22-8.7/15-3x240;YJV22-8.7/15-3x400"
 SPARE_KVA = (8000, 7500, 7500, 7000, 6500)  # five feeder bays, 36.5 MVA for 32 MVA of plots (benchmarks/park_grid.py)
 # The applications of a generated park: the shipped example park's first application, with each plot's id and demand.
@@ -131,10 +132,12 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
     network = load_network(folder, ruleset_catalogue(ruleset_id))
     instance = prepare(network, load_customers(folder / "customers.csv", network), load_grid_limits(ruleset_id, when))
     with stdout_to_stderr():  # the solver's log never reaches stdout, which carries the row
+        # one HiGHS thread: a park is one single-threaded process, and parks in parallel are the parallelism
+        # (HiGHS' own second thread costs two parks side by side 8-10 %, docs/performance.md)
         if ac_rounds > 0:
-            design, _ = optimise_ac_feasible(instance, network, time_limit_s, mip_gap, ac_rounds)
+            design, _ = optimise_ac_feasible(instance, network, time_limit_s, mip_gap, ac_rounds, threads=PARK_SOLVER_THREADS)
         else:
-            design = extract(instance, optimise(instance, time_limit_s, mip_gap))
+            design = extract(instance, optimise(instance, time_limit_s, mip_gap, threads=PARK_SOLVER_THREADS))
     report = design.report
     components = design_to_components(design)
     totals = {"customer_cny": None, "grid_cny": None, "total_cny": None}
