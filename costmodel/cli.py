@@ -909,7 +909,7 @@ def network_generate_parks(
     try:
         grid_sizes = [int(size) for size in sizes.split(",")]
     except ValueError:
-        raise typer.BadParameter(f"{sizes!r}; allowed: whole numbers >= 2 separated by commas, e.g. 4,6,8", param_hint="--sizes") from None
+        grid_sizes = []
     if not grid_sizes or min(grid_sizes) < 2:
         raise typer.BadParameter(f"{sizes!r}; allowed: whole numbers >= 2 separated by commas, e.g. 4,6,8", param_hint="--sizes")
     written = write_parks(out, parks, seed, grid_sizes)
@@ -963,7 +963,7 @@ def optimize_many(
     console.print(shown)
     if out is not None:
         files.write_table(table, out)
-        Console(stderr=True).print(f"wrote {out}")
+        stderr.print(f"wrote {out}")
 
 
 register_schedule_commands(app)

@@ -39,8 +39,8 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     """
     from costmodel.grid.components import design_to_components
     from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
-    from costmodel.grid.radial import extract, optimise, prepare
-    from costmodel.grid.radial.ac_feasible import optimise_ac_feasible
+    from costmodel.grid.radial import prepare
+    from costmodel.grid.radial.ac_feasible import optimised_design
     from costmodel.grid.plot import plot_design
     from costmodel.grid.validate import validate_design
 
@@ -48,13 +48,10 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     customers = load_customers(customers_file, network)
     limits = load_grid_limits(ruleset_id, when)
     instance = prepare(network, customers, limits)
-    if ac_rounds > 0:
-        design, validation = optimise_ac_feasible(instance, network, time_limit_s, mip_gap, ac_rounds,
-                                                  formulation=formulation, on_progress=on_progress)
-    else:
-        design = extract(instance, optimise(instance, time_limit_s, mip_gap, formulation=formulation, on_progress=on_progress))
+    design, validation = optimised_design(instance, network, time_limit_s, mip_gap, ac_rounds, formulation=formulation,
+                                          on_progress=on_progress)
     has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
-    if ac_rounds == 0:
+    if validation is None:   # the linear model's design: its AC check reported, not acted on
         validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
     map_path = None
     if out_map is not None and has_design:

@@ -146,8 +146,9 @@ def ingest(root: str | Path, partition_rows: int) -> Ingest:
     root = Path(root)
     files = _files(root)
     digest = hashlib.sha256(str(partition_rows).encode())
+    relatives = [Path(path.name) if root.is_file() else path.relative_to(root) for path in files]
     counts, offsets, total = [], [], 0
-    for path in files:
+    for path, relative in zip(files, relatives):
         try:
             metadata = pq.read_metadata(path)
             schema = pq.read_schema(path)
@@ -155,8 +156,7 @@ def ingest(root: str | Path, partition_rows: int) -> Ingest:
             raise InputError(f"{path}: cannot be read as parquet: {error}") from None
         check_columns(pd.DataFrame(columns=schema.names), str(path))
         stat = path.stat()
-        relative = path.name if root.is_file() else path.relative_to(root).as_posix()
-        digest.update(json.dumps([relative, stat.st_size, stat.st_mtime_ns, metadata.num_rows]).encode())
+        digest.update(json.dumps([relative.as_posix(), stat.st_size, stat.st_mtime_ns, metadata.num_rows]).encode())
         counts.append(metadata.num_rows)
         offsets.append(total)
         total += metadata.num_rows
@@ -164,8 +164,7 @@ def ingest(root: str | Path, partition_rows: int) -> Ingest:
         raise InputError(f"{root}: no application rows")
     repeated = _repeated_rows(files, offsets)
     partitions = []
-    for path, count, offset in zip(files, counts, offsets):
-        relative = Path(path.name) if root.is_file() else path.relative_to(root)
+    for relative, count, offset in zip(relatives, counts, offsets):
         for start in range(0, count, partition_rows):
             rows = min(partition_rows, count - start)
             first = offset + start + 1

@@ -115,8 +115,8 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
     not AC-checked."""
     from costmodel.grid.components import design_to_components
     from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
-    from costmodel.grid.radial import extract, optimise, prepare
-    from costmodel.grid.radial.ac_feasible import optimise_ac_feasible
+    from costmodel.grid.radial import prepare
+    from costmodel.grid.radial.ac_feasible import optimised_design
     from costmodel.grid.status import stdout_to_stderr
     from costmodel.params import load_ruleset
     from costmodel.quote import quote_frame
@@ -134,10 +134,7 @@ def optimise_park(folder: str | Path, ruleset_id: str, time_limit_s: float, mip_
     with stdout_to_stderr():  # the solver's log never reaches stdout, which carries the row
         # one HiGHS thread: a park is one single-threaded process, and parks in parallel are the parallelism
         # (HiGHS' own second thread costs two parks side by side 8-10 %, docs/performance.md)
-        if ac_rounds > 0:
-            design, _ = optimise_ac_feasible(instance, network, time_limit_s, mip_gap, ac_rounds, threads=PARK_SOLVER_THREADS)
-        else:
-            design = extract(instance, optimise(instance, time_limit_s, mip_gap, threads=PARK_SOLVER_THREADS))
+        design, _ = optimised_design(instance, network, time_limit_s, mip_gap, ac_rounds, threads=PARK_SOLVER_THREADS)
     report = design.report
     components = design_to_components(design)
     totals = {"customer_cny": None, "grid_cny": None, "total_cny": None}

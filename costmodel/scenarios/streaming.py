@@ -38,7 +38,7 @@ from costmodel.params import RuleSet, available_rulesets, load_ruleset
 from costmodel.params.overrides import load_reform, reformed_ruleset, sweep_ruleset
 from costmodel.scenarios.dataset import Ingest, Partition, validate_partition
 from costmodel.scenarios.portfolio import Portfolio
-from costmodel.scenarios.studies import (COUNTS, GROUPS, SUMMARY_COLUMNS, BatchResult, _indicators, comparison_figures, group_sums,
+from costmodel.scenarios.studies import (GROUPS, SUMMARY_COLUMNS, BatchResult, _indicators, comparison_figures, group_sums,
                                          jurisdiction_of, merge_sums, quote_in_force, quote_portfolio, sweep_row)
 
 KINDS = ("batch", "compare", "sweep")
@@ -351,9 +351,9 @@ def finish(study: Study, ingest: Ingest, out: Path, rulesets: list[RuleSet] | No
     elif study.kind == "sweep":
         rows = []
         for index, value in enumerate(study.values):
-            sums = merge_sums_overall([_sums_frames({"overall": m["sums_by_value"][index]["overall"]}) for m in markers])
+            sums = merge_sums([_sums_frames({"overall": m["sums_by_value"][index]["overall"]}) for m in markers])
             rejected = sum(m["sums_by_value"][index]["rejected"] for m in markers)
-            figures, _ = comparison_figures({"overall": sums}, ingest.rows_in, rejected, names[0], "")
+            figures, _ = comparison_figures(sums, ingest.rows_in, rejected, names[0], "")
             rows.append(sweep_row(value, figures))
         result.table = pd.DataFrame(rows)
         result.baseline_id = names[0]
@@ -361,18 +361,11 @@ def finish(study: Study, ingest: Ingest, out: Path, rulesets: list[RuleSet] | No
     return result
 
 
-def merge_sums_overall(parts: list[dict[str, pd.DataFrame]]) -> pd.DataFrame:
-    """The overall row of several parts' sums (a sweep keeps no group tables)."""
-    table = pd.concat([part["overall"] for part in parts], ignore_index=True).sum().to_frame().T
-    return table.astype({column: int for column in COUNTS})
-
-
 def read_output(out: Path, table: str) -> pd.DataFrame:
     """A study's output table, all partitions, in row order (for checks and small outputs: it is read whole)."""
     paths = sorted((Path(out) / table).rglob("part-*.parquet"))
     frame = pd.concat([pq.read_table(path).to_pandas() for path in paths], ignore_index=True)
     return frame.sort_values("row", kind="stable").reset_index(drop=True)
-
 
 
 def dask_executor(client) -> Callable[[Study, Ingest, list[Partition], Path], Iterator[dict]]:

@@ -149,8 +149,9 @@ def quote_in_force(portfolio: Portfolio, jurisdiction: str, reforms: tuple[str, 
     the rows of each policy through quote_portfolio, the results back in row order."""
     policy_of_row, policies = policies_in_force(jurisdiction, portfolio.frame["application_date"], reforms)
     empty = pd.DataFrame(columns=REJECTED_COLUMNS)
-    parts = [quote_portfolio(Portfolio(portfolio.frame.iloc[np.flatnonzero(policy_of_row == index)], empty, int((policy_of_row == index).sum()),
-                                       portfolio.source), policy, chunk_rows) for index, policy in enumerate(policies)]
+    rows_of = [np.flatnonzero(policy_of_row == index) for index in range(len(policies))]
+    parts = [quote_portfolio(Portfolio(portfolio.frame.iloc[rows], empty, len(rows), portfolio.source), policy, chunk_rows)
+             for rows, policy in zip(rows_of, policies)]
     quotes = pd.concat([part.quotes for part in parts], ignore_index=True) if parts else pd.DataFrame(columns=SUMMARY_COLUMNS)
     rejected = pd.concat([portfolio.rejected, *[part.rejected for part in parts if len(part.rejected)]], ignore_index=True)
     return BatchResult(quotes.sort_values("row", kind="stable").reset_index(drop=True),
@@ -276,9 +277,10 @@ def _group_order(group: str, labels: pd.Index) -> list:
 
 def merge_sums(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """The group_sums of several parts of one portfolio as the group_sums of the whole: every figure is a count
-    or a sum of yuan amounts, so adding the parts' figures gives the whole's exactly."""
+    or a sum of yuan amounts, so adding the parts' figures gives the whole's exactly. Parts may hold only some of the
+    tables (a sweep keeps the overall row alone); the merge has the same."""
     merged = {"overall": pd.concat([part["overall"] for part in parts], ignore_index=True).sum().to_frame().T}
-    for group in GROUPS:
+    for group in (group for group in GROUPS if group in parts[0]):
         stacked = pd.concat([part[group] for part in parts], ignore_index=True)
         table = stacked.groupby(stacked[group].astype(str), sort=False).sum(numeric_only=True)
         table = table.loc[_group_order(group, table.index)]

@@ -135,6 +135,15 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
                       "round_limit"), validation
 
 
+def optimised_design(inst: Instance, network: Network, time_limit_s: float, mip_gap: float, ac_rounds: int,
+                     **solve_options) -> tuple[Design, dict | None]:
+    """The design `optimize` and `optimize-many` return: through the AC loop (with its check) when `ac_rounds` > 0,
+    else the linear model's, not yet checked (validation None)."""
+    if ac_rounds > 0:
+        return optimise_ac_feasible(inst, network, time_limit_s, mip_gap, ac_rounds, **solve_options)
+    return extract(inst, optimise(inst, time_limit_s, mip_gap, **solve_options)), None
+
+
 def _round_row(number: int, result: SolveResult, validation: dict | None, tightened: dict) -> dict:
     ac = (validation or {}).get("summary", {})
     return {"round": number, "status": result.status, "objective_cny": result.objective_cny, "bound_cny": result.bound_cny,
