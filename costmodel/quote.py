@@ -598,7 +598,7 @@ def _warnings(lines: list[dict]) -> list[tuple[str, str]]:
 
 
 def _price_levels(batch: QuoteBatch, decided: Columns) -> tuple[list[dict], list[list[tuple[str, str]]]]:
-    """Each row's price level, and its notes: a catalogue edition more than two years older than the application, and
+    """Each row's price level, and its notes: a catalogue edition older than its review period (review_after_years) at the application date, and
     a price year other than the application's (which year was used, and why)."""
     catalog = batch.scheme.catalog
     years, factors = price_years(decided, catalog, batch.price_level)
@@ -608,9 +608,9 @@ def _price_levels(batch: QuoteBatch, decided: Columns) -> tuple[list[dict], list
         levels.append({"basis": "application" if moved else "catalogue", "price_year": year, "catalogue_price_year": catalog.price_year or 0,
                        "index": catalog.price_index if moved else "", "factor": factor, "catalogue_edition_date": catalog.valid_from})
         own = []
-        if catalog.valid_from is not None and applied > _two_years_after(catalog.valid_from):
+        if catalog.valid_from is not None and catalog.review_after_years and applied > _years_after(catalog.valid_from, catalog.review_after_years):
             own.append(say("warning.catalogue_age", catalog=catalog.id, edition=catalog.edition, edition_date=catalog.valid_from.isoformat(),
-                           application_date=applied.isoformat()))
+                           application_date=applied.isoformat(), years=catalog.review_after_years))
         if year and year != applied.year:
             own.append(say("warning.price_year_index" if moved else "warning.price_year_catalogue", price_year=year, year=applied.year,
                            index=catalog.price_index or "(none)"))
@@ -618,8 +618,8 @@ def _price_levels(batch: QuoteBatch, decided: Columns) -> tuple[list[dict], list
     return levels, notes
 
 
-def _two_years_after(day: dt.date) -> dt.date:
-    return day.replace(year=day.year + 2, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year + 2)
+def _years_after(day: dt.date, years: int) -> dt.date:
+    return day.replace(year=day.year + years, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year + years)
 
 
 def _assumptions(batch: QuoteBatch, row: int, application_id: str) -> tuple[list[dict], dict | None]:

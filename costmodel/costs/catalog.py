@@ -29,6 +29,7 @@ class Catalog:
     price_year: int | None = None  # the year whose price level the unit costs are at (None: not stated)
     price_index: str = ""  # tariffs/price-index/<id>: what moves the prices to another year's level
     valid_from: dt.date | None = None  # the edition's date
+    review_after_years: int | None = None  # a quote applied this long after valid_from warns of stale prices (None: never)
     # Families sorted by a rating, kept: every design call asks for the same few.
     _families: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -110,6 +111,9 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
     price_year = meta.get("price_year")
     if price_year is not None and (isinstance(price_year, bool) or not isinstance(price_year, int)):
         raise InputError(f"{folder / 'meta.yaml'}: price_year is {price_year!r}; allowed: a year YYYY")
+    review_after_years = meta.get("review_after_years")
+    if review_after_years is not None and (isinstance(review_after_years, bool) or not isinstance(review_after_years, int) or review_after_years < 1):
+        raise InputError(f"{folder / 'meta.yaml'}: review_after_years is {review_after_years!r}; allowed: a whole number of years >= 1")
     return Catalog(
         id=str(meta["id"]),
         edition=str(meta["edition"]),
@@ -119,4 +123,5 @@ def load_catalog(catalog_id: str = "cn-indicative-2019") -> Catalog:
         price_year=price_year,
         price_index=str(meta.get("price_index") or ""),
         valid_from=meta.get("valid_from") if isinstance(meta.get("valid_from"), dt.date) else None,
+        review_after_years=review_after_years,
     )

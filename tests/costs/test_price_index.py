@@ -8,6 +8,7 @@ import pytest
 
 from costmodel.application import parse_application
 from costmodel.costs.price_index import chained_levels, load_price_index
+from costmodel.errors import InputError
 from costmodel.params import resolve_ruleset
 from costmodel.quote import quote_from_batch, quote_frame
 
@@ -70,9 +71,23 @@ def test_at_the_catalogue_level_a_quote_states_2019_and_warns_for_another_year()
 
 def test_the_catalogue_age_warning_starts_the_day_after_two_years():
     def aged(date):
-        return any("more than two years older" in w for w in quote(date, ruleset="national-2020").warnings)
+        return any("more than 2 year(s) older" in w for w in quote(date, ruleset="national-2020").warnings)
 
     assert not aged("2021-01-01") and aged("2021-01-04")  # edition 2019-01-01; 2021-01-02/03 is a weekend, both quoted alike
+
+
+def test_the_catalogue_sets_its_own_review_period(tariffs_copy):
+    meta = tariffs_copy / "catalogs" / "cn-indicative-2019" / "meta.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("review_after_years: 2", "review_after_years: 1"), encoding="utf-8")
+    warnings = quote("2020-01-02", ruleset="national-2020").warnings   # edition 2019-01-01: one year and a day later
+    assert any("more than 1 year(s) older than the application (2020-01-02)" in w for w in warnings)
+
+
+def test_a_review_period_of_zero_years_is_refused(tariffs_copy):
+    meta = tariffs_copy / "catalogs" / "cn-indicative-2019" / "meta.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("review_after_years: 2", "review_after_years: 0"), encoding="utf-8")
+    with pytest.raises(InputError, match="review_after_years is 0; allowed: a whole number of years >= 1"):
+        quote("2020-01-02", ruleset="national-2020")
 
 
 def test_china_southern_grid_rows_are_marked_ceilings_and_the_fujian_figure_indicative():
