@@ -1,7 +1,8 @@
-"""Map of a network and its optimised design (PNG or SVG, by the file suffix)."""
+"""Map of a network and its optimised design: a PNG or SVG file (the CLI), or SVG text (the web page)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -25,22 +26,61 @@ LABEL_PLACES = (((5, 4), "left"), ((5, -12), "left"), ((-5, 4), "right"), ((-5, 
                 ((0, -18), "center"))
 
 
+# The map's words, English by default; a caller (the web page) may give them in another language. `subtitle`
+# takes {summary} (the report's status) and {cost} (CNY, thousands separated); `left_out` takes {count}.
+MAP_TEXTS = {
+    "candidate_corridor": "candidate corridor", "existing_corridor": "existing corridor", "route": "route: {std_type}",
+    "new_transformer": "new transformer", "substation": "existing substation", "feeder_point": "existing feeder point",
+    "public_transformer": "existing public transformer", "candidate_site": "candidate transformer site (not chosen)",
+    "red_line": "customer red-line point", "subtitle": "{summary}, {cost} CNY", "easting": "easting (m, {crs})",
+    "northing": "northing (m, {crs})", "x": "x (m)", "y": "y (m)",
+    "left_out": "{count} label(s) left out where they would overlap",
+}
+
+
 def plot_design(network: Network, design: Design, path: Path | str, title: str = "") -> Path:
-    """Corridors in grey (existing darker), the chosen route by conductor (existing ones dashed), existing sources
-    by kind, new transformers in purple (hollow: candidate sites not chosen), red-line points in red. Coordinates
-    are the network's own (metres in its CRS, named on the axes); labels that would overlap are left out."""
+    """The map of `draw_design`, written to a PNG or SVG file (by its suffix), legend beside the map."""
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise InputError(f"map file {str(path)!r}: suffix {path.suffix!r} is not allowed; allowed: .png, .svg")
+    fig = draw_design(network, design, title)
+    try:
+        files.save_figure(fig, path, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def design_svg(network: Network, design: Design, title: str = "", texts: dict[str, str] | None = None,
+               font_family: str | None = None) -> str:
+    """The map of `draw_design` as SVG text, narrow and with its legend below (a page's column, a phone), in the
+    words of `texts` (MAP_TEXTS' keys) and `font_family` (e.g. a CJK font for Chinese words)."""
+    with plt.rc_context({"font.family": [font_family, "DejaVu Sans"]} if font_family else {}):
+        fig = draw_design(network, design, title, texts, legend_below=True)
+        try:
+            out = io.StringIO()
+            fig.savefig(out, format="svg", bbox_inches="tight")
+        finally:
+            plt.close(fig)
+    return out.getvalue()
+
+
+def draw_design(network: Network, design: Design, title: str = "", texts: dict[str, str] | None = None,
+                legend_below: bool = False):
+    """Corridors in grey (existing darker), the chosen route by conductor (existing ones dashed), existing sources
+    by kind, new transformers in purple (hollow: candidate sites not chosen), red-line points in red. Coordinates
+    are the network's own (metres in its CRS, named on the axes); labels that would overlap are left out.
+    Returns the matplotlib figure (the caller closes it)."""
+    words = MAP_TEXTS | (texts or {})
     nodes = network.nodes
     plt.rcParams["svg.fonttype"] = "none"   # labels stay text in SVG (searchable, editable)
-    fig, ax = plt.subplots(figsize=(9, 8))
+    fig, ax = plt.subplots(figsize=(5, 5) if legend_below else (9, 8))
     for status, colour, width in (("candidate", "0.85", 0.8), ("existing", "0.45", 1.6)):
         part = network.corridors[network.corridors["status"] == status]
         if len(part):
             ends = np.stack([nodes.loc[part["from_node"], ["x_m", "y_m"]].to_numpy(),
                              nodes.loc[part["to_node"], ["x_m", "y_m"]].to_numpy()], axis=1)
-            ax.add_collection(LineCollection(ends, colors=colour, linewidths=width, zorder=1, label=f"{status} corridor"))
+            ax.add_collection(LineCollection(ends, colors=colour, linewidths=width, zorder=1, label=words[f"{status}_corridor"]))
     types = sorted(design.corridors["std_type"].unique())
     palette = plt.get_cmap("viridis")(list(i / max(len(types) - 1, 1) for i in range(len(types))))
     for std_type, colour in zip(types, palette):
@@ -48,7 +88,8 @@ def plot_design(network: Network, design: Design, path: Path | str, title: str =
         for i, row in enumerate(part.itertuples()):
             a, b = nodes.loc[row.from_node], nodes.loc[row.to_node]
             ax.plot([a.x_m, b.x_m], [a.y_m, b.y_m], color=colour, lw=2 + 2 * row.loading_pct / 100,
-                    ls="--" if row.change == "existing" else "-", zorder=2, label=f"route: {std_type}" if i == 0 else None)
+                    ls="--" if row.change == "existing" else "-", zorder=2,
+                    label=words["route"].format(std_type=std_type) if i == 0 else None)
     labels = []   # (text, x, y, colour, fontsize), most important first: new transformers, customers, sources
     for row in design.customers.itertuples():
         labels.append((f"{row.application_id}\n{row.demand_kva:,.0f} kVA", nodes.at[row.node_id, "x_m"],
@@ -57,43 +98,44 @@ def plot_design(network: Network, design: Design, path: Path | str, title: str =
         hv, site = nodes.loc[row.hv_node], nodes.loc[row.node_id]
         ax.plot([hv.x_m, site.x_m], [hv.y_m, site.y_m], color=NEW_TRANSFORMER_COLOUR, lw=2, ls=":", zorder=2)
         ax.scatter([site.x_m], [site.y_m], marker="D", s=110, c=NEW_TRANSFORMER_COLOUR, zorder=4,
-                   label="new transformer" if i == 0 else None)
+                   label=words["new_transformer"] if i == 0 else None)
         labels.insert(i, (f"{row.node_id}: {row.std_type}", site.x_m, site.y_m, NEW_TRANSFORMER_COLOUR, 8))
     for kind, (marker, colour) in SOURCE_STYLE.items():
         part = nodes[nodes["kind"] == kind]
         if len(part):
-            ax.scatter(part["x_m"], part["y_m"], marker=marker, s=90, c=colour, zorder=3, label=f"existing {kind.replace('_', ' ')}")
+            ax.scatter(part["x_m"], part["y_m"], marker=marker, s=90, c=colour, zorder=3, label=words[kind])
             labels += [(node_id, row["x_m"], row["y_m"], "black", 8) for node_id, row in part.iterrows()]
     sites = nodes[(nodes["kind"] == "candidate_transformer") & ~nodes.index.isin(design.transformers["node_id"])]
     if len(sites):
         ax.scatter(sites["x_m"], sites["y_m"], marker="D", s=90, facecolors="none", edgecolors=NEW_TRANSFORMER_COLOUR, lw=1.5,
-                   zorder=3, label="candidate transformer site (not chosen)")
+                   zorder=3, label=words["candidate_site"])
     red_line = nodes.loc[design.customers["node_id"]]
     ax.scatter(red_line["x_m"], red_line["y_m"], marker="s", s=60, facecolors="none", edgecolors="red", lw=1.8,
-               zorder=4, label="customer red-line point")
+               zorder=4, label=words["red_line"])
     report = design.report
     cost = report.get("objective_cny")
-    subtitle = f"{report.get('summary', report.get('status'))}" + (f", {cost:,.0f} CNY" if cost is not None else "")
+    subtitle = (words["subtitle"].format(summary=report.get("summary", report.get("status")), cost=f"{cost:,.0f}")
+                if cost is not None else f"{report.get('summary', report.get('status'))}")
     ax.set_title(f"{title}\n{subtitle}" if title else subtitle)
-    ax.set_xlabel(f"easting (m, {network.crs})" if network.crs else "x (m)")
-    ax.set_ylabel(f"northing (m, {network.crs})" if network.crs else "y (m)")
+    ax.set_xlabel(words["easting"].format(crs=network.crs) if network.crs else words["x"])
+    ax.set_ylabel(words["northing"].format(crs=network.crs) if network.crs else words["y"])
     metres = FuncFormatter(lambda value, _: f"{value:,.0f}")
     ax.xaxis.set_major_formatter(metres)
     ax.yaxis.set_major_formatter(metres)
     ax.tick_params(axis="x", labelrotation=30)
     ax.set_aspect("equal")
     ax.autoscale_view()
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    if not legend_below:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.tight_layout()
     omitted = _place_labels(fig, ax, labels)
     if omitted:
-        ax.annotate(f"{omitted} label(s) left out where they would overlap", (0, 0), xycoords="axes fraction",
+        ax.annotate(words["left_out"].format(count=omitted), (0, 0), xycoords="axes fraction",
                     xytext=(4, 4), textcoords="offset points", fontsize=7, color="0.4")
-    try:
-        files.save_figure(fig, path, dpi=120, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return path
+    if legend_below:   # under the map, its tick labels and its labels: the map keeps the whole width of a narrow column
+        below = ax.get_tightbbox(fig.canvas.get_renderer()).transformed(fig.transFigure.inverted())
+        fig.legend(loc="upper center", bbox_to_anchor=(0.5 * (below.x0 + below.x1), below.y0), ncol=2, fontsize=8, frameon=False)
+    return fig
 
 
 def _place_labels(fig, ax, labels: list[tuple]) -> int:
