@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from costmodel import files  # noqa: E402
 from costmodel.errors import InputError  # noqa: E402
@@ -74,7 +75,7 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
     words = MAP_TEXTS | (texts or {})
     nodes = network.nodes
     plt.rcParams["svg.fonttype"] = "none"   # labels stay text in SVG (searchable, editable)
-    fig, ax = plt.subplots(figsize=(5, 5) if legend_below else (9, 8))
+    fig, ax = plt.subplots(figsize=(4.2, 4.2) if legend_below else (9, 8))
     for status, colour, width in (("candidate", "0.85", 0.8), ("existing", "0.45", 1.6)):
         part = network.corridors[network.corridors["status"] == status]
         if len(part):
@@ -91,6 +92,7 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
                     ls="--" if row.change == "existing" else "-", zorder=2,
                     label=words["route"].format(std_type=std_type) if i == 0 else None)
     labels = []   # (text, x, y, colour, fontsize), most important first: new transformers, customers, sources
+    markers = []  # (x, y, size): the points' markers, which a label of another point must not cover
     for row in design.customers.itertuples():
         labels.append((f"{row.application_id}\n{row.demand_kva:,.0f} kVA", nodes.at[row.node_id, "x_m"],
                        nodes.at[row.node_id, "y_m"], "red", 7))
@@ -99,19 +101,23 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
         ax.plot([hv.x_m, site.x_m], [hv.y_m, site.y_m], color=NEW_TRANSFORMER_COLOUR, lw=2, ls=":", zorder=2)
         ax.scatter([site.x_m], [site.y_m], marker="D", s=110, c=NEW_TRANSFORMER_COLOUR, zorder=4,
                    label=words["new_transformer"] if i == 0 else None)
+        markers.append((site.x_m, site.y_m, 110))
         labels.insert(i, (f"{row.node_id}: {row.std_type}", site.x_m, site.y_m, NEW_TRANSFORMER_COLOUR, 8))
     for kind, (marker, colour) in SOURCE_STYLE.items():
         part = nodes[nodes["kind"] == kind]
         if len(part):
             ax.scatter(part["x_m"], part["y_m"], marker=marker, s=90, c=colour, zorder=3, label=words[kind])
+            markers += [(x, y, 90) for x, y in zip(part["x_m"], part["y_m"])]
             labels += [(node_id, row["x_m"], row["y_m"], "black", 8) for node_id, row in part.iterrows()]
     sites = nodes[(nodes["kind"] == "candidate_transformer") & ~nodes.index.isin(design.transformers["node_id"])]
     if len(sites):
         ax.scatter(sites["x_m"], sites["y_m"], marker="D", s=90, facecolors="none", edgecolors=NEW_TRANSFORMER_COLOUR, lw=1.5,
                    zorder=3, label=words["candidate_site"])
+        markers += [(x, y, 90) for x, y in zip(sites["x_m"], sites["y_m"])]
     red_line = nodes.loc[design.customers["node_id"]]
     ax.scatter(red_line["x_m"], red_line["y_m"], marker="s", s=60, facecolors="none", edgecolors="red", lw=1.8,
                zorder=4, label=words["red_line"])
+    markers += [(x, y, 60) for x, y in zip(red_line["x_m"], red_line["y_m"])]
     report = design.report
     cost = report.get("objective_cny")
     subtitle = (words["subtitle"].format(summary=report.get("summary", report.get("status")), cost=f"{cost:,.0f}")
@@ -128,7 +134,7 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
     if not legend_below:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.tight_layout()
-    omitted = _place_labels(fig, ax, labels)
+    omitted = _place_labels(fig, ax, labels, markers)
     if omitted:
         ax.annotate(words["left_out"].format(count=omitted), (0, 0), xycoords="axes fraction",
                     xytext=(4, 4), textcoords="offset points", fontsize=7, color="0.4")
@@ -138,21 +144,32 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
     return fig
 
 
-def _place_labels(fig, ax, labels: list[tuple]) -> int:
-    """Put each label at the first of LABEL_PLACES where it overlaps no label placed before; leave it out where
-    none is free. Returns how many were left out."""
+def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple]) -> int:
+    """Put each label at the first of LABEL_PLACES where it overlaps no label placed before, not the title and no
+    marker of another point (`markers`: x, y, size in points squared, as scatter takes it); where every place covers
+    a marker, at the first that overlaps no label; leave it out where none is free. Returns how many were left out."""
     fig.canvas.draw()   # fixes the axes' limits and aspect, so that the labels' extents are final
     renderer = fig.canvas.get_renderer()
-    placed, omitted = [], 0
+    centres = ax.transData.transform([(x, y) for x, y, _ in markers]) if markers else np.empty((0, 2))
+    radii = np.sqrt([size for *_, size in markers]) / 2 * fig.dpi / 72
+    obstacles = [(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r), (x, y))
+                 for (cx, cy), r, (x, y, _) in zip(centres, radii, markers)]
+    placed, omitted = [ax.title.get_window_extent(renderer)], 0
     for text, x, y, colour, size in labels:
+        others = [box for box, point in obstacles if point != (x, y)]   # its own marker is what it labels
+        boxes = []
         for offset, align in LABEL_PLACES:
             label = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size,
                                 color=colour, zorder=5)
-            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-            if not any(box.overlaps(other) for other in placed):
-                placed.append(box)
-                break
+            boxes.append(label.get_window_extent(renderer).expanded(1.05, 1.1))
             label.remove()
-        else:
+        free = [i for i, box in enumerate(boxes) if not any(box.overlaps(other) for other in placed)]
+        clear = [i for i in free if not any(boxes[i].overlaps(other) for other in others)]
+        if not free:
             omitted += 1
+            continue
+        chosen = (clear or free)[0]
+        offset, align = LABEL_PLACES[chosen]
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size, color=colour, zorder=5)
+        placed.append(boxes[chosen])
     return omitted

@@ -22,7 +22,8 @@ def _open(browser, live_server, width: int):
     page.set_default_timeout(60_000)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("console", lambda message: errors.append(f"{message.text} {message.location.get('url')}")
+            if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico") else None)
     page.goto(live_server + "/")
     page.wait_for_selector("body[data-network-ready=true]")
     return context, page, errors
