@@ -22,6 +22,7 @@ from costmodel.web.svg import inline_svg
 # The tables of a network folder, as `costmodel optimize DIR` reads them; `applications` is optional (who pays).
 NETWORK_TABLES = ("nodes", "corridors", "customers")
 OPTIONAL_TABLES = ("applications",)
+UPLOADED = "uploaded network"   # the answer's name of a network sent as tables
 MAP_LANGUAGES = ("zh", "en")   # the page's languages: the map comes in each, so switching needs no new solve
 MAP_TEXT_PREFIX = "map_"   # labels.json keys of the map's words (grid.plot.MAP_TEXTS' keys after the prefix)
 # One optimisation at a time: HiGHS (through Pyomo) and `stdout_to_stderr` redirect the process's file descriptors 1
@@ -55,7 +56,7 @@ def optimise(example: str | None, tables: dict[str, str | None] | None, ruleset:
         folder = example_networks()[example] if example else _write_tables(tables, Path(scratch))
         try:
             with _SOLVE_LOCK:
-                return _optimised(folder, example or "uploaded network", ruleset, time_limit_s, mip_gap, ac_rounds, formulation)
+                return _optimised(folder, example, ruleset, time_limit_s, mip_gap, ac_rounds, formulation)
         except CostmodelError as error:
             if example:
                 raise
@@ -86,7 +87,7 @@ def _named(message: str, folder: Path) -> tuple[str, str | None]:
     return message.replace(str(folder), "network"), f"network.{first}" if first else None
 
 
-def _optimised(folder: Path, name: str, ruleset_id: str, time_limit_s: float, mip_gap: float, ac_rounds: int,
+def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s: float, mip_gap: float, ac_rounds: int,
                formulation: str) -> dict:
     from costmodel.fonts import matplotlib_cjk_family
     from costmodel.grid.cli_network import optimize_network
@@ -102,7 +103,7 @@ def _optimised(folder: Path, name: str, ruleset_id: str, time_limit_s: float, mi
         portfolio = load_portfolio(folder / "applications.csv")
         if len(portfolio.rejected):
             first = portfolio.rejected.iloc[0]
-            raise InputError(f"{folder / 'applications.csv'} line {first['row'] + 2}: {first['reason']}")
+            raise InputError(f"{folder / 'applications.csv'}: row {first['row']}: {first['reason']}")   # as the CLI says it
         when = portfolio.frame["application_date"].max().date()
     with stdout_to_stderr():   # the solver's banner and log never reach the server's stdout
         result = optimize_network(folder, folder / "customers.csv", ruleset_id, time_limit_s, mip_gap, None, when,
@@ -118,9 +119,10 @@ def _optimised(folder: Path, name: str, ruleset_id: str, time_limit_s: float, mi
         map_svg = {}
         for lang in MAP_LANGUAGES:
             texts = map_texts(lang)
+            name = example or texts["uploaded_network"]
             svg = design_svg(network, design, f"{name}: {ruleset_id}", texts, matplotlib_cjk_family() if lang == "zh" else None)
             map_svg[lang] = inline_svg(svg, "network-map", texts["title"].format(name=name, ruleset=ruleset_id))
-    return {"network": name, "ruleset": ruleset_id, "report": json_ready(result["report"]),
+    return {"network": example or UPLOADED, "ruleset": ruleset_id, "report": json_ready(result["report"]),
             "validation": json_ready(result["validation"]), "corridors": records(design.corridors),
             "transformers": records(design.transformers), "customers": records(design.customers),
             "components": records(components), "quote": quote, "map_svg": map_svg}

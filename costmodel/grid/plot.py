@@ -22,6 +22,7 @@ from costmodel.grid.network import Network  # noqa: E402
 # existing equipment: filled markers of their own shape; new equipment: purple; candidate sites: hollow
 SOURCE_STYLE = {"substation": ("s", "black"), "feeder_point": ("^", "tab:blue"), "public_transformer": ("h", "tab:green")}
 NEW_TRANSFORMER_COLOUR = "tab:purple"
+MIN_SPAN_RATIO = 0.3   # the map's narrower side is at least this share of its wider one
 # where a label may go around its point (offset in points, horizontal alignment), tried in this order
 LABEL_PLACES = (((5, 4), "left"), ((5, -12), "left"), ((-5, 4), "right"), ((-5, -12), "right"), ((0, 8), "center"),
                 ((0, -18), "center"))
@@ -131,6 +132,7 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
     ax.tick_params(axis="x", labelrotation=30)
     ax.set_aspect("equal")
     ax.autoscale_view()
+    _open_up(ax)
     if not legend_below:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.tight_layout()
@@ -142,6 +144,17 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
         below = ax.get_tightbbox(fig.canvas.get_renderer()).transformed(fig.transFigure.inverted())
         fig.legend(loc="upper center", bbox_to_anchor=(0.5 * (below.x0 + below.x1), below.y0), ncol=2, fontsize=8, frameon=False)
     return fig
+
+
+def _open_up(ax) -> None:
+    """Widen the narrower axis to at least MIN_SPAN_RATIO of the wider one, about its middle: a network on one line
+    (a feeder along a street) would otherwise be drawn on a map of no height."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    least = MIN_SPAN_RATIO * max(x1 - x0, y1 - y0, 1.0)
+    if x1 - x0 < least:
+        ax.set_xlim((x0 + x1 - least) / 2, (x0 + x1 + least) / 2)
+    if y1 - y0 < least:
+        ax.set_ylim((y0 + y1 - least) / 2, (y0 + y1 + least) / 2)
 
 
 def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple]) -> int:

@@ -71,3 +71,19 @@ def test_a_label_moves_off_another_points_marker():
 def test_a_label_keeps_its_first_place_when_no_marker_is_in_it():
     # B 100 pt away: A's own marker does not count, so the label takes the first place
     assert _one_label_beside_a_marker((100, 100)) == (0, (5, 4))
+
+
+def test_a_network_on_one_line_gets_a_map_with_height(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from costmodel.grid.plot import MIN_SPAN_RATIO, draw_design
+    from tests.api.network_support import write_tiny_network
+
+    folder = write_tiny_network(tmp_path / "tiny")   # F, J, C all at y = 0, 300 m apart end to end
+    network = load_network(folder)
+    inst = prepare(network, load_customers(folder / "customers.csv", network), load_grid_limits("national-1996"))
+    fig = draw_design(network, extract(inst, solve(inst, 30, 0.0)), legend_below=True)
+    ax = fig.axes[0]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    plt.close(fig)
+    assert y1 - y0 >= MIN_SPAN_RATIO * (x1 - x0) - 1e-9 and y0 < 0 < y1   # the line sits in the middle

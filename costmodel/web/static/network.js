@@ -78,7 +78,7 @@ function renderComponents(answer) {
     const sum = (key) => quoted.totals.reduce((total, row) => total + (row[key] || 0), 0);
     $("#network-totals").textContent = fill("net_totals", {customer: cny(sum("customer_cny")), grid: cny(sum("grid_cny"))});
   } else {
-    $("#network-totals").textContent = t("net_not_quoted");
+    $("#network-totals").textContent = rows.length ? t("net_not_quoted") : "";
   }
 }
 
