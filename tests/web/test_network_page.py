@@ -67,7 +67,11 @@ def test_the_park_on_a_phone_fits_the_screen_and_shows_the_apis_cost_and_who_pay
     page.select_option("#network-example", "park")
     page.fill("#network-time-limit", PARK_TIME_LIMIT_S)
     with page.expect_response("**/optimize") as answered:
-        _run(page)
+        page.click("#network-run")
+        busy = page.wait_for_selector("#network-busy:not([hidden])")   # while the park solves (seconds)
+        assert f"求解时限 {PARK_TIME_LIMIT_S} 秒" in busy.inner_text() and page.is_disabled("#network-run")
+        page.wait_for_selector("#network-result:not([hidden])")
+    assert page.locator("#network-busy").is_hidden() and page.is_enabled("#network-run")
     answer = answered.value.json()
     cost = answer["report"]["objective_cny"]
     assert page.inner_text("#network-cost") == f"{cost:,.0f} 元"
