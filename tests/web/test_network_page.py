@@ -82,6 +82,12 @@ def test_the_park_on_a_phone_fits_the_screen_and_shows_the_apis_cost_and_who_pay
     # who pays: every quote line of the park, with its payer in Chinese
     assert page.locator("#network-components tr").count() == len(answer["quote"]["lines"]) + 1
     assert "电网企业投资" in page.inner_text("#network-components")
+    page.click("#network-zoom")   # enlarged, the map pans inside its box; the page still does not scroll sideways
+    page.locator("#network-map").screenshot(path=str(artifacts / "network-park-phone-zh-zoomed-map.png"))
+    zoomed = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth, "
+                           "document.querySelector('#network-map svg').getBoundingClientRect().width]")
+    assert zoomed[0] <= zoomed[1] < zoomed[2], zoomed
+    page.click("#network-zoom")
     page.screenshot(path=str(artifacts / "network-park-phone-zh.png"), full_page=True)
     page.locator("#network-section").screenshot(path=str(artifacts / "network-park-phone-zh-section.png"))
 

@@ -85,7 +85,8 @@ function renderComponents(answer) {
 function renderNetwork(answer) {
   renderStatus(answer);
   $("#network-map").innerHTML = answer.map_svg ? answer.map_svg[lang] : "";
-  $("#network-download-map").hidden = !answer.map_svg;
+  $("#network-download-map").hidden = $("#network-zoom").hidden = !answer.map_svg;
+  $("#network-zoom").textContent = t($("#network-map").classList.contains("zoomed") ? "net_zoom_out" : "net_zoom_in");
   renderComponents(answer);
   $("#network-result").dataset.lang = lang;
   $("#network-result").hidden = false;
@@ -151,6 +152,10 @@ async function startNetwork() {
   networkLabels(maximum);
   $("#network-form").addEventListener("submit", runNetwork);
   $("#network-download-map").addEventListener("click", downloadMap);
+  $("#network-zoom").addEventListener("click", () => {  // a phone: the map wider than the screen, panned inside its box
+    $("#network-map").classList.toggle("zoomed");
+    $("#network-zoom").textContent = t($("#network-map").classList.contains("zoomed") ? "net_zoom_out" : "net_zoom_in");
+  });
   $("#network-clear").addEventListener("click", () => NETWORK_TABLES.forEach((table) => { $(`#network-${table}`).value = ""; }));
   document.addEventListener("languagechange", () => networkLabels(maximum));
   document.body.dataset.networkReady = "true";
