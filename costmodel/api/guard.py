@@ -118,9 +118,9 @@ async def _answer(scope, send, status: int, message: str) -> None:
     await JSONResponse(problem(message), status_code=status)(scope, no_body, send)
 
 
-def problem(message: str) -> dict:
-    """The error body of every non-validation error: one item without a field, and the message."""
-    return {"detail": [{"field": None, "value": None, "allowed": message}], "message": message}
+def problem(message: str, field: str | None = None) -> dict:
+    """The error body of every non-validation error: one item (without a field unless the error knows it), and the message."""
+    return {"detail": [{"field": field, "value": None, "allowed": message}], "message": message}
 
 
 async def spool_body(request, limit: int, idle_timeout_s: float = BODY_IDLE_TIMEOUT_S,

@@ -27,8 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import costmodel
 from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault, quote_many
 from costmodel.api.guard import MAX_BATCH_BYTES, MAX_STUDY_BYTES, HttpGuard, problem, spool_body
-from costmodel.api.schemas import (ERROR_MEANINGS, CompareRequest, Comparison, ParameterValue, QuoteRequest, RuleSetInfo,
-                                   comparison_of, error_item, error_responses)
+from costmodel.api.network import network_listing, optimise
+from costmodel.api.schemas import (ERROR_MEANINGS, CompareRequest, Comparison, NetworkInfo, OptimizeAnswer, OptimizeRequest,
+                                   ParameterValue, QuoteRequest, RuleSetInfo, comparison_of, error_item, error_responses)
 from costmodel.application import FRAME_COLUMNS, Application, load_application
 from costmodel.classification import load_size_table
 from costmodel.errors import CostmodelError, InputError
@@ -169,7 +170,7 @@ def create_app() -> FastAPI:
 
     @api.exception_handler(CostmodelError)
     async def _user_error(request: Request, error: CostmodelError) -> JSONResponse:
-        return JSONResponse(problem(str(error)), status_code=422)
+        return JSONResponse(problem(str(error), getattr(error, "field", None)), status_code=422)
 
     @api.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -335,6 +336,20 @@ def create_app() -> FastAPI:
         return Response(await run_in_threadpool(study_workbook, comparison),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": 'attachment; filename="study.xlsx"'})
+
+    @api.get("/networks", response_model=list[NetworkInfo])
+    def networks() -> list[dict]:
+        """The shipped example networks POST /optimize takes by name."""
+        return network_listing()
+
+    @api.post("/optimize", response_model=OptimizeAnswer, responses=error_responses(400, 413, 422))
+    async def optimize(body: OptimizeRequest) -> dict:
+        """The cheapest radial extension of a network to every customer (as `costmodel optimize DIR`): an example by name,
+        or the network's CSV tables. The answer: the report (status, cost, bound, gap, time, AC check, diagnosis), the
+        design, its components, who pays (with applications) and the map as inline SVG. One solve runs at a time."""
+        tables = body.network.model_dump() if body.network is not None else None
+        return await run_in_threadpool(optimise, body.example, tables, body.ruleset, body.time_limit_s, body.mip_gap,
+                                       body.ac_rounds, body.formulation)  # CPU-bound: keep the event loop free
 
     api.mount("/static", StaticFiles(directory=report.STATIC_DIR), name="static")
 

@@ -1,7 +1,8 @@
-"""Map of a network and its optimised design (PNG or SVG, by the file suffix)."""
+"""Map of a network and its optimised design: a PNG or SVG file (the CLI), or SVG text (the web page)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from costmodel import files  # noqa: E402
 from costmodel.errors import InputError  # noqa: E402
@@ -20,75 +22,30 @@ from costmodel.grid.network import Network  # noqa: E402
 # existing equipment: filled markers of their own shape; new equipment: purple; candidate sites: hollow
 SOURCE_STYLE = {"substation": ("s", "black"), "feeder_point": ("^", "tab:blue"), "public_transformer": ("h", "tab:green")}
 NEW_TRANSFORMER_COLOUR = "tab:purple"
+MIN_SPAN_RATIO = 0.3   # the map's narrower side is at least this share of its wider one
 # where a label may go around its point (offset in points, horizontal alignment), tried in this order
 LABEL_PLACES = (((5, 4), "left"), ((5, -12), "left"), ((-5, 4), "right"), ((-5, -12), "right"), ((0, 8), "center"),
                 ((0, -18), "center"))
 
 
+# The map's words, English by default; a caller (the web page) may give them in another language. `subtitle`
+# takes {summary} (the report's status) and {cost} (CNY, thousands separated); `left_out` takes {count}.
+MAP_TEXTS = {
+    "candidate_corridor": "candidate corridor", "existing_corridor": "existing corridor", "route": "route: {std_type}",
+    "new_transformer": "new transformer", "substation": "existing substation", "feeder_point": "existing feeder point",
+    "public_transformer": "existing public transformer", "candidate_site": "candidate transformer site (not chosen)",
+    "red_line": "customer red-line point", "subtitle": "{summary}, {cost} CNY", "easting": "easting (m, {crs})",
+    "northing": "northing (m, {crs})", "x": "x (m)", "y": "y (m)",
+    "left_out": "{count} label(s) left out where they would overlap",
+}
+
+
 def plot_design(network: Network, design: Design, path: Path | str, title: str = "") -> Path:
-    """Corridors in grey (existing darker), the chosen route by conductor (existing ones dashed), existing sources
-    by kind, new transformers in purple (hollow: candidate sites not chosen), red-line points in red. Coordinates
-    are the network's own (metres in its CRS, named on the axes); labels that would overlap are left out."""
+    """The map of `draw_design`, written to a PNG or SVG file (by its suffix), legend beside the map."""
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise InputError(f"map file {str(path)!r}: suffix {path.suffix!r} is not allowed; allowed: .png, .svg")
-    nodes = network.nodes
-    plt.rcParams["svg.fonttype"] = "none"   # labels stay text in SVG (searchable, editable)
-    fig, ax = plt.subplots(figsize=(9, 8))
-    for status, colour, width in (("candidate", "0.85", 0.8), ("existing", "0.45", 1.6)):
-        part = network.corridors[network.corridors["status"] == status]
-        if len(part):
-            ends = np.stack([nodes.loc[part["from_node"], ["x_m", "y_m"]].to_numpy(),
-                             nodes.loc[part["to_node"], ["x_m", "y_m"]].to_numpy()], axis=1)
-            ax.add_collection(LineCollection(ends, colors=colour, linewidths=width, zorder=1, label=f"{status} corridor"))
-    types = sorted(design.corridors["std_type"].unique())
-    palette = plt.get_cmap("viridis")(list(i / max(len(types) - 1, 1) for i in range(len(types))))
-    for std_type, colour in zip(types, palette):
-        part = design.corridors[design.corridors["std_type"] == std_type]
-        for i, row in enumerate(part.itertuples()):
-            a, b = nodes.loc[row.from_node], nodes.loc[row.to_node]
-            ax.plot([a.x_m, b.x_m], [a.y_m, b.y_m], color=colour, lw=2 + 2 * row.loading_pct / 100,
-                    ls="--" if row.change == "existing" else "-", zorder=2, label=f"route: {std_type}" if i == 0 else None)
-    labels = []   # (text, x, y, colour, fontsize), most important first: new transformers, customers, sources
-    for row in design.customers.itertuples():
-        labels.append((f"{row.application_id}\n{row.demand_kva:,.0f} kVA", nodes.at[row.node_id, "x_m"],
-                       nodes.at[row.node_id, "y_m"], "red", 7))
-    for i, row in enumerate(design.transformers.itertuples()):
-        hv, site = nodes.loc[row.hv_node], nodes.loc[row.node_id]
-        ax.plot([hv.x_m, site.x_m], [hv.y_m, site.y_m], color=NEW_TRANSFORMER_COLOUR, lw=2, ls=":", zorder=2)
-        ax.scatter([site.x_m], [site.y_m], marker="D", s=110, c=NEW_TRANSFORMER_COLOUR, zorder=4,
-                   label="new transformer" if i == 0 else None)
-        labels.insert(i, (f"{row.node_id}: {row.std_type}", site.x_m, site.y_m, NEW_TRANSFORMER_COLOUR, 8))
-    for kind, (marker, colour) in SOURCE_STYLE.items():
-        part = nodes[nodes["kind"] == kind]
-        if len(part):
-            ax.scatter(part["x_m"], part["y_m"], marker=marker, s=90, c=colour, zorder=3, label=f"existing {kind.replace('_', ' ')}")
-            labels += [(node_id, row["x_m"], row["y_m"], "black", 8) for node_id, row in part.iterrows()]
-    sites = nodes[(nodes["kind"] == "candidate_transformer") & ~nodes.index.isin(design.transformers["node_id"])]
-    if len(sites):
-        ax.scatter(sites["x_m"], sites["y_m"], marker="D", s=90, facecolors="none", edgecolors=NEW_TRANSFORMER_COLOUR, lw=1.5,
-                   zorder=3, label="candidate transformer site (not chosen)")
-    red_line = nodes.loc[design.customers["node_id"]]
-    ax.scatter(red_line["x_m"], red_line["y_m"], marker="s", s=60, facecolors="none", edgecolors="red", lw=1.8,
-               zorder=4, label="customer red-line point")
-    report = design.report
-    cost = report.get("objective_cny")
-    subtitle = f"{report.get('summary', report.get('status'))}" + (f", {cost:,.0f} CNY" if cost is not None else "")
-    ax.set_title(f"{title}\n{subtitle}" if title else subtitle)
-    ax.set_xlabel(f"easting (m, {network.crs})" if network.crs else "x (m)")
-    ax.set_ylabel(f"northing (m, {network.crs})" if network.crs else "y (m)")
-    metres = FuncFormatter(lambda value, _: f"{value:,.0f}")
-    ax.xaxis.set_major_formatter(metres)
-    ax.yaxis.set_major_formatter(metres)
-    ax.tick_params(axis="x", labelrotation=30)
-    ax.set_aspect("equal")
-    ax.autoscale_view()
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    fig.tight_layout()
-    omitted = _place_labels(fig, ax, labels)
-    if omitted:
-        ax.annotate(f"{omitted} label(s) left out where they would overlap", (0, 0), xycoords="axes fraction",
-                    xytext=(4, 4), textcoords="offset points", fontsize=7, color="0.4")
+    fig = draw_design(network, design, title)
     try:
         files.save_figure(fig, path, dpi=120, bbox_inches="tight")
     finally:
@@ -96,21 +53,136 @@ def plot_design(network: Network, design: Design, path: Path | str, title: str =
     return path
 
 
-def _place_labels(fig, ax, labels: list[tuple]) -> int:
-    """Put each label at the first of LABEL_PLACES where it overlaps no label placed before; leave it out where
-    none is free. Returns how many were left out."""
+def design_svg(network: Network, design: Design, title: str = "", texts: dict[str, str] | None = None,
+               font_family: str | None = None) -> str:
+    """The map of `draw_design` as SVG text, narrow and with its legend below (a page's column, a phone), in the
+    words of `texts` (MAP_TEXTS' keys) and `font_family` (e.g. a CJK font for Chinese words)."""
+    with plt.rc_context({"font.family": [font_family, "DejaVu Sans"]} if font_family else {}):
+        fig = draw_design(network, design, title, texts, legend_below=True)
+        try:
+            out = io.StringIO()
+            fig.savefig(out, format="svg", bbox_inches="tight")
+        finally:
+            plt.close(fig)
+    return out.getvalue()
+
+
+def draw_design(network: Network, design: Design, title: str = "", texts: dict[str, str] | None = None,
+                legend_below: bool = False):
+    """Corridors in grey (existing darker), the chosen route by conductor (existing ones dashed), existing sources
+    by kind, new transformers in purple (hollow: candidate sites not chosen), red-line points in red. Coordinates
+    are the network's own (metres in its CRS, named on the axes); labels that would overlap are left out.
+    Returns the matplotlib figure (the caller closes it)."""
+    words = MAP_TEXTS | (texts or {})
+    nodes = network.nodes
+    plt.rcParams["svg.fonttype"] = "none"   # labels stay text in SVG (searchable, editable)
+    fig, ax = plt.subplots(figsize=(4.2, 4.2) if legend_below else (9, 8))
+    for status, colour, width in (("candidate", "0.85", 0.8), ("existing", "0.45", 1.6)):
+        part = network.corridors[network.corridors["status"] == status]
+        if len(part):
+            ends = np.stack([nodes.loc[part["from_node"], ["x_m", "y_m"]].to_numpy(),
+                             nodes.loc[part["to_node"], ["x_m", "y_m"]].to_numpy()], axis=1)
+            ax.add_collection(LineCollection(ends, colors=colour, linewidths=width, zorder=1, label=words[f"{status}_corridor"]))
+    types = sorted(design.corridors["std_type"].unique())
+    palette = plt.get_cmap("viridis")(list(i / max(len(types) - 1, 1) for i in range(len(types))))
+    for std_type, colour in zip(types, palette):
+        part = design.corridors[design.corridors["std_type"] == std_type]
+        for i, row in enumerate(part.itertuples()):
+            a, b = nodes.loc[row.from_node], nodes.loc[row.to_node]
+            ax.plot([a.x_m, b.x_m], [a.y_m, b.y_m], color=colour, lw=2 + 2 * row.loading_pct / 100,
+                    ls="--" if row.change == "existing" else "-", zorder=2,
+                    label=words["route"].format(std_type=std_type) if i == 0 else None)
+    labels = []   # (text, x, y, colour, fontsize), most important first: new transformers, customers, sources
+    markers = []  # (x, y, size): the points' markers, which a label of another point must not cover
+    for row in design.customers.itertuples():
+        labels.append((f"{row.application_id}\n{row.demand_kva:,.0f} kVA", nodes.at[row.node_id, "x_m"],
+                       nodes.at[row.node_id, "y_m"], "red", 7))
+    for i, row in enumerate(design.transformers.itertuples()):
+        hv, site = nodes.loc[row.hv_node], nodes.loc[row.node_id]
+        ax.plot([hv.x_m, site.x_m], [hv.y_m, site.y_m], color=NEW_TRANSFORMER_COLOUR, lw=2, ls=":", zorder=2)
+        ax.scatter([site.x_m], [site.y_m], marker="D", s=110, c=NEW_TRANSFORMER_COLOUR, zorder=4,
+                   label=words["new_transformer"] if i == 0 else None)
+        markers.append((site.x_m, site.y_m, 110))
+        labels.insert(i, (f"{row.node_id}: {row.std_type}", site.x_m, site.y_m, NEW_TRANSFORMER_COLOUR, 8))
+    for kind, (marker, colour) in SOURCE_STYLE.items():
+        part = nodes[nodes["kind"] == kind]
+        if len(part):
+            ax.scatter(part["x_m"], part["y_m"], marker=marker, s=90, c=colour, zorder=3, label=words[kind])
+            markers += [(x, y, 90) for x, y in zip(part["x_m"], part["y_m"])]
+            labels += [(node_id, row["x_m"], row["y_m"], "black", 8) for node_id, row in part.iterrows()]
+    sites = nodes[(nodes["kind"] == "candidate_transformer") & ~nodes.index.isin(design.transformers["node_id"])]
+    if len(sites):
+        ax.scatter(sites["x_m"], sites["y_m"], marker="D", s=90, facecolors="none", edgecolors=NEW_TRANSFORMER_COLOUR, lw=1.5,
+                   zorder=3, label=words["candidate_site"])
+        markers += [(x, y, 90) for x, y in zip(sites["x_m"], sites["y_m"])]
+    red_line = nodes.loc[design.customers["node_id"]]
+    ax.scatter(red_line["x_m"], red_line["y_m"], marker="s", s=60, facecolors="none", edgecolors="red", lw=1.8,
+               zorder=4, label=words["red_line"])
+    markers += [(x, y, 60) for x, y in zip(red_line["x_m"], red_line["y_m"])]
+    report = design.report
+    cost = report.get("objective_cny")
+    subtitle = (words["subtitle"].format(summary=report.get("summary", report.get("status")), cost=f"{cost:,.0f}")
+                if cost is not None else f"{report.get('summary', report.get('status'))}")
+    ax.set_title(f"{title}\n{subtitle}" if title else subtitle)
+    ax.set_xlabel(words["easting"].format(crs=network.crs) if network.crs else words["x"])
+    ax.set_ylabel(words["northing"].format(crs=network.crs) if network.crs else words["y"])
+    metres = FuncFormatter(lambda value, _: f"{value:,.0f}")
+    ax.xaxis.set_major_formatter(metres)
+    ax.yaxis.set_major_formatter(metres)
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.set_aspect("equal")
+    ax.autoscale_view()
+    _open_up(ax)
+    if not legend_below:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    omitted = _place_labels(fig, ax, labels, markers)
+    if omitted:
+        ax.annotate(words["left_out"].format(count=omitted), (0, 0), xycoords="axes fraction",
+                    xytext=(4, 4), textcoords="offset points", fontsize=7, color="0.4")
+    if legend_below:   # under the map, its tick labels and its labels: the map keeps the whole width of a narrow column
+        below = ax.get_tightbbox(fig.canvas.get_renderer()).transformed(fig.transFigure.inverted())
+        fig.legend(loc="upper center", bbox_to_anchor=(0.5 * (below.x0 + below.x1), below.y0), ncol=2, fontsize=8, frameon=False)
+    return fig
+
+
+def _open_up(ax) -> None:
+    """Widen the narrower axis to at least MIN_SPAN_RATIO of the wider one, about its middle: a network on one line
+    (a feeder along a street) would otherwise be drawn on a map of no height."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    least = MIN_SPAN_RATIO * max(x1 - x0, y1 - y0, 1.0)
+    if x1 - x0 < least:
+        ax.set_xlim((x0 + x1 - least) / 2, (x0 + x1 + least) / 2)
+    if y1 - y0 < least:
+        ax.set_ylim((y0 + y1 - least) / 2, (y0 + y1 + least) / 2)
+
+
+def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple]) -> int:
+    """Put each label at the first of LABEL_PLACES where it overlaps no label placed before, not the title and no
+    marker of another point (`markers`: x, y, size in points squared, as scatter takes it); where every place covers
+    a marker, at the first that overlaps no label; leave it out where none is free. Returns how many were left out."""
     fig.canvas.draw()   # fixes the axes' limits and aspect, so that the labels' extents are final
     renderer = fig.canvas.get_renderer()
-    placed, omitted = [], 0
+    centres = ax.transData.transform([(x, y) for x, y, _ in markers]) if markers else np.empty((0, 2))
+    radii = np.sqrt([size for *_, size in markers]) / 2 * fig.dpi / 72
+    obstacles = [(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r), (x, y))
+                 for (cx, cy), r, (x, y, _) in zip(centres, radii, markers)]
+    placed, omitted = [ax.title.get_window_extent(renderer)], 0
     for text, x, y, colour, size in labels:
+        others = [box for box, point in obstacles if point != (x, y)]   # its own marker is what it labels
+        boxes = []
         for offset, align in LABEL_PLACES:
             label = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size,
                                 color=colour, zorder=5)
-            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-            if not any(box.overlaps(other) for other in placed):
-                placed.append(box)
-                break
+            boxes.append(label.get_window_extent(renderer).expanded(1.05, 1.1))
             label.remove()
-        else:
+        free = [i for i, box in enumerate(boxes) if not any(box.overlaps(other) for other in placed)]
+        clear = [i for i in free if not any(boxes[i].overlaps(other) for other in others)]
+        if not free:
             omitted += 1
+            continue
+        chosen = (clear or free)[0]
+        offset, align = LABEL_PLACES[chosen]
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size, color=colour, zorder=5)
+        placed.append(boxes[chosen])
     return omitted

@@ -3,7 +3,9 @@
 
 const BASELINE = "national-1996"; // the pre-reform rules shown side by side
 const ENTERPRISE_KINDS = ["enterprise", "individual_business"]; // the kinds with an enterprise section
-const FIELD_LABELS = {operating_revenue_10k_cny: "revenue", total_assets_10k_cny: "assets", kind: "applicant_kind", id: "application_id"};
+const FIELD_LABELS = {operating_revenue_10k_cny: "revenue", total_assets_10k_cny: "assets", kind: "applicant_kind", id: "application_id",
+                      example: "net_example", time_limit_s: "net_time_limit", ac_rounds: "net_ac_rounds", nodes: "net_nodes",
+                      corridors: "net_corridors", customers: "net_customers", applications: "net_applications"};
 
 let last = null; // {request}: the application last quoted
 
@@ -13,6 +15,7 @@ function applyLabels() {
   document.title = t("title");
   fillIndustries();
   if (last) render(last.request).catch(showError);
+  document.dispatchEvent(new Event("languagechange"));  // the page's other sections draw themselves again
 }
 
 let INDUSTRIES = [];
@@ -100,8 +103,7 @@ function fieldLabel(path) {
   return LABELS[lang] && key in LABELS[lang] ? `${t(key)} (${path})` : path;
 }
 
-function showError(problem) {
-  const box = $("#error");
+function showError(problem, box = $("#error")) {
   const items = (problem && problem.detail) || [{allowed: String(problem)}];
   const lines = items.map((item) => {
     const where = fieldLabel(item.field);
@@ -204,4 +206,5 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-start().catch((error) => showError(error.message || error));
+// The page's other sections (network.js) start once this one has the labels.
+const pageReady = start().catch((error) => showError(error.message || error));
