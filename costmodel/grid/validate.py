@@ -199,7 +199,8 @@ def validate_on_net(design: Design, network: Network, imported: ImportedNet) -> 
     carried = existing_kva.reindex(built.index).fillna(0.0)
     linear = (carried + built["flow_kva"]) / (built["capacity_kva"] + carried) * 100
     lines["loading_pct_linear"] = lines["corridor_id"].map(linear)
-    lines["std_type"] = lines["corridor_id"].map(built["std_type"]).fillna(lines["std_type"])
+    installed = network.corridors["allowed_std_types"].map(lambda types: types[0] if len(types) else "")
+    lines["std_type"] = lines["corridor_id"].map(built["std_type"]).fillna(lines["corridor_id"].map(installed)).fillna(lines["std_type"])
     trafos = net.trafo[net.trafo["in_service"]]
     source_of = {b: node for node, b in imported.bus_of_node.items()}
     transformers = pd.DataFrame({
