@@ -39,10 +39,10 @@ def hand_net(d_kva: float = FEEDER2_KVA):
     return net
 
 
-def imported_case(folder, d_kva: float = FEEDER2_KVA):
-    """(net, network, instance, design): the hand net imported with customer C into `folder`, and the linear
-    model's design (C from B over the existing feeder and the 0.39 km corridor, the cheapest)."""
-    net = hand_net(d_kva)
+def imported_case(folder, d_kva: float = FEEDER2_KVA, net=None):
+    """(net, network, instance, design): the hand net (or `net`) imported with customer C into `folder`, and the
+    linear model's design (C from B over the existing feeder and the 0.39 km corridor, the cheapest)."""
+    net = hand_net(d_kva) if net is None else net
     customer = pd.DataFrame({"application_id": ["C"], "x_m": [FEEDER_KM * 1000 + 300], "y_m": [0.0], "demand_kva": [NEW_KVA],
                              "voltage_kv": [10]})
     write_network(network_from_pandapower(net, customer, source="hand"), folder, net)

@@ -172,3 +172,32 @@ def test_a_reinforced_line_gets_the_chosen_conductor(tmp_path):
     line = design_into_net(replace(design, corridors=corridors), network, network_net(network)).line.loc[0]
     assert (line["std_type"], line["r_ohm_per_km"], line["x_ohm_per_km"], line["max_i_ka"], line["length_km"]) == \
         ("YJV22-8.7/15-3x240", 0.0754, 0.094, 0.43, 5.0)
+
+
+def test_a_bus_the_design_does_not_reach_hangs_on_the_design_node_its_route_meets(tmp_path):
+    from costmodel.grid.radial.ac_feasible import tighten
+    from tests.grid.pandapower_cases import CABLE70, SIN, hand_net, imported_case
+
+    # E: 1 km of 3x70 north of B with 100 kVA of B's 3,000 (the feeder carries what it did); the design, through B,
+    # pulls E below the band with B
+    net = hand_net()
+    net.load.loc[0, ["p_mw", "q_mvar"]] = [2.9 * 0.9, 2.9 * SIN]
+    e = pp.create_bus(net, 10, name="E", geodata=(5000, 1000))
+    pp.create_line_from_parameters(net, 2, e, 1.0, type="cs", **CABLE70)
+    pp.create_load(net, e, p_mw=0.1 * 0.9, q_mvar=0.1 * SIN)
+    _, network, inst, design = imported_case(tmp_path / "net", net=net)
+    assert "b4" not in set(design.nodes["node_id"]) and sorted(design.corridors["corridor_id"]) == ["l0", "new1"]
+    result = validate_design(design, network)
+    buses = result["buses"].set_index("node_id")
+    assert buses.loc["b4", "vm_pu_ac"] < 0.93 <= buses.loc["b4", "vm_pu_before"]
+    assert buses.loc["b4", "design_node"] == "b2" and pd.isna(buses.loc["b4", "voltage_pu_linear"])
+    assert any(v.startswith("node b4: AC voltage") and "pu before the design)" in v for v in result["violations"])
+    # the AC loop tightens the drops of B's path for it: the feeder l0, not C's own corridor beyond B
+    from costmodel.grid.radial import solve
+
+    chosen = solve(inst, 20, 1e-6).chosen
+    tightened, _ = tighten(inst, chosen, result)
+    l0 = tightened.options["corridor_id"] == "l0"
+    ratio_e = (1 - buses.loc["b4", "vm_pu_ac"]) / (1 - buses.loc["b2", "voltage_pu_linear"])
+    assert tightened.options.loc[l0, "drop_pct_per_kva"].to_numpy() == pytest.approx(
+        inst.options.loc[l0, "drop_pct_per_kva"].to_numpy() * ratio_e)
