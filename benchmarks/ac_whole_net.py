@@ -5,7 +5,10 @@ For mv_oberrhein + the 3 customers of examples/networks/oberrhein-customers.csv 
 whole-net check) and without (the design alone, as before). Then, alternated in one run:
   check     the AC check of one design (the linear optimum): validate_on_net against validate_alone, `--repeat`
             times each (the net's first read, 0.4 s for mv_oberrhein, is reported apart as `first read`)
-  optimize  optimize_network on each folder, `--repeat` times each: wall time, AC rounds, cost
+  optimize  optimize_network on each folder, `--repeat` times each: wall time, AC rounds, cost (in this process,
+            so the net is read once, as in optimize-many's worker or the API)
+  cli       `costmodel optimize FOLDER` in a new process on each folder, `--repeat` times each: wall time, the
+            reading of the net and Python's start included (what a planner waits for)
 and prints medians and the ratios whole / alone.
 
     nice -n 10 .venv/bin/python benchmarks/ac_whole_net.py --repeat 5
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,11 +71,20 @@ def bench(name: str, repeat: int, root: Path) -> dict:
             out = optimize_network(folder, folder / "customers.csv", RULESET, time_limit_s=30)
             run[kind].append(time.perf_counter() - began)
             outcome[kind] = (out["report"]["ac_rounds"], out["report"]["objective_cny"], out["validation"]["summary"]["violations"])
-    median = {f"{what}_{kind}_s": statistics.median(times[kind]) for what, times in (("check", check), ("optimize", run))
-              for kind in ("whole", "alone")}
+    cli = {"whole": [], "alone": []}
+    for _ in range(repeat):
+        for kind, folder in (("whole", whole), ("alone", alone)):
+            began = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "from costmodel.cli import main; main()", "optimize", str(folder),
+                            "--ruleset", RULESET, "--time-limit", "30", "--json"], check=True, capture_output=True,
+                           cwd=Path(__file__).resolve().parents[1])
+            cli[kind].append(time.perf_counter() - began)
+    median = {f"{what}_{kind}_s": statistics.median(times[kind])
+              for what, times in (("check", check), ("optimize", run), ("cli", cli)) for kind in ("whole", "alone")}
     return {"case": name, "first_read_s": first_read, **median,
             "check_ratio": median["check_whole_s"] / median["check_alone_s"],
             "optimize_ratio": median["optimize_whole_s"] / median["optimize_alone_s"],
+            "cli_ratio": median["cli_whole_s"] / median["cli_alone_s"],
             "rounds_whole": outcome["whole"][0], "rounds_alone": outcome["alone"][0],
             "cost_whole_cny": outcome["whole"][1], "cost_alone_cny": outcome["alone"][1],
             "violations_whole": outcome["whole"][2], "violations_alone": outcome["alone"][2]}
