@@ -3,7 +3,7 @@
 `load_pandapower` / `load_simbench` read a net (a pandapower built-in or JSON file; a SimBench code);
 `from_pandapower` maps medium-voltage buses to nodes (buses above the feeder points are dropped; transformer low-voltage
 buses feeder points with the spare capacity left by the net's own loads in a power flow, buses with
-loads junctions), in-service lines to existing corridors with the catalogue conductor of the nearest
+loads junctions), in-service lines not behind an open switch to existing corridors with the catalogue conductor of the nearest
 ampacity (overhead lines to mv_overhead, cables to mv_cable) as installed type; longitude/latitude are
 projected with pyproj (`bus_xy`). `attach_customers` joins new customers given by coordinates and demand.
 `candidate_corridors` proposes new corridors between nodes by Delaunay triangulation or k nearest
@@ -127,7 +127,12 @@ def from_pandapower(net, catalogue=DEFAULT_CATALOGUE, crs: str | None = None) ->
     nodes = nodes[mv]
 
     conductors = load_conductors(catalogue)
-    lines = net.line[net.line["in_service"] & net.line["from_bus"].isin(nodes.index) & net.line["to_bus"].isin(nodes.index)]
+    # a line behind an open switch (a normally-open point of a ring) carries nothing: no route for the new load either,
+    # or the design would count on a path the net's power flow, and so the whole-net AC check, does not take
+    switch = net.switch
+    open_lines = switch.loc[(switch["et"] == "l") & ~switch["closed"].astype(bool), "element"]
+    lines = net.line[net.line["in_service"] & net.line["from_bus"].isin(nodes.index) & net.line["to_bus"].isin(nodes.index)
+                     & ~net.line.index.isin(open_lines)]
     family = np.where(lines["type"].astype(str).str.startswith("ol"), "mv_overhead", "mv_cable")
     ampacity = lines["max_i_ka"].to_numpy() * 1000
     installed = [_nearest(conductors, f, a) for f, a in zip(family, ampacity)]

@@ -118,9 +118,9 @@ def validate_design(design: Design, network: Network) -> dict:
 
 def network_net(network: Network) -> ImportedNet | None:
     """The pandapower net of the network's folder, with the net's own power flow run (in res_*), or None."""
-    folder = Path(network.source)
+    folder = Path(network.source)     # load_network's networks: the folder; others: a name, no folder
     meta = folder / NETWORK_META
-    if not meta.is_file():
+    if not network.source or not meta.is_file():
         return None
     stamps = tuple((path.stat().st_mtime_ns, path.stat().st_size) for path in (meta, folder / PANDAPOWER_FILE) if path.is_file())
     return _flowed_net(str(folder.resolve()), stamps)
