@@ -46,7 +46,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     from costmodel.grid.radial import prepare
     from costmodel.grid.radial.ac_feasible import optimised_design
     from costmodel.grid.plot import plot_design
-    from costmodel.grid.validate import validate_design, write_design_net
+    from costmodel.grid.validate import no_check, validate_design, write_design_net
 
     network = load_network(network_dir, ruleset_catalogue(ruleset_id))
     customers = load_customers(customers_file, network)
@@ -56,7 +56,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
                                           on_progress=on_progress)
     has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
     if validation is None:   # the linear model's design: its AC check reported, not acted on
-        validation = validate_design(design, network) if has_design else {"summary": {}, "violations": [], "pre_existing": []}
+        validation = validate_design(design, network) if has_design else no_check()
     map_path = net_path = None
     if out_map is not None and has_design:
         map_path = str(plot_design(network, design, out_map, title=f"{Path(network_dir).name}: {ruleset_id}"))

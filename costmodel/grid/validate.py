@@ -143,7 +143,7 @@ def _run(net) -> None:
 def validate_alone(design: Design, network: Network) -> dict:
     """The AC check of the design alone (`design_to_pandapower`): an ext_grid at 1.0 pu at each used source."""
     if design.corridors.empty:
-        return _no_check()
+        return no_check()
     net = design_to_pandapower(design, network)
     pp.runpp(net, calculate_voltage_angles=False, init="flat", numba=False)
     buses = pd.DataFrame({"node_id": net.bus["name"].to_numpy(), "vm_pu_ac": net.res_bus["vm_pu"].to_numpy()})
@@ -168,7 +168,7 @@ def validate_on_net(design: Design, network: Network, imported: ImportedNet) -> 
     the design does not reach carries the design node where its path to its source meets the design
     (`design_node`), whose corridors the AC loop tightens for it."""
     if design.corridors.empty:
-        return _no_check()
+        return no_check()
     before = imported.net
     net, bus, lines_of = _into_net(design, network, imported)
     _run(net)
@@ -246,7 +246,8 @@ def _new_transformers(net, design: Design) -> pd.DataFrame:
                          "loading_pct_linear": new["loading_pct"].to_numpy(float)})
 
 
-def _no_check() -> dict:
+def no_check() -> dict:
+    """The result of a check that did not run (no design): no summary, no violations."""
     return {"summary": {}, "buses": pd.DataFrame(columns=BUS_COLUMNS), "lines": pd.DataFrame(columns=LINE_COLUMNS),
             "violations": [], "pre_existing": []}
 

@@ -132,7 +132,7 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
     _pct (the final cost over round 1's), and bound_basis. With no AC-feasible design, the status is infeasible
     (a tightened model has none: its diagnosis) or no_solution (round or time limit), the design is empty and the
     diagnosis names the violations of the last design checked."""
-    from costmodel.grid.validate import validate_design
+    from costmodel.grid.validate import no_check, validate_design
 
     began = time.perf_counter()
     log: list[dict] = []
@@ -153,11 +153,11 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
         if result.chosen is None:
             log.append(_round_row(number, result, None, {}))
             if number == 1:   # the linear model itself has no design: its own status and diagnosis
-                return _reported(design, first, log, "not_checked", began), {"summary": {}, "violations": [], "pre_existing": []}
+                return _reported(design, first, log, "not_checked", began), no_check()
             return _no_design(inst, first, log, began, "infeasible" if result.status == "infeasible" else "no_solution",
                               [f"no AC-feasible design: with the capacities and drops the AC check of round {number - 1} "
                                f"showed, {text}" for text in result.diagnosis] or
-                              [f"no AC-feasible design found within the time limit of {time_limit_s:g} s"]), {"summary": {}, "violations": [], "pre_existing": []}
+                              [f"no AC-feasible design found within the time limit of {time_limit_s:g} s"]), no_check()
         validation = validate_design(design, network)
         if not validation["violations"]:
             log.append(_round_row(number, result, validation, {}))
