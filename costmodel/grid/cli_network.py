@@ -135,10 +135,13 @@ def print_report(console: Console, name: str, result: dict) -> None:
         table.add_row("cost of AC feasibility", f"{cny(report['feasibility_cost_cny'])} CNY ({report['feasibility_cost_pct']:.2f} %)")
     if ac:
         table.add_row("AC check", ac["check_text"])
-        table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} "
-                                          f"(limit {ac['voltage_limit_pu']:.4f} pu; linear {ac['worst_voltage_pu_linear']:.4f} pu)")
-        table.add_row("AC worst loading", f"{ac['max_loading_pct_ac']:.1f} % on {escape(ac['max_loading_corridor'])} "
-                                          f"(linear {ac['max_loading_pct_linear']:.1f} %)")
+        before_v, before_l = ac.get("worst_voltage_pu_before"), ac.get("max_loading_pct_before")
+        voltage_notes = [f"limit {ac['voltage_limit_pu']:.4f} pu"] + ([] if before_v is None else [f"before the design {before_v:.4f} pu"])
+        voltage_notes.append(f"design's worst linear {ac['worst_voltage_pu_linear']:.4f} pu")
+        loading_notes = ([] if before_l is None else [f"before the design {before_l:.1f} %"])
+        loading_notes.append(f"design's worst linear {ac['max_loading_pct_linear']:.1f} %")
+        table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} ({'; '.join(voltage_notes)})")
+        table.add_row("AC worst loading", f"{ac['max_loading_pct_ac']:.1f} % on {escape(ac['max_loading_corridor'])} ({'; '.join(loading_notes)})")
         table.add_row("AC losses", f"{ac['losses_kw']:,.1f} kW" + (f" (before the design {ac['losses_before_kw']:,.1f} kW)"
                                                                    if "losses_before_kw" in ac else ""))
         table.add_row("AC result", ("passed" if ac["violations"] == 0 else f"[red]{ac['violations']} violation(s)[/]")

@@ -109,7 +109,8 @@ def validate_design(design: Design, network: Network) -> dict:
     else of the design alone (`validate_alone`).
 
     Returns {"summary": {...}, "buses": frame, "lines": frame, "violations": [text, ...], "pre_existing": [text, ...]}.
-    The summary: worst_voltage_pu_ac / _linear / _node, max_loading_pct_ac / _linear / _corridor, voltage_limit_pu,
+    The summary: worst_voltage_pu_ac / _linear / _node / _before, max_loading_pct_ac / _linear / _corridor / _before
+    (linear: the design's worst, wherever it is; before: the net's own flow at the worst bus / line), voltage_limit_pu,
     loading_limit_pct, losses_kw, violations (count), pre_existing (count), check ("whole_net" | "design"),
     check_text, buses (checked), existing_loads."""
     imported = network_net(network)
@@ -281,9 +282,16 @@ def _result(design: Design, buses: pd.DataFrame, lines: pd.DataFrame, check: dic
         "max_loading_pct_ac": float(lines["loading_pct_ac"].max()),
         "max_loading_pct_linear": float(lines["loading_pct_linear"].max()),
         "max_loading_corridor": str(lines.loc[lines["loading_pct_ac"].idxmax(), "corridor_id"]),
+        # the net's own power flow at the worst bus and line (None for new ones and for the design-only check)
+        "worst_voltage_pu_before": _or_none(buses.loc[buses["vm_pu_ac"].idxmin(), "vm_pu_before"]),
+        "max_loading_pct_before": _or_none(lines.loc[lines["loading_pct_ac"].idxmax(), "loading_pct_before"]),
         "voltage_limit_pu": band_pu,
         "loading_limit_pct": limit,
         "violations": len(violations),
         "pre_existing": len(pre_existing),
     } | check
     return {"summary": summary, "buses": buses, "lines": lines, "violations": violations, "pre_existing": pre_existing}
+
+
+def _or_none(value) -> float | None:
+    return None if pd.isna(value) else float(value)

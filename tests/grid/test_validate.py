@@ -86,7 +86,7 @@ def test_a_new_transformer_is_a_source_and_a_load(transformer_case):
 
 
 def test_the_whole_net_check_names_what_the_design_alone_misses(tmp_path):
-    from tests.grid.pandapower_cases import expected_flow, imported_case
+    from tests.grid.pandapower_cases import expected_flow, hand_net, imported_case
 
     _, network, _, design = imported_case(tmp_path / "net")
     assert sorted(design.corridors["corridor_id"]) == ["l0", "new1"]
@@ -109,6 +109,11 @@ def test_the_whole_net_check_names_what_the_design_alone_misses(tmp_path):
     assert feeder["loading_pct_ac"] == pytest.approx(feeder_pct, abs=1e-4)
     assert feeder["loading_pct_linear"] == pytest.approx((network.corridors.at["l0", "existing_load_kva"] + 520) / (math.sqrt(3) * 10 * 215) * 100)
     assert summary["max_loading_corridor"] == "l0" and summary["max_loading_pct_ac"] == pytest.approx(feeder_pct, abs=1e-4)
+    # beside it, the net's own flow on that line (85.8 %); C is new, so its voltage before the design is unknown
+    before = hand_net()
+    pp.runpp(before, numba=False)
+    assert summary["max_loading_pct_before"] == pytest.approx(before.res_line.at[0, "loading_percent"], abs=1e-9)
+    assert summary["worst_voltage_pu_before"] is None
     assert [v.split(":")[0] for v in whole["violations"]] == ["node b2", "node C", "corridor l0 (YJV22-8.7/15-3x70)"]
     assert summary["violations"] == 3 and whole["pre_existing"] == []
     # the design alone, fed at 1.0 pu, sees 520 kVA on an empty feeder: C at about 1 - 520 x 5.39 x 0.2896 / 1000 %
