@@ -170,12 +170,22 @@ def validate_on_net(design: Design, network: Network, imported: ImportedNet) -> 
     (`design_node`), whose corridors the AC loop tightens for it."""
     if design.corridors.empty:
         return no_check()
-    before = imported.net
     net, bus, lines_of = _into_net(design, network, imported)
     _run(net)
-    band_pu = 1 - design.report["voltage_limit_pct"] / 100
-    limit = design.report["loading_limit_pct"]
+    buses = _checked_buses(net, imported.net, bus, design)
+    lines = _checked_branches(net, imported, lines_of, design, network)
+    existing_loads = int(imported.net.load["in_service"].sum())
+    check = {"check": "whole_net", "check_text": f"AC check on the whole net ({len(buses)} buses, {existing_loads} existing loads)",
+             "buses": len(buses), "existing_loads": existing_loads,
+             "losses_kw": float(np.sum(net.res_line["pl_mw"].to_numpy()) * 1000),
+             "losses_before_kw": float(np.sum(imported.net.res_line["pl_mw"].to_numpy()) * 1000)}
+    return _result(design, buses[BUS_COLUMNS], lines[LINE_COLUMNS], check)
 
+
+def _checked_buses(net, before, bus: dict[str, int], design: Design) -> pd.DataFrame:
+    """Each bus of the network's nodes and of the design's new ones: AC voltage with the design and before it, the
+    linear estimate (design nodes), pre-existing, and the design node it hangs on (`_meeting_nodes`)."""
+    band_pu = 1 - design.report["voltage_limit_pct"] / 100
     checked = pd.Series(bus).rename_axis("node_id").rename("bus").reset_index()
     buses = checked.assign(vm_pu_ac=net.res_bus["vm_pu"].reindex(checked["bus"]).to_numpy(),
                            vm_pu_before=before.res_bus["vm_pu"].reindex(checked["bus"]).to_numpy())
@@ -185,38 +195,41 @@ def validate_on_net(design: Design, network: Network, imported: ImportedNet) -> 
     off_design = (buses["vm_pu_ac"] < band_pu - VOLTAGE_TOL_PU) & ~buses["pre_existing"] & buses["design_node"].isna()
     if off_design.any():
         buses.loc[off_design, "design_node"] = _meeting_nodes(net, buses.loc[off_design, "bus"], bus, design)
+    return buses
 
+
+def _checked_branches(net, imported: ImportedNet, lines_of: dict[str, int], design: Design, network: Network) -> pd.DataFrame:
+    """Each in-service line and transformer of the net with the design: AC loading with the design and before it,
+    the linear estimate of the whole loading (the design's corridors), pre-existing; a transformer of the net with
+    the source node it feeds and its rating."""
+    before = imported.net
+    limit = design.report["loading_limit_pct"]
     in_service = net.line.index[net.line["in_service"]]
     corridor_of = pd.Series(in_service.map(lambda i: f"line {i}"), index=in_service)
     mapped = pd.Series(list(imported.line_of_corridor), index=list(imported.line_of_corridor.values()), dtype=object)
     corridor_of.update(mapped.reindex(in_service).dropna())
     corridor_of.update(pd.Series(list(lines_of), index=list(lines_of.values()), dtype=object))
-    lines = pd.DataFrame({"corridor_id": corridor_of.to_numpy(), "element": "line", "std_type": net.line.loc[in_service, "std_type"].fillna("").astype(str).to_numpy(),
+    lines = pd.DataFrame({"corridor_id": corridor_of.to_numpy(), "element": "line",
+                          "std_type": net.line.loc[in_service, "std_type"].fillna("").astype(str).to_numpy(),
                           "loading_pct_ac": net.res_line.loc[in_service, "loading_percent"].to_numpy(),
                           "loading_pct_before": before.res_line["loading_percent"].reindex(in_service).to_numpy()})
     # the linear estimate of a line's whole loading: the load it carried (the import's power flow) plus the design's flow
-    existing_kva = network.corridors["existing_load_kva"]
     built = design.corridors.set_index("corridor_id")
-    carried = existing_kva.reindex(built.index).fillna(0.0)
-    linear = (carried + built["flow_kva"]) / (built["capacity_kva"] + carried) * 100
-    lines["loading_pct_linear"] = lines["corridor_id"].map(linear)
+    carried = network.corridors["existing_load_kva"].reindex(built.index).fillna(0.0)
+    lines["loading_pct_linear"] = lines["corridor_id"].map((carried + built["flow_kva"]) / (built["capacity_kva"] + carried) * 100)
     installed = network.corridors["allowed_std_types"].map(lambda types: types[0] if len(types) else "")
     lines["std_type"] = lines["corridor_id"].map(built["std_type"]).fillna(lines["corridor_id"].map(installed)).fillna(lines["std_type"])
     trafos = net.trafo[net.trafo["in_service"]]
     source_of = {b: node for node, b in imported.bus_of_node.items()}
     transformers = pd.DataFrame({
-        "corridor_id": trafos.index.map(lambda i: f"t{i}"), "element": "transformer", "std_type": trafos["std_type"].fillna("").astype(str).to_numpy(),
+        "corridor_id": trafos.index.map(lambda i: f"t{i}"), "element": "transformer",
+        "std_type": trafos["std_type"].fillna("").astype(str).to_numpy(),
         "loading_pct_ac": net.res_trafo.loc[trafos.index, "loading_percent"].to_numpy(),
         "loading_pct_before": before.res_trafo["loading_percent"].reindex(trafos.index).to_numpy(),
         "source_node": trafos["lv_bus"].map(source_of).to_numpy(), "rating_kva": (trafos["sn_mva"] * 1000).to_numpy()})
-    lines = pd.concat([lines, transformers, _new_transformers(net, design)], ignore_index=True)
-    lines["pre_existing"] = lines["loading_pct_before"] > limit + LOADING_TOL_PCT
-    existing_loads = int(imported.net.load["in_service"].sum())
-    check = {"check": "whole_net", "check_text": f"AC check on the whole net ({len(buses)} buses, {existing_loads} existing loads)",
-             "buses": len(buses), "existing_loads": existing_loads,
-             "losses_kw": float(np.sum(net.res_line["pl_mw"].to_numpy()) * 1000),
-             "losses_before_kw": float(np.sum(before.res_line["pl_mw"].to_numpy()) * 1000)}
-    return _result(design, buses[BUS_COLUMNS], lines[LINE_COLUMNS], check)
+    branches = pd.concat([lines, transformers, _new_transformers(net, design)], ignore_index=True)
+    branches["pre_existing"] = branches["loading_pct_before"] > limit + LOADING_TOL_PCT
+    return branches
 
 
 def _meeting_nodes(net, low_buses: pd.Series, bus: dict[str, int], design: Design) -> list:
