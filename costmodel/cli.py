@@ -805,10 +805,13 @@ def optimize(
                                                   "capacity and voltage do not bind, e.g. imported .gr files)"),
     ac_rounds: int = typer.Option(AC_ROUNDS, "--ac-rounds", min=0, help="Network folders: rounds of solve, AC power flow "
                                   "check and tightening until the design passes its own AC check; 0: the linear model's design"),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing --map file"),
+    design_out: Optional[Path] = typer.Option(None, "--design-out", help="Network folders: write the design as a pandapower "
+                                              "JSON file, added into the folder's own net when it was imported from one "
+                                              "(network import-pandapower / import-simbench), else the design alone"),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --map or --design-out file"),
 ) -> None:
     """The cheapest grid-side extension over a network, quoted line by line under the rule set."""
-    check_outputs([map], force=force, inputs=[network, customers, applications])
+    check_outputs([map, design_out], force=force, inputs=[network, customers, applications])
     if network.suffix.lower() == ".gr":
         from costmodel.grid.cli_steiner import print_gr_report, solve_gr_file
 
@@ -835,7 +838,7 @@ def optimize(
         when = portfolio.frame["application_date"].max().date()
     with stdout_to_stderr(), progress_display(not as_json) as on_progress:  # stdout: only the command's output
         result = optimize_network(network, customers, ruleset, time_limit, NETWORK_GAP if gap is None else gap, map, when,
-                                  formulation, on_progress, ac_rounds)
+                                  formulation, on_progress, ac_rounds, design_out)
         report = result["report"]
         batch = (quote_frame(portfolio.frame, chosen, components=result["components"])
                  if portfolio is not None and len(result["components"]) else None)
@@ -843,6 +846,7 @@ def optimize(
         print(json.dumps({
             "report": {k: v for k, v in report.items() if k != "references"} | {"references": report.get("references", {})},
             "validation": result["validation"]["summary"], "violations": result["validation"]["violations"],
+            "pre_existing": result["validation"].get("pre_existing", []), "design_out": result["design_out"],
             "transformers": result["design"].transformers.to_dict("records"), "map": result["map"],
             "quote": None if batch is None else {
                 "totals": batch.summary().to_dict("records"),
@@ -865,6 +869,8 @@ def optimize(
         console.print(f"Customers pay {_cny(totals['customer_cny'])} CNY; the grid company invests {_cny(totals['grid_cny'])} CNY")
     if result["map"]:
         console.print(f"map: {result['map']}", markup=False)
+    if result["design_out"]:
+        console.print(f"design as a pandapower net: {result['design_out']}", markup=False)
 
 
 network_app = typer.Typer(help="Network directories for the optimiser.", no_args_is_help=True)

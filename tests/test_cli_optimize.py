@@ -82,9 +82,19 @@ def test_an_imported_pandapower_net_is_optimised_from_the_cli_without_applicatio
                    str(tmp_path / "new.csv"))
     assert imported.returncode == 0, imported.stderr
     assert "(2 feeder points, 2 customers)" in imported.stdout and "EPSG:32632" in imported.stdout
-    result = run("optimize", str(tmp_path / "net"), "--time-limit", "30", "--map", str(tmp_path / "map.svg"))
+    assert (tmp_path / "net" / "pandapower.json").is_file() and "pandapower.json" in imported.stdout
+    result = run("optimize", str(tmp_path / "net"), "--time-limit", "30", "--map", str(tmp_path / "map.svg"),
+                 "--design-out", str(tmp_path / "design.json"))
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    # the check ran on the whole net: mv_oberrhein's 177 buses at 20 kV and the 2 new ones, its 147 loads
+    assert "AC check on the whole net (179 buses, 147 existing loads)" in out
+    assert f"design as a pandapower net: {tmp_path / 'design.json'}" in out.replace("\n", "")
+    import pandapower as pp
+
+    assert len(pp.from_json(str(tmp_path / "design.json")).load) == 147 + 2
+    again = run("optimize", str(tmp_path / "net"), "--time-limit", "30", "--design-out", str(tmp_path / "design.json"))
+    assert again.returncode == 1 and "the output file exists; give --force" in again.stderr
     # a table a planner reads: status, cost in CNY with thousands separators, gap in %, the AC check; no raw dict
     assert "status" in out and "optimal" in out and "AC worst voltage" in out and "{" not in out
     cost = next(line for line in out.splitlines() if line.strip().startswith("cost"))

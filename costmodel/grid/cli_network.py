@@ -24,7 +24,8 @@ from costmodel.grid.status import AC_ROUNDS, stdout_to_stderr
 def optimize_network(network_dir: str | Path, customers_file: str | Path, ruleset_id: str,
                      time_limit_s: float = 60.0, mip_gap: float = 0.005,
                      out_map: str | Path | None = None, when: dt.date | None = None,
-                     formulation: str = "plain", on_progress=None, ac_rounds: int = AC_ROUNDS) -> dict:
+                     formulation: str = "plain", on_progress=None, ac_rounds: int = AC_ROUNDS,
+                     design_out: str | Path | None = None) -> dict:
     """Cheapest radial extension from the existing network to every customer of `customers_file`.
 
     Returns a dict: report (status optimal|feasible|no_solution|infeasible|solver_unavailable, summary, stopped, objective_cny,
@@ -36,13 +37,16 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     the tighter on Steiner-like networks where capacity and voltage do not bind (e.g. imported .gr files).
     `on_progress`: see `radial.solve`. `ac_rounds`: at most this many rounds of solve, AC check and tightening until
     the design passes its AC check (`radial.ac_feasible`); 0: the linear model's design, its AC check only reported.
+    The AC check runs on the whole net when the folder was imported from a pandapower net, else on the design alone
+    (`validate.validate_design`). `design_out`: write the design as a pandapower JSON file, added into the folder's
+    own net (or alone, for a folder without one); its path is returned as design_out.
     """
     from costmodel.grid.components import design_to_components
     from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
     from costmodel.grid.radial import prepare
     from costmodel.grid.radial.ac_feasible import optimised_design
     from costmodel.grid.plot import plot_design
-    from costmodel.grid.validate import validate_design
+    from costmodel.grid.validate import no_check, validate_design, write_design_net
 
     network = load_network(network_dir, ruleset_catalogue(ruleset_id))
     customers = load_customers(customers_file, network)
@@ -52,12 +56,14 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
                                           on_progress=on_progress)
     has_design = design.report["status"] in ("optimal", "feasible", "solver_unavailable")
     if validation is None:   # the linear model's design: its AC check reported, not acted on
-        validation = validate_design(design, network) if has_design else {"summary": {}, "violations": []}
-    map_path = None
+        validation = validate_design(design, network) if has_design else no_check()
+    map_path = net_path = None
     if out_map is not None and has_design:
         map_path = str(plot_design(network, design, out_map, title=f"{Path(network_dir).name}: {ruleset_id}"))
+    if design_out is not None and has_design:
+        net_path = str(write_design_net(design, network, design_out))
     return {"report": design.report, "design": design, "components": design_to_components(design),
-            "validation": validation, "map": map_path}
+            "validation": validation, "map": map_path, "design_out": net_path}
 
 
 PROGRESS_ROWS = 8   # rows of the live progress table (the latest ones)
@@ -128,12 +134,18 @@ def print_report(console: Console, name: str, result: dict) -> None:
     if report.get("feasibility_cost_cny") is not None:
         table.add_row("cost of AC feasibility", f"{cny(report['feasibility_cost_cny'])} CNY ({report['feasibility_cost_pct']:.2f} %)")
     if ac:
-        table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} "
-                                          f"(limit {ac['voltage_limit_pu']:.4f} pu; linear {ac['worst_voltage_pu_linear']:.4f} pu)")
-        table.add_row("AC worst loading", f"{ac['max_loading_pct_ac']:.1f} % on {escape(ac['max_loading_corridor'])} "
-                                          f"(linear {ac['max_loading_pct_linear']:.1f} %)")
-        table.add_row("AC losses", f"{ac['losses_kw']:,.1f} kW")
-        table.add_row("AC check", "passed" if ac["violations"] == 0 else f"[red]{ac['violations']} violation(s)[/]")
+        table.add_row("AC check", ac["check_text"])
+        before_v, before_l = ac.get("worst_voltage_pu_before"), ac.get("max_loading_pct_before")
+        voltage_notes = [f"limit {ac['voltage_limit_pu']:.4f} pu"] + ([] if before_v is None else [f"before the design {before_v:.4f} pu"])
+        voltage_notes.append(f"design's worst linear {ac['worst_voltage_pu_linear']:.4f} pu")
+        loading_notes = ([] if before_l is None else [f"before the design {before_l:.1f} %"])
+        loading_notes.append(f"design's worst linear {ac['max_loading_pct_linear']:.1f} %")
+        table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} ({'; '.join(voltage_notes)})")
+        table.add_row("AC worst loading", f"{ac['max_loading_pct_ac']:.1f} % on {escape(ac['max_loading_corridor'])} ({'; '.join(loading_notes)})")
+        table.add_row("AC losses", f"{ac['losses_kw']:,.1f} kW" + (f" (before the design {ac['losses_before_kw']:,.1f} kW)"
+                                                                   if "losses_before_kw" in ac else ""))
+        table.add_row("AC result", ("passed" if ac["violations"] == 0 else f"[red]{ac['violations']} violation(s)[/]")
+                      + (f"; [yellow]{ac['pre_existing']} limit(s) already broken before the design[/]" if ac["pre_existing"] else ""))
     console.print(table)
     for text in report.get("diagnosis", []):
         console.print(f"  diagnosis: {text}", markup=False, style="yellow")
@@ -142,6 +154,8 @@ def print_report(console: Console, name: str, result: dict) -> None:
                       f"{row.flow_kva:,.0f} of {row.rating_kva:,.0f} kVA, {cny(row.cost_cny)} CNY", markup=False)
     for violation in result["validation"]["violations"]:
         console.print(f"  violation: {violation}", markup=False, style="red")
+    for breach in result["validation"].get("pre_existing", []):
+        console.print(f"  pre-existing: {breach}", markup=False, style="yellow")
 
 
 FORCE_FOLDER_HELP = "Overwrite the files of an existing, non-empty --out directory"
@@ -160,7 +174,8 @@ def register(network_app: typer.Typer) -> None:
 def import_pandapower(
     net: str = typer.Argument(..., help="A pandapower built-in net (mv_oberrhein, create_cigre_network_mv, "
                                         "simple_mv_open_ring_net, lv_schutterwald) or a pandapower JSON file"),
-    out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv, network.json)"),
+    out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv, network.json, "
+                                       "pandapower.json: the net itself)"),
     customers: Optional[Path] = typer.Option(None, help=CUSTOMERS_HELP),
     crs: Optional[str] = typer.Option(None, help=CRS_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
@@ -175,7 +190,8 @@ def import_pandapower(
 
 def import_simbench(
     code: str = typer.Argument(..., help="A SimBench code, e.g. 1-MV-rural--0-sw (needs the optional simbench package)"),
-    out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv, network.json)"),
+    out: Path = typer.Option(..., help="Network directory to write (nodes.csv, corridors.csv, customers.csv, network.json, "
+                                       "pandapower.json: the net itself)"),
     customers: Optional[Path] = typer.Option(None, help=CUSTOMERS_HELP),
     crs: Optional[str] = typer.Option(None, help=CRS_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_FOLDER_HELP),
@@ -188,16 +204,17 @@ def import_simbench(
 
 
 def _write_imported(net, source: str, out: Path, customers: Path | None, crs: str | None) -> None:
-    from costmodel.grid.importers import network_from_pandapower, write_network
+    from costmodel.grid.importers import PANDAPOWER_FILE, network_from_pandapower, write_network
     from costmodel.grid.network import read_csv
 
     new = read_csv(customers) if customers is not None else None
     with stdout_to_stderr():  # pandapower's power flow may print
         network = network_from_pandapower(net, new, crs, source)
-    folder = write_network(network, out)
+    folder = write_network(network, out, net)
     kinds = network.nodes["kind"].value_counts()
     Console(width=160).print(
         f"wrote {folder}: {len(network.nodes)} nodes ({kinds.get('feeder_point', 0)} feeder points, "
         f"{kinds.get('customer', 0)} customers), {len(network.corridors)} corridors "
         f"({int((network.corridors['status'] == 'existing').sum())} existing); coordinates in "
-        f"{network.crs or 'the units of the net'}", markup=False)
+        f"{network.crs or 'the units of the net'}; the net itself in {PANDAPOWER_FILE}, for the AC check on the whole net",
+        markup=False)

@@ -3,7 +3,7 @@
 `load_pandapower` / `load_simbench` read a net (a pandapower built-in or JSON file; a SimBench code);
 `from_pandapower` maps medium-voltage buses to nodes (buses above the feeder points are dropped; transformer low-voltage
 buses feeder points with the spare capacity left by the net's own loads in a power flow, buses with
-loads junctions), in-service lines to existing corridors with the catalogue conductor of the nearest
+loads junctions), in-service lines not behind an open switch to existing corridors with the catalogue conductor of the nearest
 ampacity (overhead lines to mv_overhead, cables to mv_cable) as installed type; longitude/latitude are
 projected with pyproj (`bus_xy`). `attach_customers` joins new customers given by coordinates and demand.
 `candidate_corridors` proposes new corridors between nodes by Delaunay triangulation or k nearest
@@ -11,13 +11,17 @@ neighbours (scipy.spatial), lengths from coordinates times a detour factor (stre
 `from_steiner` maps an STP/`.gr` Steiner instance to a network: edges become candidate corridors of
 the catalogue's cheapest cable, length = weight x `km_per_weight`, so a design's cost is the tree's
 weight x (cable price per km x km_per_weight); the first terminal is the source, the others customers.
-`write_network` writes a network directory (nodes.csv, corridors.csv, customers.csv).
+`write_network` writes a network directory (nodes.csv, corridors.csv, customers.csv); given the pandapower net it
+came from, also the net itself (pandapower.json) and, in network.json, which bus and line each node and corridor
+is, so the AC check runs on the whole net and a design can be exported into it (`imported_net`, grid/validate.py).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -33,6 +37,7 @@ from costmodel.grid.network import (CORRIDOR_COLUMNS, CORRIDOR_OPTIONAL, DEFAULT
 from costmodel.grid.stp import read_gr
 from costmodel.params.parameter import parameters_in_force
 from costmodel.paths import tariffs_dir
+from costmodel.yamlio import read_text
 
 
 # pandapower's built-in nets that carry bus coordinates and a transformer to feed from (`import-pandapower NAME`)
@@ -43,6 +48,29 @@ CGCS2000 = "EPSG:4490"
 CHINA_BOUNDS = (73.0, 3.0, 136.0, 54.0)
 # a distribution net in degrees spans well under this; a wider span means the coordinates are schematic units
 MAX_LONLAT_SPAN_DEG = 2.0
+PANDAPOWER_FILE = "pandapower.json"   # the imported net itself, beside nodes.csv (recorded in network.json)
+# tables of a net the snapshot power flow does not read and the folder does not keep: SimBench's year of
+# quarter-hour profiles is 13 MB of JSON and 1.7 s to read, for each optimisation
+DROPPED_TABLES = ("profiles",)
+MAX_NETWORK_META_BYTES = 16 << 20
+
+
+@dataclass
+class ImportedNet:
+    """The pandapower net an imported network folder came from, and which bus / line each node / corridor is."""
+
+    net: object                       # pandapowerNet
+    bus_of_node: dict[str, int]
+    line_of_corridor: dict[str, int]
+    crs: str                          # the folder's CRS ("": the net's own coordinates are x_m, y_m)
+
+
+def node_id_of_bus(bus) -> str:
+    return f"b{bus}"
+
+
+def corridor_id_of_line(line) -> str:
+    return f"l{line}"
 
 
 def load_pandapower(source: str | Path):
@@ -84,7 +112,7 @@ def from_pandapower(net, catalogue=DEFAULT_CATALOGUE, crs: str | None = None) ->
     pp.runpp(net, numba=False)  # numba is not a dependency
     xy, crs = bus_xy(net, crs)
     buses = net.bus[net.bus["in_service"]]
-    nodes = pd.DataFrame({"id": "b" + buses.index.astype(str), "x_m": xy.loc[buses.index, "x"].round(2).to_numpy(),
+    nodes = pd.DataFrame({"id": buses.index.map(node_id_of_bus), "x_m": xy.loc[buses.index, "x"].round(2).to_numpy(),
                           "y_m": xy.loc[buses.index, "y"].round(2).to_numpy(), "kind": "junction",
                           "voltage_kv": buses["vn_kv"].to_numpy(), "spare_capacity_kva": 0.0, "demand_kva": 0.0},
                          index=buses.index)
@@ -99,13 +127,18 @@ def from_pandapower(net, catalogue=DEFAULT_CATALOGUE, crs: str | None = None) ->
     nodes = nodes[mv]
 
     conductors = load_conductors(catalogue)
-    lines = net.line[net.line["in_service"] & net.line["from_bus"].isin(nodes.index) & net.line["to_bus"].isin(nodes.index)]
+    # a line behind an open switch (a normally-open point of a ring) carries nothing: no route for the new load either,
+    # or the design would count on a path the net's power flow, and so the whole-net AC check, does not take
+    switch = net.switch
+    open_lines = switch.loc[(switch["et"] == "l") & ~switch["closed"].astype(bool), "element"]
+    lines = net.line[net.line["in_service"] & net.line["from_bus"].isin(nodes.index) & net.line["to_bus"].isin(nodes.index)
+                     & ~net.line.index.isin(open_lines)]
     family = np.where(lines["type"].astype(str).str.startswith("ol"), "mv_overhead", "mv_cable")
     ampacity = lines["max_i_ka"].to_numpy() * 1000
     installed = [_nearest(conductors, f, a) for f, a in zip(family, ampacity)]
     corridors = pd.DataFrame({
-        "id": "l" + lines.index.astype(str), "from_node": "b" + lines["from_bus"].astype(str).to_numpy(),
-        "to_node": "b" + lines["to_bus"].astype(str).to_numpy(), "length_km": lines["length_km"].round(4).to_numpy(),
+        "id": lines.index.map(corridor_id_of_line), "from_node": lines["from_bus"].map(node_id_of_bus).to_numpy(),
+        "to_node": lines["to_bus"].map(node_id_of_bus).to_numpy(), "length_km": lines["length_km"].round(4).to_numpy(),
         "allowed_std_types": installed, "cost_multiplier": 1.0, "status": "existing",
         # the net's own power flow on the line, as kVA at nominal voltage: the new customers get what it leaves
         "existing_load_kva": (math.sqrt(3) * net.bus.loc[lines["from_bus"], "vn_kv"].to_numpy()
@@ -356,8 +389,11 @@ def _spring_xy(problem, km_per_weight: float) -> np.ndarray:
     return (xy * mean_m * np.sqrt(len(xy))).round(1)
 
 
-def write_network(network: Network, directory: str | Path) -> Path:
-    """nodes.csv, corridors.csv and customers.csv (customer nodes with demand) of a network directory."""
+def write_network(network: Network, directory: str | Path, net=None) -> Path:
+    """nodes.csv, corridors.csv and customers.csv (customer nodes with demand) of a network directory; network.json
+    (CRS, source) when there is a CRS or a net. With `net`, the pandapower net the network was imported from: written
+    to pandapower.json (without DROPPED_TABLES), and network.json maps node ids to its buses and corridor ids to its
+    lines."""
     folder = Path(directory)
     nodes = network.nodes.reset_index()[list(NODE_COLUMNS + NODE_OPTIONAL)]
     files.write_csv(nodes, folder / "nodes.csv")
@@ -365,6 +401,50 @@ def write_network(network: Network, directory: str | Path) -> Path:
     corridors["allowed_std_types"] = corridors["allowed_std_types"].map(";".join)
     files.write_csv(corridors[list(CORRIDOR_COLUMNS + CORRIDOR_OPTIONAL)], folder / "corridors.csv")
     files.write_csv(customers_from_nodes(network), folder / "customers.csv")
-    if network.crs:
-        files.write_text(folder / NETWORK_META, json.dumps({"crs": network.crs, "source": network.source}, indent=2) + "\n")
+    meta = {"crs": network.crs, "source": network.source}
+    if net is not None:
+        kept = copy.deepcopy(net)
+        for table in DROPPED_TABLES:
+            kept.pop(table, None)
+        files.write_text(folder / PANDAPOWER_FILE, pp.to_json(kept))
+        buses = pd.Series(net.bus.index.map(node_id_of_bus), index=net.bus.index)
+        lines = pd.Series(net.line.index.map(corridor_id_of_line), index=net.line.index)
+        meta["pandapower"] = {
+            "file": PANDAPOWER_FILE, "dropped_tables": list(DROPPED_TABLES),
+            "bus_of_node": {node: int(bus) for bus, node in buses[buses.isin(network.nodes.index)].items()},
+            "line_of_corridor": {corridor: int(line) for line, corridor in lines[lines.isin(network.corridors.index)].items()}}
+    if network.crs or net is not None:
+        files.write_text(folder / NETWORK_META, json.dumps(meta, indent=2) + "\n")
     return folder
+
+
+def imported_net(directory: str | Path) -> ImportedNet | None:
+    """The pandapower net of an imported network folder (`write_network` with a net), None for any other folder."""
+    folder = Path(directory)
+    meta_path = folder / NETWORK_META
+    if not meta_path.is_file():
+        return None
+    meta = json.loads(read_text(meta_path, "a JSON file", MAX_NETWORK_META_BYTES))
+    entry = meta.get("pandapower") if isinstance(meta, dict) else None
+    if entry is None:
+        return None
+    try:
+        path = folder / entry["file"]
+        bus_of_node = {str(k): int(v) for k, v in entry["bus_of_node"].items()}
+        line_of_corridor = {str(k): int(v) for k, v in entry["line_of_corridor"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InputError(f"{meta_path}: pandapower {entry!r} is not allowed; allowed: {{\"file\": ..., \"bus_of_node\": "
+                         "{node: bus}, \"line_of_corridor\": {corridor: line}}, as network import-pandapower writes it") from None
+    net = load_pandapower(path)
+    missing = sorted(set(bus_of_node.values()) - set(net.bus.index)) or sorted(set(line_of_corridor.values()) - set(net.line.index))
+    if missing:
+        raise InputError(f"{meta_path}: bus or line {missing[0]} is not in {path}; the folder and its net do not match")
+    return ImportedNet(net, bus_of_node, line_of_corridor, str(meta.get("crs", "")))
+
+
+def lonlat_of(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Metres in `crs` back to longitude/latitude (WGS84): the inverse of `project_lonlat`."""
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(crs, WGS84, always_xy=True).transform(np.asarray(x, float), np.asarray(y, float))
+    return np.asarray(lon), np.asarray(lat)

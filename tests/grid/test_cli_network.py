@@ -79,29 +79,29 @@ def test_an_unknown_formulation_names_the_allowed_ones():
         optimize_network(EXAMPLE, EXAMPLE / "customers.csv", "national-1996", formulation="flow")
 
 
-def _near_buses(net, buses, offset_deg=0.002):
-    """New customers a little north-east of the given buses, by longitude and latitude."""
-    points = [json.loads(net.bus.at[b, "geo"])["coordinates"] for b in buses]
-    return pd.DataFrame({"application_id": [f"new-{b}" for b in buses], "lon": [p[0] + offset_deg for p in points],
-                         "lat": [p[1] + offset_deg for p in points], "demand_kva": [400, 630, 800, 250, 1000][:len(buses)]})
+NETWORKS = EXAMPLE.parent / "networks"
 
 
 def test_a_simbench_mv_grid_with_five_new_customers(tmp_path):
     pytest.importorskip("simbench")
     from costmodel.grid.importers import load_simbench, network_from_pandapower, write_network
+    from costmodel.grid.network import read_csv
 
     net = load_simbench("1-MV-rural--0-sw")
-    mv_buses = net.bus.index[(net.bus["vn_kv"] == 20) & net.bus["in_service"]][10::15][:5]
-    network = network_from_pandapower(net, _near_buses(net, mv_buses), source="simbench")
-    folder = write_network(network, tmp_path / "net")
+    customers = read_csv(NETWORKS / "simbench-rural-customers.csv")
+    folder = write_network(network_from_pandapower(net, customers, source="simbench"), tmp_path / "net", net)
     out = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=30, out_map=tmp_path / "map.png")
     report = out["report"]
     assert report["status"] in ("optimal", "feasible")
-    assert sorted(out["design"].customers["application_id"]) == sorted(f"new-{b}" for b in mv_buses)
+    assert sorted(out["design"].customers["application_id"]) == sorted(customers["application_id"])
     assert out["design"].customers["source_node"].notna().all()
-    # the AC check either passes or names the node or corridor and the limit it breaks
+    # the AC check ran on the whole net: every 20 kV bus of the grid and the five new ones, its 96 loads
+    summary = out["validation"]["summary"]
+    mv_buses = int(((net.bus["vn_kv"] == 20) & net.bus["in_service"]).sum())
+    assert summary["check"] == "whole_net" and (summary["buses"], summary["existing_loads"]) == (mv_buses + 5, len(net.load))
+    # it either passes or names the node or corridor and the limit it breaks
     assert all(("below the limit" in v) or ("above 100%" in v) for v in out["validation"]["violations"])
-    assert out["validation"]["summary"]["violations"] == len(out["validation"]["violations"])
+    assert summary["violations"] == len(out["validation"]["violations"])
     assert Path(out["map"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -110,20 +110,37 @@ def test_a_pandapower_net_round_trips_through_the_optimiser(tmp_path):
     import pandapower.networks as pn
 
     from costmodel.grid.importers import network_from_pandapower, write_network
-    from costmodel.grid.validate import design_to_pandapower
+    from costmodel.grid.network import read_csv
 
     net = pn.mv_oberrhein()
-    network = network_from_pandapower(net, _near_buses(net, [29, 161]), source="mv_oberrhein")
-    folder = write_network(network, tmp_path / "net")
+    original = pn.mv_oberrhein()
+    customers = read_csv(NETWORKS / "oberrhein-customers.csv")
+    network = network_from_pandapower(net, customers, source="mv_oberrhein")
+    folder = write_network(network, tmp_path / "net", net)
     assert load_network(folder).crs == "EPSG:32632"                 # network.json keeps the CRS
-    out = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=30)
-    design = out["design"]
-    exported = design_to_pandapower(design, load_network(folder))
-    # every built corridor is a line, every supplied node a bus at its projected coordinates, each customer a load
-    assert sorted(exported.line["name"]) == sorted(design.corridors["corridor_id"])
-    assert sorted(exported.bus["name"]) == sorted(design.nodes["node_id"])
-    bus = exported.bus.set_index("name").loc["new-29"]
-    assert json.loads(bus["geo"])["coordinates"] == pytest.approx(network.nodes.loc["new-29", ["x_m", "y_m"]].tolist())
-    assert exported.load["p_mw"].sum() == pytest.approx((400 + 630) / 1000 * design.report["power_factor"])
+    meta = json.loads((folder / "network.json").read_text())["pandapower"]
+    assert meta["file"] == "pandapower.json" and meta["bus_of_node"]["b39"] == 39 and meta["line_of_corridor"]["l0"] == 0
+    out = optimize_network(folder, folder / "customers.csv", "national-1996", time_limit_s=30, design_out=tmp_path / "design.json")
+    design, validation = out["design"], out["validation"]
+    assert out["design_out"] == str(tmp_path / "design.json") and validation["summary"]["check"] == "whole_net"
+    exported = pp.from_json(out["design_out"])
+    new_corridors = design.corridors[design.corridors["change"] == "new"]
+    # the original net plus what the design adds: a bus per new customer, a line per new corridor, a load per customer
+    assert len(exported.bus) == len(original.bus) + 3
+    assert len(exported.line) == len(original.line) + len(new_corridors)
+    assert len(exported.load) == len(original.load) + 3
+    assert (len(exported.trafo), len(exported.ext_grid), len(exported.sgen)) == (len(original.trafo), len(original.ext_grid), len(original.sgen))
+    pd.testing.assert_frame_equal(exported.load.iloc[:len(original.load)], original.load, check_dtype=False)
+    added = exported.load.iloc[len(original.load):].set_index("name")
+    assert added.loc[customers["application_id"], "p_mw"].to_numpy() == pytest.approx(customers["demand_kva"].astype(float) / 1000 * 0.9)
+    # new buses at the customers' longitude / latitude (projected and back)
+    bus = exported.bus.set_index("name").loc["oberrhein-mill"]
+    assert json.loads(bus["geo"])["coordinates"] == pytest.approx([7.80056, 48.43909], abs=1e-6)
+    # the reloaded net's power flow is the check's
     pp.runpp(exported, numba=False)
-    assert exported.converged
+    vm = exported.res_bus["vm_pu"].set_axis(exported.bus["name"])
+    checked = validation["buses"].set_index("node_id")["vm_pu_ac"]
+    assert vm[customers["application_id"]].to_numpy() == pytest.approx(checked[customers["application_id"]].to_numpy(), abs=1e-9)
+    assert exported.res_line["loading_percent"].max() == pytest.approx(validation["lines"].query("element == 'line'")["loading_pct_ac"].max(), abs=1e-9)
+    assert exported.res_trafo["loading_percent"].max() == pytest.approx(
+        validation["lines"].query("element == 'transformer'")["loading_pct_ac"].max(), abs=1e-9)

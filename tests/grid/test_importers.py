@@ -34,7 +34,11 @@ def test_mv_oberrhein_imports_as_existing_network(oberrhein):
     expected = (net.trafo["sn_mva"] * 1000 * (1 - loading / 100)).sum()
     assert feeders["spare_capacity_kva"].sum() == pytest.approx(expected, abs=1)
     assert (corridors["status"] == "existing").all()
-    assert len(corridors) == int((net.line["in_service"]).sum())
+    # every in-service line but the 6 behind an open switch (the rings' normally-open points: lines 8, 23, 31, 66, 88, 188)
+    open_points = net.switch.loc[(net.switch["et"] == "l") & ~net.switch["closed"], "element"]
+    assert sorted(open_points) == [8, 23, 31, 66, 88, 188]
+    assert len(corridors) == int((net.line["in_service"]).sum()) - 6
+    assert not corridors["id"].isin([f"l{line}" for line in open_points]).any()
     network = network_from_frames(nodes, corridors)                   # validates as a network
     assert len(network.nodes) == len(nodes)
     # each line keeps the load the net's own power flow puts on it: the new customers get what is left
@@ -236,3 +240,26 @@ def test_a_pace_instance_optimised_as_a_capacitated_network_costs_its_optimum(tm
     assert design.report["status"] == "optimal"
     assert design.report["objective_cny"] == pytest.approx(302 * CNY_PER_WEIGHT)      # optima.csv: 302
     assert design.corridors["length_km"].sum() == pytest.approx(0.302)
+
+
+def test_an_imported_folder_keeps_its_net_and_which_bus_and_line_each_node_and_corridor_is(tmp_path):
+    from costmodel.grid.importers import imported_net
+
+    net = pn.simple_mv_open_ring_net()
+    net.bus["geo"] = [json.dumps({"type": "Point", "coordinates": [100.0 * i, 0.0]}) for i in range(len(net.bus))]
+    net["profiles"] = {"load": pd.DataFrame({"p": [1.0, 2.0]})}      # a time series the folder does not keep
+    network = network_from_pandapower(net, source="ring")
+    folder = write_network(network, tmp_path / "net", net)
+    kept = imported_net(folder)
+    # the 110 kV bus 0 is above the feeder point (bus 1, the transformer's 20 kV side): no node maps to it
+    assert kept.bus_of_node == {f"b{b}": b for b in range(1, 7)}
+    # every line of the ring but line 3, behind its open switch (bus 4's side)
+    assert kept.line_of_corridor == {f"l{line}": line for line in (0, 1, 2, 4, 5)}
+    assert (len(kept.net.bus), len(kept.net.line), len(kept.net.load)) == (len(net.bus), len(net.line), len(net.load))
+    assert "profiles" not in kept.net and kept.crs == ""
+    assert imported_net(write_network(network, tmp_path / "plain")) is None        # written without its net
+    meta = json.loads((folder / "network.json").read_text())
+    meta["pandapower"]["bus_of_node"]["b1"] = 99
+    (folder / "network.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="bus or line 99 is not in .*pandapower.json; the folder and its net do not match"):
+        imported_net(folder)

@@ -7,7 +7,11 @@ corridor and new transformer to its rating x the planning loading limit / the ra
 exceed the linear one (`current_ratios`: measured on the design's own, estimated from the AC voltages and the
 measured losses elsewhere, so that a corridor the next design newly fills is not the next violation). Where a
 node's AC voltage breaks the band, the drop per kVA of the corridors on its path grows by the AC / linear drop
-ratio. Capacities and drops only ever tighten. The design just checked, re-sized to the tightened capacities, is
+ratio. On an imported net the check runs on the whole net (grid/validate.py): a corridor's AC loading then counts
+the load it carried already, so its capacity for new load is what the planned loading leaves of that load; a bus the
+design does not reach tightens the path to where it meets the design; a feeding transformer above the limit lowers
+its source's spare capacity by the excess; what the net broke before the design is not tightened for.
+Capacities, drops and spare capacities only ever tighten. The design just checked, re-sized to the tightened capacities, is
 the next round's MIP start; a tightening round gets half of round 1's time (TIGHTENING_TIME_SHARE), and once the
 time limit is spent, a round only checks that re-sized design. The loop stops
 when the AC check passes, when a tightened model has no design (the diagnosis names the blocking limit), or at the
@@ -27,7 +31,7 @@ import pandas as pd
 
 from costmodel.grid.network import Network
 from costmodel.grid.radial import Design, Instance, SolveResult, extract, optimise
-from costmodel.grid.radial.data import CAPACITY_TOL_KVA, path_to_root, tree_parent
+from costmodel.grid.radial.data import CAPACITY_TOL_KVA, evaluate, path_to_root, tree_parent
 from costmodel.grid.radial.warm_start import resize
 from costmodel.grid.status import NETWORK_GAP, status_of, summary
 
@@ -62,28 +66,61 @@ def current_ratios(inst: Instance, validation: dict) -> pd.Series:
 
 
 def tighten(inst: Instance, chosen: list[int], validation: dict) -> tuple[Instance, dict]:
-    """The instance with the capacities and drops the AC check of design `chosen` showed (see the module's text).
+    """The instance with the capacities, drops and spare capacities the AC check of design `chosen` showed (see the
+    module's text). What the net broke before the design (`pre_existing`) is left alone.
 
-    Returns the tightened instance and {corridors, nodes}: how many corridors had their capacity lowered and how
-    many violated nodes had the drops on their path raised."""
+    A corridor's capacity for new load: its rating x the planning limit / the ratio, less the load it carries already
+    where the check ran on the whole net (its AC loading counts that load too). A bus below the band tightens the
+    path to the design node it hangs on (itself, or where its path to the source meets the design). A feeding
+    transformer of the net above the limit: its source's spare capacity drops to the design's load on it less the
+    excess. Returns the tightened instance and {corridors, nodes, sources}: how many corridors had their capacity
+    lowered, how many violated nodes had the drops on their path raised, how many sources lost spare capacity."""
     opt = inst.options
-    planned = opt["rating_kva"] * inst.limits.loading_limit_pct / 100.0 / current_ratios(inst, validation)
+    whole_net = validation["summary"].get("check") == "whole_net"
+    carried = (opt["corridor_id"].map(inst.network.corridors["existing_load_kva"]).fillna(0.0) if whole_net
+               else pd.Series(0.0, index=opt.index))
+    planned = (opt["rating_kva"] + carried) * inst.limits.loading_limit_pct / 100.0 / current_ratios(inst, validation) - carried
     lowered = planned < opt["capacity_kva"] - CAPACITY_TOL_KVA
-    capacity = opt["capacity_kva"].where(~lowered, planned)
+    capacity = opt["capacity_kva"].where(~lowered, planned.clip(lower=0.0))
 
     drop_factor = pd.Series(1.0, index=opt.index)
     band_pu = 1 - inst.limits.voltage_deviation_limit_pct / 100
     buses = validation["buses"]
-    low = buses[buses["vm_pu_ac"] < band_pu - 1e-9]
+    linear = buses.set_index("node_id")["voltage_pu_linear"]
+    low = buses[(buses["vm_pu_ac"] < band_pu - 1e-9) & ~buses["pre_existing"].astype(bool) & buses["design_node"].notna()]
     parent, tail_of = tree_parent(inst, chosen), opt["tail"].to_numpy()
     index = {node_id: i for i, node_id in enumerate(inst.node_ids)}
     for row in low.itertuples():
-        path, _ = path_to_root(parent, tail_of, index[row.node_id])
-        ratio_v = (1 - row.vm_pu_ac) / max(1 - row.voltage_pu_linear, 1e-12)
+        path, _ = path_to_root(parent, tail_of, index[row.design_node])
+        ratio_v = (1 - row.vm_pu_ac) / max(1 - linear[row.design_node], 1e-12)
         on_path = opt["corridor_id"].isin(opt.loc[path, "corridor_id"])
         drop_factor[on_path] = np.maximum(drop_factor[on_path], ratio_v)
     options = opt.assign(capacity_kva=capacity, drop_pct_per_kva=opt["drop_pct_per_kva"] * drop_factor)
-    return replace(inst, options=options), {"corridors": int(opt.loc[lowered, "corridor_id"].nunique()), "nodes": len(low)}
+    spare = _tightened_spare(inst, chosen, validation)
+    return replace(inst, options=options, spare_kva=spare), {"corridors": int(opt.loc[lowered, "corridor_id"].nunique()),
+                                                              "nodes": len(low), "sources": int((spare < inst.spare_kva).sum())}
+
+
+def _tightened_spare(inst: Instance, chosen: list[int], validation: dict) -> np.ndarray:
+    """Spare capacity per source: a transformer of the net feeding it above the planning limit (not already before
+    the design) leaves the design's load on it less the excess kVA."""
+    lines = validation["lines"]
+    hot = lines[lines["source_node"].notna() & ~lines["pre_existing"].astype(bool)
+                & (lines["loading_pct_ac"] > inst.limits.loading_limit_pct + 1e-9)]
+    spare = inst.spare_kva.astype(float).copy()
+    if hot.empty:
+        return spare
+    supplied_by = evaluate(inst, chosen).supplied_by
+    position = {node: k for k, node in enumerate(inst.sources)}
+    index = {node_id: i for i, node_id in enumerate(inst.node_ids)}
+    for row in hot.itertuples():
+        k = position.get(index.get(row.source_node))
+        if k is None:
+            continue
+        load = inst.demand_kva[supplied_by == inst.sources[k]].sum()
+        excess = (row.loading_pct_ac - inst.limits.loading_limit_pct) / 100 * row.rating_kva
+        spare[k] = min(spare[k], max(load - excess, 0.0))
+    return spare
 
 
 def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float = 60.0, mip_gap: float = 0.005,
@@ -95,7 +132,7 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
     _pct (the final cost over round 1's), and bound_basis. With no AC-feasible design, the status is infeasible
     (a tightened model has none: its diagnosis) or no_solution (round or time limit), the design is empty and the
     diagnosis names the violations of the last design checked."""
-    from costmodel.grid.validate import validate_design
+    from costmodel.grid.validate import no_check, validate_design
 
     began = time.perf_counter()
     log: list[dict] = []
@@ -116,11 +153,11 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
         if result.chosen is None:
             log.append(_round_row(number, result, None, {}))
             if number == 1:   # the linear model itself has no design: its own status and diagnosis
-                return _reported(design, first, log, "not_checked", began), {"summary": {}, "violations": []}
+                return _reported(design, first, log, "not_checked", began), no_check()
             return _no_design(inst, first, log, began, "infeasible" if result.status == "infeasible" else "no_solution",
                               [f"no AC-feasible design: with the capacities and drops the AC check of round {number - 1} "
                                f"showed, {text}" for text in result.diagnosis] or
-                              [f"no AC-feasible design found within the time limit of {time_limit_s:g} s"]), {"summary": {}, "violations": []}
+                              [f"no AC-feasible design found within the time limit of {time_limit_s:g} s"]), no_check()
         validation = validate_design(design, network)
         if not validation["violations"]:
             log.append(_round_row(number, result, validation, {}))
@@ -149,7 +186,8 @@ def _round_row(number: int, result: SolveResult, validation: dict | None, tighte
     return {"round": number, "status": result.status, "objective_cny": result.objective_cny, "bound_cny": result.bound_cny,
             "seconds": round(result.seconds, 2), "ac_violations": len((validation or {}).get("violations", [])),
             "max_loading_pct_ac": ac.get("max_loading_pct_ac"), "worst_voltage_pu_ac": ac.get("worst_voltage_pu_ac"),
-            "tightened_corridors": tightened.get("corridors", 0), "tightened_nodes": tightened.get("nodes", 0)}
+            "tightened_corridors": tightened.get("corridors", 0), "tightened_nodes": tightened.get("nodes", 0),
+            "tightened_sources": tightened.get("sources", 0)}
 
 
 def _reported(design: Design, first: SolveResult, log: list[dict], ac_status: str, began: float) -> Design:

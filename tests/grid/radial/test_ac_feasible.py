@@ -124,3 +124,43 @@ def test_a_planning_loading_limit_below_the_rating_is_planned_to_and_checked(tar
     # loadings are shown against the rating, the check against the planning limit
     assert design.corridors["loading_pct"].iloc[0] == pytest.approx(3400 / (math.sqrt(3) * 10 * 290) * 100)
     assert validation["summary"]["loading_limit_pct"] == 90 and validation["violations"] == []
+
+
+def test_an_existing_feeder_the_whole_net_overloads_gets_less_capacity_for_new_load(tmp_path):
+    # tests/grid/pandapower_cases.py: the 5 km 3x70 feeder to B carries E = 3,195.3 kVA already (the import's power
+    # flow); C's 520 kVA over it is 99.8 % linear, 101.7 % in the whole net's AC flow
+    from tests.grid.pandapower_cases import imported_case
+
+    _, network, inst, _ = imported_case(tmp_path / "net")
+    result = solve(inst, 20, 1e-6)
+    validation = validate_design(extract(inst, result), network)
+    line = validation["lines"].set_index("corridor_id").loc["l0"]
+    ratio = line["loading_pct_ac"] / line["loading_pct_linear"]
+    carried = network.corridors.at["l0", "existing_load_kva"]
+    tightened, counts = tighten(inst, result.chosen, validation)
+    on_l0 = tightened.options[tightened.options["corridor_id"] == "l0"]
+    # what the planned loading leaves of the rating once the load the feeder carries already is served
+    assert on_l0["capacity_kva"].to_numpy() == pytest.approx([RATING70_KVA / ratio - carried] * len(on_l0))
+    assert (on_l0["capacity_kva"] < 520).all() and counts["corridors"] >= 1
+    # B and C below the band: the drops on C's path (l0, new1) grow
+    assert counts["nodes"] == 2
+    raised = tightened.options["drop_pct_per_kva"] > inst.options["drop_pct_per_kva"] + 1e-15
+    assert set(tightened.options.loc[raised, "corridor_id"]) == {"l0", "new1"}
+
+
+def test_the_ac_loop_on_the_whole_net_moves_the_customer_to_its_own_cable_from_the_feeder_bus(tmp_path):
+    # round 1: over the full feeder and 0.39 km of 3x70 (163,800 CNY), which breaks the whole net's limits; round 2:
+    # 6.89 km of 3x70 straight from F (2,893,800 CNY), checked against a direct pandapower run of that design
+    from tests.grid.pandapower_cases import expected_flow, imported_case
+
+    _, network, inst, _ = imported_case(tmp_path / "net")
+    design, validation = optimise_ac_feasible(inst, network, 20, 1e-6)
+    first, second = design.report["ac_log"]
+    assert first["objective_cny"] == pytest.approx(0.39 * 420_000) and first["ac_violations"] == 3
+    assert second["objective_cny"] == pytest.approx(6.89 * 420_000) and second["ac_violations"] == 0
+    assert list(design.corridors["corridor_id"]) == ["new2"] and design.report["ac_status"] == "passed"
+    assert validation["summary"]["check"] == "whole_net" and validation["violations"] == []
+    expected = expected_flow(route="F")
+    vm = expected.res_bus["vm_pu"].set_axis(expected.bus["name"])
+    assert validation["summary"]["worst_voltage_pu_ac"] == pytest.approx(vm.min(), abs=1e-6)
+    assert validation["buses"].set_index("node_id").at["C", "vm_pu_ac"] == pytest.approx(vm["C"], abs=1e-6)
