@@ -32,7 +32,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 from costmodel import files
 from costmodel.errors import InputError
-from costmodel.grid.network import (CORRIDOR_COLUMNS, CORRIDOR_OPTIONAL, DEFAULT_CATALOGUE, DEFAULT_FAMILY, NETWORK_META, NODE_COLUMNS,
+from costmodel.grid.network import (CORRIDOR_COLUMNS, CORRIDOR_OPTIONAL, DEFAULT_CATALOGUE, DEFAULT_FAMILY, MAX_NETWORK_META_BYTES, NETWORK_META, NODE_COLUMNS,
                                     NODE_OPTIONAL, Network, customers_from_nodes, load_conductors, network_from_frames)
 from costmodel.grid.stp import read_gr
 from costmodel.params.parameter import parameters_in_force
@@ -52,7 +52,6 @@ PANDAPOWER_FILE = "pandapower.json"   # the imported net itself, beside nodes.cs
 # tables of a net the snapshot power flow does not read and the folder does not keep: SimBench's year of
 # quarter-hour profiles is 13 MB of JSON and 1.7 s to read, for each optimisation
 DROPPED_TABLES = ("profiles",)
-MAX_NETWORK_META_BYTES = 16 << 20
 
 
 @dataclass

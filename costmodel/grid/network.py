@@ -42,6 +42,7 @@ CORRIDOR_COLUMNS = ("id", "from_node", "to_node", "length_km", "allowed_std_type
 CORRIDOR_OPTIONAL = ("existing_load_kva",)   # what an existing corridor carries already (an imported net's power flow)
 CUSTOMER_COLUMNS = ("application_id", "node_id")
 NETWORK_META = "network.json"   # optional: {"crs": ..., "source": ...} of an imported network
+MAX_NETWORK_META_BYTES = 16 << 20   # it maps every bus and line of an imported net to our ids
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def _crs_of(path: Path) -> str:
     if not path.exists():
         return ""
     try:
-        meta = json.loads(read_text(path, "a JSON file", 1 << 20))
+        meta = json.loads(read_text(path, "a JSON file", MAX_NETWORK_META_BYTES))
     except json.JSONDecodeError as error:
         raise InputError(f"{path}: not JSON ({error.msg} at line {error.lineno}); allowed: {{\"crs\": \"EPSG:...\"}}") from None
     crs = meta.get("crs", "") if isinstance(meta, dict) else None
