@@ -825,17 +825,12 @@ def optimize(
     customers = customers or network / "customers.csv"
     if not customers.is_file():
         raise typer.BadParameter(f"a network folder needs --customers ({customers} does not exist)", param_hint="--customers")
-    from costmodel.grid.cli_network import optimize_network, print_report, progress_display
-    from costmodel.scenarios.portfolio import load_portfolio
+    from costmodel.grid.cli_network import load_network_applications, optimize_network, print_report, progress_display
 
     chosen = load_ruleset(ruleset)
     portfolio, when = None, None
     if applications is not None:  # without them the design is not quoted
-        portfolio = load_portfolio(applications)
-        if len(portfolio.rejected):
-            first = portfolio.rejected.iloc[0]
-            raise CostmodelError(f"{applications}: row {first['row']}: {first['reason']}")
-        when = portfolio.frame["application_date"].max().date()
+        portfolio, when = load_network_applications(applications)
     with stdout_to_stderr(), progress_display(not as_json) as on_progress:  # stdout: only the command's output
         result = optimize_network(network, customers, ruleset, time_limit, NETWORK_GAP if gap is None else gap, map, when,
                                   formulation, on_progress, ac_rounds, design_out)

@@ -90,21 +90,16 @@ def _named(message: str, folder: Path) -> tuple[str, str | None]:
 def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s: float, mip_gap: float, ac_rounds: int,
                formulation: str) -> dict:
     from costmodel.fonts import matplotlib_cjk_family
-    from costmodel.grid.cli_network import optimize_network
+    from costmodel.grid.cli_network import load_network_applications, optimize_network
     from costmodel.grid.network import load_network, ruleset_catalogue
     from costmodel.grid.plot import design_svg
     from costmodel.grid.status import stdout_to_stderr
     from costmodel.params import load_ruleset
     from costmodel.quote import quote_frame
-    from costmodel.scenarios.portfolio import load_portfolio
 
     portfolio, when = None, None
     if (folder / "applications.csv").is_file():   # without them the design is not quoted
-        portfolio = load_portfolio(folder / "applications.csv")
-        if len(portfolio.rejected):
-            first = portfolio.rejected.iloc[0]
-            raise InputError(f"{folder / 'applications.csv'}: row {first['row']}: {first['reason']}")   # as the CLI says it
-        when = portfolio.frame["application_date"].max().date()
+        portfolio, when = load_network_applications(folder / "applications.csv")
     with stdout_to_stderr():   # the solver's banner and log never reach the server's stdout
         result = optimize_network(folder, folder / "customers.csv", ruleset_id, time_limit_s, mip_gap, None, when,
                                   formulation, None, ac_rounds)

@@ -66,6 +66,19 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
             "validation": validation, "map": map_path, "design_out": net_path}
 
 
+def load_network_applications(path: str | Path):
+    """The applications of a network's customers, for quoting its design, and the date their rules are taken at
+    (the latest application date). A rejected row is an error: each customer's quote needs its application."""
+    from costmodel.errors import InputError
+    from costmodel.scenarios.portfolio import load_portfolio
+
+    portfolio = load_portfolio(path)
+    if len(portfolio.rejected):
+        first = portfolio.rejected.iloc[0]
+        raise InputError(f"{path}: row {first['row']}: {first['reason']}")
+    return portfolio, portfolio.frame["application_date"].max().date()
+
+
 PROGRESS_ROWS = 8   # rows of the live progress table (the latest ones)
 
 
