@@ -851,7 +851,7 @@ def optimize(
     print_report(console, escape(network.name), result)
     if portfolio is None:
         console.print("not quoted: give --applications (one application per customer, e.g. examples/park/applications.csv) "
-                      "to see who pays", markup=False)
+                      "to see who pays", markup=False, highlight=False)
     if batch is not None:
         table = Table(title=f"Who pays for the extension under {chosen.id}")
         for column in ("application", "size", "voltage", "boundary", "rule", "customer CNY", "grid CNY"):
