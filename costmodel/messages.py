@@ -23,8 +23,8 @@ def _messages() -> dict[str, dict[str, str]]:
 
 def say(key: str, **values) -> tuple[str, str]:
     """(English, Chinese) of a message with its fields filled in."""
-    texts = _messages()[key]
-    return texts["en"].format(**values), texts["zh"].format(**values)
+    texts = _messages()[key]   # a value that is itself a Reason fills each language with its own words
+    return texts["en"].format(**values), texts["zh"].format(**{name: in_chinese(value) for name, value in values.items()})
 
 
 def word(key: str, language: str) -> str:

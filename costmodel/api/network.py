@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.errors import CostmodelError, InputError
+from costmodel.messages import in_chinese
 from costmodel.paths import EXAMPLES_DIR
 from costmodel.web import report
 from costmodel.web.svg import inline_svg
@@ -117,8 +118,11 @@ def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s:
             name = example or texts["uploaded_network"]
             svg = design_svg(network, design, f"{name}: {ruleset_id}", texts, matplotlib_cjk_family() if lang == "zh" else None)
             map_svg[lang] = inline_svg(svg, "network-map", texts["title"].format(name=name, ruleset=ruleset_id))
+    validation = json_ready(result["validation"])
+    for key in ("violations", "pre_existing"):   # the page's Chinese
+        validation[f"{key}_zh"] = [in_chinese(text) for text in result["validation"].get(key, [])]
     return {"network": example or UPLOADED, "ruleset": ruleset_id, "report": json_ready(result["report"]),
-            "validation": json_ready(result["validation"]), "corridors": records(design.corridors),
+            "validation": validation, "corridors": records(design.corridors),
             "transformers": records(design.transformers), "customers": records(design.customers),
             "components": records(components), "quote": quote, "map_svg": map_svg}
 

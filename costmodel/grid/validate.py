@@ -23,6 +23,7 @@ from costmodel import files
 from costmodel.grid.importers import ImportedNet, PANDAPOWER_FILE, imported_net, lonlat_of
 from costmodel.grid.network import NETWORK_META, Network
 from costmodel.grid.radial import Design
+from costmodel.messages import Reason
 
 VOLTAGE_TOL_PU = 1e-9
 LOADING_TOL_PCT = 1e-9
@@ -273,21 +274,22 @@ def _result(design: Design, buses: pd.DataFrame, lines: pd.DataFrame, check: dic
     low = buses[buses["vm_pu_ac"] < band_pu - VOLTAGE_TOL_PU]
     hot = lines[lines["loading_pct_ac"] > limit + LOADING_TOL_PCT]
 
-    def voltage(r) -> str:
-        estimate = (f"linear estimate {r.voltage_pu_linear:.4f} pu" if pd.notna(r.voltage_pu_linear)
-                    else f"{r.vm_pu_before:.4f} pu before the design")
-        return f"node {r.node_id}: AC voltage {r.vm_pu_ac:.4f} pu below the limit {band_pu:.4f} pu ({estimate})"
+    def voltage(r) -> Reason:
+        estimate = (Reason("ac.estimate_voltage_linear", value=r.voltage_pu_linear) if pd.notna(r.voltage_pu_linear)
+                    else Reason("ac.estimate_voltage_before", value=r.vm_pu_before))
+        return Reason("ac.voltage_low", node=r.node_id, vm_pu=r.vm_pu_ac, band_pu=band_pu, estimate=estimate)
 
-    def loading(r) -> str:
-        estimate = (f"linear estimate {r.loading_pct_linear:.1f}%" if pd.notna(r.loading_pct_linear)
-                    else f"{r.loading_pct_before:.1f}% before the design")
-        kind = "transformer" if pd.notna(r.rating_kva) else "corridor"   # the net's own transformers have no corridor
-        return f"{kind} {r.corridor_id} ({r.std_type}): AC loading {r.loading_pct_ac:.1f}% above {limit:g}% ({estimate})"
+    def loading(r) -> Reason:
+        estimate = (Reason("ac.estimate_loading_linear", value=r.loading_pct_linear) if pd.notna(r.loading_pct_linear)
+                    else Reason("ac.estimate_loading_before", value=r.loading_pct_before))
+        kind = Reason("ac.kind_transformer" if pd.notna(r.rating_kva) else "ac.kind_corridor")   # the net's own transformers have no corridor
+        return Reason("ac.loading_high", kind=kind, element=r.corridor_id, std_type=r.std_type, loading_pct=r.loading_pct_ac,
+                      limit_pct=limit, estimate=estimate)
 
     violations = [voltage(r) for r in low[~low["pre_existing"]].itertuples()]
     violations += [loading(r) for r in hot[~hot["pre_existing"]].itertuples()]
-    pre_existing = [f"{voltage(r)}, already before the design" for r in low[low["pre_existing"]].itertuples()]
-    pre_existing += [f"{loading(r)}, already before the design" for r in hot[hot["pre_existing"]].itertuples()]
+    pre_existing = [Reason("ac.pre_existing", breach=voltage(r)) for r in low[low["pre_existing"]].itertuples()]
+    pre_existing += [Reason("ac.pre_existing", breach=loading(r)) for r in hot[hot["pre_existing"]].itertuples()]
     summary = {
         "worst_voltage_pu_ac": float(buses["vm_pu_ac"].min()),
         "worst_voltage_pu_linear": float(buses["voltage_pu_linear"].min()),

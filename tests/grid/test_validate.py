@@ -10,6 +10,7 @@ import pytest
 from costmodel.grid.radial import extract, prepare, solve
 from costmodel.grid.network import load_grid_limits, network_from_frames
 from costmodel.grid.validate import design_to_pandapower, validate_alone, validate_design
+from costmodel.messages import in_chinese
 
 
 def one_route(km=3.0, kva=3000):
@@ -115,6 +116,7 @@ def test_the_whole_net_check_names_what_the_design_alone_misses(tmp_path):
     assert summary["max_loading_pct_before"] == pytest.approx(before.res_line.at[0, "loading_percent"], abs=1e-9)
     assert summary["worst_voltage_pu_before"] is None
     assert [v.split(":")[0] for v in whole["violations"]] == ["node b2", "node C", "corridor l0 (YJV22-8.7/15-3x70)"]
+    assert in_chinese(whole["violations"][1]) == f"节点 C：交流电压 {vm_c:.4f} pu，低于下限 0.9300 pu（线性估算 {buses.loc['C', 'voltage_pu_linear']:.4f} pu）"
     assert summary["violations"] == 3 and whole["pre_existing"] == []
     # the design alone, fed at 1.0 pu, sees 520 kVA on an empty feeder: C at about 1 - 520 x 5.39 x 0.2896 / 1000 %
     alone = validate_alone(design, network)
@@ -137,6 +139,9 @@ def test_a_limit_broken_before_the_design_is_reported_apart(tmp_path):
         in result["pre_existing"][0]
     assert result["pre_existing"][1].endswith(f"({before.res_line.at[1, 'loading_percent']:.1f}% before the design), already before the design")
     assert result["summary"]["pre_existing"] == 2
+    assert in_chinese(result["pre_existing"][1]) == (
+        f"走廊 l1（YJV22-8.7/15-3x70）：交流负载率 {after.res_line.at[1, 'loading_percent']:.1f}%，超过 100%"
+        f"（设计前 {before.res_line.at[1, 'loading_percent']:.1f}%）（设计前已越限）")
     # the design's own breaches stay violations; the pre-existing ones are not among them
     assert [v.split(":")[0] for v in result["violations"]] == ["node b2", "node C", "corridor l0 (YJV22-8.7/15-3x70)"]
     lines = result["lines"].set_index("corridor_id")
