@@ -1,9 +1,12 @@
-"""Rows added to the model while solving: per-customer cut rows."""
+"""The model's rows: flow within capacity, and the per-customer cut rows added while solving."""
 
 import numpy as np
+import pytest
 
+from costmodel.grid.network import load_grid_limits
+from costmodel.grid.radial import prepare
 from costmodel.grid.radial.build import connectivity_cuts
-from tests.grid.radial.cases import arc_index, triangle
+from tests.grid.radial.cases import CABLE240, arc_index, build, triangle
 
 
 def test_a_customer_fed_by_less_than_one_arc_gets_a_cut_row():
@@ -22,3 +25,31 @@ def test_a_customer_fed_by_less_than_one_arc_gets_a_cut_row():
     # the feeder itself half open: the cut holds the feeder and names its root arc
     (entering, inside), = connectivity_cuts(inst, built, np.array([0.5]))
     assert inside.tolist() == [0] and entering.tolist() == []
+
+
+def lp_bound(inst):
+    """The LP relaxation's optimum of the model."""
+    import pyomo.environ as pyo
+    from pyomo.contrib.appsi.solvers import Highs
+
+    from costmodel.grid.radial.build import build_model
+
+    m = build_model(inst)
+    for var in [*m.build.values(), *m.use_source.values()]:
+        var.domain = pyo.UnitInterval
+    return Highs().solve(m).best_objective_bound
+
+
+@pytest.mark.parametrize(("spare_kva", "expected_cny"), [
+    # F - 1 km - J - 1 km - C (500 kVA), 3x240 cable: 680,000 CNY/km, sqrt(3) x 10 kV x 430 A = 7,447.8 kVA.
+    # C's in-degree row builds J-C whole (680,000); F-J carries 500 kVA, at most the feeder's 1,000 kVA spare:
+    # the LP builds 500 / 1,000 of it
+    (1000, 680_000 + 500 / 1000 * 680_000),
+    # spare above the cable's capacity: the row keeps the capacity, 500 / 7,447.8 of F-J
+    (10_000, 680_000 + 500 / (3 ** 0.5 * 10 * 430) * 680_000),
+])
+def test_no_arc_is_planned_above_the_largest_spare_capacity(spare_kva, expected_cny):
+    network, customers = build([("F", "feeder_point", spare_kva, 0), ("J", "junction", 0, 0), ("C", "customer", 0, 500)],
+                               [("FJ", "F", "J", 1.0, CABLE240), ("JC", "J", "C", 1.0, CABLE240)], [("app-1", "C", 500)])
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    assert lp_bound(inst) == pytest.approx(expected_cny, rel=1e-6)
