@@ -2,7 +2,9 @@
 
 Voltage rows are added lazily: solve, compute the drops on the radial result, add the rows of arcs into the
 nodes on violated paths, solve again (a relaxation until no drop exceeds the limit; every round's bound is a
-valid bound). Diagnoses of an infeasible instance are not made here: `costmodel.grid.radial.optimise` runs them.
+valid bound). If the MIP stops at its share of the time limit without a proof, fix-and-optimise re-solves small
+MIPs around its design (`improve_in_neighbourhoods`) for the rest. Diagnoses of an infeasible instance are not
+made here: `costmodel.grid.radial.optimise` runs them.
 """
 
 from __future__ import annotations
