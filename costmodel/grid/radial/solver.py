@@ -70,26 +70,33 @@ def add_violated_voltage_rows(m: pyo.ConcreteModel, inst: Instance, tree: Tree) 
     return add_voltage_rows(m, inst, inst.arcs.index[inst.arcs["head"].isin(nodes)])
 
 
-# Fix-and-optimise (`improve_in_neighbourhoods`): the share of the time limit it may take before the whole MIP,
-# and the time limit of one neighbourhood's MIP (measured on the park grids, docs/performance.md)
-NEIGHBOURHOOD_SHARE = 0.3
-NEIGHBOURHOOD_S = 3.0
-NEIGHBOURHOOD_MARGIN_HOPS = 1
+# Fix-and-optimise (`improve_in_neighbourhoods`): the share of the time limit left to it after the whole MIP; the
+# margins of its neighbourhoods, smallest first; the time limit of one neighbourhood's MIP per hop of margin
+# (measured on the park grids, docs/performance.md)
+NEIGHBOURHOOD_SHARE = 0.5
+# Per-customer cut rows on the LP before the MIP (`build.add_connectivity_cuts`): at most this many rounds, in at
+# most this share of the time limit (with fix-and-optimise to find the designs, they pay: docs/performance.md)
+CUT_ROUNDS = 20
+CUT_SHARE = 0.25
+NEIGHBOURHOOD_MARGINS_HOPS = (1, 2, 3)
+NEIGHBOURHOOD_S_PER_HOP = 3.0
 
 
 def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instance, incumbent: list[int],
                               incumbent_cost: float, deadline: float, formulation: str, log: list[dict],
                               started: float) -> tuple[list[int], float]:
     """Fix-and-optimise: re-solve the MIP over two sources' trees at a time, the rest of the incumbent fixed
-    (`neighbourhood.neighbourhoods`), keep any cheaper design that passes every check, and start again from it;
-    stop at `deadline` or after a pass over all pairs finds nothing cheaper. Voltage rows that a neighbourhood's
-    design shows missing are added to `m` (they hold for the whole model). Every variable is unfixed again."""
+    (`neighbourhood.neighbourhoods`), keep any cheaper design that passes every check, and start again from it at
+    the smallest margin; a pass over all pairs that finds nothing cheaper moves on to the next margin. Stops at
+    `deadline` or after a pass at the largest margin finds nothing. Voltage rows that a neighbourhood's design shows
+    missing are added to `m` (they hold for the whole model). Every variable is unfixed again."""
     build_vars = m.build
+    level = 0
     try:
-        improved = True
-        while improved:
-            improved = False
-            for hood in neighbourhoods(inst, incumbent, NEIGHBOURHOOD_MARGIN_HOPS):
+        while level < len(NEIGHBOURHOOD_MARGINS_HOPS):
+            margin = NEIGHBOURHOOD_MARGINS_HOPS[level]
+            level += 1
+            for hood in neighbourhoods(inst, incumbent, margin):
                 remaining = deadline - time.perf_counter()
                 if remaining < 1.0:
                     return incumbent, incumbent_cost
@@ -101,7 +108,7 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                         build_vars[o].fix(1 if o in fixed_one else 0)
                 set_start(m, inst, incumbent, formulation)
                 solver.config.warmstart = True
-                solver.config.time_limit = min(NEIGHBOURHOOD_S, remaining)
+                solver.config.time_limit = min(NEIGHBOURHOOD_S_PER_HOP * margin, remaining)
                 solver.config.mip_gap = 0.0
                 result = solver.solve(m)
                 if result.best_feasible_objective is None or not math.isfinite(result.best_feasible_objective):
@@ -112,11 +119,14 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                     add_violated_voltage_rows(m, inst, tree)
                     repaired = repair_voltage(inst, tree.chosen)
                     tree = evaluate(inst, repaired) if repaired is not None else tree
+                resized = resize(inst, tree.chosen) if tree.feasible else None   # a time-limited MIP's sizes
+                if resized is not None and evaluate(inst, resized).cost_cny < tree.cost_cny:
+                    tree = evaluate(inst, resized)
                 if tree.feasible and tree.cost_cny < incumbent_cost - 1e-6:
                     incumbent, incumbent_cost = tree.chosen, tree.cost_cny
-                    log.append({"step": f"neighbourhood {hood.freed_sources}", "seconds": time.perf_counter() - started,
-                                "objective_cny": incumbent_cost})
-                    improved = True
+                    log.append({"step": f"neighbourhood {hood.freed_sources}, margin {margin}",
+                                "seconds": time.perf_counter() - started, "objective_cny": incumbent_cost})
+                    level = 0
                     break
     finally:
         for o in m.options:
@@ -192,7 +202,7 @@ class SolveResult:
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
           formulation: str = "plain", voltage_rows: str = "lazy", warm_start: bool = True,
           threads: int | None = None, log_file: str = "", on_progress: Callable[[dict], None] | None = None,
-          cut_rounds: int = 0, start_design: list[int] | None = None,
+          cut_rounds: int = CUT_ROUNDS, start_design: list[int] | None = None,
           neighbourhood_share: float = NEIGHBOURHOOD_SHARE) -> SolveResult:
     """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together).
 
@@ -234,7 +244,7 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         feed.listen(solver)
     bound, status, iterations = None, None, 0
     if cut_rounds:
-        cut_log = add_connectivity_cuts(m, solver, inst, cut_rounds, start + time_limit_s)
+        cut_log = add_connectivity_cuts(m, solver, inst, cut_rounds, start + CUT_SHARE * time_limit_s)
         log.append({"step": "connectivity cuts", "seconds": time.perf_counter() - start} | cut_log)
     neighbourhoods_on = neighbourhood_share > 0 and len(inst.sources) > 1
     mip_time_s = time_limit_s * (1 - neighbourhood_share) if neighbourhoods_on else time_limit_s
