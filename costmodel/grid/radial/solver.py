@@ -74,12 +74,12 @@ def add_violated_voltage_rows(m: pyo.ConcreteModel, inst: Instance, tree: Tree) 
 # margins of its neighbourhoods, smallest first; the time limit of one neighbourhood's MIP per hop of margin
 # (measured on the park grids, docs/performance.md)
 NEIGHBOURHOOD_SHARE = 0.5
+NEIGHBOURHOOD_MARGINS_HOPS = (1, 2, 3)
+NEIGHBOURHOOD_S_PER_HOP = 3.0
 # Per-customer cut rows on the LP before the MIP (`build.add_connectivity_cuts`): at most this many rounds, in at
 # most this share of the time limit (with fix-and-optimise to find the designs, they pay: docs/performance.md)
 CUT_ROUNDS = 20
 CUT_SHARE = 0.25
-NEIGHBOURHOOD_MARGINS_HOPS = (1, 2, 3)
-NEIGHBOURHOOD_S_PER_HOP = 3.0
 
 
 def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instance, incumbent: list[int],
@@ -119,9 +119,10 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                     add_violated_voltage_rows(m, inst, tree)
                     repaired = repair_voltage(inst, tree.chosen)
                     tree = evaluate(inst, repaired) if repaired is not None else tree
-                resized = resize(inst, tree.chosen) if tree.feasible else None   # a time-limited MIP's sizes
-                if resized is not None and evaluate(inst, resized).cost_cny < tree.cost_cny:
-                    tree = evaluate(inst, resized)
+                if tree.feasible:   # a time-limited MIP may leave conductors larger than their flow needs
+                    resized = resize(inst, tree.chosen)
+                    if resized is not None:
+                        tree = min(tree, evaluate(inst, resized), key=lambda t: t.cost_cny)
                 if tree.feasible and tree.cost_cny < incumbent_cost - 1e-6:
                     incumbent, incumbent_cost = tree.chosen, tree.cost_cny
                     log.append({"step": f"neighbourhood {hood.freed_sources}, margin {margin}",
