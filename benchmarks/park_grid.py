@@ -2,11 +2,17 @@
 
 Generates the instance of issue 6 (12 x 12: 149 nodes, 269 corridors, 32 MVA of plots, five
 feeder bays with spare capacity, 10 kV voltage-drop limit of the rule set) and solves it with
-  ours            single-commodity flow + lazy voltage rows + greedy warm start (the default)
+  ours            single-commodity flow + lazy voltage rows + greedy warm start + per-customer cut rows on the LP
+                  + fix-and-optimise after the MIP's share of the time (the default)
+  no_cuts         ours without the cut rows;  mip_only  ours without fix-and-optimise;  mip_only_no_cuts  neither
   baseline        single-commodity flow with big-M voltage rows on every arc, no warm start
   tree            ours + connectivity rows;  multicommodity  ours with one commodity per plot
-  cuts            ours + per-customer cut rows separated on the LP before the MIP (CUT_ROUNDS rounds)
+  cuts            per-customer cut rows separated on the LP before the MIP, CUT_ROUNDS rounds (now ours)
   progress        ours with the progress callback of `optimize` (what the live display costs)
+  relaxations     no design: bounds of relaxations, for which side of the gap is weak: the model's root LP,
+                  the LP after CUT_ROUNDS rounds of per-customer cut rows, and the Steiner bound with capacities
+                  dropped (a super-root joined to every feeder at no cost, each corridor at its cheapest
+                  option; the exact engine costmodel.grid.steiner)
   ac              ours in rounds until the design passes its AC check (radial.ac_feasible, what `optimize` does),
                   against ours alone (linear only, then its AC check): rounds, violations, the cost of feasibility
 in the same run, reporting status, objective, bound, gap and seconds, and the ratios.
@@ -24,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,10 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from costmodel.grid.network import load_grid_limits, network_from_frames  # noqa: E402
 from costmodel.grid.radial import extract, prepare, solve  # noqa: E402
 from costmodel.grid.radial.ac_feasible import optimise_ac_feasible  # noqa: E402
+from costmodel.grid.radial.solver import CUT_ROUNDS  # noqa: E402
 from costmodel.grid.validate import validate_design  # noqa: E402
 from costmodel.scenarios.parks import park_grid  # noqa: E402
-
-CUT_ROUNDS = 20
 
 
 def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list[str]) -> list[dict]:
@@ -51,14 +57,22 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
         "multicommodity": dict(formulation="multicommodity", voltage_rows="lazy", warm_start=True),
         # ours with per-customer cut rows from LP rounds before the MIP
         "cuts": dict(formulation="plain", voltage_rows="lazy", warm_start=True, cut_rounds=CUT_ROUNDS),
+        # ours without the cut rows (the default before they paid with fix-and-optimise)
+        "no_cuts": dict(formulation="plain", voltage_rows="lazy", warm_start=True, cut_rounds=0),
         # ours with the CLI's progress feed (HiGHS' MIP callback into Python), samples discarded: its cost
         "progress": dict(formulation="plain", voltage_rows="lazy", warm_start=True, on_progress=lambda sample: None),
+        # ours without fix-and-optimise before the MIP (the whole time limit to the MIP)
+        "mip_only": dict(formulation="plain", voltage_rows="lazy", warm_start=True, neighbourhood_share=0.0),
+        "mip_only_no_cuts": dict(formulation="plain", voltage_rows="lazy", warm_start=True, neighbourhood_share=0.0,
+                                 cut_rounds=0),
     }
     out = []
     for name in methods:
         row = {"method": name, "n": n, "nodes": len(network.nodes), "corridors": len(network.corridors), "customers": len(customers)}
         started = time.perf_counter()   # wall clock of the whole call, AC checks included
-        if name == "ac":
+        if name == "relaxations":
+            row |= relaxation_bounds(inst)
+        elif name == "ac":
             design, validation = optimise_ac_feasible(inst, network, time_limit_s, mip_gap)
             report = design.report
             row |= {key: report.get(key) for key in ("status", "objective_cny", "bound_cny", "gap", "seconds", "ac_status",
@@ -75,6 +89,37 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
         print(json.dumps(row), flush=True)
         out.append(row)
     return out
+
+
+def relaxation_bounds(inst) -> dict:
+    """The root LP, the LP with per-customer cut rows, and the capacity-free Steiner bound, with their seconds."""
+    from pyomo.contrib.appsi.solvers import Highs
+
+    from costmodel.grid.radial import build_model
+    from costmodel.grid.radial.build import add_connectivity_cuts
+    from costmodel.grid.steiner import solve_steiner
+    from costmodel.grid.stp import SteinerProblem
+
+    out = {}
+    for rounds, key in ((1, "root_lp_cny"), (CUT_ROUNDS, "lp_with_cut_rows_cny")):
+        started = time.perf_counter()
+        solver = Highs()
+        solver.config.load_solution = False
+        log = add_connectivity_cuts(build_model(inst), solver, inst, rounds, started + 600)
+        out |= {key: log["lp_bound_cny"], key.replace("_cny", "_seconds"): round(time.perf_counter() - started, 1)}
+    cheapest = inst.options.groupby("corridor_id").agg(u=("tail", "min"), v=("head", "max"), weight=("cost_cny", "min"))
+    root = inst.n_nodes   # 1-based node ids below; the super-root is node n + 1
+    edges = pd.DataFrame({"from_node": np.r_[cheapest["u"], np.full(len(inst.sources), root)] + 1,
+                          "to_node": np.r_[cheapest["v"], inst.sources] + 1,
+                          "weight": np.r_[cheapest["weight"], np.zeros(len(inst.sources))]})
+    edges.insert(0, "edge", range(len(edges)))
+    terminals = (root + 1, *(int(n) + 1 for n in np.flatnonzero(inst.demand_kva > 0)))
+    nodes = pd.DataFrame({"node": range(1, root + 2)})
+    nodes["is_terminal"] = nodes["node"].isin(terminals)
+    started = time.perf_counter()
+    steiner = solve_steiner(SteinerProblem(nodes, edges, terminals), time_limit_s=60)
+    return out | {"steiner_bound_cny": steiner.bound, "steiner_status": steiner.status,
+                  "steiner_seconds": round(time.perf_counter() - started, 1)}
 
 
 def main() -> None:

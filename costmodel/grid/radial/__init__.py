@@ -5,7 +5,8 @@ One module per step:
   data        the indexed instance (`prepare`) and a design evaluated on the linear model (`evaluate`)
   build       the Pyomo model, and the voltage and cut rows added while solving
   warm_start  a greedy feasible design, the MIP start
-  solver      HiGHS through Pyomo's appsi, with lazy voltage rows and progress
+  solver      HiGHS through Pyomo's appsi, with lazy voltage rows, progress and fix-and-optimise
+  neighbourhood  the fix-and-optimise neighbourhoods: two sources' trees freed, the rest of a design fixed
   extraction  the design as frames (corridors, nodes, sources, customers, usage, transformers)
   diagnosis   why an instance is infeasible, naming the customer and the limit
 

@@ -3,10 +3,11 @@
 Variables (one directed arc per corridor direction, never into a source):
   build[o]        arc-option o (tail -> head with std_type t) is built;  sum over a corridor <= 1
   use_source[s]   source s (feeder bay / transformer) supplies;            root arc r -> s
-  flow_kva[o]     kVA on arc-option o;  flow_kva[o] <= capacity[o] build[o]
+  flow_kva[o]     kVA on arc-option o;  flow_kva[o] <= min(capacity[o], largest spare) build[o]
   drop_pct[n]     linearised voltage drop at n in percent of nominal (DistFlow, one-sided):
                   drop[head] >= drop[tail] + sum_t drop_per_kva[o] flow[o] - limit (1 - sum_t build[a, t]), drop <= limit
-  in-degree of every node <= 1 (radial), = 1 at customers; supply of s <= spare[s] use_source[s].
+  in-degree of every node <= 1 (radial), = 1 at customers; supply of s <= spare[s] use_source[s];
+  a source the others' spare cannot do without is used and builds an arc out of it.
   A candidate transformer site has no voltage row: its secondary starts afresh at nominal voltage (the AC check
   makes it a source).
 Formulations (FORMULATIONS; chosen by measurement in benchmarks/park_grid.py, docs/performance.md):
@@ -27,7 +28,7 @@ from ortools.graph.python import max_flow
 from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.errors import InputError
-from costmodel.grid.radial.data import Instance
+from costmodel.grid.radial.data import CAPACITY_TOL_KVA, Instance
 
 FORMULATIONS = ("tree", "multicommodity", "plain")
 
@@ -44,7 +45,9 @@ def build_model(inst: Instance, formulation: str = "plain", voltage_rows: str = 
     m.arcs = pyo.RangeSet(0, len(arcs) - 1)
     m.sources = pyo.RangeSet(0, len(inst.sources) - 1)
     m.nodes = pyo.RangeSet(0, inst.n_nodes - 1)
-    cap = opt["capacity_kva"].to_numpy()
+    # a radial design feeds each arc from one source, so no arc carries more than the largest spare capacity:
+    # the tighter row raises the LP bound (16 x 16 park's root LP +2.1 %, docs/performance.md)
+    cap = np.minimum(opt["capacity_kva"].to_numpy(), inst.spare_kva.max(initial=0.0))
     m.build = pyo.Var(m.options, domain=pyo.Binary)
     m.use_source = pyo.Var(m.sources, domain=pyo.Binary)
     m.flow_kva = pyo.Var(m.options, bounds=lambda _, o: (0, cap[o]))
@@ -106,6 +109,16 @@ def build_model(inst: Instance, formulation: str = "plain", voltage_rows: str = 
         m.flow_from_shares_kva = pyo.Constraint(m.arcs, rule=lambda m, a: flow[a] == sum(d[k] * m.share[k, a] for k in m.customers))
         m.supply_within_spare_kva = pyo.Constraint(m.sources, rule=lambda m, s: sum(d[k] * m.root_share[k, s] for k in m.customers) <= spare[s] * m.use_source[s])
 
+    # a source the others' spare capacity cannot do without supplies, through a built arc: a whole arc in the LP
+    # where the flow alone would build a fraction of one (16 x 16 park's root LP +1.5 %, docs/performance.md)
+    needed = [s for s in m.sources if spare.sum() - spare[s] < demand.sum() - CAPACITY_TOL_KVA]
+    for s in needed:
+        m.use_source[s].setlb(1)
+
+    def builds_an_arc(m, s):
+        leaving = [built[a] for a in out_of.get(int(inst.sources[s]), []) if a in built]
+        return sum(leaving) >= 1 if leaving else pyo.Constraint.Infeasible
+    m.needed_source_builds_an_arc = pyo.Constraint(needed, rule=builds_an_arc)
     if formulation == "tree":
         # a built arc leaves a node only if one enters it (sources excepted), and carries at
         # least its head's demand: part of the commodities' connectivity at little LP cost

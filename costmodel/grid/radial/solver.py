@@ -2,7 +2,9 @@
 
 Voltage rows are added lazily: solve, compute the drops on the radial result, add the rows of arcs into the
 nodes on violated paths, solve again (a relaxation until no drop exceeds the limit; every round's bound is a
-valid bound). Diagnoses of an infeasible instance are not made here: `costmodel.grid.radial.optimise` runs them.
+valid bound). If the MIP stops at its share of the time limit without a proof, fix-and-optimise re-solves small
+MIPs around its design (`improve_in_neighbourhoods`) for the rest. Diagnoses of an infeasible instance are not
+made here: `costmodel.grid.radial.optimise` runs them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pyomo.environ as pyo
 from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.grid.radial.build import add_connectivity_cuts, add_voltage_rows, build_model
-from costmodel.grid.radial.data import Instance, evaluate, path_to_root, tree_parent
+from costmodel.grid.radial.data import Instance, Tree, evaluate, path_to_root, tree_parent
+from costmodel.grid.radial.neighbourhood import neighbourhoods
 from costmodel.grid.radial.warm_start import greedy_design, repair_voltage, resize
 from costmodel.grid.status import NETWORK_GAP, status_of
 
@@ -57,6 +60,81 @@ def chosen_from_model(m: pyo.ConcreteModel) -> list[int]:
     return [o for o in m.options if m.build[o].value is not None and m.build[o].value > 0.5]
 
 
+def add_violated_voltage_rows(m: pyo.ConcreteModel, inst: Instance, tree: Tree) -> int:
+    """The voltage rows of the arcs into every node on the paths of the customers whose drop breaks the limit."""
+    parent, tail_of = tree_parent(inst, tree.chosen), inst.options["tail"].to_numpy()
+    nodes = set()
+    for k in tree.violated:
+        node = int(inst.customer_nodes[k])
+        nodes.update([node, *(int(tail_of[o]) for o in path_to_root(parent, tail_of, node)[0])])
+    return add_voltage_rows(m, inst, inst.arcs.index[inst.arcs["head"].isin(nodes)])
+
+
+# Fix-and-optimise (`improve_in_neighbourhoods`): the share of the time limit left to it after the whole MIP; the
+# margins of its neighbourhoods, smallest first; the time limit of one neighbourhood's MIP per hop of margin
+# (measured on the park grids, docs/performance.md)
+NEIGHBOURHOOD_SHARE = 0.5
+NEIGHBOURHOOD_MARGINS_HOPS = (1, 2, 3)
+NEIGHBOURHOOD_S_PER_HOP = 3.0
+# Per-customer cut rows on the LP before the MIP (`build.add_connectivity_cuts`): at most this many rounds, in at
+# most this share of the time limit (with fix-and-optimise to find the designs, they pay: docs/performance.md)
+CUT_ROUNDS = 20
+CUT_SHARE = 0.25
+
+
+def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instance, incumbent: list[int],
+                              incumbent_cost: float, deadline: float, formulation: str, log: list[dict],
+                              started: float) -> tuple[list[int], float]:
+    """Fix-and-optimise: re-solve the MIP over two sources' trees at a time, the rest of the incumbent fixed
+    (`neighbourhood.neighbourhoods`), keep any cheaper design that passes every check, and start again from it at
+    the smallest margin; a pass over all pairs that finds nothing cheaper moves on to the next margin. Stops at
+    `deadline` or after a pass at the largest margin finds nothing. Voltage rows that a neighbourhood's design shows
+    missing are added to `m` (they hold for the whole model). Every variable is unfixed again."""
+    build_vars = m.build
+    level = 0
+    try:
+        while level < len(NEIGHBOURHOOD_MARGINS_HOPS):
+            margin = NEIGHBOURHOOD_MARGINS_HOPS[level]
+            level += 1
+            for hood in neighbourhoods(inst, incumbent, margin):
+                remaining = deadline - time.perf_counter()
+                if remaining < 1.0:
+                    return incumbent, incumbent_cost
+                fixed_one, free = set(hood.fixed_built.tolist()), set(hood.free.tolist())
+                for o in m.options:
+                    if o in free:
+                        build_vars[o].unfix()
+                    else:
+                        build_vars[o].fix(1 if o in fixed_one else 0)
+                set_start(m, inst, incumbent, formulation)
+                solver.config.warmstart = True
+                solver.config.time_limit = min(NEIGHBOURHOOD_S_PER_HOP * margin, remaining)
+                solver.config.mip_gap = 0.0
+                result = solver.solve(m)
+                if result.best_feasible_objective is None or not math.isfinite(result.best_feasible_objective):
+                    continue
+                result.solution_loader.load_vars()
+                tree = evaluate(inst, chosen_from_model(m))
+                if tree.violated:
+                    add_violated_voltage_rows(m, inst, tree)
+                    repaired = repair_voltage(inst, tree.chosen)
+                    tree = evaluate(inst, repaired) if repaired is not None else tree
+                if tree.feasible:   # a time-limited MIP may leave conductors larger than their flow needs
+                    resized = resize(inst, tree.chosen)
+                    if resized is not None:
+                        tree = min(tree, evaluate(inst, resized), key=lambda t: t.cost_cny)
+                if tree.feasible and tree.cost_cny < incumbent_cost - 1e-6:
+                    incumbent, incumbent_cost = tree.chosen, tree.cost_cny
+                    log.append({"step": f"neighbourhood {hood.freed_sources}, margin {margin}",
+                                "seconds": time.perf_counter() - started, "objective_cny": incumbent_cost})
+                    level = 0
+                    break
+    finally:
+        for o in m.options:
+            build_vars[o].unfix()
+    return incumbent, incumbent_cost
+
+
 PROGRESS_EVERY_S = 0.5   # how often a progress display is refreshed; not a result, just its pace
 
 
@@ -67,7 +145,8 @@ class _ProgressFeed:
     the highspy object appsi keeps (`Highs._solver_model`, set by `set_instance`), which HiGHS calls between
     branch-and-bound steps with its primal and dual bounds. The incumbent shown is the better of the designs
     checked so far and the current solve's own (with lazy voltage rows, the latter may still break a limit
-    that a later round adds); the bound is the best valid one.
+    that a later round adds); the bound is the best valid one. A neighbourhood's MIP (fix-and-optimise) bounds
+    only its restricted model: while `restricted` is set, HiGHS' dual bounds are not shown.
     """
 
     def __init__(self, on_progress: Callable[[dict], None] | None, start: float):
@@ -75,6 +154,7 @@ class _ProgressFeed:
         self.checked: float | None = None        # cost of the best design checked against every limit
         self.round_primal: float | None = None   # the current solve's incumbent
         self.bound: float | None = None
+        self.restricted = False
 
     def listen(self, solver: Highs) -> None:
         solver._solver_model.cbMipInterrupt.subscribe(self._from_highs)
@@ -87,7 +167,7 @@ class _ProgressFeed:
         primal, dual = event.data_out.mip_primal_bound, event.data_out.mip_dual_bound
         if math.isfinite(primal):
             self.round_primal = primal
-        if math.isfinite(dual):
+        if math.isfinite(dual) and not self.restricted:
             self.bound = dual if self.bound is None else max(self.bound, dual)
         self.send()
 
@@ -123,12 +203,15 @@ class SolveResult:
 def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
           formulation: str = "plain", voltage_rows: str = "lazy", warm_start: bool = True,
           threads: int | None = None, log_file: str = "", on_progress: Callable[[dict], None] | None = None,
-          cut_rounds: int = 0, start_design: list[int] | None = None) -> SolveResult:
+          cut_rounds: int = CUT_ROUNDS, start_design: list[int] | None = None,
+          neighbourhood_share: float = NEIGHBOURHOOD_SHARE) -> SolveResult:
     """Solve to `mip_gap` within `time_limit_s` (all row-generation rounds together).
 
     `on_progress`, if given, is called with {seconds, incumbent_cny, bound_cny, gap} (None where unknown) after
     the warm start and during each MIP solve, at most every PROGRESS_EVERY_S seconds (see `_ProgressFeed`).
     `start_design` (arc-options), if feasible and cheaper than the greedy warm start, is the MIP start instead.
+    The whole MIP has the time limit but `neighbourhood_share` of it; if it stops at its share without a proof,
+    fix-and-optimise (`improve_in_neighbourhoods`) improves its design in the rest (0: the MIP has it all).
     """
     start = time.perf_counter()
     log: list[dict] = []
@@ -162,10 +245,12 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         feed.listen(solver)
     bound, status, iterations = None, None, 0
     if cut_rounds:
-        cut_log = add_connectivity_cuts(m, solver, inst, cut_rounds, start + time_limit_s)
+        cut_log = add_connectivity_cuts(m, solver, inst, cut_rounds, start + CUT_SHARE * time_limit_s)
         log.append({"step": "connectivity cuts", "seconds": time.perf_counter() - start} | cut_log)
+    neighbourhoods_on = neighbourhood_share > 0 and len(inst.sources) > 1
+    mip_time_s = time_limit_s * (1 - neighbourhood_share) if neighbourhoods_on else time_limit_s
     while True:
-        remaining = time_limit_s - (time.perf_counter() - start)
+        remaining = mip_time_s - (time.perf_counter() - start)
         if remaining <= 0.5:
             status = "time_limit"
             break
@@ -198,13 +283,7 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
         if tree.unreached or tree.overloaded or tree.over_spare:
             raise RuntimeError(f"solver result is not a feasible radial design: {tree}")
         if tree.violated:
-            parent, tail_of = tree_parent(inst, tree.chosen), inst.options["tail"].to_numpy()
-            nodes = set()
-            for k in tree.violated:
-                node = int(inst.customer_nodes[k])
-                nodes.update([node, *(int(tail_of[o]) for o in path_to_root(parent, tail_of, node)[0])])
-            rows = inst.arcs.index[inst.arcs["head"].isin(nodes)]
-            added = add_voltage_rows(m, inst, rows)
+            added = add_violated_voltage_rows(m, inst, tree)
             repaired = repair_voltage(inst, tree.chosen)
             if repaired is not None:
                 cost = evaluate(inst, repaired).cost_cny
@@ -218,6 +297,12 @@ def solve(inst: Instance, time_limit_s: float = 60.0, mip_gap: float = 0.005, *,
             incumbent, incumbent_cost = tree.chosen, tree.cost_cny
         status = "optimal" if tc.name == "optimal" else "time_limit"
         break
+    if neighbourhoods_on and status == "time_limit" and incumbent is not None:
+        feed.new_round(incumbent_cost, bound)
+        feed.restricted = True
+        incumbent, incumbent_cost = improve_in_neighbourhoods(m, solver, inst, incumbent, incumbent_cost,
+                                                              start + time_limit_s, formulation, log, start)
+        feed.restricted = False
     if incumbent is not None:   # a time-limited solve may leave a conductor larger than its flow needs
         resized = resize(inst, incumbent)
         checked = evaluate(inst, resized) if resized is not None else None

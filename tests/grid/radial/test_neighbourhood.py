@@ -1,0 +1,100 @@
+"""Fix-and-optimise: neighbourhoods of two sources' trees, hand-built."""
+
+import numpy as np
+import pytest
+from pyomo.contrib.appsi.solvers import Highs
+
+from costmodel.grid.network import load_grid_limits
+from costmodel.grid.radial import evaluate, prepare
+from costmodel.grid.radial.build import build_model
+from costmodel.grid.radial.neighbourhood import neighbourhoods
+from costmodel.grid.radial.solver import improve_in_neighbourhoods
+from tests.grid.radial.cases import CABLE70, build
+
+# 3x70 cable: 420,000 CNY/km. F1 - 1 km - C1 - 1 km - C2 - 3 km - F2; apart from them F3 - 1 km - C3.
+# Every plot 500 kVA, every feeder 5,000 kVA spare: capacity and voltage (0.29 % over 2 km) never bind.
+# Optimum: F1-C1-C2 (840,000) and F3-C3 (420,000) = 1,260,000. A poor design feeds C2 from F2: 1,680,000 + 420,000.
+
+
+def three_feeders():
+    network, customers = build(
+        [("F1", "feeder_point", 5000, 0), ("F2", "feeder_point", 5000, 0), ("F3", "feeder_point", 5000, 0),
+         ("C1", "customer", 0, 500), ("C2", "customer", 0, 500), ("C3", "customer", 0, 500)],
+        [("F1C1", "F1", "C1", 1.0, CABLE70), ("C1C2", "C1", "C2", 1.0, CABLE70), ("C2F2", "C2", "F2", 3.0, CABLE70),
+         ("F3C3", "F3", "C3", 1.0, CABLE70)],
+        [("a1", "C1", 500), ("a2", "C2", 500), ("a3", "C3", 500)])
+    return prepare(network, customers, load_grid_limits("national-1996"))
+
+
+def options_of(inst, *pairs):
+    """The arc-options tail -> head (node ids) of the given corridors' directions."""
+    opt, ids = inst.options, inst.node_ids
+    return sorted(int(opt.index[(opt["tail"] == ids.index(t)) & (opt["head"] == ids.index(h))][0]) for t, h in pairs)
+
+
+def test_a_pair_of_nearby_trees_is_freed_and_a_tree_out_of_reach_stays_built():
+    inst = three_feeders()
+    poor = options_of(inst, ("F1", "C1"), ("F2", "C2"), ("F3", "C3"))
+    hoods = neighbourhoods(inst, poor)
+    ids = inst.node_ids
+    # F3's tree is more than 2 corridors from the others: one neighbourhood, F1 with F2
+    assert [tuple(ids[s] for s in h.freed_sources) for h in hoods] == [("F1", "F2")]
+    (hood,) = hoods
+    assert hood.fixed_built.tolist() == options_of(inst, ("F3", "C3"))
+    # free: every direction among F1, C1, C2, F2 (never into a source), nothing into F3's tree
+    free_pairs = {(ids[t], ids[h]) for t, h in zip(inst.options["tail"].to_numpy()[hood.free],
+                                                   inst.options["head"].to_numpy()[hood.free])}
+    assert free_pairs == {("F1", "C1"), ("C1", "C2"), ("C2", "C1"), ("F2", "C2")}
+
+
+def test_fix_and_optimise_moves_a_plot_to_the_nearer_feeder_and_keeps_the_rest():
+    inst = three_feeders()
+    poor = options_of(inst, ("F1", "C1"), ("F2", "C2"), ("F3", "C3"))
+    assert evaluate(inst, poor).cost_cny == pytest.approx(2_100_000)
+    m, solver = build_model(inst), Highs()
+    solver.config.load_solution = False
+    log = []
+    chosen, cost = improve_in_neighbourhoods(m, solver, inst, poor, 2_100_000, float("inf"), "plain", log, 0.0)
+    assert cost == pytest.approx(1_260_000)
+    assert sorted(chosen) == options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
+    assert [entry["objective_cny"] for entry in log] == [pytest.approx(1_260_000)]
+    # every variable is free again for the whole MIP
+    assert not any(var.fixed for var in m.build.values())
+
+
+def test_an_optimal_design_comes_back_unchanged():
+    inst = three_feeders()
+    best = options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
+    m, solver = build_model(inst), Highs()
+    solver.config.load_solution = False
+    log = []
+    chosen, cost = improve_in_neighbourhoods(m, solver, inst, best, 1_260_000, float("inf"), "plain", log, 0.0)
+    assert sorted(chosen) == best and cost == pytest.approx(1_260_000) and log == []
+
+
+def test_one_source_has_no_neighbourhood():
+    inst = three_feeders()
+    only_f3 = options_of(inst, ("F3", "C3"))
+    assert neighbourhoods(inst, only_f3) == []
+    assert np.isin(only_f3, inst.options.index).all()
+
+
+def test_a_route_two_corridors_beyond_both_trees_needs_the_wider_margin():
+    # F1 - 1 km - C1 and C2 - 3 km - F2 as before, and a street C1 - J - M - K - C2 of 4 x 0.25 km: M is two
+    # corridors from either tree, outside the 1-hop neighbourhood. Optimum F1-C1-J-M-K-C2: 2 km, 840,000 CNY,
+    # against 4 km (1,680,000) for the design given.
+    network, customers = build(
+        [("F1", "feeder_point", 5000, 0), ("F2", "feeder_point", 5000, 0), ("C1", "customer", 0, 500),
+         ("C2", "customer", 0, 500), ("J", "junction", 0, 0), ("M", "junction", 0, 0), ("K", "junction", 0, 0)],
+        [("F1C1", "F1", "C1", 1.0, CABLE70), ("C2F2", "C2", "F2", 3.0, CABLE70), ("C1J", "C1", "J", 0.25, CABLE70),
+         ("JM", "J", "M", 0.25, CABLE70), ("MK", "M", "K", 0.25, CABLE70), ("KC2", "K", "C2", 0.25, CABLE70)],
+        [("a1", "C1", 500), ("a2", "C2", 500)])
+    inst = prepare(network, customers, load_grid_limits("national-1996"))
+    poor = options_of(inst, ("F1", "C1"), ("F2", "C2"))
+    m, solver = build_model(inst), Highs()
+    solver.config.load_solution = False
+    log = []
+    chosen, cost = improve_in_neighbourhoods(m, solver, inst, poor, 1_680_000, float("inf"), "plain", log, 0.0)
+    assert cost == pytest.approx(840_000)
+    assert sorted(chosen) == options_of(inst, ("F1", "C1"), ("C1", "J"), ("J", "M"), ("M", "K"), ("K", "C2"))
+    assert [entry["step"].endswith("margin 2") for entry in log] == [True]
