@@ -52,6 +52,11 @@ class Reason(str):
         return Reason.of, (str(self), self.zh)
 
 
+def joined(texts: list, separator: str) -> Reason:
+    """Texts joined, each language with its own words (a plain text is the same in both)."""
+    return Reason.of(separator.join(map(str, texts)), separator.join(in_chinese(text) for text in texts))
+
+
 def in_chinese(text: str | None) -> str | None:
     """A reason's Chinese where it carries one, else the text as it is."""
     return getattr(text, "zh", text)

@@ -119,9 +119,11 @@ def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s:
             svg = design_svg(network, design, f"{name}: {ruleset_id}", texts, matplotlib_cjk_family() if lang == "zh" else None)
             map_svg[lang] = inline_svg(svg, "network-map", texts["title"].format(name=name, ruleset=ruleset_id))
     validation = json_ready(result["validation"])
-    for key in ("violations", "pre_existing"):   # the page's Chinese
+    for key in ("violations", "pre_existing"):   # the page's Chinese, as the diagnosis's below
         validation[f"{key}_zh"] = [in_chinese(text) for text in result["validation"].get(key, [])]
-    return {"network": example or UPLOADED, "ruleset": ruleset_id, "report": json_ready(result["report"]),
+    report = json_ready(result["report"])
+    report["diagnosis_zh"] = [in_chinese(text) for text in result["report"].get("diagnosis", [])]
+    return {"network": example or UPLOADED, "ruleset": ruleset_id, "report": report,
             "validation": validation, "corridors": records(design.corridors),
             "transformers": records(design.transformers), "customers": records(design.customers),
             "components": records(components), "quote": quote, "map_svg": map_svg}

@@ -222,8 +222,9 @@ class OptimizeAnswer(BaseModel):
     network: str
     ruleset: str
     report: dict[str, Any] = Field(description="status, summary, stopped, objective_cny, bound_cny, gap, seconds, ac_summary, "
-                                               "diagnosis, references, ... (as `costmodel optimize --json`)")
-    validation: dict[str, Any] = Field(description="The AC power flow check: summary (worst voltage, loading, losses), violations and pre_existing breaches, each also in Chinese (violations_zh, pre_existing_zh)")
+                                               "diagnosis (diagnosis_zh: in Chinese), references, ... (as `costmodel optimize --json`)")
+    validation: dict[str, Any] = Field(description="The AC power flow check: summary (worst voltage, loading, losses), violations "
+                                                   "and pre_existing breaches, each also in Chinese (violations_zh, pre_existing_zh)")
     corridors: list[dict[str, Any]] = Field(description="The design's corridors: conductor, change, length, cost, flow, loading")
     transformers: list[dict[str, Any]] = Field(description="New transformers at candidate sites")
     customers: list[dict[str, Any]] = Field(description="Each customer's node, demand, source and voltage drop")

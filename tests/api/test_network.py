@@ -69,6 +69,20 @@ def test_without_applications_the_design_is_given_but_not_quoted(client):
         ("tiny-c", 0.2, "km"), ("tiny-c", 0.1, "km")]
 
 
+def test_a_customer_beyond_the_feeders_spare_capacity_is_diagnosed_in_both_languages(client):
+    # 6,000 kVA over F-J-C (the direct crossing left out): the 3x70's 215 A at 10 kV, 3,724 kVA, binds at F-J first
+    corridors = "\n".join(line for line in TINY_TABLES["corridors"].splitlines() if not line.startswith("DC,")) + "\n"
+    tables = {**TINY_TABLES, "corridors": corridors, "customers": "application_id,node_id,demand_kva\ntiny-c,C,6000\n"}
+    report = client.post("/optimize", json={"network": tables}).json()["report"]
+    assert report["status"] == "infeasible"
+    assert report["diagnosis"] == ["customer tiny-c (node C, 6000 kVA) cannot be supplied under the capacity limits: at most "
+                                   "3724 kVA reach it, limited by the largest conductor on corridor FJ (YJV22-8.7/15-3x70, "
+                                   "3724 kVA) (the largest allowed conductor or transformer on every route and the spare "
+                                   "capacity of every reachable source)"]
+    assert report["diagnosis_zh"] == ["用户 tiny-c（节点 C，6000 kVA）在容量限制下无法供电：最多 3724 kVA 能送达，受限于走廊 FJ "
+                                      "可选的最大导线（YJV22-8.7/15-3x70，3724 kVA）（各路径允许的最大导线或变压器，以及各可达电源的剩余容量）"]
+
+
 @pytest.mark.parametrize(("changes", "field", "value", "allowed"), [
     ({"example": "atlantis"}, "example", "atlantis", "no such example network; allowed: park"),
     ({"time_limit_s": MAX_OPTIMIZE_TIME_S + 1}, "time_limit_s", MAX_OPTIMIZE_TIME_S + 1,

@@ -34,6 +34,7 @@ from costmodel.grid.radial import Design, Instance, SolveResult, extract, optimi
 from costmodel.grid.radial.data import CAPACITY_TOL_KVA, evaluate, path_to_root, tree_parent
 from costmodel.grid.radial.warm_start import resize
 from costmodel.grid.status import NETWORK_GAP, status_of, summary
+from costmodel.messages import Reason, joined
 
 # A tightening round solves a model like round 1's from a start that is already AC-feasible or nearly so; on the
 # 12 x 12 park HiGHS found nothing better than that start in 180 s (docs/performance.md), so a tightening round
@@ -155,9 +156,8 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
             if number == 1:   # the linear model itself has no design: its own status and diagnosis
                 return _reported(design, first, log, "not_checked", began), no_check()
             return _no_design(inst, first, log, began, "infeasible" if result.status == "infeasible" else "no_solution",
-                              [f"no AC-feasible design: with the capacities and drops the AC check of round {number - 1} "
-                               f"showed, {text}" for text in result.diagnosis] or
-                              [f"no AC-feasible design found within the time limit of {time_limit_s:g} s"]), no_check()
+                              [Reason("ac.no_design_after_round", round=number - 1, diagnosis=text) for text in result.diagnosis] or
+                              [Reason("ac.no_design_in_time", seconds=time_limit_s)]), no_check()
         validation = validate_design(design, network)
         if not validation["violations"]:
             log.append(_round_row(number, result, validation, {}))
@@ -165,10 +165,10 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
         inst, tightened = tighten(inst, result.chosen, validation)
         log.append(_round_row(number, result, validation, tightened))
         start_design = resize(inst, result.chosen)
-    stopped = "round limit" if len(log) == max_rounds else "time limit"
+    stopped = Reason("ac.stopped_round_limit" if len(log) == max_rounds else "ac.stopped_time_limit")
     return _no_design(inst, first, log, began, "no_solution",
-                      [f"no AC-feasible design within the {stopped} ({len(log)} rounds, {time_limit_s:g} s); the last design "
-                       f"checked ({design.report['objective_cny']:,.0f} CNY) breaks: {'; '.join(validation['violations'])}"],
+                      [Reason("ac.no_design_stopped", stopped=stopped, rounds=len(log), seconds=time_limit_s,
+                              cost_cny=design.report["objective_cny"], violations=joined(validation["violations"], "; "))],
                       "round_limit"), validation
 
 

@@ -12,27 +12,27 @@ from dataclasses import replace
 
 from costmodel.grid.radial.data import CAPACITY_TOL_KVA, VOLTAGE_TOL_PCT, Instance, adjacency, evaluate
 from costmodel.grid.radial.solver import solve
+from costmodel.messages import Reason, joined
 
 
-def _customer_label(inst: Instance, k: int) -> str:
+def _customer_label(inst: Instance, k: int, key: str = "diag.customer") -> Reason:
     row = inst.customers.iloc[k]
-    return f"customer {row['application_id']} (node {row['node_id']}, {row['demand_kva']:g} kVA)"
+    return Reason(key, application_id=row["application_id"], node_id=row["node_id"], demand_kva=row["demand_kva"])
 
 
-def _limit_label(inst: Instance) -> str:
-    ref = inst.limits.references.get("grid.voltage_deviation_limit", "")
-    return f"the voltage-drop limit of {inst.limits.voltage_deviation_limit_pct:g}% (grid.voltage_deviation_limit: {ref})"
+def _limit_label(inst: Instance) -> Reason:
+    return Reason("diag.voltage_limit", limit_pct=inst.limits.voltage_deviation_limit_pct,
+                  reference=inst.limits.references.get("grid.voltage_deviation_limit", ""))
 
 
-def _option_label(inst: Instance, o: int) -> str:
+def _option_label(inst: Instance, o: int) -> Reason:
     row = inst.options.loc[o]
     if row["element"] == "transformer":
-        return (f"the largest transformer size at candidate site {row['to_node']} ({row['std_type']}, "
-                f"{row['capacity_kva']:g} kVA)")
-    return f"the largest conductor on corridor {row['corridor_id']} ({row['std_type']}, {row['capacity_kva']:.0f} kVA)"
+        return Reason("diag.largest_transformer", site=row["to_node"], std_type=row["std_type"], capacity_kva=row["capacity_kva"])
+    return Reason("diag.largest_conductor", corridor=row["corridor_id"], std_type=row["std_type"], capacity_kva=row["capacity_kva"])
 
 
-def diagnose_alone(inst: Instance) -> list[str]:
+def diagnose_alone(inst: Instance) -> list[Reason]:
     """Per customer, on its own: reachability, then capacity alone, then voltage alone."""
     opt = inst.options
     cap, per_kva = opt["capacity_kva"].to_numpy(), opt["drop_pct_per_kva"].to_numpy()
@@ -44,13 +44,13 @@ def diagnose_alone(inst: Instance) -> list[str]:
         node = int(node)
         d = inst.customers["demand_kva"].iloc[k]
         reachable = {}
-        best_width, best_bottleneck = 0.0, ""
+        best_width, best_bottleneck = 0.0, None
         best_drop = math.inf
         for s, spare in zip(inst.sources, inst.spare_kva):
             # widest path (capacity), remembering its bottleneck, and least-drop path with
             # conductors able to carry d (a new transformer's secondary starts at 0 drop)
             width = {int(s): spare}
-            bottleneck = {int(s): f"the spare capacity of {inst.node_ids[int(s)]} ({spare:g} kVA)"}
+            bottleneck = {int(s): Reason("diag.source_spare", source=inst.node_ids[int(s)], spare_kva=spare)}
             heap = [(-spare, int(s))]
             while heap:
                 w, v = heapq.heappop(heap)
@@ -82,32 +82,27 @@ def diagnose_alone(inst: Instance) -> list[str]:
                         heapq.heappush(heap, (dist[x], x))
             best_drop = min(best_drop, dist.get(node, math.inf))
         if not reachable:
-            problems.append(f"{_customer_label(inst, k)} cannot be reached: no corridor path from any source "
-                            "with spare capacity (feeder point, substation or public transformer)")
+            problems.append(Reason("diag.unreachable", customer=_customer_label(inst, k)))
         elif best_width + CAPACITY_TOL_KVA < d:
-            problems.append(f"{_customer_label(inst, k)} cannot be supplied under the capacity limits: at most "
-                            f"{best_width:.0f} kVA reach it, limited by {best_bottleneck} (the largest allowed "
-                            "conductor or transformer on every route and the spare capacity of every reachable source)")
+            problems.append(Reason("diag.capacity_alone", customer=_customer_label(inst, k), width_kva=best_width,
+                                   bottleneck=best_bottleneck))
         elif best_drop > limit + VOLTAGE_TOL_PCT:
-            problems.append(f"{_customer_label(inst, k)} cannot be supplied within {_limit_label(inst)}: "
-                            f"the least possible drop on any route with the largest conductors is {best_drop:.2f}%")
+            problems.append(Reason("diag.voltage_alone", customer=_customer_label(inst, k), limit=_limit_label(inst),
+                                   drop_pct=best_drop))
     return problems
 
 
-def diagnose_jointly(inst: Instance) -> list[str]:
+def diagnose_jointly(inst: Instance) -> list[Reason]:
     """Every customer is feasible alone: name the binding limit of the group."""
     total = inst.customers["demand_kva"].sum()
     spare = inst.spare_kva.sum()
     if total > spare + CAPACITY_TOL_KVA:
-        return [f"the customers together need {total:.0f} kVA but all sources together have {spare:.0f} kVA spare capacity"]
+        return [Reason("diag.total_spare", total_kva=total, spare_kva=spare)]
     relaxed = replace(inst, limits=replace(inst.limits, voltage_deviation_limit_pct=math.inf))
     capacity_only = solve(relaxed, time_limit_s=30, mip_gap=1.0, voltage_rows="lazy", warm_start=False)
-    names = ", ".join(f"{r.application_id} (node {r.node_id}, {r.demand_kva:g} kVA)" for r in inst.customers.itertuples())
+    names = joined([_customer_label(inst, k, "diag.customer_short") for k in range(len(inst.customers))], ", ")
     if capacity_only.status == "infeasible":
-        return [f"each customer can be supplied alone, but not all of them together under the capacity limits "
-                f"(conductor ampacity, transformer sizes and the spare capacity of the sources): {names}"]
+        return [Reason("diag.capacity_jointly", names=names)]
     tree = evaluate(inst, capacity_only.chosen)
-    worst = [_customer_label(inst, k) for k in tree.violated] or names
-    return [f"each customer can be supplied alone and all together within the capacity limits, but no radial "
-            f"design keeps every drop within {_limit_label(inst)}; the capacity-only design exceeds it at: "
-            f"{'; '.join(worst) if isinstance(worst, list) else worst}"]
+    worst = joined([_customer_label(inst, k) for k in tree.violated], "; ") if len(tree.violated) else names
+    return [Reason("diag.voltage_jointly", limit=_limit_label(inst), worst=worst)]

@@ -53,7 +53,7 @@ function renderStatus(answer) {
   const notes = [
     ...answer.transformers.map((row) => `${t("net_new_transformers")}: ${fill("net_new_transformer", {
       type: row.std_type, site: row.node_id, hv: row.hv_node, flow: cny(row.flow_kva), rating: cny(row.rating_kva), cost: cny(row.cost_cny)})}`),
-    ...(report.diagnosis || []).map((text) => `${t("net_diagnosis")}: ${text}`),
+    ...(report[lang === "zh" ? "diagnosis_zh" : "diagnosis"] || []).map((text) => `${t("net_diagnosis")}: ${text}`),
     ...(answer.validation[lang === "zh" ? "violations_zh" : "violations"] || []).map((text) => `${t("net_violations")}: ${text}`),
     ...(answer.validation[lang === "zh" ? "pre_existing_zh" : "pre_existing"] || []).map((text) => `${t("net_pre_existing")}: ${text}`),
   ];

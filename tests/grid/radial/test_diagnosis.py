@@ -2,6 +2,8 @@
 
 import pandas as pd
 
+from costmodel.messages import in_chinese
+
 from tests.grid.radial.cases import CABLE70, CABLE240, LV240, OVERHEAD70, build, optimise
 
 
@@ -14,6 +16,8 @@ def test_infeasible_voltage_names_customer_and_limit():
     assert "app-9" in text and "node C" in text and "7%" in text and "grid.voltage_deviation_limit" in text
     assert "7.44%" in text   # the least possible drop, worked out above
     assert design.corridors.empty
+    assert in_chinese(text).startswith("用户 app-9（节点 C，3000 kVA）无法满足电压降限值 7%（grid.voltage_deviation_limit：")
+    assert in_chinese(text).endswith("任一路径用最大导线时的最小电压降为 7.44%")
 
 
 def test_infeasible_capacity_and_reachability_named():
@@ -26,6 +30,8 @@ def test_infeasible_capacity_and_reachability_named():
     big, island = design.report["diagnosis"]
     assert "big" in big and "capacity" in big and "4000 kVA" in big      # the feeder's spare capacity binds
     assert "island" in island and "cannot be reached" in island
+    assert "受限于F 的剩余容量（4000 kVA）" in in_chinese(big)
+    assert in_chinese(island).startswith("用户 island（节点 D，100 kVA）无法接入")
 
 
 def test_sources_together_too_small():
