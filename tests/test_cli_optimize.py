@@ -141,3 +141,16 @@ def test_the_12_by_12_park_passes_its_own_ac_check_through_the_cli(tmp_path):
     assert first["ac_violations"] > 0 and first["max_loading_pct_ac"] > 100      # the linear optimum fails its AC check
     assert report["objective_cny"] == pytest.approx(report["linear_objective_cny"] + report["feasibility_cost_cny"])
     assert report["feasibility_cost_cny"] > 0
+
+
+def test_a_net_whose_own_power_flow_diverges_is_refused_by_name(tmp_path):
+    import pandapower as pp
+    import pandapower.networks as pn
+
+    net = pn.simple_mv_open_ring_net()
+    net.load["p_mw"] *= 200      # 200 x its loads: pandapower's Newton-Raphson finds no solution
+    pp.to_json(net, str(tmp_path / "heavy.json"))
+    result = run("network", "import-pandapower", str(tmp_path / "heavy.json"), "--out", str(tmp_path / "net"))
+    assert result.returncode == 1
+    assert "the AC power flow of the imported net itself" in result.stderr and "did not converge (7 buses" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "net").exists()

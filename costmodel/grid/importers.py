@@ -28,10 +28,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pandapower as pp
+from pandapower.powerflow import LoadflowNotConverged
 from scipy.spatial import Delaunay, cKDTree
 
 from costmodel import files
-from costmodel.errors import InputError
+from costmodel.errors import CostmodelError, InputError
 from costmodel.grid.network import (CORRIDOR_COLUMNS, CORRIDOR_OPTIONAL, DEFAULT_CATALOGUE, DEFAULT_FAMILY, MAX_NETWORK_META_BYTES, NETWORK_META, NODE_COLUMNS,
                                     NODE_OPTIONAL, Network, customers_from_nodes, load_conductors, network_from_frames)
 from costmodel.grid.stp import read_gr
@@ -106,9 +107,18 @@ def load_simbench(code: str):
     return simbench.get_simbench_net(code)
 
 
+def run_power_flow(net, what: str, **options) -> None:
+    """pandapower's AC power flow of `net`; one that does not converge is an error naming `what`, not a traceback."""
+    try:
+        pp.runpp(net, numba=False, **options)   # numba is not a dependency
+    except LoadflowNotConverged:
+        raise CostmodelError(f"the AC power flow of {what} did not converge ({len(net.bus)} buses, "
+                             f"{net.load['p_mw'].sum():.3f} MW of load): no voltages or loadings to check") from None
+
+
 def from_pandapower(net, catalogue=DEFAULT_CATALOGUE, crs: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """nodes and corridors frames (network.csv layout) of a pandapower net's in-service part, and their CRS."""
-    pp.runpp(net, numba=False)  # numba is not a dependency
+    run_power_flow(net, "the imported net itself (its existing loads give the lines' existing_load_kva)")
     xy, crs = bus_xy(net, crs)
     buses = net.bus[net.bus["in_service"]]
     nodes = pd.DataFrame({"id": buses.index.map(node_id_of_bus), "x_m": xy.loc[buses.index, "x"].round(2).to_numpy(),

@@ -20,7 +20,7 @@ import pandas as pd
 import pandapower as pp
 
 from costmodel import files
-from costmodel.grid.importers import ImportedNet, PANDAPOWER_FILE, imported_net, lonlat_of
+from costmodel.grid.importers import ImportedNet, PANDAPOWER_FILE, imported_net, lonlat_of, run_power_flow
 from costmodel.grid.network import NETWORK_META, Network
 from costmodel.grid.radial import Design
 from costmodel.messages import Reason
@@ -134,12 +134,8 @@ def _flowed_net(folder: str, stamps: tuple) -> ImportedNet | None:
     works on a copy."""
     imported = imported_net(folder)
     if imported is not None:
-        _run(imported.net)
+        run_power_flow(imported.net, f"the net of {folder}")
     return imported
-
-
-def _run(net) -> None:
-    pp.runpp(net, numba=False)   # numba is not a dependency
 
 
 def validate_alone(design: Design, network: Network) -> dict:
@@ -147,7 +143,7 @@ def validate_alone(design: Design, network: Network) -> dict:
     if design.corridors.empty:
         return no_check()
     net = design_to_pandapower(design, network)
-    pp.runpp(net, calculate_voltage_angles=False, init="flat", numba=False)
+    run_power_flow(net, "the design alone", calculate_voltage_angles=False, init="flat")
     buses = pd.DataFrame({"node_id": net.bus["name"].to_numpy(), "vm_pu_ac": net.res_bus["vm_pu"].to_numpy()})
     buses = buses.merge(design.nodes[["node_id", "voltage_pu_linear"]], on="node_id").assign(
         vm_pu_before=np.nan, design_node=lambda b: b["node_id"], pre_existing=False)
@@ -172,7 +168,7 @@ def validate_on_net(design: Design, network: Network, imported: ImportedNet) -> 
     if design.corridors.empty:
         return no_check()
     net, bus, lines_of = _into_net(design, network, imported)
-    _run(net)
+    run_power_flow(net, "the net with the design")
     buses = _checked_buses(net, imported.net, bus, design)
     lines = _checked_branches(net, imported, lines_of, design, network)
     existing_loads = int(imported.net.load["in_service"].sum())
