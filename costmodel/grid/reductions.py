@@ -302,7 +302,10 @@ def non_terminal_degree_test(g: WorkGraph, max_degree: int = NTD_MAX_DEGREE) -> 
                 for k in range(3, len(nbrs) + 1) for subset in combinations(nbrs, k)):
             g.delete_node(x)
             for a, b in combinations(nbrs, 2):
-                g.add_edge(a, b, star[a][2] + star[b][2], star[a][3] + star[b][3])
+                # a path avoiding x joins a and b no dearer (long-edge test with the search's own bound):
+                # the edge would only be deleted again, after keeping a and b above NTDk's degree meanwhile
+                if s[a, b] > star[a][2] + star[b][2]:
+                    g.add_edge(a, b, star[a][2] + star[b][2], star[a][3] + star[b][3])
             done += 1
         else:
             failed[x] = keys
@@ -362,7 +365,10 @@ def reduce(g: WorkGraph, max_rounds: int = 20) -> WorkGraph:
         if len(g.terminals) <= 1:
             break
         nearest_vertex_test(g)
-        non_terminal_degree_test(g)
+        # NTDk to its own fixpoint: a node it removes lowers its neighbours' degrees, and retesting costs only
+        # the nodes whose edges changed; each extra round of the loop above repeats the long-edge test
+        while non_terminal_degree_test(g) and len(g.terminals) > 1:
+            degree_tests(g)
         if (len(g.adj), len(g.edges)) == before:
             break
     if len(g.terminals) <= 1:
