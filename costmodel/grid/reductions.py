@@ -353,8 +353,8 @@ def _mst_weight(nodes: tuple, dist: dict) -> float:
     return total
 
 
-def reduce(g: WorkGraph, max_rounds: int = 20) -> WorkGraph:
-    """Apply all tests until a round changes nothing; counts are in ``g.removed``."""
+def reduce(g: WorkGraph, max_rounds: int = 20, ntd: bool = True) -> WorkGraph:
+    """Apply all tests until a round changes nothing; counts are in ``g.removed``. ``ntd``: NTDk too."""
     for _ in range(max_rounds):
         before = (len(g.adj), len(g.edges))
         degree_tests(g)
@@ -367,7 +367,7 @@ def reduce(g: WorkGraph, max_rounds: int = 20) -> WorkGraph:
         nearest_vertex_test(g)
         # NTDk to its own fixpoint: a node it removes lowers its neighbours' degrees, and retesting costs only
         # the nodes whose edges changed; each extra round of the loop above repeats the long-edge test
-        while non_terminal_degree_test(g) and len(g.terminals) > 1:
+        while ntd and non_terminal_degree_test(g) and len(g.terminals) > 1:
             degree_tests(g)
         if (len(g.adj), len(g.edges)) == before:
             break

@@ -73,6 +73,11 @@ _HEURISTIC_ROUNDS = 5  # LP rounds before the first LP-guided heuristic, and bet
 _LP_OPTIONS = {"presolve": "off", "solver": "ipm", "run_crossover": "off", "ipm_optimality_tolerance": 1e-6}
 _LP_POLISH_OPTIONS = {"presolve": "off", "solver": "simplex", "run_crossover": "on"}
 _MIP_OPTIONS = {"presolve": "on", "solver": "choose", "run_crossover": "on"}  # options persist between solves
+# Below this many terminals x edges (after the tests other than NTDk) the heuristic and one dual ascent are tried
+# before NTDk: cheap there (Track 1's largest, instance187: 34 x 2,465), and they prove most small instances, which
+# NTDk's searches then no longer slow down (about 0.1 s each). Above it (Track 2's 400 to 1,379 terminals) a second
+# heuristic run would cost seconds (instance191's took 18 s)
+_CHEAP_PROOF_WORK = 200_000
 
 
 @dataclass
@@ -176,18 +181,33 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         sm.status = "infeasible"
         sm.seconds_build = time.perf_counter() - start
         return sm
-    reduce(work)
+    # NTDk (its searches cost about 0.1 s on small instances) waits until the heuristic and one dual ascent
+    # have tried to prove the incumbent, where those are cheap
+    reduce(work, ntd=False)
     _compact(sm, int(terms[0]))
-    tree = heur.steiner_heuristic(sm.graph, sm.terminals)
-    sm.incumbent, sm.incumbent_cost = sm.to_original(tree), work.fixed_cost + sm.graph.cost(tree)
-    sm.heuristic_objective = sm.incumbent_cost
-    sm.start_tree = tree
-    cuts: list[np.ndarray] = []
+    ascent = None
+    if 1 < len(sm.terminals) and len(sm.terminals) * len(sm.graph.u) <= _CHEAP_PROOF_WORK:
+        _offer_heuristic_tree(sm)
+        ascent = _dual_ascent(sm)
+        if ascent[0] > sm.cutoff():
+            sm.status = "proven"
+            sm.seconds_build = time.perf_counter() - start
+            return sm
+    eliminated, size = work.removed["ntd"], (len(work.adj), len(work.edges))
+    reduce(work)
+    if (len(work.adj), len(work.edges)) != size:
+        _compact(sm, int(terms[0]))
+        ascent = None
+    # the heuristic (again) on NTDk's smaller graph: a better tree (instance134: 8,419 against 8,596 before NTDk)
+    if len(sm.terminals) > 1 and (sm.start_tree is None or work.removed["ntd"] > eliminated):
+        _offer_heuristic_tree(sm)
+    elif ascent is None:
+        sm.start_tree = None  # the tree of the graph before reduce
     for round_ in range(dual_ascent_rounds + 1):
         if len(sm.terminals) <= 1:
             break
-        bound, red, cuts = dual_ascent(sm.graph.n, sm.tail, sm.head, np.repeat(sm.graph.w, 2), sm.terminals, sm.root)
-        sm.dual_bound = max(sm.dual_bound, work.fixed_cost + bound)
+        bound, red, cuts = ascent if ascent is not None else _dual_ascent(sm)
+        ascent = None
         if bound > sm.cutoff():
             break  # nothing cheaper than the incumbent exists
         sm.arc_fixed = dual_ascent_fixing(sm.graph.n, sm.tail, sm.head, red, bound, sm.terminals, sm.root,
@@ -196,11 +216,7 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         if round_ == dual_ascent_rounds or len(gone) < 0.01 * len(sm.graph.u):
             break
         # edges that no tree cheaper than the incumbent uses in either direction go for good
-        for k in sm.edge_keys[gone].tolist():
-            work.delete_edge(int(k))
-        work.removed["dual_ascent"] += len(gone)
-        if not _terminals_connected(work):
-            sm.dual_bound = math.inf
+        if not _delete_edges(sm, gone):
             break
         reduce(work)
         _compact(sm, int(terms[0]))
@@ -208,6 +224,7 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
     if sm.dual_bound > sm.incumbent_cost - (1 - 1e-6 if integral else 1e-9) or len(sm.terminals) <= 1:
         if len(sm.terminals) <= 1 and work.fixed_cost < sm.incumbent_cost:
             sm.incumbent, sm.incumbent_cost = sm.to_original(u[:0]), work.fixed_cost
+            sm.heuristic_objective = min(sm.heuristic_objective, work.fixed_cost)
         sm.status = "proven"
     elif exact_dp and dw.fits(sm.graph.n, len(sm.terminals)):
         # few terminals: the exact dynamic programme beats the LP (instance069: 44 s -> 0.2 s)
@@ -221,6 +238,36 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         sm.pyomo = _build_pyomo(sm, cuts)
     sm.seconds_build = time.perf_counter() - start
     return sm
+
+
+def _offer_heuristic_tree(sm: SteinerModel) -> None:
+    """The shortest-path heuristic with local search on the current compact graph; kept if cheaper."""
+    tree = heur.steiner_heuristic(sm.graph, sm.terminals)
+    cost = sm.work.fixed_cost + sm.graph.cost(tree)
+    sm.heuristic_objective = min(sm.heuristic_objective, cost)
+    if cost <= sm.incumbent_cost:
+        sm.incumbent, sm.incumbent_cost, sm.start_tree = sm.to_original(tree), cost, tree
+    else:
+        sm.start_tree = None  # the incumbent's tree is on the graph before NTDk
+
+
+def _dual_ascent(sm: SteinerModel):
+    """Wong's dual ascent on the current compact graph; raises ``sm.dual_bound``. (bound, reduced costs, cuts)."""
+    bound, red, cuts = dual_ascent(sm.graph.n, sm.tail, sm.head, np.repeat(sm.graph.w, 2), sm.terminals, sm.root)
+    sm.dual_bound = max(sm.dual_bound, sm.work.fixed_cost + bound)
+    return bound, red, cuts
+
+
+def _delete_edges(sm: SteinerModel, gone: np.ndarray) -> bool:
+    """Delete compact edges that no tree cheaper than the incumbent uses; False if the terminals fall apart
+    (then nothing is cheaper than the incumbent: ``sm.dual_bound`` becomes infinite)."""
+    for k in sm.edge_keys[gone].tolist():
+        sm.work.delete_edge(int(k))
+    sm.work.removed["dual_ascent"] += len(gone)
+    if _terminals_connected(sm.work):
+        return True
+    sm.dual_bound = math.inf
+    return False
 
 
 def _terminals_connected(work: WorkGraph) -> bool:
