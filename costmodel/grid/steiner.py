@@ -73,10 +73,10 @@ _HEURISTIC_ROUNDS = 5  # LP rounds before the first LP-guided heuristic, and bet
 _LP_OPTIONS = {"presolve": "off", "solver": "ipm", "run_crossover": "off", "ipm_optimality_tolerance": 1e-6}
 _LP_POLISH_OPTIONS = {"presolve": "off", "solver": "simplex", "run_crossover": "on"}
 _MIP_OPTIONS = {"presolve": "on", "solver": "choose", "run_crossover": "on"}  # options persist between solves
-# Below this many terminals x edges (after the tests other than NTDk) the heuristic and one dual ascent are tried
-# before NTDk: cheap there (Track 1's largest, instance187: 34 x 2,465), and they prove most small instances, which
-# NTDk's searches then no longer slow down (about 0.1 s each). Above it (Track 2's 400 to 1,379 terminals) a second
-# heuristic run would cost seconds (instance191's took 18 s)
+# Up to this many terminals x edges, NTDk waits until dual ascent stalls: the heuristic and dual ascent are cheap
+# there (Track 1's largest, instance187: 34 x 2,474) and prove most small instances without it; should they stall,
+# the heuristic runs again after NTDk. Above it (Track 2's 250 to 1,379 terminals) NTDk runs from the start, as a
+# second heuristic run would cost seconds (instance191's took 18 s)
 _CHEAP_PROOF_WORK = 200_000
 
 
@@ -181,46 +181,39 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         sm.status = "infeasible"
         sm.seconds_build = time.perf_counter() - start
         return sm
-    # NTDk (its searches cost about 0.1 s on small instances) waits until the heuristic and one dual ascent
-    # have tried to prove the incumbent, where those are cheap
-    reduce(work, ntd=False)
+    # NTDk's searches cost about 0.1 s on small instances, most of which the other tests, the heuristic and dual
+    # ascent prove alone: there it waits until dual ascent stalls short of a proof
+    ntd = len(problem.terminals) * len(u) > _CHEAP_PROOF_WORK
+    reduce(work, ntd=ntd)
     _compact(sm, int(terms[0]))
-    ascent = None
-    if 1 < len(sm.terminals) and len(sm.terminals) * len(sm.graph.u) <= _CHEAP_PROOF_WORK:
+    cuts: list[np.ndarray] = []
+    if len(sm.terminals) > 1:
         _offer_heuristic_tree(sm)
-        ascent = _dual_ascent(sm)
-        if ascent[0] > sm.cutoff():
-            sm.status = "proven"
-            sm.seconds_build = time.perf_counter() - start
-            return sm
-    eliminated, size = work.removed["ntd"], (len(work.adj), len(work.edges))
-    reduce(work)
-    if (len(work.adj), len(work.edges)) != size:
-        _compact(sm, int(terms[0]))
-        ascent = None
-    # the heuristic (again) on NTDk's smaller graph: a better tree (instance134: 8,419 against 8,596 before NTDk)
-    if len(sm.terminals) > 1 and (sm.start_tree is None or work.removed["ntd"] > eliminated):
-        _offer_heuristic_tree(sm)
-    elif ascent is None:
-        sm.start_tree = None  # the tree of the graph before reduce
-    for round_ in range(dual_ascent_rounds + 1):
-        if len(sm.terminals) <= 1:
-            break
-        bound, red, cuts = ascent if ascent is not None else _dual_ascent(sm)
-        ascent = None
+    round_ = 0
+    while len(sm.terminals) > 1:
+        bound, red, cuts = dual_ascent(sm.graph.n, sm.tail, sm.head, np.repeat(sm.graph.w, 2), sm.terminals, sm.root)
+        sm.dual_bound = max(sm.dual_bound, work.fixed_cost + bound)
         if bound > sm.cutoff():
             break  # nothing cheaper than the incumbent exists
         sm.arc_fixed = dual_ascent_fixing(sm.graph.n, sm.tail, sm.head, red, bound, sm.terminals, sm.root,
                                           sm.cutoff())
         gone = np.flatnonzero(sm.arc_fixed[0::2] & sm.arc_fixed[1::2])
-        if round_ == dual_ascent_rounds or len(gone) < 0.01 * len(sm.graph.u):
+        stalled = round_ >= dual_ascent_rounds or len(gone) < 0.01 * len(sm.graph.u)
+        if stalled and ntd:
             break
         # edges that no tree cheaper than the incumbent uses in either direction go for good
         if not _delete_edges(sm, gone):
             break
-        reduce(work)
+        round_ = 0 if stalled else round_ + 1  # stalled: NTDk now, and dual ascent's rounds start again
+        ntd = ntd or stalled
+        size, eliminated = (len(work.adj), len(work.edges)), work.removed["ntd"]
+        reduce(work, ntd=ntd)
+        if stalled and len(gone) == 0 and (len(work.adj), len(work.edges)) == size:
+            break  # NTDk changed nothing: arc_fixed still fits the graph
         _compact(sm, int(terms[0]))
         sm.start_tree = None
+        if stalled and work.removed["ntd"] > eliminated:
+            _offer_heuristic_tree(sm)  # NTDk's smaller graph gives a better tree (instance134: 8,419 against 8,596)
     if sm.dual_bound > sm.incumbent_cost - (1 - 1e-6 if integral else 1e-9) or len(sm.terminals) <= 1:
         if len(sm.terminals) <= 1 and work.fixed_cost < sm.incumbent_cost:
             sm.incumbent, sm.incumbent_cost = sm.to_original(u[:0]), work.fixed_cost
@@ -249,13 +242,6 @@ def _offer_heuristic_tree(sm: SteinerModel) -> None:
         sm.incumbent, sm.incumbent_cost, sm.start_tree = sm.to_original(tree), cost, tree
     else:
         sm.start_tree = None  # the incumbent's tree is on the graph before NTDk
-
-
-def _dual_ascent(sm: SteinerModel):
-    """Wong's dual ascent on the current compact graph; raises ``sm.dual_bound``. (bound, reduced costs, cuts)."""
-    bound, red, cuts = dual_ascent(sm.graph.n, sm.tail, sm.head, np.repeat(sm.graph.w, 2), sm.terminals, sm.root)
-    sm.dual_bound = max(sm.dual_bound, sm.work.fixed_cost + bound)
-    return bound, red, cuts
 
 
 def _delete_edges(sm: SteinerModel, gone: np.ndarray) -> bool:
