@@ -43,6 +43,7 @@ replacement edges included, shared original edges once).
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from contextlib import contextmanager
@@ -60,7 +61,9 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 from costmodel.errors import InputError
 from costmodel.grid import dreyfus_wagner as dw
 from costmodel.grid import heuristics as heur
-from costmodel.grid.reductions import REDUCTION_NAMES, WorkGraph, dual_ascent, dual_ascent_fixing, reduce
+from costmodel.grid.reductions import (
+    REDUCTION_NAMES, WorkGraph, dual_ascent, dual_ascent_fixing, non_terminal_degree_test, reduce,
+)
 from costmodel.grid.status import STEINER_GAP, status_of
 from costmodel.grid.stp import SteinerProblem
 
@@ -204,15 +207,23 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         stalled = round_ >= dual_ascent_rounds or len(gone) < 0.01 * len(sm.graph.u)
         if stalled and (ntd or (exact_dp and dw.fits(sm.graph.n, len(sm.terminals)))):
             break  # NTDk would not shorten Dreyfus-Wagner by much (instance069: 0.12 -> 0.16 s with it first)
-        # edges that no tree cheaper than the incumbent uses in either direction go for good
-        if not _delete_edges(sm, gone):
-            break
-        round_ = 0 if stalled else round_ + 1  # stalled: NTDk now, and dual ascent's rounds start again
-        ntd = ntd or stalled
         size, eliminated = (len(work.adj), len(work.edges)), work.removed["ntd"]
+        if stalled:
+            # NTDk now, on a copy: should it remove nothing, the graph stays as it is, arc_fixed still fits it and
+            # no second dual ascent runs (instance187)
+            sm.work = copy.deepcopy(work)
+            connected = _delete_edges(sm, gone)
+            if connected and not non_terminal_degree_test(sm.work):
+                sm.work = work
+                break
+            work = sm.work
+            if not connected:
+                break
+        elif not _delete_edges(sm, gone):  # edges no tree cheaper than the incumbent uses either way go for good
+            break
+        round_ = 0 if stalled else round_ + 1  # stalled: dual ascent's rounds start again after NTDk
+        ntd = ntd or stalled
         reduce(work, ntd=ntd)
-        if stalled and len(gone) == 0 and (len(work.adj), len(work.edges)) == size:
-            break  # NTDk changed nothing: arc_fixed still fits the graph
         _compact(sm, int(terms[0]))
         sm.start_tree = None
         # NTDk's smaller graph gives a better tree (instance134, 17 % of its nodes gone: 8,419 against 8,596); after
