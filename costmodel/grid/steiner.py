@@ -83,6 +83,9 @@ _MIP_OPTIONS = {"presolve": "on", "solver": "choose", "run_crossover": "on"}  # 
 # the heuristic runs again after NTDk. Above it (Track 2's 250 to 1,379 terminals) NTDk runs from the start, as a
 # second heuristic run would cost seconds (instance191's took 18 s)
 _CHEAP_PROOF_WORK = 200_000
+# ... and where at most this share of the nodes are terminals: dual ascent proves few instances with more (Track 2's
+# instance016, 029, 035 and 045, 39-51 % terminals, were 0.03-0.27 s slower with NTDk waiting; Track 1 has <= 19 %)
+_CHEAP_PROOF_TERMINAL_SHARE = 0.25
 _HEURISTIC_AGAIN_SHARE = 0.05  # of the nodes NTDk removes there before the heuristic runs again
 
 
@@ -189,7 +192,7 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         return sm
     # NTDk's searches cost about 0.1 s on small instances, most of which the other tests, the heuristic and dual
     # ascent prove alone: there it waits until dual ascent stalls short of a proof
-    ntd = len(problem.terminals) * len(u) > _CHEAP_PROOF_WORK
+    ntd = len(terms) * len(u) > _CHEAP_PROOF_WORK or len(terms) > _CHEAP_PROOF_TERMINAL_SHARE * n
     reduce(work, ntd=ntd)
     _compact(sm, int(terms[0]))
     cuts: list[np.ndarray] = []
