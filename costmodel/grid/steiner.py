@@ -9,8 +9,9 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
 2. Wong's dual ascent: a lower bound, reduced costs and a first set of cuts; arcs whose
    reduced-cost bound exceeds the incumbent are fixed at 0, edges fixed both ways are deleted and
    the reductions rerun (a few rounds). Often this alone proves the incumbent optimal. On small
-   instances (``_CHEAP_PROOF_WORK``) NTDk joins the reductions only once these rounds stall short of
-   a proof; then the heuristic runs again on its smaller graph and the rounds start again;
+   instances with few terminals (``_CHEAP_PROOF_WORK``, ``_CHEAP_PROOF_TERMINAL_SHARE``) NTDk joins the
+   reductions only once these rounds stall short of a proof; then the heuristic runs again on its
+   smaller graph and the rounds start again;
 3. Dreyfus–Wagner's dynamic programme if few terminals are left (``dreyfus_wagner.fits``);
    otherwise the Pyomo model: in-degree rows, the dual-ascent cuts, and an objective with each
    terminal's cheapest entering cost moved into the constant (see ``_build_pyomo``).
