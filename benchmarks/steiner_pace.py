@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         rows.append(row)
         print(f"{rec.file:15} {rec.nodes:5d} {rec.edges:5d} {rec.terminals:3d} {row['nodes_reduced']:9d} "
               f"{row['edges_reduced']:9d} {rec.optimum:9.0f} {r.objective:9.0f} {r.bound:9.0f} "
-              f"{row['gap_pct']:6.3f} {r.seconds:6.1f} {nx_weight:9.0f} {nx_seconds:5.1f} {saving:7.2f} "
+              f"{row['gap_pct']:6.3f} {r.seconds:6.2f} {nx_weight:9.0f} {nx_seconds:5.1f} {saving:7.2f} "
               f"{r.status}{'' if ok else '  MISS'}", flush=True)
         if args.verbose:
             print("    " + ", ".join(f"{k} {round(r.stats[k], 1):g}" for k in VERBOSE_STATS if k in r.stats), flush=True)

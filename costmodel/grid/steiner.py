@@ -8,7 +8,10 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
 1. exact reductions (``reductions.reduce``) and the heuristic tree (``heuristics``): incumbent;
 2. Wong's dual ascent: a lower bound, reduced costs and a first set of cuts; arcs whose
    reduced-cost bound exceeds the incumbent are fixed at 0, edges fixed both ways are deleted and
-   the reductions rerun (a few rounds). Often this alone proves the incumbent optimal;
+   the reductions rerun (a few rounds). Often this alone proves the incumbent optimal. On small
+   instances with few terminals (``_CHEAP_PROOF_WORK``, ``_CHEAP_PROOF_TERMINAL_SHARE``) NTDk joins the
+   reductions only once these rounds stall short of a proof; then the heuristic runs again on its
+   smaller graph and the rounds start again;
 3. Dreyfus–Wagner's dynamic programme if few terminals are left (``dreyfus_wagner.fits``);
    otherwise the Pyomo model: in-degree rows, the dual-ascent cuts, and an objective with each
    terminal's cheapest entering cost moved into the constant (see ``_build_pyomo``).
@@ -41,6 +44,7 @@ replacement edges included, shared original edges once).
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from contextlib import contextmanager
@@ -58,7 +62,9 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 from costmodel.errors import InputError
 from costmodel.grid import dreyfus_wagner as dw
 from costmodel.grid import heuristics as heur
-from costmodel.grid.reductions import REDUCTION_NAMES, WorkGraph, dual_ascent, dual_ascent_fixing, reduce
+from costmodel.grid.reductions import (
+    REDUCTION_NAMES, WorkGraph, dual_ascent, dual_ascent_fixing, non_terminal_degree_test, reduce,
+)
 from costmodel.grid.status import STEINER_GAP, status_of
 from costmodel.grid.stp import SteinerProblem
 
@@ -73,6 +79,15 @@ _HEURISTIC_ROUNDS = 5  # LP rounds before the first LP-guided heuristic, and bet
 _LP_OPTIONS = {"presolve": "off", "solver": "ipm", "run_crossover": "off", "ipm_optimality_tolerance": 1e-6}
 _LP_POLISH_OPTIONS = {"presolve": "off", "solver": "simplex", "run_crossover": "on"}
 _MIP_OPTIONS = {"presolve": "on", "solver": "choose", "run_crossover": "on"}  # options persist between solves
+# Up to this many terminals x edges, NTDk waits until dual ascent stalls: the heuristic and dual ascent are cheap
+# there (Track 1's largest, instance187: 34 x 2,474) and prove most small instances without it; should they stall,
+# the heuristic runs again after NTDk. Above it (Track 2's 250 to 1,379 terminals) NTDk runs from the start, as a
+# second heuristic run would cost seconds (instance191's took 18 s)
+_CHEAP_PROOF_WORK = 200_000
+# ... and where at most this share of the nodes are terminals: dual ascent proves few instances with more (Track 2's
+# instance016, 029, 035 and 045, 39-51 % terminals, were 0.03-0.27 s slower with NTDk waiting; Track 1 has <= 19 %)
+_CHEAP_PROOF_TERMINAL_SHARE = 0.25
+_HEURISTIC_AGAIN_SHARE = 0.05  # of the nodes NTDk removes there before the heuristic runs again
 
 
 @dataclass
@@ -176,16 +191,16 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         sm.status = "infeasible"
         sm.seconds_build = time.perf_counter() - start
         return sm
-    reduce(work)
+    # NTDk's searches cost about 0.1 s on small instances, most of which the other tests, the heuristic and dual
+    # ascent prove alone: there it waits until dual ascent stalls short of a proof
+    ntd = len(terms) * len(u) > _CHEAP_PROOF_WORK or len(terms) > _CHEAP_PROOF_TERMINAL_SHARE * n
+    reduce(work, ntd=ntd)
     _compact(sm, int(terms[0]))
-    tree = heur.steiner_heuristic(sm.graph, sm.terminals)
-    sm.incumbent, sm.incumbent_cost = sm.to_original(tree), work.fixed_cost + sm.graph.cost(tree)
-    sm.heuristic_objective = sm.incumbent_cost
-    sm.start_tree = tree
     cuts: list[np.ndarray] = []
-    for round_ in range(dual_ascent_rounds + 1):
-        if len(sm.terminals) <= 1:
-            break
+    if len(sm.terminals) > 1:
+        _offer_heuristic_tree(sm)
+    round_ = 0
+    while len(sm.terminals) > 1:
         bound, red, cuts = dual_ascent(sm.graph.n, sm.tail, sm.head, np.repeat(sm.graph.w, 2), sm.terminals, sm.root)
         sm.dual_bound = max(sm.dual_bound, work.fixed_cost + bound)
         if bound > sm.cutoff():
@@ -193,21 +208,36 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         sm.arc_fixed = dual_ascent_fixing(sm.graph.n, sm.tail, sm.head, red, bound, sm.terminals, sm.root,
                                           sm.cutoff())
         gone = np.flatnonzero(sm.arc_fixed[0::2] & sm.arc_fixed[1::2])
-        if round_ == dual_ascent_rounds or len(gone) < 0.01 * len(sm.graph.u):
+        stalled = round_ >= dual_ascent_rounds or len(gone) < 0.01 * len(sm.graph.u)
+        if stalled and (ntd or (exact_dp and dw.fits(sm.graph.n, len(sm.terminals)))):
+            break  # NTDk would not shorten Dreyfus-Wagner by much (instance069: 0.12 -> 0.16 s with it first)
+        size, eliminated = (len(work.adj), len(work.edges)), work.removed["ntd"]
+        if stalled:
+            # NTDk now, on a copy: should it remove nothing, the graph stays as it is, arc_fixed still fits it and
+            # no second dual ascent runs (instance187)
+            sm.work = copy.deepcopy(work)
+            connected = _delete_edges(sm, gone)
+            if connected and not non_terminal_degree_test(sm.work):
+                sm.work = work
+                break
+            work = sm.work
+            if not connected:
+                break
+        elif not _delete_edges(sm, gone):  # edges no tree cheaper than the incumbent uses either way go for good
             break
-        # edges that no tree cheaper than the incumbent uses in either direction go for good
-        for k in sm.edge_keys[gone].tolist():
-            work.delete_edge(int(k))
-        work.removed["dual_ascent"] += len(gone)
-        if not _terminals_connected(work):
-            sm.dual_bound = math.inf
-            break
-        reduce(work)
+        round_ = 0 if stalled else round_ + 1  # stalled: dual ascent's rounds start again after NTDk
+        ntd = ntd or stalled
+        reduce(work, ntd=ntd)
         _compact(sm, int(terms[0]))
         sm.start_tree = None
+        # NTDk's smaller graph gives a better tree (instance134, 17 % of its nodes gone: 8,419 against 8,596); after
+        # a few eliminations (instance092: 3 of 110) the tree is the same and the run cost 0.1 s
+        if stalled and work.removed["ntd"] - eliminated >= _HEURISTIC_AGAIN_SHARE * size[0]:
+            _offer_heuristic_tree(sm)
     if sm.dual_bound > sm.incumbent_cost - (1 - 1e-6 if integral else 1e-9) or len(sm.terminals) <= 1:
         if len(sm.terminals) <= 1 and work.fixed_cost < sm.incumbent_cost:
             sm.incumbent, sm.incumbent_cost = sm.to_original(u[:0]), work.fixed_cost
+            sm.heuristic_objective = min(sm.heuristic_objective, work.fixed_cost)
         sm.status = "proven"
     elif exact_dp and dw.fits(sm.graph.n, len(sm.terminals)):
         # few terminals: the exact dynamic programme beats the LP (instance069: 44 s -> 0.2 s)
@@ -221,6 +251,29 @@ def build(problem: SteinerProblem, dual_ascent_rounds: int = 4, exact_dp: bool =
         sm.pyomo = _build_pyomo(sm, cuts)
     sm.seconds_build = time.perf_counter() - start
     return sm
+
+
+def _offer_heuristic_tree(sm: SteinerModel) -> None:
+    """The shortest-path heuristic with local search on the current compact graph; kept if cheaper."""
+    tree = heur.steiner_heuristic(sm.graph, sm.terminals)
+    cost = sm.work.fixed_cost + sm.graph.cost(tree)
+    sm.heuristic_objective = min(sm.heuristic_objective, cost)
+    if cost <= sm.incumbent_cost:
+        sm.incumbent, sm.incumbent_cost, sm.start_tree = sm.to_original(tree), cost, tree
+    else:
+        sm.start_tree = None  # the incumbent's tree is on the graph before NTDk
+
+
+def _delete_edges(sm: SteinerModel, gone: np.ndarray) -> bool:
+    """Delete compact edges that no tree cheaper than the incumbent uses; False if the terminals fall apart
+    (then nothing is cheaper than the incumbent: ``sm.dual_bound`` becomes infinite)."""
+    for k in sm.edge_keys[gone].tolist():
+        sm.work.delete_edge(int(k))
+    sm.work.removed["dual_ascent"] += len(gone)
+    if _terminals_connected(sm.work):
+        return True
+    sm.dual_bound = math.inf
+    return False
 
 
 def _terminals_connected(work: WorkGraph) -> bool:

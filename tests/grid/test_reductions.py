@@ -215,15 +215,30 @@ def test_ntd3_keeps_a_centre_that_pays_off():
 
 def test_ntd3_replaces_the_centre_by_edges_between_its_neighbours():
     # 3's edges: 1 to 0, 1 to 1, 5 to 2; without 3: s(0, 1) = 3, s(1, 2) = 4, s(0, 2) = 4 (via terminal 1),
-    # so the spanning tree of {0, 1, 2} weighs 7 = 1 + 1 + 5: 3 goes. Edges through 3: 0-1 of 2 (beats the 3),
-    # 0-2 of 6 (new), 1-2 of 6 (loses to the 4). Optimum 6 before (0-3-1 and 1-2) and after (0-1, 1-2).
+    # so the spanning tree of {0, 1, 2} weighs 7 = 1 + 1 + 5: 3 goes. Edges through 3: 0-1 of 2 is cheaper than
+    # s(0, 1) = 3 and replaces the 3 (the parallel test); 0-2 of 6 and 1-2 of 6 are not added, since the paths
+    # that avoid 3 join their ends for 4. Optimum 6 before (0-3-1 and 1-2) and after (0-1, 1-2).
     edges = [(0, 1, 3), (1, 2, 4), (3, 0, 1), (3, 1, 1), (3, 2, 5)]
     g = graph(4, edges, [0, 1, 2])
     assert non_terminal_degree_test(g) == 1
-    assert edge_set(g) == {(0, 1, 2), (1, 2, 4), (0, 2, 6)}
+    assert edge_set(g) == {(0, 1, 2), (1, 2, 4)}
     through = {(min(a, b), max(a, b)): sorted(orig) for a, b, _, orig in g.edges.values()}
-    assert through[(0, 1)] == [2, 3] and through[(0, 2)] == [2, 4] and through[(1, 2)] == [1]
+    assert through[(0, 1)] == [2, 3] and through[(1, 2)] == [1]
     assert brute_force(4, edges, [0, 1, 2]) == 6
+
+
+def test_ntd3_leaves_out_a_replacement_edge_that_a_path_avoiding_the_centre_ties():
+    # terminals 0, 1, 2; centre 3 with edges 2, 2, 1 to them; 0-2 of 1 and the path 0-4-1 of 2 + 2 (4 a
+    # non-terminal). Without 3: s(0, 2) = 1, s(0, 1) = 4 (0-4-1), s(1, 2) = 4 (1-4-0, then 0-2 after terminal 0);
+    # tree of {0, 1, 2}: 1 + 4 = 5 <= 2 + 2 + 1, so 3 goes. Replacement edges: 0-1 of 4 ties s(0, 1) = 4 and is
+    # left out (a tree using it swaps it for 0-4-1 at the same cost), 0-2 of 3 loses to s = 1, 1-2 of 3 beats
+    # s(1, 2) = 4 and is added. Optimum 4 before (2-0, 2-3-1) and after (2-0, 2-1 through 3).
+    edges = [(3, 0, 2), (3, 1, 2), (3, 2, 1), (0, 4, 2), (4, 1, 2), (2, 0, 1)]
+    g = graph(5, edges, [0, 1, 2])
+    assert non_terminal_degree_test(g) == 1
+    assert edge_set(g) == {(0, 4, 2), (1, 4, 2), (0, 2, 1), (1, 2, 3)}
+    rest = [(a, b, w) for a, b, w, _ in g.edges.values()]
+    assert brute_force(5, edges, [0, 1, 2]) == brute_force(5, rest, [0, 1, 2]) == 4
 
 
 def test_ntd_leaves_terminals_and_high_degrees_alone():

@@ -187,16 +187,18 @@ def test_inexact_interior_point_still_gives_a_valid_bound():
 
 
 def test_to_original_counts_shared_edges_once_and_breaks_cycles():
-    from costmodel.grid.reductions import WorkGraph, non_terminal_degree_test
+    from costmodel.grid.reductions import WorkGraph
     from costmodel.grid.steiner import SteinerModel
 
-    # node 4 (edges 2, 3, 4 of weights 1, 1, 5) is pseudo-eliminated (tests/grid/test_reductions.py, same graph):
-    # reduced edges 1-2 through 4 (original 2, 3), 1-3 through 4 (2, 4) and the original 2-3 (1)
+    # node 4 (edges 2, 3, 4 of weights 1, 1, 5) pseudo-eliminated by hand, all three replacement edges added:
+    # 1-2 through 4 (original 2, 3), 1-3 through 4 (2, 4); 2-3 through 4 loses to the original 2-3 (1)
     p = problem(4, [(1, 2, 3), (2, 3, 4), (4, 1, 1), (4, 2, 1), (4, 3, 5)], [1, 2, 3])
     e = p.edges
     g = WorkGraph.from_arrays(4, e["from_node"].to_numpy() - 1, e["to_node"].to_numpy() - 1,
                               e["weight"].to_numpy(dtype=float), [0, 1, 2])
-    assert non_terminal_degree_test(g) == 1
+    g.delete_node(3)
+    for a, b, w, orig in ((0, 1, 2.0, (2, 3)), (0, 2, 6.0, (2, 4)), (1, 2, 6.0, (3, 4))):
+        g.add_edge(a, b, w, orig)
     key = {tuple(sorted(orig)): k for k, (_, _, _, orig) in g.edges.items()}
     model = SimpleNamespace(work=g, problem=p, edge_keys=np.array([key[(2, 3)], key[(2, 4)], key[(1,)]]))
     # both edges through 4 share original edge 2: the star 4-1, 4-2, 4-3, once each
