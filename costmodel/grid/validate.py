@@ -267,7 +267,10 @@ def _result(design: Design, buses: pd.DataFrame, lines: pd.DataFrame, check: dic
     """Violations (the design's) and pre-existing breaches (the net's own) in words, and the summary."""
     band_pu = 1 - design.report["voltage_limit_pct"] / 100
     limit = design.report["loading_limit_pct"]
+    upper_pu = 1 + design.report["voltage_limit_pct"] / 100   # the same clause's band above nominal
     low = buses[buses["vm_pu_ac"] < band_pu - VOLTAGE_TOL_PU]
+    high = buses[buses["vm_pu_ac"] > upper_pu + VOLTAGE_TOL_PU]
+    high_before = high["vm_pu_before"] > upper_pu + VOLTAGE_TOL_PU
     hot = lines[lines["loading_pct_ac"] > limit + LOADING_TOL_PCT]
 
     def voltage(r) -> Reason:
@@ -282,9 +285,16 @@ def _result(design: Design, buses: pd.DataFrame, lines: pd.DataFrame, check: dic
         return Reason("ac.loading_high", kind=kind, element=r.corridor_id, std_type=r.std_type, loading_pct=r.loading_pct_ac,
                       limit_pct=limit, estimate=estimate)
 
+    def over_voltage(r) -> Reason:
+        estimate = (Reason("ac.estimate_voltage_linear", value=r.voltage_pu_linear) if pd.notna(r.voltage_pu_linear)
+                    else Reason("ac.estimate_voltage_before", value=r.vm_pu_before))
+        return Reason("ac.voltage_high", node=r.node_id, vm_pu=r.vm_pu_ac, upper_pu=upper_pu, estimate=estimate)
+
     violations = [voltage(r) for r in low[~low["pre_existing"]].itertuples()]
+    violations += [over_voltage(r) for r in high[~high_before].itertuples()]
     violations += [loading(r) for r in hot[~hot["pre_existing"]].itertuples()]
     pre_existing = [Reason("ac.pre_existing", breach=voltage(r)) for r in low[low["pre_existing"]].itertuples()]
+    pre_existing += [Reason("ac.pre_existing", breach=over_voltage(r)) for r in high[high_before].itertuples()]
     pre_existing += [Reason("ac.pre_existing", breach=loading(r)) for r in hot[hot["pre_existing"]].itertuples()]
     summary = {
         "worst_voltage_pu_ac": float(buses["vm_pu_ac"].min()),
@@ -297,6 +307,8 @@ def _result(design: Design, buses: pd.DataFrame, lines: pd.DataFrame, check: dic
         "worst_voltage_pu_before": _or_none(buses.loc[buses["vm_pu_ac"].idxmin(), "vm_pu_before"]),
         "max_loading_pct_before": _or_none(lines.loc[lines["loading_pct_ac"].idxmax(), "loading_pct_before"]),
         "voltage_limit_pu": band_pu,
+        "highest_voltage_pu_ac": float(buses["vm_pu_ac"].max()),
+        "voltage_upper_limit_pu": upper_pu,
         "loading_limit_pct": limit,
         "violations": len(violations),
         "pre_existing": len(pre_existing),

@@ -211,3 +211,31 @@ def test_a_bus_the_design_does_not_reach_hangs_on_the_design_node_its_route_meet
     ratio_e = (1 - buses.loc["b4", "vm_pu_ac"]) / (1 - buses.loc["b2", "voltage_pu_linear"])
     assert tightened.options.loc[l0, "drop_pct_per_kva"].to_numpy() == pytest.approx(
         inst.options.loc[l0, "drop_pct_per_kva"].to_numpy() * ratio_e)
+
+
+def test_a_voltage_above_the_band_is_a_violation_at_a_new_bus_and_pre_existing_where_the_net_had_it(tmp_path):
+    from tests.grid.pandapower_cases import CABLE70, NEW_KVA, SIN, hand_net, imported_case
+
+    # the 110 kV grid held at 1.14 pu: F, B and D sit above 1 + 7 % already; C, new, comes in above it too
+    net = hand_net()
+    net.ext_grid["vm_pu"] = 1.14
+    _, network, _, design = imported_case(tmp_path / "net", net=net)
+    assert sorted(design.corridors["corridor_id"]) == ["l0", "new1"]
+    expected = hand_net()
+    expected.ext_grid["vm_pu"] = 1.14
+    c = pp.create_bus(expected, 10, name="C")
+    pp.create_line_from_parameters(expected, 2, c, 0.39, **CABLE70)
+    pp.create_load(expected, c, p_mw=NEW_KVA / 1000 * 0.9, q_mvar=NEW_KVA / 1000 * SIN)
+    pp.runpp(expected, numba=False)
+    vm = expected.res_bus["vm_pu"].set_axis(expected.bus["name"])
+    assert vm["C"] > 1.07 and min(vm["F"], vm["B"], vm["D"]) > 1.07
+
+    result = validate_design(design, network)
+    assert result["violations"] == [f"node C: AC voltage {vm['C']:.4f} pu above the limit 1.0700 pu "
+                                    f"(linear estimate {result['buses'].set_index('node_id').at['C', 'voltage_pu_linear']:.4f} pu)"]
+    assert in_chinese(result["violations"][0]).startswith(f"节点 C：交流电压 {vm['C']:.4f} pu，高于上限 1.0700 pu")
+    assert [text.split(":")[0] for text in result["pre_existing"]] == ["node b1", "node b2", "node b3"]
+    assert all(text.endswith(", already before the design") for text in result["pre_existing"])
+    assert f"node b3: AC voltage {vm['D']:.4f} pu above the limit 1.0700 pu" in result["pre_existing"][2]
+    assert result["summary"]["highest_voltage_pu_ac"] == pytest.approx(vm["F"], abs=1e-6)
+    assert result["summary"]["voltage_upper_limit_pu"] == pytest.approx(1.07)

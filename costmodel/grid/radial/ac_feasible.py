@@ -164,6 +164,10 @@ def optimise_ac_feasible(inst: Instance, network: Network, time_limit_s: float =
             return _reported(design, first, log, "passed", began), validation
         inst, tightened = tighten(inst, result.chosen, validation)
         log.append(_round_row(number, result, validation, tightened))
+        if not any(tightened.values()):   # another round would solve the same model again
+            return _no_design(inst, first, log, began, "no_solution",
+                              [Reason("ac.no_design_untightenable", round=number, cost_cny=design.report["objective_cny"],
+                                      violations=joined(validation["violations"], "; "))], "round_limit"), validation
         start_design = resize(inst, result.chosen)
     stopped = Reason("ac.stopped_round_limit" if len(log) == max_rounds else "ac.stopped_time_limit")
     return _no_design(inst, first, log, began, "no_solution",

@@ -164,3 +164,19 @@ def test_the_ac_loop_on_the_whole_net_moves_the_customer_to_its_own_cable_from_t
     vm = expected.res_bus["vm_pu"].set_axis(expected.bus["name"])
     assert validation["summary"]["worst_voltage_pu_ac"] == pytest.approx(vm.min(), abs=1e-6)
     assert validation["buses"].set_index("node_id").at["C", "vm_pu_ac"] == pytest.approx(vm["C"], abs=1e-6)
+
+
+def test_a_violation_the_model_cannot_tighten_ends_the_loop_at_once_and_says_so(tmp_path):
+    from tests.grid.pandapower_cases import hand_net, imported_case
+
+    # the grid held at 1.14 pu: the new bus C comes in above the band, which no capacity or drop of the linear model
+    # can lower, so a second round would solve the same model again
+    net = hand_net()
+    net.ext_grid["vm_pu"] = 1.14
+    _, network, inst, _ = imported_case(tmp_path / "net", net=net)
+    design, validation = optimise_ac_feasible(inst, network, 20, 1e-6)
+    assert design.report["status"] == "no_solution" and design.report["ac_status"] == "round_limit"
+    assert design.report["ac_rounds"] == 1 and design.corridors.empty
+    (reason,) = design.report["diagnosis"]
+    assert reason.startswith("no AC-feasible design: the AC check of round 1 found no limit the linear model can tighten")
+    assert reason.endswith(f"breaks: {validation['violations'][0]}") and "above the limit 1.0700 pu" in reason
