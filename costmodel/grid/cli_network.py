@@ -154,6 +154,7 @@ def print_report(console: Console, name: str, result: dict) -> None:
         loading_notes = ([] if before_l is None else [f"before the design {before_l:.1f} %"])
         loading_notes.append(f"design's worst linear {ac['max_loading_pct_linear']:.1f} %")
         table.add_row("AC worst voltage", f"{ac['worst_voltage_pu_ac']:.4f} pu at {escape(ac['worst_voltage_node'])} ({'; '.join(voltage_notes)})")
+        table.add_row("AC highest voltage", f"{ac['highest_voltage_pu_ac']:.4f} pu (limit {ac['voltage_upper_limit_pu']:.4f} pu)")
         table.add_row("AC worst loading", f"{ac['max_loading_pct_ac']:.1f} % on {escape(ac['max_loading_corridor'])} ({'; '.join(loading_notes)})")
         table.add_row("AC losses", f"{ac['losses_kw']:,.1f} kW" + (f" (before the design {ac['losses_before_kw']:,.1f} kW)"
                                                                    if "losses_before_kw" in ac else ""))

@@ -45,6 +45,8 @@ def test_a_tiny_uploaded_network_shows_its_hand_worked_cost_its_map_and_who_pays
     _run(page)
     assert "元" in page.inner_text("#network-cost") and _amount(page.inner_text("#network-cost")) == TINY_COST_CNY
     assert page.inner_text("#network-status-value") == "最优"
+    # the design alone is fed at 1.0 pu and its load only lowers voltages: the feeder point is the highest
+    assert page.inner_text("#network-ac-voltage-high") == "1.0000 pu（上限 1.0700 pu）"
     assert page.locator("#network-map svg.network-map").count() == 1
     assert "用户产权分界点" in page.inner_text("#network-map")   # the map's legend in Chinese
     components = page.inner_text("#network-components")
@@ -56,6 +58,7 @@ def test_a_tiny_uploaded_network_shows_its_hand_worked_cost_its_map_and_who_pays
     page.wait_for_selector("#network-result[data-lang=en]")
     assert page.inner_text("#network-cost") == "126,000 CNY"
     assert page.inner_text("#network-status-value") == "optimal"
+    assert page.inner_text("#network-ac-voltage-high") == "1.0000 pu (limit 1.0700 pu)"
     assert "customer red-line point" in page.inner_text("#network-map")
     assert "corridor FJ (F-J)" in page.inner_text("#network-components")
     assert errors == []

@@ -45,6 +45,8 @@ function renderStatus(answer) {
   if (ac.worst_voltage_pu_ac !== undefined) {
     rows.push(["net_ac_voltage", "network-ac-voltage", fill("net_ac_voltage_value", {
       pu: ac.worst_voltage_pu_ac.toFixed(4), node: ac.worst_voltage_node, limit: ac.voltage_limit_pu.toFixed(4)})]);
+    rows.push(["net_ac_voltage_high", "network-ac-voltage-high", fill("net_ac_voltage_high_value", {
+      pu: ac.highest_voltage_pu_ac.toFixed(4), limit: ac.voltage_upper_limit_pu.toFixed(4)})]);
     rows.push(["net_ac_loading", "network-ac-loading", fill("net_ac_loading_value", {
       pct: ac.max_loading_pct_ac.toFixed(1), corridor: ac.max_loading_corridor, limit: ac.loading_limit_pct.toFixed(0)})]);
     rows.push(["net_ac_check", "network-ac-check", ac.violations ? fill("net_ac_violations", {count: ac.violations}) : t("net_ac_passed")]);
