@@ -273,10 +273,12 @@ def _result(design: Design, buses: pd.DataFrame, lines: pd.DataFrame, check: dic
     high_before = high["vm_pu_before"] > upper_pu + VOLTAGE_TOL_PU
     hot = lines[lines["loading_pct_ac"] > limit + LOADING_TOL_PCT]
 
+    def voltage_estimate(r) -> Reason:
+        return (Reason("ac.estimate_voltage_linear", value=r.voltage_pu_linear) if pd.notna(r.voltage_pu_linear)
+                else Reason("ac.estimate_voltage_before", value=r.vm_pu_before))
+
     def voltage(r) -> Reason:
-        estimate = (Reason("ac.estimate_voltage_linear", value=r.voltage_pu_linear) if pd.notna(r.voltage_pu_linear)
-                    else Reason("ac.estimate_voltage_before", value=r.vm_pu_before))
-        return Reason("ac.voltage_low", node=r.node_id, vm_pu=r.vm_pu_ac, band_pu=band_pu, estimate=estimate)
+        return Reason("ac.voltage_low", node=r.node_id, vm_pu=r.vm_pu_ac, band_pu=band_pu, estimate=voltage_estimate(r))
 
     def loading(r) -> Reason:
         estimate = (Reason("ac.estimate_loading_linear", value=r.loading_pct_linear) if pd.notna(r.loading_pct_linear)
@@ -286,9 +288,7 @@ def _result(design: Design, buses: pd.DataFrame, lines: pd.DataFrame, check: dic
                       limit_pct=limit, estimate=estimate)
 
     def over_voltage(r) -> Reason:
-        estimate = (Reason("ac.estimate_voltage_linear", value=r.voltage_pu_linear) if pd.notna(r.voltage_pu_linear)
-                    else Reason("ac.estimate_voltage_before", value=r.vm_pu_before))
-        return Reason("ac.voltage_high", node=r.node_id, vm_pu=r.vm_pu_ac, upper_pu=upper_pu, estimate=estimate)
+        return Reason("ac.voltage_high", node=r.node_id, vm_pu=r.vm_pu_ac, upper_pu=upper_pu, estimate=voltage_estimate(r))
 
     violations = [voltage(r) for r in low[~low["pre_existing"]].itertuples()]
     violations += [over_voltage(r) for r in high[~high_before].itertuples()]
