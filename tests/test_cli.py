@@ -191,3 +191,12 @@ def test_doing_business_china_weights_shanghai_and_beijing():
     china = json.loads(result.stdout)
     assert [c["city"] for c in china["cities"]] == ["shanghai", "beijing"]
     assert china["weighted"]["time_working_days"] == 0.55 * china["cities"][0]["time_working_days"] + 0.45 * china["cities"][1]["time_working_days"]
+
+
+def test_the_doing_business_table_names_the_case_of_its_data(tariffs_copy):
+    case = tariffs_copy / "doing-business" / "case.yaml"
+    case.write_text(case.read_text(encoding="utf-8").replace("values: {2004-01-01: 140}", "values: {2004-01-01: 150}"),
+                    encoding="utf-8")
+    result = run("doing-business", "--ruleset", "shandong-2019", env=os.environ | {"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "standard case (150 kVA, 150 m, road crossing)" in result.stdout

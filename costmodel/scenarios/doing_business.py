@@ -1,7 +1,7 @@
 """World Bank "Getting Electricity" standard case: procedures, time and cost per rule set.
 
-The case (140 kVA warehouse, 150 m, crossing a road) and the income per capita are data under
-tariffs/doing-business/. Time is the rule set's schedule for the case; the supply voltage and the
+The case (its capacity, distance and road crossing: tariffs/doing-business/case.yaml) and the income per capita
+are data under tariffs/doing-business/. Time is the rule set's schedule for the case; the supply voltage and the
 customer's cost come from the quote engine.
 """
 

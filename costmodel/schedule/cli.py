@@ -100,7 +100,9 @@ def doing_business(
     if as_json:
         typer.echo(json.dumps(cases if len(cases) > 1 else cases[0], ensure_ascii=False, indent=2))
         return
-    table = Table(title="World Bank Getting Electricity standard case (140 kVA, 150 m, road crossing)")
+    case = cases[0]["case"]   # tariffs/doing-business/case.yaml, the same for every rule set compared
+    table = Table(title=f"World Bank Getting Electricity standard case ({case['capacity_kva']:g} kVA, {case['distance_m']:g} m"
+                        + (", road crossing)" if case["road_crossing"] else ")"))
     for column in ("rule set", "voltage", "boundary", "procedures", "working days", "calendar days", "customer cost CNY", "cost % income"):
         table.add_column(column)
     for case in cases:
