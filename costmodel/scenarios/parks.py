@@ -26,23 +26,32 @@ import pandas as pd
 from costmodel import files
 from costmodel.errors import CostmodelError, InputError
 from costmodel.grid.status import AC_ROUNDS
-from costmodel.paths import EXAMPLES_DIR
+from costmodel.params.parameter import parameters_in_force
+from costmodel.paths import EXAMPLES_DIR, tariffs_dir
 
 PARK_FILES = ("nodes.csv", "corridors.csv", "customers.csv", "applications.csv")
 RESULT_COLUMNS = ["park", "status", "objective_cny", "bound_cny", "gap", "seconds", "customers", "customer_cny", "grid_cny",
                   "total_cny", "ac_status", "ac_rounds", "linear_objective_cny", "diagnosis"]
 PARK_SOLVER_THREADS = 1
 CABLES = "YJV22-8.7/15-3x120;YJV22-8.7/15-3x240;YJV22-8.7/15-3x400"
-SPARE_KVA = (8000, 7500, 7500, 7000, 6500)  # five feeder bays, 36.5 MVA for 32 MVA of plots (benchmarks/park_grid.py)
 # The applications of a generated park: the shipped example park's first application, with each plot's id and demand.
 APPLICATION_TEMPLATE = EXAMPLES_DIR / "park" / "applications.csv"
 
 
 # ------------------------------------------------------------------------------------------- generating parks
 
-def park_grid(n: int = 12, plots: int = 20, total_kva: float = 32000, spacing_m: float = 400,
+def synthetic_park_parameters() -> dict[str, dict]:
+    """The generated parks' loads and feeder-bay capacities, with unit and reference (tariffs/grid/synthetic-park.yaml)."""
+    return parameters_in_force(tariffs_dir() / "grid" / "synthetic-park.yaml")
+
+
+def park_grid(n: int = 12, plots: int = 20, total_kva: float | None = None, spacing_m: float = 400,
               feeder_km: float = 2.0, seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """nodes and corridors frames of an n x n street grid park with five feeder bays (the instance of issue 6)."""
+    """nodes and corridors frames of an n x n street grid park with five feeder bays (the instance of issue 6);
+    `total_kva` None: the benchmark park's demand (tariffs/grid/synthetic-park.yaml)."""
+    parameters = synthetic_park_parameters()
+    if total_kva is None:
+        total_kva = parameters["benchmark_total_demand_kva"]["value"]
     rng = np.random.default_rng(seed)
     rows = [{"id": f"J{r}_{c}", "x_m": c * spacing_m, "y_m": r * spacing_m, "kind": "junction",
              "voltage_kv": 10, "spare_capacity_kva": 0, "demand_kva": 0} for r in range(n) for c in range(n)]
@@ -62,7 +71,7 @@ def park_grid(n: int = 12, plots: int = 20, total_kva: float = 32000, spacing_m:
     # bays on the west, south and east edges, from substations feeder_km outside the park
     entries = [(n // 4, 0, -1, 0), (3 * n // 4, 0, -1, 0), (0, n // 2, 0, -1), (n // 3, n - 1, 1, 0), (2 * n // 3, n - 1, 1, 0)]
     feeders = []
-    for i, ((r, c, dx, dy), spare) in enumerate(zip(entries, SPARE_KVA)):
+    for i, ((r, c, dx, dy), spare) in enumerate(zip(entries, parameters["feeder_spare_capacity_kva"]["value"])):
         feeders.append({"id": f"F{i + 1}", "x_m": c * spacing_m + dx * feeder_km * 1000, "y_m": r * spacing_m + dy * feeder_km * 1000,
                         "kind": "feeder_point", "voltage_kv": 10, "spare_capacity_kva": spare, "demand_kva": 0})
         corridors.append({"from_node": f"F{i + 1}", "to_node": f"J{r}_{c}",
@@ -90,15 +99,17 @@ def park_tables(n: int, plots: int, total_kva: float, seed: int) -> dict[str, pd
 
 def write_parks(out: Path, parks: int, seed: int, sizes: Sequence[int] = (4, 5, 6, 8, 10, 12)) -> list[Path]:
     """`parks` park folders (park-001, ...) of mixed sizes: the i-th an n x n grid, n = sizes[i % len(sizes)],
-    with n + n // 2 plots sharing 1.2 MVA per plot, each park from its own seed (seed + i)."""
+    with n + n // 2 plots sharing demand_per_plot_kva each (tariffs/grid/synthetic-park.yaml), each park from its own
+    seed (seed + i)."""
     if parks < 1:
         raise InputError(f"--parks {parks}: allowed: a whole number >= 1")
+    per_plot_kva = synthetic_park_parameters()["demand_per_plot_kva"]["value"]
     written = []
     for index in range(parks):
         n = sizes[index % len(sizes)]
         plots = n + n // 2
         folder = Path(out) / f"park-{index + 1:03d}"
-        for name, table in park_tables(n, plots, 1200.0 * plots, seed + index).items():
+        for name, table in park_tables(n, plots, per_plot_kva * plots, seed + index).items():
             files.write_csv(table, folder / name)
         written.append(folder)
     return written

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from costmodel.grid.cli_network import optimize_network
-from costmodel.scenarios.parks import RESULT_COLUMNS, optimise_parks, park_folders, write_parks
+from costmodel.scenarios.parks import RESULT_COLUMNS, optimise_parks, park_folders, park_grid, write_parks
 from tests.reliability.files_support import run_cli
 from tests_support import require_module
 
@@ -93,3 +93,12 @@ def test_generated_parks_have_mixed_sizes_and_are_reproducible(tmp_path):
     nodes = pd.read_csv(first[1] / "nodes.csv").set_index("id")
     customers = pd.read_csv(first[1] / "customers.csv")
     assert applications["capacity"].tolist() == nodes.loc[customers["node_id"], "demand_kva"].round().astype(int).tolist()
+
+
+def test_the_parks_loads_and_bays_come_from_their_data_file(tariffs_copy):
+    data = tariffs_copy / "grid" / "synthetic-park.yaml"
+    text = data.read_text(encoding="utf-8").replace("[8000, 7500, 7500, 7000, 6500]", "[900, 800, 700, 600, 500]")
+    data.write_text(text.replace("{2019-01-01: 32000}", "{2019-01-01: 10000}"), encoding="utf-8")
+    nodes, _ = park_grid(6, plots=4)
+    assert nodes.loc[nodes["kind"] == "feeder_point", "spare_capacity_kva"].tolist() == [900, 800, 700, 600, 500]
+    assert nodes["demand_kva"].sum() == pytest.approx(10000, abs=2)   # four plots, each rounded to the kVA
