@@ -738,8 +738,9 @@ def _sweep_values(values: str) -> list:
 def sweep_command(
     portfolio: Path = typer.Argument(..., help="Portfolio file (.csv, .parquet, .xlsx)"),
     parameter: str = typer.Option(..., help="Parameter path, e.g. supply_voltage.low_voltage_cap"),
-    values: str = typer.Option(..., help="Comma-separated values, e.g. 100,120,140,160,200; for a list-valued parameter a "
-                                         "YAML list of lists, e.g. '[[national, provincial], [national, provincial, municipal]]'"),
+    values: str = typer.Option(..., help="Comma-separated values in the parameter's unit (`costmodel params` shows the "
+                                         "rule set's own); for a list-valued parameter a YAML list of lists, "
+                                         "e.g. '[[national, provincial], [national, provincial, municipal]]'"),
     ruleset: str = typer.Option("shandong-2019", help="Baseline rule set id"),
     category: Optional[str] = typer.Option(None, help="Only this category of a broken-down parameter, e.g. rural"),
     out: Path = typer.Option(Path("out/sweep"), help="Directory for the table, chart, workbook and summary"),
