@@ -92,7 +92,6 @@ def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s:
                formulation: str) -> dict:
     from costmodel.fonts import matplotlib_cjk_family
     from costmodel.grid.cli_network import load_network_applications, optimize_network
-    from costmodel.grid.network import load_network, ruleset_catalogue
     from costmodel.grid.plot import design_svg
     from costmodel.grid.status import stdout_to_stderr
     from costmodel.params import load_ruleset
@@ -110,8 +109,8 @@ def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s:
         batch = quote_frame(portfolio.frame, load_ruleset(ruleset_id), components=components)
         quote = {"totals": records(batch.summary()), "lines": records(batch.lines)}
     map_svg = None
-    if result["report"]["status"] in ("optimal", "feasible", "solver_unavailable"):   # a design to draw, in each language
-        network = load_network(folder, ruleset_catalogue(ruleset_id))
+    if result["has_design"]:   # a design to draw, in each language
+        network = result["network"]
         map_svg = {}
         for lang in MAP_LANGUAGES:
             texts = map_texts(lang)

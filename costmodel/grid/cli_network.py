@@ -39,7 +39,8 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     the design passes its AC check (`radial.ac_feasible`); 0: the linear model's design, its AC check only reported.
     The AC check runs on the whole net when the folder was imported from a pandapower net, else on the design alone
     (`validate.validate_design`). `design_out`: write the design as a pandapower JSON file, added into the folder's
-    own net (or alone, for a folder without one); its path is returned as design_out.
+    own net (or alone, for a folder without one); its path is returned as design_out. Also returned: the network
+    as loaded (network) and whether there is a design to draw or export (has_design).
     """
     from costmodel.grid.components import design_to_components
     from costmodel.grid.network import load_customers, load_grid_limits, load_network, ruleset_catalogue
@@ -63,7 +64,7 @@ def optimize_network(network_dir: str | Path, customers_file: str | Path, rulese
     if design_out is not None and has_design:
         net_path = str(write_design_net(design, network, design_out))
     return {"report": design.report, "design": design, "components": design_to_components(design),
-            "validation": validation, "map": map_path, "design_out": net_path}
+            "validation": validation, "map": map_path, "design_out": net_path, "network": network, "has_design": has_design}
 
 
 def load_network_applications(path: str | Path):
