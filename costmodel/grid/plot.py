@@ -26,6 +26,9 @@ MIN_SPAN_RATIO = 0.3   # the map's narrower side is at least this share of its w
 # where a label may go around its point (offset in points, horizontal alignment), tried in this order
 LABEL_PLACES = (((5, 4), "left"), ((5, -12), "left"), ((-5, 4), "right"), ((-5, -12), "right"), ((0, 8), "center"),
                 ((0, -18), "center"))
+# a label's text on a pale box, so that a line it must cross stays readable beneath it, not through it
+LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75}
+ROUTE_PALETTE_SPAN = 0.8   # of viridis: its last fifth is yellow, which a thin line on white hides
 
 
 # The map's words, English by default; a caller (the web page) may give them in another language. `subtitle`
@@ -77,14 +80,18 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
     nodes = network.nodes
     plt.rcParams["svg.fonttype"] = "none"   # labels stay text in SVG (searchable, editable)
     fig, ax = plt.subplots(figsize=(4.2, 4.2) if legend_below else (9, 8))
+    corridors = network.corridors
+    # every corridor as ((x, y), (x, y)): drawn, and what the labels try not to cross (routes and the new
+    # transformers' links run along corridors or end at labelled points)
+    segments = np.stack([nodes.loc[corridors["from_node"], ["x_m", "y_m"]].to_numpy(dtype=float),
+                         nodes.loc[corridors["to_node"], ["x_m", "y_m"]].to_numpy(dtype=float)], axis=1).reshape(-1, 2, 2)
     for status, colour, width in (("candidate", "0.85", 0.8), ("existing", "0.45", 1.6)):
-        part = network.corridors[network.corridors["status"] == status]
-        if len(part):
-            ends = np.stack([nodes.loc[part["from_node"], ["x_m", "y_m"]].to_numpy(),
-                             nodes.loc[part["to_node"], ["x_m", "y_m"]].to_numpy()], axis=1)
-            ax.add_collection(LineCollection(ends, colors=colour, linewidths=width, zorder=1, label=words[f"{status}_corridor"]))
+        part = (corridors["status"] == status).to_numpy()
+        if part.any():
+            ax.add_collection(LineCollection(segments[part], colors=colour, linewidths=width, zorder=1,
+                                             label=words[f"{status}_corridor"]))
     types = sorted(design.corridors["std_type"].unique())
-    palette = plt.get_cmap("viridis")(list(i / max(len(types) - 1, 1) for i in range(len(types))))
+    palette = plt.get_cmap("viridis")(list(ROUTE_PALETTE_SPAN * i / max(len(types) - 1, 1) for i in range(len(types))))
     for std_type, colour in zip(types, palette):
         part = design.corridors[design.corridors["std_type"] == std_type]
         for i, row in enumerate(part.itertuples()):
@@ -136,7 +143,7 @@ def draw_design(network: Network, design: Design, title: str = "", texts: dict[s
     if not legend_below:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.tight_layout()
-    omitted = _place_labels(fig, ax, labels, markers)
+    omitted = _place_labels(fig, ax, labels, markers, segments)
     if omitted:
         ax.annotate(words["left_out"].format(count=omitted), (0, 0), xycoords="axes fraction",
                     xytext=(4, 4), textcoords="offset points", fontsize=7, color="0.4")
@@ -157,17 +164,21 @@ def _open_up(ax) -> None:
         ax.set_ylim((y0 + y1 - least) / 2, (y0 + y1 + least) / 2)
 
 
-def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple]) -> int:
-    """Put each label at the first of LABEL_PLACES where it overlaps no label placed before, not the title and no
-    marker of another point (`markers`: x, y, size in points squared, as scatter takes it); where every place covers
-    a marker, at the first that overlaps no label; leave it out where none is free. Returns how many were left out."""
+def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple], segments: np.ndarray | None = None) -> int:
+    """Put each label at a place of LABEL_PLACES that overlaps no label placed before and not the title; of those, the
+    first that stays inside the axes, covers no marker of another point (`markers`: x, y, size in points squared, as scatter takes it) and
+    crosses the fewest lines (`segments`: k x 2 x 2 line ends in data coordinates); leave it out where no place is
+    free. Returns how many were left out."""
     fig.canvas.draw()   # fixes the axes' limits and aspect, so that the labels' extents are final
     renderer = fig.canvas.get_renderer()
+    lines = (ax.transData.transform(segments.reshape(-1, 2)).reshape(-1, 2, 2) if segments is not None and len(segments)
+             else np.empty((0, 2, 2)))
     centres = ax.transData.transform([(x, y) for x, y, _ in markers]) if markers else np.empty((0, 2))
     radii = np.sqrt([size for *_, size in markers]) / 2 * fig.dpi / 72
     obstacles = [(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r), (x, y))
                  for (cx, cy), r, (x, y, _) in zip(centres, radii, markers)]
     placed, omitted = [ax.title.get_window_extent(renderer)], 0
+    frame = ax.get_window_extent(renderer)
     for text, x, y, colour, size in labels:
         others = [box for box, point in obstacles if point != (x, y)]   # its own marker is what it labels
         boxes = []
@@ -177,12 +188,34 @@ def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple]) -> int:
             boxes.append(label.get_window_extent(renderer).expanded(1.05, 1.1))
             label.remove()
         free = [i for i, box in enumerate(boxes) if not any(box.overlaps(other) for other in placed)]
-        clear = [i for i in free if not any(boxes[i].overlaps(other) for other in others)]
         if not free:
             omitted += 1
             continue
-        chosen = (clear or free)[0]
+        chosen = min(free, key=lambda i: (not _inside(boxes[i], frame), any(boxes[i].overlaps(other) for other in others),
+                                          _crossings(boxes[i], lines), i))
         offset, align = LABEL_PLACES[chosen]
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size, color=colour, zorder=5)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size, color=colour, zorder=5,
+                    bbox=LABEL_BOX)
         placed.append(boxes[chosen])
     return omitted
+
+
+def _inside(box: Bbox, frame: Bbox) -> bool:
+    return frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+
+
+def _crossings(box: Bbox, lines: np.ndarray) -> int:
+    """How many of the line segments `lines` (k x 2 x 2, display coordinates) pass through `box` (Liang-Barsky
+    clipping: the part of each segment inside the box's four half-planes is not empty)."""
+    if not len(lines):
+        return 0
+    start, delta = lines[:, 0], lines[:, 1] - lines[:, 0]
+    # the segment start + t * delta, t in [0, 1], is inside x >= x0, x <= x1, y >= y0, y <= y1 where p * t <= q
+    p = np.stack([-delta[:, 0], delta[:, 0], -delta[:, 1], delta[:, 1]], axis=1)
+    q = np.stack([start[:, 0] - box.x0, box.x1 - start[:, 0], start[:, 1] - box.y0, box.y1 - start[:, 1]], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = q / p
+    enter = np.max(np.where(p < 0, ratio, 0.0), axis=1)
+    leave = np.min(np.where(p > 0, ratio, 1.0), axis=1)
+    parallel_outside = ((p == 0) & (q < 0)).any(axis=1)
+    return int(((enter <= leave) & ~parallel_outside).sum())

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from costmodel.errors import InputError
@@ -45,9 +46,10 @@ def test_the_web_map_is_svg_text_in_the_words_given(solved):
     assert "existing feeder point" in svg   # a word not given stays English
 
 
-def _one_label_beside_a_marker(marker_offset_pt):
-    """A label for point A (100, 100) with a marker of another point B `marker_offset_pt` away, on axes where one data
-    unit is one point (72 dpi, 4 x 4 inch axes filling the figure, limits 0-288)."""
+def _one_label(marker_offset_pt=(100, 100), at=(100, 100), segments=None):
+    """A label for point A (`at`) with a marker of another point B `marker_offset_pt` away, and lines `segments`, on
+    axes where one data unit is one point (72 dpi, 4 x 4 inch axes filling the figure, limits 0-288): the places'
+    offsets are then data units."""
     import matplotlib.pyplot as plt
 
     from costmodel.grid.plot import _place_labels
@@ -56,8 +58,9 @@ def _one_label_beside_a_marker(marker_offset_pt):
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 288)
     ax.set_ylim(0, 288)
-    dx, dy = marker_offset_pt
-    omitted = _place_labels(fig, ax, [("A-label", 100, 100, "red", 7)], [(100, 100, 60), (100 + dx, 100 + dy, 60)])
+    (x, y), (dx, dy) = at, marker_offset_pt
+    omitted = _place_labels(fig, ax, [("A-label", x, y, "red", 7)], [(x, y, 60), (x + dx, y + dy, 60)],
+                            None if segments is None else np.array(segments, dtype=float))
     offset = ax.texts[0].xyann
     plt.close(fig)
     return omitted, tuple(offset)
@@ -65,12 +68,65 @@ def _one_label_beside_a_marker(marker_offset_pt):
 
 def test_a_label_moves_off_another_points_marker():
     # B 15 pt right and 6 pt up sits in A's first place (5, 4), right of A and up; the next, (5, -12), is below it
-    assert _one_label_beside_a_marker((15, 6)) == (0, (5, -12))
+    assert _one_label((15, 6)) == (0, (5, -12))
 
 
 def test_a_label_keeps_its_first_place_when_no_marker_is_in_it():
     # B 100 pt away: A's own marker does not count, so the label takes the first place
-    assert _one_label_beside_a_marker((100, 100)) == (0, (5, 4))
+    assert _one_label((100, 100)) == (0, (5, 4))
+
+
+def test_a_label_moves_to_the_first_place_no_line_crosses():
+    # the first place (5, 4) spans about x 105-135, y 104-112: a vertical line at x = 120 from y = 102 to 115 crosses
+    # it and nothing else; the second place (5, -12), y 88-96, lies below the line's end
+    assert _one_label(segments=[[[120, 102], [120, 115]]]) == (0, (5, -12))
+    # the same line moved to x = 150 crosses no place that starts at x 105: the first place is kept
+    assert _one_label(segments=[[[150, 102], [150, 115]]]) == (0, (5, 4))
+
+
+def test_a_label_at_the_right_edge_turns_left_to_stay_on_the_map():
+    # A at x = 280 of 288: a label written rightwards from x 285 leaves the axes; the first place written leftwards,
+    # (-5, 4), stays inside
+    assert _one_label(at=(280, 100)) == (0, (-5, 4))
+
+
+def test_crossings_count_the_segments_through_a_box_and_no_others():
+    from matplotlib.transforms import Bbox
+
+    from costmodel.grid.plot import _crossings
+
+    box = Bbox.from_extents(0, 0, 10, 10)
+    segments = np.array([
+        [[-5, 5], [15, 5]],     # straight through
+        [[5, 5], [50, 50]],     # starts inside
+        [[-5, -5], [15, 15]],   # the diagonal through both corners
+        [[11, -5], [11, 15]],   # beside it, parallel to its side
+        [[-5, 12], [12, -5]],   # cuts the corner (0, 0)-(10, 10)? x + y = 7: through the lower left part
+        [[8, 30], [30, 8]],     # x + y = 38: misses the upper right corner (10, 10) where x + y = 20
+        [[20, 20], [30, 30]],   # on the diagonal's line, but beyond the box
+    ], dtype=float)
+    assert _crossings(box, segments) == 4
+    assert _crossings(box, segments[3:4]) == 0 and _crossings(box, np.empty((0, 2, 2))) == 0
+
+
+def test_no_route_is_drawn_in_a_colour_too_pale_to_see_on_white(solved):
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from costmodel.grid.plot import draw_design
+
+    network, design = solved
+    fig = draw_design(network, design)
+    routes = [line for line in fig.axes[0].get_lines() if str(line.get_label()).startswith("route: ")]
+    plt.close(fig)
+    assert len(routes) == design.corridors["std_type"].nunique() >= 2
+
+    def luminance(colour):   # WCAG 2 relative luminance
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    # contrast against white (1.05 / (L + 0.05)): viridis's yellow end (#fde725) has 1.2; every route here at least 1.8
+    assert min(1.05 / (luminance(line.get_color()) + 0.05) for line in routes) >= 1.8
 
 
 def test_a_network_on_one_line_gets_a_map_with_height(tmp_path):
