@@ -28,6 +28,7 @@ LABEL_PLACES = (((5, 4), "left"), ((5, -12), "left"), ((-5, 4), "right"), ((-5, 
                 ((0, -18), "center"))
 # a label's text on a pale box, so that a line it must cross stays readable beneath it, not through it
 LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75}
+LABEL_ZORDER = 5   # above the markers too: where every place covers another point's marker, the text stays legible
 ROUTE_PALETTE_SPAN = 0.8   # of viridis: its last fifth is yellow, which a thin line on white hides
 
 
@@ -165,10 +166,11 @@ def _open_up(ax) -> None:
 
 
 def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple], segments: np.ndarray | None = None) -> int:
-    """Put each label at a place of LABEL_PLACES that overlaps no label placed before and not the title; of those, the
-    first that stays inside the axes, covers no marker of another point (`markers`: x, y, size in points squared, as scatter takes it) and
-    crosses the fewest lines (`segments`: k x 2 x 2 line ends in data coordinates); leave it out where no place is
-    free. Returns how many were left out."""
+    """Put each label, in order, at a place of LABEL_PLACES that overlaps no label placed before and not the title; of
+    those, the first that stays inside the axes, covers no marker of another point (`markers`: x, y, size in points
+    squared, as scatter takes it) and crosses the fewest lines (`segments`: k x 2 x 2 line ends in data coordinates);
+    leave it out where no place is free. Avoiding lines can take a place a later label needed: where the same
+    placement ignoring lines leaves fewer labels out, that one is drawn. Returns how many were left out."""
     fig.canvas.draw()   # fixes the axes' limits and aspect, so that the labels' extents are final
     renderer = fig.canvas.get_renderer()
     lines = (ax.transData.transform(segments.reshape(-1, 2)).reshape(-1, 2, 2) if segments is not None and len(segments)
@@ -177,27 +179,41 @@ def _place_labels(fig, ax, labels: list[tuple], markers: list[tuple], segments: 
     radii = np.sqrt([size for *_, size in markers]) / 2 * fig.dpi / 72
     obstacles = [(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r), (x, y))
                  for (cx, cy), r, (x, y, _) in zip(centres, radii, markers)]
-    placed, omitted = [ax.title.get_window_extent(renderer)], 0
     frame = ax.get_window_extent(renderer)
+    boxes, ranks = [], []   # per label: each place's box, and its rank (lower is better) apart from the lines
     for text, x, y, colour, size in labels:
         others = [box for box, point in obstacles if point != (x, y)]   # its own marker is what it labels
-        boxes = []
+        places = []
         for offset, align in LABEL_PLACES:
-            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size,
-                                color=colour, zorder=5)
-            boxes.append(label.get_window_extent(renderer).expanded(1.05, 1.1))
+            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size)
+            places.append(label.get_window_extent(renderer).expanded(1.05, 1.1))
             label.remove()
-        free = [i for i, box in enumerate(boxes) if not any(box.overlaps(other) for other in placed)]
-        if not free:
-            omitted += 1
-            continue
-        chosen = min(free, key=lambda i: (not _inside(boxes[i], frame), any(boxes[i].overlaps(other) for other in others),
-                                          _crossings(boxes[i], lines), i))
-        offset, align = LABEL_PLACES[chosen]
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size, color=colour, zorder=5,
-                    bbox=LABEL_BOX)
-        placed.append(boxes[chosen])
-    return omitted
+        boxes.append(places)
+        ranks.append([(not _inside(box, frame), any(box.overlaps(other) for other in others)) for box in places])
+    crossings = [[_crossings(box, lines) for box in places] for places in boxes]
+    taken = [ax.title.get_window_extent(renderer)]
+    plans = [_greedy_places(boxes, [[rank + (crossed,) for rank, crossed in zip(*pair)] for pair in zip(ranks, crossings)], taken),
+             _greedy_places(boxes, ranks, taken)]
+    plan = min(plans, key=lambda chosen: chosen.count(None))   # the first, avoiding lines, unless it leaves more out
+    for (text, x, y, colour, size), chosen in zip(labels, plan):
+        if chosen is not None:
+            offset, align = LABEL_PLACES[chosen]
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, ha=align, fontsize=size, color=colour,
+                        zorder=LABEL_ZORDER, bbox=LABEL_BOX)
+    return plan.count(None)
+
+
+def _greedy_places(boxes: list[list[Bbox]], ranks: list[list[tuple]], taken: list[Bbox]) -> list[int | None]:
+    """Each label's place in order: of the places overlapping nothing taken so far, the best ranked (then the first);
+    None where every place overlaps."""
+    taken, plan = list(taken), []
+    for places, rank in zip(boxes, ranks):
+        free = [i for i, box in enumerate(places) if not any(box.overlaps(other) for other in taken)]
+        chosen = min(free, key=lambda i: (rank[i], i)) if free else None
+        plan.append(chosen)
+        if chosen is not None:
+            taken.append(places[chosen])
+    return plan
 
 
 def _inside(box: Bbox, frame: Bbox) -> bool:

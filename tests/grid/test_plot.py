@@ -90,6 +90,21 @@ def test_a_label_at_the_right_edge_turns_left_to_stay_on_the_map():
     assert _one_label(at=(280, 100)) == (0, (-5, 4))
 
 
+def test_greedy_places_take_the_best_ranked_free_place_and_leave_out_a_label_with_none():
+    from matplotlib.transforms import Bbox
+
+    from costmodel.grid.plot import _greedy_places
+
+    title = Bbox.from_extents(0, 100, 100, 110)
+    a_places = [Bbox.from_extents(0, 0, 10, 10), Bbox.from_extents(20, 0, 30, 10)]
+    b_places = [Bbox.from_extents(25, 5, 35, 15), Bbox.from_extents(5, 95, 15, 105)]   # the second covers the title
+    boxes = [a_places, b_places]
+    # A's first place crosses a line (rank 1): A takes its second, which B's only place off the title overlaps
+    assert _greedy_places(boxes, [[(1,), (0,)], [(0,), (0,)]], [title]) == [1, None]
+    # ranked alike, A keeps its first place and B fits
+    assert _greedy_places(boxes, [[(0,), (0,)], [(0,), (0,)]], [title]) == [0, 0]
+
+
 def test_crossings_count_the_segments_through_a_box_and_no_others():
     from matplotlib.transforms import Bbox
 
