@@ -118,6 +118,9 @@ async def _answer(scope, send, status: int, message: str) -> None:
     await JSONResponse(problem(message), status_code=status)(scope, no_body, send)
 
 
+INTERNAL_ERROR = "internal error on the server; the fault is logged"   # a 500's message: the details stay in the log
+
+
 def problem(message: str, field: str | None = None) -> dict:
     """The error body of every non-validation error: one item (without a field unless the error knows it), and the message."""
     return {"detail": [{"field": field, "value": None, "allowed": message}], "message": message}

@@ -3,17 +3,21 @@ through the same call as `costmodel optimize DIR` (`optimize_network`), with who
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Callable
 
 import numpy as np
 import pandas as pd
+from starlette.concurrency import run_in_threadpool
 
+from costmodel.api.guard import INTERNAL_ERROR, problem
 from costmodel.errors import CostmodelError, InputError
 from costmodel.messages import in_chinese
 from costmodel.paths import EXAMPLES_DIR
@@ -30,6 +34,7 @@ MAP_TEXT_PREFIX = "map_"   # labels.json keys of the map's words (grid.plot.MAP_
 # and 2 while they run, and the map sets pyplot's global settings; two threads at once would tangle both. A second
 # request waits for the first.
 _SOLVE_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def example_networks() -> dict[str, Path]:
@@ -49,19 +54,48 @@ def network_listing() -> list[dict]:
 
 
 def optimise(example: str | None, tables: dict[str, str | None] | None, ruleset: str, time_limit_s: float, mip_gap: float,
-             ac_rounds: int, formulation: str) -> dict:
+             ac_rounds: int, formulation: str, on_progress: Callable[[dict], None] | None = None) -> dict:
     """The answer to POST /optimize (CPU-bound: the caller runs it in a worker thread). An uploaded network is written
     to a temporary folder as the CSV files the CLI reads, so both go through one path; a message about a file names
-    the request's field instead of the temporary path."""
+    the request's field instead of the temporary path. `on_progress`: as `optimize_network`'s, from the solver's
+    thread."""
     with tempfile.TemporaryDirectory(prefix="costmodel-network-") as scratch:
         folder = example_networks()[example] if example else _write_tables(tables, Path(scratch))
         try:
             with _SOLVE_LOCK:
-                return _optimised(folder, example, ruleset, time_limit_s, mip_gap, ac_rounds, formulation)
+                return _optimised(folder, example, ruleset, time_limit_s, mip_gap, ac_rounds, formulation, on_progress)
         except CostmodelError as error:
             if example:
                 raise
             raise TableError(*_named(str(error), Path(scratch))) from None
+
+
+async def optimise_streamed(*args) -> AsyncIterator[str]:
+    """POST /optimize/stream: `optimise(*args)` as NDJSON lines, one {"progress": {seconds, incumbent_cny, bound_cny,
+    gap}} each time the solver reports (at most every `radial.solver.PROGRESS_EVERY_S`), then one {"answer": ...} (as
+    POST /optimize's) or {"error": Problem, "status": 422 or 500}: once the first line is sent, the HTTP status can no
+    longer say it. The solver reports from its own thread (HiGHS' callback), so lines reach the event loop through
+    `call_soon_threadsafe`."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue = asyncio.Queue()
+
+    def progress(sample: dict) -> None:
+        loop.call_soon_threadsafe(lines.put_nowait, {"progress": json_ready(sample)})
+
+    def work() -> dict:
+        try:
+            return {"answer": optimise(*args, on_progress=progress)}
+        except CostmodelError as error:
+            return {"error": problem(str(error), getattr(error, "field", None)), "status": 422}
+        except Exception:
+            log.exception("POST /optimize/stream")
+            return {"error": problem(INTERNAL_ERROR), "status": 500}
+
+    solving = asyncio.ensure_future(run_in_threadpool(work))
+    solving.add_done_callback(lambda _: lines.put_nowait(None))   # after every progress line already queued
+    while (line := await lines.get()) is not None:
+        yield json.dumps(line, ensure_ascii=False) + "\n"
+    yield json.dumps(solving.result(), ensure_ascii=False) + "\n"
 
 
 class TableError(InputError):
@@ -89,7 +123,7 @@ def _named(message: str, folder: Path) -> tuple[str, str | None]:
 
 
 def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s: float, mip_gap: float, ac_rounds: int,
-               formulation: str) -> dict:
+               formulation: str, on_progress: Callable[[dict], None] | None) -> dict:
     from costmodel.fonts import matplotlib_cjk_family
     from costmodel.grid.cli_network import load_network_applications, optimize_network
     from costmodel.grid.plot import design_svg
@@ -102,7 +136,7 @@ def _optimised(folder: Path, example: str | None, ruleset_id: str, time_limit_s:
         portfolio, when = load_network_applications(folder / "applications.csv")
     with stdout_to_stderr():   # the solver's banner and log never reach the server's stdout
         result = optimize_network(folder, folder / "customers.csv", ruleset_id, time_limit_s, mip_gap, None, when,
-                                  formulation, None, ac_rounds)
+                                  formulation, on_progress, ac_rounds)
     design, components = result["design"], result["components"]
     quote = None
     if portfolio is not None and len(components):

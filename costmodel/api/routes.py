@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import costmodel
 from costmodel.api.coalescer import QuoteCoalescer, QuoteFastPath, QuoteFault, quote_many
-from costmodel.api.guard import MAX_BATCH_BYTES, MAX_STUDY_BYTES, HttpGuard, problem, spool_body
-from costmodel.api.network import network_listing, optimise
+from costmodel.api.guard import INTERNAL_ERROR, MAX_BATCH_BYTES, MAX_STUDY_BYTES, HttpGuard, problem, spool_body
+from costmodel.api.network import network_listing, optimise, optimise_streamed
 from costmodel.api.schemas import (ERROR_MEANINGS, CompareRequest, Comparison, NetworkInfo, OptimizeAnswer, OptimizeRequest,
                                    ParameterValue, QuoteRequest, RuleSetInfo, comparison_of, error_item, error_responses)
 from costmodel.application import FRAME_COLUMNS, Application, load_application
@@ -154,6 +154,12 @@ async def _lifespan(api: FastAPI):
     yield
 
 
+def _optimise_args(body: OptimizeRequest) -> tuple:
+    """`network.optimise`'s arguments from a request to POST /optimize or /optimize/stream."""
+    tables = body.network.model_dump() if body.network is not None else None
+    return body.example, tables, body.ruleset, body.time_limit_s, body.mip_gap, body.ac_rounds, body.formulation
+
+
 def create_app() -> FastAPI:
     api = _GuardedFastAPI(title="costmodel", version=costmodel.__version__, lifespan=_lifespan, responses=error_responses(408, 413, 500),
                           description="What a grid connection costs in China and who pays (customer vs grid company), and why.",
@@ -182,7 +188,7 @@ def create_app() -> FastAPI:
 
     @api.exception_handler(Exception)
     async def _fault(request: Request, error: Exception) -> JSONResponse:  # the server logs the traceback
-        return JSONResponse(problem("internal error on the server; the fault is logged"), status_code=500)
+        return JSONResponse(problem(INTERNAL_ERROR), status_code=500)
 
     @api.get("/health")
     def health() -> dict:
@@ -347,9 +353,15 @@ def create_app() -> FastAPI:
         """The cheapest radial extension of a network to every customer (as `costmodel optimize DIR`): an example by name,
         or the network's CSV tables. The answer: the report (status, cost, bound, gap, time, AC check, diagnosis), the
         design, its components, who pays (with applications) and the map as inline SVG. One solve runs at a time."""
-        tables = body.network.model_dump() if body.network is not None else None
-        return await run_in_threadpool(optimise, body.example, tables, body.ruleset, body.time_limit_s, body.mip_gap,
-                                       body.ac_rounds, body.formulation)  # CPU-bound: keep the event loop free
+        return await run_in_threadpool(optimise, *_optimise_args(body))  # CPU-bound: keep the event loop free
+
+    @api.post("/optimize/stream", response_class=StreamingResponse, responses=error_responses(413, 422),
+              openapi_extra={"responses": {"200": {"content": {"application/x-ndjson": {}}}}})
+    async def optimize_stream(body: OptimizeRequest) -> StreamingResponse:
+        """POST /optimize with progress: NDJSON, one line {"progress": {seconds, incumbent_cny, bound_cny, gap}} each
+        time the solver reports (about twice a second), then {"answer": ...} (POST /optimize's answer) or
+        {"error": {detail, message}, "status": 422 or 500}. A request the schema refuses is a 422 before any line."""
+        return StreamingResponse(optimise_streamed(*_optimise_args(body)), media_type="application/x-ndjson")
 
     api.mount("/static", StaticFiles(directory=report.STATIC_DIR), name="static")
 

@@ -112,3 +112,40 @@ def test_an_example_and_a_network_together_are_refused(client):
     answer = client.post("/optimize", json={"example": "park", "network": TINY_TABLES})
     assert answer.status_code == 422
     assert "exactly one of example" in answer.json()["message"]
+
+
+def _stream(client, request: dict) -> list[dict]:
+    import json
+
+    answer = client.post("/optimize/stream", json=request)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/x-ndjson"
+    return [json.loads(line) for line in answer.text.splitlines()]
+
+
+def test_the_stream_reports_progress_then_the_same_answer_as_a_plain_request(client):
+    request = {"network": TINY_TABLES | {"applications": TINY_APPLICATIONS}, "ruleset": "shandong-2019"}
+    lines = _stream(client, request)
+    progress, last = [line["progress"] for line in lines[:-1]], lines[-1]
+    # the solver reports the warm start and its end at least; every line but the last is progress
+    assert len(progress) >= 2 and all(set(line) == {"progress"} for line in lines[:-1])
+    seconds = [sample["seconds"] for sample in progress]
+    assert seconds == sorted(seconds)
+    # the hand-worked route: the warm start finds it, and the end proves it (bound = incumbent, gap 0)
+    assert progress[-1] == {"seconds": seconds[-1], "incumbent_cny": TINY_COST_CNY, "bound_cny": TINY_COST_CNY, "gap": 0.0}
+    plain = client.post("/optimize", json=request).json()
+    streamed = last["answer"]
+    assert streamed["report"]["objective_cny"] == TINY_COST_CNY == plain["report"]["objective_cny"]
+    assert streamed["quote"] == plain["quote"] and streamed["corridors"] == plain["corridors"]
+
+
+def test_a_table_at_fault_ends_the_stream_with_the_error_a_plain_request_answers_422(client):
+    corridors = TINY_TABLES["corridors"].replace("JC,J,C", "JC,J,Z")
+    lines = _stream(client, {"network": TINY_TABLES | {"corridors": corridors}})
+    assert len(lines) == 1 and lines[0]["status"] == 422
+    item = lines[0]["error"]["detail"][0]
+    assert item["field"] == "network.corridors" and item["allowed"].startswith("network.corridors (CSV) line 3 (id 'JC')")
+
+
+def test_the_stream_refuses_bad_settings_with_a_422_before_any_line(client):
+    answer = client.post("/optimize/stream", json={"example": "park", "time_limit_s": 0})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "time_limit_s"

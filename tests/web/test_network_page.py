@@ -1,9 +1,11 @@
 """The network optimisation section of the page in a real browser (headless chromium): a tiny uploaded network whose
 cost is worked out by hand, and the shipped park on a phone, in both languages."""
 
+import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.api.network_support import TINY_COST_CNY, write_tiny_network
 
@@ -27,6 +29,11 @@ def _open(browser, live_server, width: int):
     page.goto(live_server + "/")
     page.wait_for_selector("body[data-network-ready=true]")
     return context, page, errors
+
+
+def _answer(response) -> dict:
+    """POST /optimize/stream's answer: its last line (the lines before it are progress)."""
+    return json.loads(response.text().splitlines()[-1])["answer"]
 
 
 def _run(page) -> None:
@@ -69,13 +76,15 @@ def test_the_park_on_a_phone_fits_the_screen_and_shows_the_apis_cost_and_who_pay
     context, page, errors = _open(browser, live_server, 390)
     page.select_option("#network-example", "park")
     page.fill("#network-time-limit", PARK_TIME_LIMIT_S)
-    with page.expect_response("**/optimize") as answered:
+    with page.expect_response("**/optimize/stream") as answered:
         page.click("#network-run")
         busy = page.wait_for_selector("#network-busy:not([hidden])")   # while the park solves (seconds)
         assert f"求解时限 {PARK_TIME_LIMIT_S} 秒" in busy.inner_text() and page.is_disabled("#network-run")
+        # the solver's progress as it comes: from the warm start on, a design and its cost in 元
+        expect(page.locator("#network-progress")).to_contain_text(re.compile(r"当前最优方案 [\d,]+ 元"), timeout=30_000)
         page.wait_for_selector("#network-result:not([hidden])")
     assert page.locator("#network-busy").is_hidden() and page.is_enabled("#network-run")
-    answer = answered.value.json()
+    answer = _answer(answered.value)
     cost = answer["report"]["objective_cny"]
     assert page.inner_text("#network-cost") == f"{cost:,.0f} 元"
     assert page.locator("#network-map svg.network-map").count() == 1
@@ -111,9 +120,9 @@ def test_the_park_at_desktop_width(browser, live_server, artifacts, lang):
         page.click("#language")
     page.select_option("#network-example", "park")
     page.fill("#network-time-limit", PARK_TIME_LIMIT_S)
-    with page.expect_response("**/optimize") as answered:
+    with page.expect_response("**/optimize/stream") as answered:
         _run(page)
-    assert page.inner_text("#network-cost").startswith(f"{answered.value.json()['report']['objective_cny']:,.0f} ")
+    assert page.inner_text("#network-cost").startswith(f"{_answer(answered.value)['report']['objective_cny']:,.0f} ")
     page.locator("#network-section").screenshot(path=str(artifacts / f"network-park-desktop-{lang}.png"))
     assert errors == []
     context.close()

@@ -1,5 +1,6 @@
-// The network optimisation section: an example network (or uploaded CSV tables) -> POST /optimize -> the status, the map
-// (inline SVG, drawn by the server in both languages) and who pays. Uses common.js and app.js (post, showError, pageReady).
+// The network optimisation section: an example network (or uploaded CSV tables) -> POST /optimize/stream (progress while
+// it solves) -> the status, the map (inline SVG, drawn by the server in both languages) and who pays. Uses common.js
+// and app.js (post, showError, pageReady).
 "use strict";
 
 const NETWORK_TABLES = ["nodes", "corridors", "customers", "applications"]; // the first three are required in an upload
@@ -107,23 +108,58 @@ async function networkRequest() {
   return {...request, network};
 }
 
+// POST /optimize/stream: NDJSON lines of the solver's progress, then the answer, or the error the solve ended with.
+async function optimiseStreamed(request, onProgress) {
+  const reader = (await post("/optimize/stream", request)).body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) break;
+    const lines = (pending + value).split("\n");
+    pending = lines.pop();
+    for (const line of lines.filter(Boolean)) {
+      const item = JSON.parse(line);
+      if (item.progress) onProgress(item.progress);
+      else if (item.error) throw item.error;
+      else return item.answer;
+    }
+  }
+  throw {detail: [{field: null, value: null, allowed: t("net_stream_cut")}]};
+}
+
+// The busy line while the solver runs: the bar fills over the time limit (then waits on the AC check and the map),
+// the text gives the latest incumbent, bound and gap the server sent.
+function showProgress(started, limit, sample) {
+  const elapsed = (performance.now() - started) / 1000;
+  const bar = $("#network-busy progress");
+  if (elapsed < limit) { bar.max = limit; bar.value = elapsed; } else bar.removeAttribute("value");
+  $("#network-progress").textContent = sample ? fill("net_progress", {
+    elapsed: elapsed.toFixed(0), incumbent: money(sample.incumbent_cny), bound: money(sample.bound_cny), gap: percent(sample.gap)}) : "";
+}
+
 async function runNetwork(event) {
   event.preventDefault();
   const button = $("#network-run");
   const busy = $("#network-busy");
   $("#network-error").hidden = true;
+  let ticking = null;
   try {
     const request = await networkRequest();
     button.disabled = true;
-    busy.querySelector("span").textContent = fill("net_running", {seconds: request.time_limit_s});
+    $("#network-running").textContent = fill("net_running", {seconds: request.time_limit_s});
+    const started = performance.now();
+    let latest = null;
+    showProgress(started, request.time_limit_s, latest);
     busy.hidden = false;
-    optimised = await (await post("/optimize", request)).json();
+    ticking = setInterval(() => showProgress(started, request.time_limit_s, latest), 500);
+    optimised = await optimiseStreamed(request, (sample) => { latest = sample; showProgress(started, request.time_limit_s, latest); });
     renderNetwork(optimised);
   } catch (problem) {
     $("#network-result").hidden = true;
     optimised = null;
     showError(problem, $("#network-error"));
   } finally {
+    clearInterval(ticking);
     button.disabled = false;
     busy.hidden = true;
   }
