@@ -141,6 +141,12 @@ def print_report(console: Console, name: str, result: dict) -> None:
     table.add_row("time", f"{report.get('seconds', 0):.1f} s")
     if report.get("warm_start_cny") is not None:
         table.add_row("warm start", f"{cny(report['warm_start_cny'])} CNY (heuristic design)")
+    removed = report.get("removed") or {}
+    left_out = [f"{removed[key]:,} {text}" for key, text in (
+        ("steiner_reductions", "corridor(s) no cheapest design needs (Steiner reductions: no capacity or drop can bind)"),
+        ("dead_end_corridors", "dead-end corridor(s)")) if removed.get(key)]
+    if left_out:
+        table.add_row("left out", "; ".join(left_out))
     if report.get("ac_rounds"):
         table.add_row("AC rounds", f"{report['ac_rounds']} ({report['ac_status'].replace('_', ' ')})")
     if report.get("linear_objective_cny") is not None:

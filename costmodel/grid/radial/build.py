@@ -29,6 +29,7 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.errors import InputError
 from costmodel.grid.radial.data import CAPACITY_TOL_KVA, Instance
+from costmodel.grid.radial.steiner_reductions import unneeded_corridors
 
 FORMULATIONS = ("tree", "multicommodity", "plain")
 
@@ -49,6 +50,12 @@ def build_model(inst: Instance, formulation: str = "plain", voltage_rows: str = 
     # the tighter row raises the LP bound (16 x 16 park's root LP +2.1 %, docs/performance.md)
     cap = np.minimum(opt["capacity_kva"].to_numpy(), inst.spare_kva.max(initial=0.0))
     m.build = pyo.Var(m.options, domain=pyo.Binary)
+    # where nothing can bind, corridors the Steiner reductions show no cheapest design needs are never built (an
+    # upper bound: fix-and-optimise's unfix leaves it); reported with the instance's other reductions
+    unneeded = unneeded_corridors(inst)
+    for o in np.flatnonzero(opt["corridor_id"].isin(unneeded).to_numpy()).tolist():
+        m.build[o].setub(0)
+    inst.removed["steiner_reductions"] = len(unneeded)
     m.use_source = pyo.Var(m.sources, domain=pyo.Binary)
     m.flow_kva = pyo.Var(m.options, bounds=lambda _, o: (0, cap[o]))
     m.drop_pct = pyo.Var(m.nodes, bounds=(0, inst.limits.voltage_deviation_limit_pct))

@@ -26,10 +26,11 @@ from costmodel.grid.status import NETWORK_GAP, status_of
 
 
 def set_start(m: pyo.ConcreteModel, inst: Instance, chosen: list[int], formulation: str) -> None:
-    """Load a radial design into the model's variables as a MIP start."""
+    """Load a radial design into the model's variables as a MIP start. It may build a corridor the Steiner reductions
+    bounded at 0 (`radial.steiner_reductions`): HiGHS then does without the start, and the design stays the incumbent."""
     tree = evaluate(inst, chosen)
     for o in m.options:
-        m.build[o].set_value(1 if o in tree.flow_kva else 0)
+        m.build[o].set_value(1 if o in tree.flow_kva else 0, skip_validation=True)
         m.flow_kva[o].set_value(tree.flow_kva.get(o, 0.0))
     position = {int(s): i for i, s in enumerate(inst.sources)}
     used = set(int(x) for x in tree.supplied_by if x >= 0)
