@@ -343,13 +343,23 @@ def test_nearest_vertex_does_not_reuse_a_terminal_merged_in_the_same_pass():
 
 
 def test_short_links_contracts_the_cheap_edge_out_of_a_voronoi_region():
-    # terminals 0, 3, 4. Voronoi region of 0: {0, 1}; edges leaving it: 1-2 (2), 1-4 (6), 0-4 (7).
-    # d(0, 1) + c(1, 2) + d(2, terminal 3) = 1 + 2 + 1 = 4 <= 6: 1-2 (edge 1) is in some optimal tree
-    edges = [(0, 1, 1), (1, 2, 2), (2, 3, 1), (1, 4, 6), (0, 4, 7)]
+    # terminals 0, 3, 4. Voronoi region of 0: {0, 1}; edges leaving it: 1-3 (2), 1-4 (6), 0-4 (7).
+    # d(0, 1) + c(1, 3) + d(3, terminal 3) = 1 + 2 + 0 = 3 <= 6: 1-3 (edge 1) is in some optimal tree
+    edges = [(0, 1, 1), (1, 3, 2), (1, 4, 6), (0, 4, 7)]
     g = graph(5, edges, [0, 3, 4])
     assert short_links_test(g) >= 1
     assert 1 in g.fixed_edges
-    assert reduced_optimum(g) == brute_force(5, edges, [0, 3, 4]) == 10   # 0-1, 1-2, 2-3, 1-4
+    assert reduced_optimum(g) == brute_force(5, edges, [0, 3, 4]) == 9   # 0-1, 1-3, 1-4
+
+
+def test_short_links_makes_no_new_terminal():
+    # region of 0: {0, 1}, of 3: {2, 3}; 1-2 (2) leaves both and passes the test (1 + 2 + 1 <= 6, and it is
+    # region 3's only edge out), but contracting it would make the merged 1-2 a terminal: it stays
+    edges = [(0, 1, 1), (1, 2, 2), (2, 3, 1), (1, 4, 6), (0, 4, 7)]
+    g = graph(5, edges, [0, 3, 4])
+    short_links_test(g)
+    assert 1 not in g.fixed_edges and len(g.terminals) <= 3
+    assert reduced_optimum(g) == brute_force(5, edges, [0, 3, 4]) == 10
 
 
 def test_short_links_keeps_a_cheap_edge_when_the_second_edge_is_not_dear_enough():
