@@ -17,9 +17,6 @@ Tests (names as in Duin & Volgenant 1989, Polzin & Vahdati Daneshmand 2001):
 - ``nearest_vertex``: a terminal's cheapest edge (t, v) is in some optimal tree when
   c(t, v) + d(v, z) <= second-cheapest edge of t, for another terminal z: contract it. d(v, z) is v's
   nearest or second-nearest terminal from one two-label search (``_voronoi``).
-- ``short_links`` (Duin 1989): the cheapest edge (u, v) leaving a terminal t's Voronoi region is in some
-  optimal tree when the second-cheapest edge leaving it costs at least d(t, u) + c(u, v) + d(v, base(v)):
-  contract it, when u or v is a terminal (no new terminal). ``nearest_vertex`` is the same test for the region {t}.
 - ``ntd`` (NTDk, Duin's bottleneck degree test, k <= ``NTD_MAX_DEGREE``): a non-terminal whose
   neighbours the bottleneck Steiner distance joins no dearer than its own edges has degree <= 2 in
   some optimal tree: it is replaced by edges between its neighbours (pseudo-elimination), except where
@@ -48,8 +45,8 @@ LONG_EDGE_TERMINALS = 8
 NTD_MAX_DEGREE = 4
 NTD_SEARCH_NODES = 60
 REDUCTION_NAMES = (
-    "parallel", "degree1", "degree2", "terminal_degree1", "long_edge", "nearest_vertex", "short_links",
-    "ntd", "dual_ascent",
+    "parallel", "degree1", "degree2", "terminal_degree1", "long_edge", "nearest_vertex", "ntd",
+    "dual_ascent",
 )
 
 
@@ -304,82 +301,28 @@ def nearest_vertex_test(g: WorkGraph) -> int:
     """Contract a terminal's cheapest edge (t, v) when c(t, v) + d(v, z) <= its second-cheapest edge, z another
     terminal (d(v, z): ``_voronoi``'s nearest terminal of v other than t).
 
-    Contractions in one pass use the distances of the graph before them: a contraction only shortens paths, so
-    they stay upper bounds; a terminal that a contraction of this pass merged into is left to the next pass (a
-    terminal z merged into it would no longer be another terminal).
+    Several contractions per round are applied only when their neighbourhoods are disjoint, so the
+    distances they were tested with stay upper bounds.
     """
     if len(g.terminals) < 2:
         return 0
     (nodes, *_), base1, dist1, base2, dist2 = _voronoi(g)
     index = {x: i for i, x in enumerate(nodes.tolist())}
-    merged_into: set[int] = set()
+    touched: set[int] = set()
     done = 0
     for t in sorted(g.terminals):
-        if t in merged_into or t not in g.adj or len(g.terminals) <= 1 or len(g.adj[t]) < 2:
+        if t not in g.adj or len(g.terminals) <= 1 or len(g.adj[t]) < 2:
+            continue
+        if touched & ({t} | set(g.adj[t])):
             continue
         (c1, v1), (c2, _) = heapq.nsmallest(2, ((g.edges[k][2], y) for y, k in g.adj[t].items()))
         i, ti = index[v1], index[t]
         other = dist1[i] if base1[i] != ti else dist2[i]
         if c1 + other <= c2:
+            touched |= {t, v1} | set(g.adj[t]) | set(g.adj[v1])
             g.contract(t, v1)
-            merged_into.add(v1)
             done += 1
     g.removed["nearest_vertex"] += done
-    return done
-
-
-def short_links_test(g: WorkGraph) -> int:
-    """Duin's short-links test: contract the cheapest edge (u, v) leaving a terminal t's Voronoi region R when
-    the second-cheapest edge leaving R costs at least d(t, u) + c(u, v) + d(v, z), z the terminal nearest v, and u
-    or v is a terminal.
-
-    Why (any set R holding t as its only terminal): an optimal tree without (u, v) has, on its path from t to
-    z, an edge f leaving R, c(f) >= the second-cheapest; dropping f and adding the path t..u, v..z costs no
-    more and joins the two parts again. A region is tested only while no contraction of this pass touched it
-    or a neighbouring region (its edges and distances are then those it was computed with, or shorter).
-    Returns how many edges were contracted.
-    """
-    if len(g.terminals) < 2:
-        return 0
-    (nodes, u, v, w, _, term), base1, dist1, _, _ = _voronoi(g)
-    crossing = np.flatnonzero(base1[u] != base1[v])
-    if not len(crossing):
-        return 0
-    # each crossing edge leaves two regions: (region, weight, edge), sorted by region then weight
-    region = np.r_[base1[u[crossing]], base1[v[crossing]]]
-    edge = np.r_[crossing, crossing]
-    order = np.lexsort((w[edge], region))
-    region, edge = region[order], edge[order]
-    first = np.flatnonzero(np.r_[True, region[1:] != region[:-1]])
-    has_second = np.r_[first[1:], len(region)] - first >= 2
-    cheapest, t = edge[first], region[first]
-    # a region left by one edge only: that edge is in every tree
-    second_w = np.where(has_second, w[edge[np.minimum(first + 1, len(edge) - 1)]], np.inf)
-    inside = np.where(base1[u[cheapest]] == t, u[cheapest], v[cheapest])  # the end in t's region
-    outside = np.where(inside == u[cheapest], v[cheapest], u[cheapest])
-    # only edges with a terminal end: contracting two non-terminals makes a new terminal, which made Dreyfus-Wagner
-    # slower (instance038: 11 terminals left instead of 10, build 0.39 -> 0.52 s) and saved little on Track 2
-    # (instance105: 877 nodes left against 889)
-    is_term = np.zeros(len(nodes), dtype=bool)
-    is_term[term] = True
-    fires = (second_w >= dist1[inside] + w[cheapest] + dist1[outside]) & (is_term[inside] | is_term[outside])
-    # regions next to a region, to leave them alone after a contraction there
-    neighbours: dict[int, set[int]] = {}
-    for a, b in zip(base1[u[crossing]].tolist(), base1[v[crossing]].tolist()):
-        neighbours.setdefault(a, {a}).add(b)
-        neighbours.setdefault(b, {b}).add(a)
-    touched: set[int] = set()
-    done = 0
-    for r, a, b in zip(t[fires].tolist(), inside[fires].tolist(), outside[fires].tolist()):
-        if len(g.terminals) <= 1:
-            break
-        other = int(base1[b])
-        if r in touched or other in touched:
-            continue
-        touched |= neighbours[r] | neighbours[other]
-        g.contract(int(nodes[a]), int(nodes[b]))
-        done += 1
-    g.removed["short_links"] += done
     return done
 
 
@@ -488,7 +431,6 @@ def reduce(g: WorkGraph, max_rounds: int = 20, ntd: bool = True) -> WorkGraph:
         if len(g.terminals) <= 1:
             break
         nearest_vertex_test(g)
-        short_links_test(g)
         # NTDk to its own fixpoint: a node it removes lowers its neighbours' degrees, and retesting costs only
         # the nodes whose edges changed; each extra round of the loop above repeats the long-edge test
         while ntd and non_terminal_degree_test(g) and len(g.terminals) > 1:
