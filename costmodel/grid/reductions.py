@@ -45,8 +45,7 @@ LONG_EDGE_TERMINALS = 8
 NTD_MAX_DEGREE = 4
 NTD_SEARCH_NODES = 60
 REDUCTION_NAMES = (
-    "parallel", "degree1", "degree2", "terminal_degree1", "long_edge", "nearest_vertex", "ntd",
-    "dual_ascent",
+    "parallel", "degree1", "degree2", "terminal_degree1", "long_edge", "nearest_vertex", "ntd", "dual_ascent",
 )
 
 
