@@ -12,9 +12,11 @@ Tests (names as in Duin & Volgenant 1989, Polzin & Vahdati Daneshmand 2001):
 - ``degree2``: a non-terminal of degree 2 is either unused or passed through: merge its two edges.
 - ``terminal_degree1``: the only edge of a terminal is in every tree: contract it.
 - ``long_edge`` (shortest path / special distance test): an edge longer than an upper bound of the
-  bottleneck Steiner distance between its ends is in no optimal tree.
+  bottleneck Steiner distance between its ends is in no optimal tree. The terminals' bottleneck distances
+  come from Mehlhorn's spanning tree over the Voronoi regions (``_terminal_bottlenecks``).
 - ``nearest_vertex``: a terminal's cheapest edge (t, v) is in some optimal tree when
-  c(t, v) + d(v, z) <= second-cheapest edge of t, for another terminal z: contract it.
+  c(t, v) + d(v, z) <= second-cheapest edge of t, for another terminal z: contract it. d(v, z) is v's
+  nearest or second-nearest terminal from one two-label search (``_voronoi``).
 - ``ntd`` (NTDk, Duin's bottleneck degree test, k <= ``NTD_MAX_DEGREE``): a non-terminal whose
   neighbours the bottleneck Steiner distance joins no dearer than its own edges has degree <= 2 in
   some optimal tree: it is replaced by edges between its neighbours (pseudo-elimination), except where
@@ -169,27 +171,27 @@ def long_edge_test(g: WorkGraph) -> int:
     if len(term) < 2 or len(u) == 0:
         return 0
     graph = _csgraph(n, u, v, w)
-    dist_t = dijkstra(graph, indices=term)  # terminals x nodes
-    dtt = dist_t[:, term]
-    if not np.isfinite(dtt).all():
+    bott = _terminal_bottlenecks(graph, u, v, w, term)
+    if bott is None:
         return 0  # terminals in different components: the solver reports infeasible
-    # distances of 0 would read as missing edges in the sparse MST
-    mst = minimum_spanning_tree(np.maximum(dtt, 1e-12)).toarray()
-    bott = _bottleneck(mst + mst.T)
+    # a terminal farther from an end than the longest edge cannot make any edge's bound smaller than its weight:
+    # the searches stop there (instance191: 0.42 s -> 0.01 s a search from every terminal)
+    limit = float(w.max())
+    dist_t = dijkstra(graph, indices=term, limit=limit)  # terminals x nodes
     # best over (i, j) of max(d(u,z_i), b(i,j), d(z_j,v)), i and j among the terminals nearest to u and to v
     # (any pair gives a valid bound; all pairs cost edges x T^2: 76 % of instance105's build), vectorised in chunks
     k = min(LONG_EDGE_TERMINALS, len(term))
     nearest = np.argpartition(dist_t, k - 1, axis=0)[:k].T if k < len(term) else np.tile(np.arange(len(term)), (n, 1))
+    near_dist = np.take_along_axis(dist_t.T, nearest, axis=1)  # nodes x k
     bound = np.full(len(u), np.inf)
     for start in range(0, len(u), 4096):
         sl = slice(start, start + 4096)
         iu, iv = nearest[u[sl]], nearest[v[sl]]                              # edges x k terminal positions
-        du = np.take_along_axis(dist_t[:, u[sl]].T, iu, axis=1)[:, :, None]   # edges x k x 1
-        dv = np.take_along_axis(dist_t[:, v[sl]].T, iv, axis=1)[:, None, :]   # edges x 1 x k
+        du = near_dist[u[sl]][:, :, None]                                     # edges x k x 1
+        dv = near_dist[v[sl]][:, None, :]                                     # edges x 1 x k
         between = bott[iu[:, :, None], iv[:, None, :]]                        # edges x k x k
         bound[sl] = np.maximum(np.maximum(du, between), dv).min(axis=(1, 2))
     # plain shortest path, searched only as far as the longest edge
-    limit = float(w.max())
     for start in range(0, n, 512):
         rows = np.arange(start, min(n, start + 512))
         d = dijkstra(graph, indices=rows, limit=limit)
@@ -201,6 +203,34 @@ def long_edge_test(g: WorkGraph) -> int:
         g.delete_edge(int(key))
     g.removed["long_edge"] += len(drop)
     return len(drop)
+
+
+def _terminal_bottlenecks(graph, u: np.ndarray, v: np.ndarray, w: np.ndarray, term: np.ndarray) -> np.ndarray | None:
+    """Bottleneck distances between all terminals in a minimum spanning tree of their distance graph (None if
+    they are not connected).
+
+    Mehlhorn (1988): a minimum spanning tree of the terminals joined by each edge between two Voronoi regions,
+    weighted d(base(x), x) + c(x, y) + d(y, base(y)), is one of the distance graph; and minimax distances are
+    the same in every minimum spanning tree. One search from all terminals together instead of one from each
+    (instance191: 0.42 s and a 1,061 x 1,061 spanning tree 0.13 s per call, profiled).
+    """
+    dist, _, base = dijkstra(graph, indices=term, min_only=True, return_predecessors=True)
+    position = np.full(len(dist), -1)
+    position[term] = np.arange(len(term))
+    region = np.where(base >= 0, position[np.maximum(base, 0)], -1)
+    cross = np.flatnonzero((region[u] != region[v]) & (region[u] >= 0) & (region[v] >= 0))
+    k = len(term)
+    # distances of 0 would read as missing edges in the sparse spanning tree; of parallel region pairs the
+    # sparse matrix would add weights, so only the cheapest of each pair goes in
+    weight = np.maximum(dist[u[cross]] + w[cross] + dist[v[cross]], 1e-12)
+    a, b = np.minimum(region[u[cross]], region[v[cross]]), np.maximum(region[u[cross]], region[v[cross]])
+    order = np.lexsort((weight, b, a))
+    first = np.r_[True, (a[order][1:] != a[order][:-1]) | (b[order][1:] != b[order][:-1])]
+    pick = order[first]
+    mst = minimum_spanning_tree(coo_matrix((weight[pick], (a[pick], b[pick])), shape=(k, k)).tocsr()).toarray()
+    if np.count_nonzero(mst) < k - 1:
+        return None
+    return _bottleneck(mst + mst.T)
 
 
 def _second_path(graph, d, row, col, w):
@@ -233,31 +263,61 @@ def _bottleneck(tree: np.ndarray) -> np.ndarray:
     return out
 
 
+def _voronoi(g: WorkGraph):
+    """Nearest and second-nearest terminals of every node (of two different terminals), by one search.
+
+    Returns (nodes, u, v, w, keys, term) as ``WorkGraph.to_arrays`` and, per compact node, base1 / dist1
+    (nearest terminal, compact index, and its distance) and base2 / dist2 (the nearest other terminal; -1 and
+    inf if none). A node keeps at most two labels with different bases, so each node is settled at most twice:
+    a heap search over nodes x 2 labels instead of one shortest-path search per terminal (instance191's 1,379
+    of them made the nearest-vertex test 6.3 of a 37 s build, profiled).
+    """
+    nodes, u, v, w, keys, term = g.to_arrays()
+    n = len(nodes)
+    order = np.argsort(np.r_[u, v], kind="stable")
+    heads, weights = np.r_[v, u][order].tolist(), np.r_[w, w][order].tolist()
+    indptr = np.searchsorted(np.r_[u, v][order], np.arange(n + 1)).tolist()
+    base1, base2 = [-1] * n, [-1] * n
+    dist1, dist2 = [np.inf] * n, [np.inf] * n
+    heap = [(0.0, t, t) for t in term.tolist()]
+    heapq.heapify(heap)
+    while heap:
+        d, x, b = heapq.heappop(heap)
+        if base1[x] < 0:
+            base1[x], dist1[x] = b, d
+        elif base2[x] < 0 and base1[x] != b:
+            base2[x], dist2[x] = b, d
+        else:
+            continue
+        for i in range(indptr[x], indptr[x + 1]):
+            y = heads[i]
+            if base2[y] < 0 and base1[y] != b:
+                heapq.heappush(heap, (d + weights[i], y, b))
+    return (nodes, u, v, w, keys, term), np.array(base1), np.array(dist1), np.array(base2), np.array(dist2)
+
+
 def nearest_vertex_test(g: WorkGraph) -> int:
-    """Contract a terminal's cheapest edge when the nearest-vertex condition holds.
+    """Contract a terminal's cheapest edge (t, v) when c(t, v) + d(v, z) <= its second-cheapest edge, z another
+    terminal (d(v, z): ``_voronoi``'s nearest terminal of v other than t).
 
     Several contractions per round are applied only when their neighbourhoods are disjoint, so the
     distances they were tested with stay upper bounds.
     """
-    nodes, u, v, w, keys, term = g.to_arrays()
-    if len(term) < 2:
+    if len(g.terminals) < 2:
         return 0
-    dist_t = dijkstra(_csgraph(len(nodes), u, v, w), indices=term)
+    (nodes, *_), base1, dist1, base2, dist2 = _voronoi(g)
+    index = {x: i for i, x in enumerate(nodes.tolist())}
     touched: set[int] = set()
     done = 0
-    for i, ti in enumerate(term.tolist()):
-        t = int(nodes[ti])
-        if t not in g.adj or len(g.terminals) <= 1:
+    for t in sorted(g.terminals):
+        if t not in g.adj or len(g.terminals) <= 1 or len(g.adj[t]) < 2:
             continue
-        inc = sorted((g.edges[k][2], y) for y, k in g.adj[t].items())
-        if len(inc) < 2:
-            continue
-        (c1, v1), (c2, _) = inc[0], inc[1]
         if touched & ({t} | set(g.adj[t])):
             continue
-        col = int(np.searchsorted(nodes, v1))
-        others = np.delete(dist_t[:, col], i)
-        if others.size and c1 + others.min() <= c2:
+        (c1, v1), (c2, _) = heapq.nsmallest(2, ((g.edges[k][2], y) for y, k in g.adj[t].items()))
+        i, ti = index[v1], index[t]
+        other = dist1[i] if base1[i] != ti else dist2[i]
+        if c1 + other <= c2:
             touched |= {t, v1} | set(g.adj[t]) | set(g.adj[v1])
             g.contract(t, v1)
             done += 1

@@ -96,3 +96,13 @@ def test_a_rooted_tree_splits_at_a_key_path_either_way():
     assert [sorted(part.tolist()) for part in down] == [[0, 1, 4], [3]]
     assert [sorted(part.tolist()) for part in up] == [[3], [0, 1, 4]]
     assert sorted(tree.subtree(1).tolist()) == [1, 2, 3, 4]
+
+
+def test_mst_prune_gives_up_only_when_even_the_pruned_tree_is_no_cheaper():
+    g = make(4, STAR)
+    # all four nodes, terminals 0, 1, 2: the star (7.5) has no leaf to prune
+    assert g.cost(mst_prune(g, np.arange(4), np.array([0, 1, 2]), unless_above=8)) == 7.5
+    assert mst_prune(g, np.arange(4), np.array([0, 1, 2]), unless_above=7.5) is None
+    # terminals 0, 1 only: the MST (7.5) is above 6, but pruning the leaf 2 leaves 0-3-1 (5), below it
+    assert g.cost(mst_prune(g, np.arange(4), np.array([0, 1]), unless_above=6)) == 5
+    assert mst_prune(g, np.arange(4), np.array([0, 1]), unless_above=5) is None

@@ -310,3 +310,68 @@ def test_extended_reduced_cost_fixes_at_least_the_plain_test(seed):
     plain = bound + from_root[tail] + red + to_term[head] > cutoff + 1e-7
     extended = dual_ascent_fixing(n, tail, head, red, bound, terminals, root, cutoff)
     assert not (plain & ~extended).any()
+
+
+def reduced_optimum(g):
+    """Optimum of what a reduction left, plus the cost it forced, by brute force."""
+    nodes = sorted(g.adj)
+    index = {x: i for i, x in enumerate(nodes)}
+    rest = [(index[a], index[b], w) for a, b, w, _ in g.edges.values()]
+    return g.fixed_cost + (0.0 if len(g.terminals) <= 1 else
+                           brute_force(len(nodes), rest, [index[t] for t in g.terminals]))
+
+
+def test_nearest_vertex_leaves_a_cheapest_edge_that_the_second_edge_beats():
+    # terminal 0: cheapest edge 0-1 (2), then 0-2 (4); terminal 3 is 4 from node 1: 2 + 4 > 4, no contraction.
+    # Rightly so: the optimum 0-2-3 (5) avoids 0-1; forcing 0-1 in would cost 2 + 4 = 6
+    edges = [(0, 1, 2), (1, 3, 4), (0, 2, 4), (2, 3, 1)]
+    g = graph(4, edges, [0, 3])
+    assert nearest_vertex_test(g) == 0 and not g.fixed_edges
+    assert brute_force(4, edges, [0, 3]) == 5
+
+
+def test_nearest_vertex_does_not_reuse_a_terminal_merged_in_the_same_pass():
+    # terminals 0, 1, 4. 0's cheapest edge 0-1 (1) + d(1, terminal 1) = 0 <= 9: 0 merges into 1. For 1 then,
+    # node 2's nearest other terminal was 0 at distance 2, and 1-2 (1) + 2 <= the second edge 1-3 (3) would
+    # contract 1-2; but 0 is no longer another terminal, and the optimum 0-1, 1-3, 3-4 (5) avoids 1-2 (6 with it)
+    edges = [(0, 1, 1), (0, 4, 9), (1, 2, 1), (2, 4, 4), (1, 3, 3), (3, 4, 1)]
+    g = graph(5, edges, [0, 1, 4])
+    assert nearest_vertex_test(g) >= 1 and 0 in g.fixed_edges
+    assert 2 not in g.fixed_edges
+    assert reduced_optimum(g) == brute_force(5, edges, [0, 1, 4]) == 5
+
+
+def test_terminal_bottlenecks_from_voronoi_regions_match_the_distance_graph():
+    from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
+
+    from costmodel.grid.reductions import _bottleneck, _csgraph, _terminal_bottlenecks
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = 12
+        pairs = [(a, b) for a, b in itertools.combinations(range(n), 2) if rng.random() < 0.3]
+        pairs += [(a, a + 1) for a in range(n - 1) if (a, a + 1) not in pairs]
+        u, v = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        w = rng.integers(1, 9, len(pairs)).astype(float)
+        term = np.sort(rng.choice(n, size=5, replace=False))
+        graph_ = _csgraph(n, u, v, w)
+        dtt = dijkstra(graph_, indices=term)[:, term]
+        mst = minimum_spanning_tree(dtt).toarray()
+        assert np.allclose(_terminal_bottlenecks(graph_, u, v, w, term), _bottleneck(mst + mst.T))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_nearest_vertex_keeps_the_optimum_on_terminal_dense_graphs(seed):
+    # half the nodes or more are terminals, as in Track 2, where the nearest-vertex test fires most
+    rng = np.random.default_rng(100 + seed)
+    n = 9
+    edges = {(a, a + 1): int(rng.integers(1, 6)) for a in range(n - 1)}
+    for a, b in itertools.combinations(range(n), 2):
+        if rng.random() < 0.35:
+            edges[(a, b)] = int(rng.integers(1, 6))
+    edge_list = [(a, b, w) for (a, b), w in edges.items()]
+    terminals = sorted(rng.choice(n, size=int(rng.integers(4, 8)), replace=False).tolist())
+    opt = brute_force(n, edge_list, terminals)
+    g = graph(n, edge_list, terminals)
+    nearest_vertex_test(g)
+    assert reduced_optimum(g) == opt
