@@ -24,7 +24,10 @@ x(arcs entering S) >= 1. Those rows are exponentially many, so they are generate
    without crossover, so its points are inexact; their row duals, sign-corrected, give a proven
    lower bound each round (``_CutLoop.dual_bound``) and reduced costs that fix arcs at 0 when bound
    + reduced-cost path through the arc exceeds the incumbent; cuts slack at six LP points in a
-   row leave the LP (``_CutLoop.purge``);
+   row leave the LP (``_CutLoop.purge``). HiGHS's tolerance is relative to the objective with its
+   constant, so that bound sits 1-2 below the point's objective on instance187; once the midpoint of
+   the two would close the gap, the same LP is re-solved once at tolerance 1e-8 for a bound within
+   about 0.06 of its value (``_LP_EXACT_OPTIONS``, ``_EXACT_MARGIN``);
 2. an LP-guided heuristic (weights scaled by 1 - x*; also during the loop, after 5 LP rounds and
    again at gaps that double while it finds nothing better, and as soon as the bound leaves only
    incumbent - 1 open) and reduced-cost fixing;
