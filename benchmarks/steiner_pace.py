@@ -26,8 +26,8 @@ from costmodel.grid.stp import read_gr  # noqa: E402
 DEFAULT_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "steiner-pace2018"
 
 
-VERBOSE_STATS = ("seconds_build", "lp_rounds", "seconds_lp_solver", "seconds_separation", "seconds_guided_heuristic",
-                 "cuts", "rows_purged", "mip_rounds")
+VERBOSE_STATS = ("seconds_build", "lp_rounds", "exact_resolves", "seconds_lp_solver", "seconds_separation",
+                 "seconds_guided_heuristic", "cuts", "rows_purged", "mip_rounds")
 
 
 def networkx_weight(problem) -> tuple[float, float]:
