@@ -20,7 +20,7 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.grid.radial.build import add_connectivity_cuts, add_voltage_rows, build_model
 from costmodel.grid.radial.data import Instance, Tree, evaluate, path_to_root, tree_parent
-from costmodel.grid.radial.neighbourhood import neighbourhoods
+from costmodel.grid.radial.neighbourhood import neighbourhoods, regions
 from costmodel.grid.radial.warm_start import greedy_design, repair_voltage, resize
 from costmodel.grid.status import NETWORK_GAP, status_of
 
@@ -74,8 +74,9 @@ def add_violated_voltage_rows(m: pyo.ConcreteModel, inst: Instance, tree: Tree) 
 # margins of its neighbourhoods, smallest first; the time limit of one neighbourhood's MIP per hop of margin
 # (measured on the park grids, docs/performance.md)
 NEIGHBOURHOOD_SHARE = 0.5
-NEIGHBOURHOOD_MARGINS_HOPS = (1, 2, 3)
+NEIGHBOURHOOD_LEVELS = (("pairs", 1), ("regions", 2), ("pairs", 2), ("pairs", 3))
 NEIGHBOURHOOD_S_PER_HOP = 3.0
+NEIGHBOURHOOD_KINDS = {"pairs": neighbourhoods, "regions": regions}
 # Per-customer cut rows on the LP before the MIP (`build.add_connectivity_cuts`): at most this many rounds, in at
 # most this share of the time limit (with fix-and-optimise to find the designs, they pay: docs/performance.md)
 CUT_ROUNDS = 20
@@ -93,10 +94,10 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
     build_vars = m.build
     level = 0
     try:
-        while level < len(NEIGHBOURHOOD_MARGINS_HOPS):
-            margin = NEIGHBOURHOOD_MARGINS_HOPS[level]
+        while level < len(NEIGHBOURHOOD_LEVELS):
+            kind, margin = NEIGHBOURHOOD_LEVELS[level]
             level += 1
-            for hood in neighbourhoods(inst, incumbent, margin):
+            for hood in NEIGHBOURHOOD_KINDS[kind](inst, incumbent, margin):
                 remaining = deadline - time.perf_counter()
                 if remaining < 1.0:
                     return incumbent, incumbent_cost
@@ -125,7 +126,7 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                         tree = min(tree, evaluate(inst, resized), key=lambda t: t.cost_cny)
                 if tree.feasible and tree.cost_cny < incumbent_cost - 1e-6:
                     incumbent, incumbent_cost = tree.chosen, tree.cost_cny
-                    log.append({"step": f"neighbourhood {hood.freed_sources}, margin {margin}",
+                    log.append({"step": f"neighbourhood {kind} {hood.freed_sources}, margin {margin}",
                                 "seconds": time.perf_counter() - started, "objective_cny": incumbent_cost})
                     level = 0
                     break

@@ -1,4 +1,4 @@
-"""Fix-and-optimise: neighbourhoods of two sources' trees, hand-built."""
+"""Fix-and-optimise: neighbourhoods of two sources' trees and regions around a plot, hand-built."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,8 @@ from pyomo.contrib.appsi.solvers import Highs
 from costmodel.grid.network import load_grid_limits
 from costmodel.grid.radial import evaluate, prepare
 from costmodel.grid.radial.build import build_model
-from costmodel.grid.radial.neighbourhood import neighbourhoods
+from costmodel.grid.radial import solver as radial_solver
+from costmodel.grid.radial.neighbourhood import neighbourhoods, regions
 from costmodel.grid.radial.solver import improve_in_neighbourhoods
 from tests.grid.radial.cases import CABLE70, build
 
@@ -98,3 +99,50 @@ def test_a_route_two_corridors_beyond_both_trees_needs_the_wider_margin():
     assert cost == pytest.approx(840_000)
     assert sorted(chosen) == options_of(inst, ("F1", "C1"), ("C1", "J"), ("J", "M"), ("M", "K"), ("K", "C2"))
     assert [entry["step"].endswith("margin 2") for entry in log] == [True]
+
+
+def pairs_of(inst, options):
+    ids, opt = inst.node_ids, inst.options
+    return {(ids[t], ids[h]) for t, h in zip(opt["tail"].to_numpy()[options], opt["head"].to_numpy()[options])}
+
+
+def test_a_region_frees_the_arcs_into_its_window_and_every_option_of_the_design():
+    inst = three_feeders()
+    poor = options_of(inst, ("F1", "C1"), ("F2", "C2"), ("F3", "C3"))
+    hoods = regions(inst, poor, radius_hops=1)
+    ids = inst.node_ids
+    # windows of one corridor: C1 {F1, C1, C2}, C2 {C1, C2, F2}, C3 {F3, C3}; the dearest part of the design first:
+    # C1's and C2's windows both hold F1-C1 and F2-C2 (1,680,000; the tie goes to C1, listed first), C3's F3-C3
+    # (420,000)
+    assert [tuple(ids[s] for s in h.freed_sources) for h in hoods] == [("F1", "F2"), ("F1", "F2"), ("F3",)]
+    assert all(h.fixed_built.size == 0 for h in hoods)
+    # C1's window: every direction into C1, C2 (never into a source), and the design's three corridors
+    assert pairs_of(inst, hoods[0].free) == {("F1", "C1"), ("C2", "C1"), ("C1", "C2"), ("F2", "C2"), ("F3", "C3")}
+    # C3's window: its own feed only, and the design's arcs (F1-C1, F2-C2 may go, not change route)
+    assert pairs_of(inst, hoods[2].free) == {("F3", "C3"), ("F1", "C1"), ("F2", "C2")}
+
+
+def test_a_region_moves_a_plot_to_the_nearer_feeder(monkeypatch):
+    monkeypatch.setattr(radial_solver, "NEIGHBOURHOOD_LEVELS", (("regions", 1),))
+    inst = three_feeders()
+    poor = options_of(inst, ("F1", "C1"), ("F2", "C2"), ("F3", "C3"))
+    m, solver = build_model(inst), Highs()
+    solver.config.load_solution = False
+    log = []
+    chosen, cost = improve_in_neighbourhoods(m, solver, inst, poor, 2_100_000, float("inf"), "plain", log, 0.0)
+    assert cost == pytest.approx(1_260_000)
+    assert sorted(chosen) == options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
+    # the first window, C1's, re-routes the trees of F1 and F2 (nodes 0 and 1)
+    assert [entry["step"] for entry in log] == ["neighbourhood regions (0, 1), margin 1"]
+    assert not any(var.fixed for var in m.build.values())
+
+
+def test_a_region_leaves_an_optimal_design_unchanged(monkeypatch):
+    monkeypatch.setattr(radial_solver, "NEIGHBOURHOOD_LEVELS", (("regions", 1), ("regions", 2)))
+    inst = three_feeders()
+    best = options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
+    m, solver = build_model(inst), Highs()
+    solver.config.load_solution = False
+    log = []
+    chosen, cost = improve_in_neighbourhoods(m, solver, inst, best, 1_260_000, float("inf"), "plain", log, 0.0)
+    assert sorted(chosen) == best and cost == pytest.approx(1_260_000) and log == []
