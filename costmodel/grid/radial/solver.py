@@ -90,9 +90,15 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
     (`neighbourhood.neighbourhoods`), keep any cheaper design that passes every check, and start again from it at
     the smallest margin; a pass over all pairs that finds nothing cheaper moves on to the next margin. Stops at
     `deadline` or after a pass at the largest margin finds nothing. Voltage rows that a neighbourhood's design shows
-    missing are added to `m` (they hold for the whole model). Every variable is unfixed again."""
+    missing are added to `m` (they hold for the whole model). Every variable is unfixed again.
+
+    A neighbourhood that found nothing is not solved again while it is the same sub-MIP (the same options fixed at 1,
+    the same free options, the same start on them): at no margin if HiGHS proved it, at the same margin (the same
+    time limit) otherwise. After an improvement, only the pairs that hold a changed tree are solved again, so the
+    search reaches the next level sooner. Voltage rows added make every sub-MIP new."""
     build_vars = m.build
     level = 0
+    tried: set[tuple] = set()
     try:
         while level < len(NEIGHBOURHOOD_LEVELS):
             kind, margin = NEIGHBOURHOOD_LEVELS[level]
@@ -101,6 +107,9 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                 remaining = deadline - time.perf_counter()
                 if remaining < 1.0:
                     return incumbent, incumbent_cost
+                same = (hood.fixed_built.tobytes(), hood.free.tobytes(), np.intersect1d(incumbent, hood.free).tobytes())
+                if (same, None) in tried or (same, margin) in tried:
+                    continue
                 fixed_one, free = set(hood.fixed_built.tolist()), set(hood.free.tolist())
                 for o in m.options:
                     if o in free:
@@ -112,12 +121,15 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                 solver.config.time_limit = min(NEIGHBOURHOOD_S_PER_HOP * margin, remaining)
                 solver.config.mip_gap = 0.0
                 result = solver.solve(m)
+                proved = result.termination_condition.name in ("optimal", "infeasible")
+                tried.add((same, None if proved else margin))
                 if result.best_feasible_objective is None or not math.isfinite(result.best_feasible_objective):
                     continue
                 result.solution_loader.load_vars()
                 tree = evaluate(inst, chosen_from_model(m))
                 if tree.violated:
                     add_violated_voltage_rows(m, inst, tree)
+                    tried.clear()
                     repaired = repair_voltage(inst, tree.chosen)
                     tree = evaluate(inst, repaired) if repaired is not None else tree
                 if tree.feasible:   # a time-limited MIP may leave conductors larger than their flow needs
