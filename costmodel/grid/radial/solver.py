@@ -92,10 +92,11 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
     `deadline` or after a pass at the largest margin finds nothing. Voltage rows that a neighbourhood's design shows
     missing are added to `m` (they hold for the whole model). Every variable is unfixed again.
 
-    A neighbourhood that found nothing is not solved again while it is the same sub-MIP (the same options fixed at 1,
-    the same free options, the same start on them): at no margin if HiGHS proved it, at the same margin (the same
-    time limit) otherwise. After an improvement, only the pairs that hold a changed tree are solved again, so the
-    search reaches the next level sooner. Voltage rows added make every sub-MIP new."""
+    A neighbourhood that found nothing is not solved again while it is the same sub-MIP (the same free options and
+    the same start on them; the options fixed at 1 share no node with a free one, so they do not change what it can
+    find): at no margin if HiGHS proved it, at the same margin (the same time limit) otherwise. After an
+    improvement, only the pairs whose freed trees or free nodes changed are solved again, so the search reaches the
+    next level sooner. Voltage rows added make every sub-MIP new."""
     build_vars = m.build
     level = 0
     tried: set[tuple] = set()
@@ -107,7 +108,7 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                 remaining = deadline - time.perf_counter()
                 if remaining < 1.0:
                     return incumbent, incumbent_cost
-                same = (hood.fixed_built.tobytes(), hood.free.tobytes(), np.intersect1d(incumbent, hood.free).tobytes())
+                same = (hood.free.tobytes(), np.intersect1d(incumbent, hood.free).tobytes())
                 if (same, None) in tried or (same, margin) in tried:
                     continue
                 fixed_one, free = set(hood.fixed_built.tolist()), set(hood.free.tolist())
