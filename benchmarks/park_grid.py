@@ -13,6 +13,11 @@ feeder bays with spare capacity, 10 kV voltage-drop limit of the rule set) and s
                   the LP after CUT_ROUNDS rounds of per-customer cut rows, and the Steiner bound with capacities
                   dropped (a super-root joined to every feeder at no cost, each corridor at its cheapest
                   option; the exact engine costmodel.grid.steiner)
+  fixing          no design: what LP-based reduced-cost fixing would fix before the MIP (issue 23 §1): the LP with
+                  per-customer cut rows, each arc-option's reduced cost against the gap between the greedy warm
+                  start (or --incumbent-cny) and that LP; and how many arc-options no plot can use within its own
+                  voltage-drop limit at its own demand (the cheapest-drop path from the nearest feeder, through the
+                  option, to the plot)
   ac              ours in rounds until the design passes its AC check (radial.ac_feasible, what `optimize` does),
                   against ours alone (linear only, then its AC check): rounds, violations, the cost of feasibility
 in the same run, reporting status, objective, bound, gap and seconds, and the ratios.
@@ -43,7 +48,8 @@ from costmodel.grid.validate import validate_design  # noqa: E402
 from costmodel.scenarios.parks import park_grid  # noqa: E402
 
 
-def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list[str]) -> list[dict]:
+def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list[str],
+        incumbent_cny: float | None = None) -> list[dict]:
     nodes, corridors = park_grid(n)
     network = network_from_frames(nodes, corridors, source=f"park_grid n={n}")
     customers = nodes[nodes["kind"] == "customer"]
@@ -72,6 +78,8 @@ def run(n: int, time_limit_s: float, mip_gap: float, ruleset: str, methods: list
         started = time.perf_counter()   # wall clock of the whole call, AC checks included
         if name == "relaxations":
             row |= relaxation_bounds(inst)
+        elif name == "fixing":
+            row |= fixing_reach(inst, incumbent_cny)
         elif name == "ac":
             design, validation = optimise_ac_feasible(inst, network, time_limit_s, mip_gap)
             report = design.report
@@ -122,6 +130,46 @@ def relaxation_bounds(inst) -> dict:
                   "steiner_seconds": round(time.perf_counter() - started, 1)}
 
 
+def fixing_reach(inst, incumbent_cny: float | None) -> dict:
+    """Reduced-cost fixing from the LP with cut rows, and the voltage-reach reduction, counted but not applied."""
+    import pyomo.environ as pyo
+    from pyomo.contrib.appsi.solvers import Highs
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from costmodel.grid.radial import build_model, evaluate
+    from costmodel.grid.radial.build import add_connectivity_cuts
+    from costmodel.grid.radial.warm_start import greedy_design
+
+    incumbent = incumbent_cny if incumbent_cny is not None else evaluate(inst, greedy_design(inst)).cost_cny
+    m, solver = build_model(inst), Highs()
+    solver.config.load_solution = False
+    add_connectivity_cuts(m, solver, inst, CUT_ROUNDS, time.perf_counter() + 600)
+    for var in [*m.build.values(), *m.use_source.values()]:
+        var.domain = pyo.UnitInterval
+    result = solver.solve(m)
+    result.solution_loader.load_vars()
+    lp = result.best_objective_bound
+    reduced = result.solution_loader.get_reduced_costs()
+    rc = np.array([reduced[m.build[o]] for o in m.options])
+    at_zero = np.array([(m.build[o].value or 0.0) < 1e-9 for o in m.options])
+    opt, arcs = inst.options, inst.arcs
+    per_arc = opt.groupby("arc")["drop_pct_per_kva"].min()
+    graph = csr_matrix((per_arc.to_numpy(), (arcs.loc[per_arc.index, "tail"], arcs.loc[per_arc.index, "head"])),
+                       shape=(inst.n_nodes, inst.n_nodes))
+    from_feeder = dijkstra(graph, indices=inst.sources).min(axis=0)
+    to_plot = dijkstra(graph.T.tocsr(), indices=inst.customer_nodes)
+    tail, head = opt["tail"].to_numpy(), opt["head"].to_numpy()
+    drop, cap = opt["drop_pct_per_kva"].to_numpy(), opt["capacity_kva"].to_numpy()
+    usable = np.zeros(len(opt), dtype=bool)
+    for k, demand in enumerate(inst.customers["demand_kva"].to_numpy()):
+        reach_pct = (from_feeder[tail] + drop + to_plot[k][head]) * demand
+        usable |= (cap >= demand) & (reach_pct <= inst.limits.voltage_deviation_limit_pct)
+    return {"incumbent_cny": incumbent, "lp_with_cut_rows_cny": lp, "largest_reduced_cost_cny": float(rc.max()),
+            "fixed_at_zero": int((at_zero & (rc > incumbent - lp)).sum()), "arc_options": len(rc),
+            "options_no_plot_can_use": int((~usable).sum())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=12)
@@ -129,6 +177,7 @@ def main() -> None:
     ap.add_argument("--mip-gap", type=float, default=0.005)
     ap.add_argument("--ruleset", default="national-1996")
     ap.add_argument("--methods", default="ours,baseline")
+    ap.add_argument("--incumbent-cny", type=float, help="fixing: the incumbent cost (default: the greedy warm start)")
     ap.add_argument("--write", help="write nodes.csv / corridors.csv / customers.csv to this folder and stop")
     args = ap.parse_args()
     if args.write:
@@ -140,7 +189,7 @@ def main() -> None:
         plots = nodes[nodes["kind"] == "customer"]
         pd.DataFrame({"application_id": plots["id"], "node_id": plots["id"]}).to_csv(folder / "customers.csv", index=False)
         return
-    rows = run(args.n, args.time_limit, args.mip_gap, args.ruleset, args.methods.split(","))
+    rows = run(args.n, args.time_limit, args.mip_gap, args.ruleset, args.methods.split(","), args.incumbent_cny)
     by = {r["method"]: r for r in rows}
     linear, ac = [r for r in rows if r["method"] == "ours"], [r for r in rows if r["method"] == "ac"]
     for a, b in zip(linear, ac):   # each pair in the order run

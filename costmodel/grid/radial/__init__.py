@@ -6,7 +6,8 @@ One module per step:
   build       the Pyomo model, and the voltage and cut rows added while solving
   warm_start  a greedy feasible design, the MIP start
   solver      HiGHS through Pyomo's appsi, with lazy voltage rows, progress and fix-and-optimise
-  neighbourhood  the fix-and-optimise neighbourhoods: two sources' trees freed, the rest of a design fixed
+  neighbourhood  the fix-and-optimise neighbourhoods: two sources' trees freed, the rest of a design fixed; or a
+                 window around a plot, every tree crossing it re-routed
   extraction  the design as frames (corridors, nodes, sources, customers, usage, transformers)
   diagnosis   why an instance is infeasible, naming the customer and the limit
 

@@ -7,6 +7,10 @@ sources' plots be re-routed and re-assigned among them over the nodes within `ma
 trees that no kept tree uses; every other arc-option is fixed at 0. Any design of the neighbourhood is a design
 of the whole instance (the kept trees may take more load only within their fixed cables' capacity, which the
 model's rows check), so its result is a valid MIP start and its cost an upper bound.
+
+A pair cannot hand a plot to a third tree, nor re-size a kept tree's cables: `regions` frees a window around a
+plot instead, every tree crossing it at once (the 16 x 16 park: 19.26 M, where every pair had stopped, to 19.18 M,
+and a pair after it to 19.05 M; docs/performance.md).
 """
 
 from __future__ import annotations
@@ -67,3 +71,34 @@ def _within(nodes: set[int], neighbours: dict[int, set[int]], hops: int) -> set[
         frontier = {w for v in frontier for w in neighbours.get(v, ())} - reached
         reached |= frontier
     return reached
+
+
+def regions(inst: Instance, chosen: list[int], radius_hops: int = 2) -> list[Neighbourhood]:
+    """One neighbourhood per customer node: the window of nodes within `radius_hops` corridors of it, where every
+    tree that crosses it is re-routed at once (a pair of trees cannot hand a plot to a third). Free: every
+    arc-option into the window, and every option of the design's arcs, so that a cable outside the window may
+    change size for the load moved to it, and an arc no longer needed may go; every other arc-option is fixed at
+    0. The design itself stays feasible in it, and any design of it is a design of the whole instance. Windows
+    holding the design's dearest parts come first; a window equal to an earlier one is left out."""
+    tree = evaluate(inst, chosen)
+    opt = inst.options
+    head, arc_of, cost = opt["head"].to_numpy(), opt["arc"].to_numpy(), opt["cost_cny"].to_numpy()
+    neighbours: dict[int, set[int]] = {}
+    for t, h in zip(inst.arcs["tail"], inst.arcs["head"]):
+        neighbours.setdefault(int(t), set()).add(int(h))
+        neighbours.setdefault(int(h), set()).add(int(t))
+    chosen_arr = np.array(tree.chosen, dtype=int)
+    of_design = np.flatnonzero(np.isin(arc_of, arc_of[chosen_arr]))
+    windows, seen = [], set()
+    for centre in sorted(set(int(n) for n in inst.customer_nodes)):
+        window = frozenset(_within({centre}, neighbours, radius_hops))
+        if window in seen:
+            continue
+        seen.add(window)
+        inside = np.isin(head, list(window))
+        windows.append((-cost[chosen_arr[inside[chosen_arr]]].sum(), centre, window, inside))
+    result = []
+    for _, _, window, inside in sorted(windows, key=lambda w: (w[0], w[1])):
+        crossing = tuple(sorted(set(int(s) for s in tree.supplied_by[list(window)] if s >= 0)))
+        result.append(Neighbourhood(crossing, np.array([], dtype=int), np.union1d(np.flatnonzero(inside), of_design)))
+    return result

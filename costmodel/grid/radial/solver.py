@@ -20,7 +20,7 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from costmodel.grid.radial.build import add_connectivity_cuts, add_voltage_rows, build_model
 from costmodel.grid.radial.data import Instance, Tree, evaluate, path_to_root, tree_parent
-from costmodel.grid.radial.neighbourhood import neighbourhoods
+from costmodel.grid.radial.neighbourhood import neighbourhoods, regions
 from costmodel.grid.radial.warm_start import greedy_design, repair_voltage, resize
 from costmodel.grid.status import NETWORK_GAP, status_of
 
@@ -75,8 +75,9 @@ def add_violated_voltage_rows(m: pyo.ConcreteModel, inst: Instance, tree: Tree) 
 # margins of its neighbourhoods, smallest first; the time limit of one neighbourhood's MIP per hop of margin
 # (measured on the park grids, docs/performance.md)
 NEIGHBOURHOOD_SHARE = 0.5
-NEIGHBOURHOOD_MARGINS_HOPS = (1, 2, 3)
+NEIGHBOURHOOD_LEVELS = (("pairs", 1), ("regions", 2), ("pairs", 2), ("pairs", 3))
 NEIGHBOURHOOD_S_PER_HOP = 3.0
+NEIGHBOURHOOD_KINDS = {"pairs": neighbourhoods, "regions": regions}
 # Per-customer cut rows on the LP before the MIP (`build.add_connectivity_cuts`): at most this many rounds, in at
 # most this share of the time limit (with fix-and-optimise to find the designs, they pay: docs/performance.md)
 CUT_ROUNDS = 20
@@ -90,17 +91,27 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
     (`neighbourhood.neighbourhoods`), keep any cheaper design that passes every check, and start again from it at
     the smallest margin; a pass over all pairs that finds nothing cheaper moves on to the next margin. Stops at
     `deadline` or after a pass at the largest margin finds nothing. Voltage rows that a neighbourhood's design shows
-    missing are added to `m` (they hold for the whole model). Every variable is unfixed again."""
+    missing are added to `m` (they hold for the whole model). Every variable is unfixed again.
+
+    A neighbourhood that found nothing is not solved again while it is the same sub-MIP (the same free options and
+    the same start on them; the options fixed at 1 share no node with a free one, so they do not change what it can
+    find): at no margin if HiGHS proved it, at the same margin (the same time limit) otherwise. After an
+    improvement, only the pairs whose freed trees or free nodes changed are solved again, so the search reaches the
+    next level sooner. Voltage rows added make every sub-MIP new."""
     build_vars = m.build
     level = 0
+    tried: set[tuple] = set()
     try:
-        while level < len(NEIGHBOURHOOD_MARGINS_HOPS):
-            margin = NEIGHBOURHOOD_MARGINS_HOPS[level]
+        while level < len(NEIGHBOURHOOD_LEVELS):
+            kind, margin = NEIGHBOURHOOD_LEVELS[level]
             level += 1
-            for hood in neighbourhoods(inst, incumbent, margin):
+            for hood in NEIGHBOURHOOD_KINDS[kind](inst, incumbent, margin):
                 remaining = deadline - time.perf_counter()
                 if remaining < 1.0:
                     return incumbent, incumbent_cost
+                same = (hood.free.tobytes(), np.intersect1d(incumbent, hood.free).tobytes())
+                if (same, None) in tried or (same, margin) in tried:
+                    continue
                 fixed_one, free = set(hood.fixed_built.tolist()), set(hood.free.tolist())
                 for o in m.options:
                     if o in free:
@@ -112,12 +123,15 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                 solver.config.time_limit = min(NEIGHBOURHOOD_S_PER_HOP * margin, remaining)
                 solver.config.mip_gap = 0.0
                 result = solver.solve(m)
+                proved = result.termination_condition.name in ("optimal", "infeasible")
+                tried.add((same, None if proved else margin))
                 if result.best_feasible_objective is None or not math.isfinite(result.best_feasible_objective):
                     continue
                 result.solution_loader.load_vars()
                 tree = evaluate(inst, chosen_from_model(m))
                 if tree.violated:
                     add_violated_voltage_rows(m, inst, tree)
+                    tried.clear()
                     repaired = repair_voltage(inst, tree.chosen)
                     tree = evaluate(inst, repaired) if repaired is not None else tree
                 if tree.feasible:   # a time-limited MIP may leave conductors larger than their flow needs
@@ -126,7 +140,7 @@ def improve_in_neighbourhoods(m: pyo.ConcreteModel, solver: Highs, inst: Instanc
                         tree = min(tree, evaluate(inst, resized), key=lambda t: t.cost_cny)
                 if tree.feasible and tree.cost_cny < incumbent_cost - 1e-6:
                     incumbent, incumbent_cost = tree.chosen, tree.cost_cny
-                    log.append({"step": f"neighbourhood {hood.freed_sources}, margin {margin}",
+                    log.append({"step": f"neighbourhood {kind} {hood.freed_sources}, margin {margin}",
                                 "seconds": time.perf_counter() - started, "objective_cny": incumbent_cost})
                     level = 0
                     break
