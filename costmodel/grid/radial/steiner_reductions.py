@@ -4,7 +4,7 @@ When every source's spare capacity and every corridor's cheapest conductor carry
 over every corridor at once (a bound of any path's drop) stays within the voltage limit, every design stays within
 every limit with its corridors' cheapest conductors: the cheapest design is a Steiner tree of the corridors weighted
 by their cheapest cost, joining the customers to a root behind all sources (0-cost edges to each source). Then the
-exact reductions of `grid.reductions` (degree, long-edge, nearest-vertex, short-links, NTDk; each keeps an optimal
+exact reductions of `grid.reductions` (degree, long-edge, nearest-vertex, NTDk; each keeps an optimal
 tree) show corridors no optimal design needs, and `build_model` never builds them. Imported `.gr` instances are such
 networks (`importers.from_steiner`: a demand so small that nothing binds). Candidate transformer sites (a second
 voltage level with a cost per size) fall outside this form: with any, nothing is reduced.
