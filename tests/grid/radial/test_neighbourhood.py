@@ -33,6 +33,15 @@ def options_of(inst, *pairs):
     return sorted(int(opt.index[(opt["tail"] == ids.index(t)) & (opt["head"] == ids.index(h))][0]) for t, h in pairs)
 
 
+
+def improved(inst, start, cost_cny):
+    """`improve_in_neighbourhoods` from design `start` on a fresh model: (design, cost, log, model)."""
+    m, solver = build_model(inst), Highs()
+    solver.config.load_solution = False
+    log = []
+    chosen, cost = improve_in_neighbourhoods(m, solver, inst, start, cost_cny, float("inf"), "plain", log, 0.0)
+    return chosen, cost, log, m
+
 def test_a_pair_of_nearby_trees_is_freed_and_a_tree_out_of_reach_stays_built():
     inst = three_feeders()
     poor = options_of(inst, ("F1", "C1"), ("F2", "C2"), ("F3", "C3"))
@@ -52,10 +61,7 @@ def test_fix_and_optimise_moves_a_plot_to_the_nearer_feeder_and_keeps_the_rest()
     inst = three_feeders()
     poor = options_of(inst, ("F1", "C1"), ("F2", "C2"), ("F3", "C3"))
     assert evaluate(inst, poor).cost_cny == pytest.approx(2_100_000)
-    m, solver = build_model(inst), Highs()
-    solver.config.load_solution = False
-    log = []
-    chosen, cost = improve_in_neighbourhoods(m, solver, inst, poor, 2_100_000, float("inf"), "plain", log, 0.0)
+    chosen, cost, log, m = improved(inst, poor, 2_100_000)
     assert cost == pytest.approx(1_260_000)
     assert sorted(chosen) == options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
     assert [entry["objective_cny"] for entry in log] == [pytest.approx(1_260_000)]
@@ -66,10 +72,7 @@ def test_fix_and_optimise_moves_a_plot_to_the_nearer_feeder_and_keeps_the_rest()
 def test_an_optimal_design_comes_back_unchanged():
     inst = three_feeders()
     best = options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
-    m, solver = build_model(inst), Highs()
-    solver.config.load_solution = False
-    log = []
-    chosen, cost = improve_in_neighbourhoods(m, solver, inst, best, 1_260_000, float("inf"), "plain", log, 0.0)
+    chosen, cost, log, m = improved(inst, best, 1_260_000)
     assert sorted(chosen) == best and cost == pytest.approx(1_260_000) and log == []
 
 
@@ -92,10 +95,7 @@ def test_a_route_two_corridors_beyond_both_trees_needs_the_wider_margin():
         [("a1", "C1", 500), ("a2", "C2", 500)])
     inst = prepare(network, customers, load_grid_limits("national-1996"))
     poor = options_of(inst, ("F1", "C1"), ("F2", "C2"))
-    m, solver = build_model(inst), Highs()
-    solver.config.load_solution = False
-    log = []
-    chosen, cost = improve_in_neighbourhoods(m, solver, inst, poor, 1_680_000, float("inf"), "plain", log, 0.0)
+    chosen, cost, log, m = improved(inst, poor, 1_680_000)
     assert cost == pytest.approx(840_000)
     assert sorted(chosen) == options_of(inst, ("F1", "C1"), ("C1", "J"), ("J", "M"), ("M", "K"), ("K", "C2"))
     assert [entry["step"].endswith("margin 2") for entry in log] == [True]
@@ -126,10 +126,7 @@ def test_a_region_moves_a_plot_to_the_nearer_feeder(monkeypatch):
     monkeypatch.setattr(radial_solver, "NEIGHBOURHOOD_LEVELS", (("regions", 1),))
     inst = three_feeders()
     poor = options_of(inst, ("F1", "C1"), ("F2", "C2"), ("F3", "C3"))
-    m, solver = build_model(inst), Highs()
-    solver.config.load_solution = False
-    log = []
-    chosen, cost = improve_in_neighbourhoods(m, solver, inst, poor, 2_100_000, float("inf"), "plain", log, 0.0)
+    chosen, cost, log, m = improved(inst, poor, 2_100_000)
     assert cost == pytest.approx(1_260_000)
     assert sorted(chosen) == options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
     # the first window, C1's, re-routes the trees of F1 and F2 (nodes 0 and 1)
@@ -141,10 +138,7 @@ def test_a_region_leaves_an_optimal_design_unchanged(monkeypatch):
     monkeypatch.setattr(radial_solver, "NEIGHBOURHOOD_LEVELS", (("regions", 1), ("regions", 2)))
     inst = three_feeders()
     best = options_of(inst, ("F1", "C1"), ("C1", "C2"), ("F3", "C3"))
-    m, solver = build_model(inst), Highs()
-    solver.config.load_solution = False
-    log = []
-    chosen, cost = improve_in_neighbourhoods(m, solver, inst, best, 1_260_000, float("inf"), "plain", log, 0.0)
+    chosen, cost, log, m = improved(inst, best, 1_260_000)
     assert sorted(chosen) == best and cost == pytest.approx(1_260_000) and log == []
 
 
