@@ -355,7 +355,7 @@ def create_app() -> FastAPI:
         design, its components, who pays (with applications) and the map as inline SVG. One solve runs at a time."""
         return await run_in_threadpool(optimise, *_optimise_args(body))  # CPU-bound: keep the event loop free
 
-    @api.post("/optimize/stream", response_class=StreamingResponse, responses=error_responses(413, 422),
+    @api.post("/optimize/stream", response_class=StreamingResponse, responses=error_responses(400, 413, 422),
               openapi_extra={"responses": {"200": {"content": {"application/x-ndjson": {}}}}})
     async def optimize_stream(body: OptimizeRequest) -> StreamingResponse:
         """POST /optimize with progress: NDJSON, one line {"progress": {seconds, incumbent_cny, bound_cny, gap}} each
