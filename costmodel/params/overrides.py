@@ -12,7 +12,7 @@ A reform file (tariffs/overrides/<id>.yaml) reads:
       red_line_extension.park_levels:
         2019-07-01.2021-01-01: [national, provincial, municipal, county]   # start.stop: baseline again from stop
 
-A number may carry its unit (see tariffs/overrides/rural-lv-cap-160.yaml); it must then be the parameter's unit. The same overrides come
+A number may carry its unit (as the capacity caps of tariffs/overrides/ do); it must then be the parameter's unit. The same overrides come
 from a CSV with columns path, value, start and optionally stop, category, unit.
 """
 
@@ -348,7 +348,7 @@ def _load_csv(path: Path, baseline: str | RuleSet | None) -> Reform:
 
 
 def load_yaml_scalar(text: str) -> Any:
-    """A CSV cell read as YAML reads a value: 160 -> int, true -> bool, [a, b] -> list."""
+    """A CSV cell read as YAML reads a value: a whole number -> int, true -> bool, [a, b] -> list."""
     return load_yaml_text(text, "override value") if text.strip() else text
 
 

@@ -330,8 +330,8 @@ def jurisdictions() -> list[str]:
 
 
 def _reforms_named(name: str) -> tuple[str, list[str]]:
-    """`shandong-2019+rural-lv-cap-160+urban-lv-cap-200` -> the rules' name and the reforms after it (the trailing
-    `+` parts that name a reform of tariffs/overrides, not a rule set)."""
+    """`<rule set>+<reform>+<reform>` -> the rules' name and the reforms after it (the trailing `+` parts that name
+    a reform of tariffs/overrides, not a rule set)."""
     if "+" not in name:  # the common case: no need to list the reforms folder
         return name, []
     from costmodel.params.overrides import available_reforms
