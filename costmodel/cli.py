@@ -32,10 +32,11 @@ from costmodel.ranges.cli import (RANGE_COLUMNS_HELP, RANGE_COMPARE_HELP, RANGE_
                                   render_budget_range)
 from costmodel.schedule.cli import register as register_schedule_commands
 from costmodel.schedule.stages import limit_text
+from costmodel.terminal import table_console
 
 app = typer.Typer(help="What a grid connection costs and who pays for each part of it.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-console = Console(width=160)
+console = table_console()
 
 FORMATS = ["table", "json"]
 

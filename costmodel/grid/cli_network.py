@@ -17,6 +17,7 @@ from rich.table import Table
 
 from costmodel.files import check_outputs
 from costmodel.grid.status import AC_ROUNDS, stdout_to_stderr
+from costmodel.terminal import table_console
 
 # The solver, pandapower and matplotlib load inside the functions: the CLI imports this module for every command.
 
@@ -81,6 +82,7 @@ def load_network_applications(path: str | Path):
 
 
 PROGRESS_ROWS = 8   # rows of the live progress table (the latest ones)
+PROGRESS_WIDTH_CHARS = 100   # its five columns with room to spare
 
 
 @contextmanager
@@ -91,7 +93,7 @@ def progress_display(enabled: bool = True):
     descriptor 2: the solver's interface captures descriptors 1 and 2 while HiGHS runs.
     """
     stream = os.fdopen(os.dup(2), "w") if enabled else None
-    console = Console(file=stream, stderr=stream is None, width=100) if stream else None
+    console = Console(file=stream, stderr=stream is None, width=PROGRESS_WIDTH_CHARS) if stream else None
     if console is None or not console.is_terminal:
         yield None
         if stream:
@@ -233,7 +235,7 @@ def _write_imported(net, source: str, out: Path, customers: Path | None, crs: st
         network = network_from_pandapower(net, new, crs, source)
     folder = write_network(network, out, net)
     kinds = network.nodes["kind"].value_counts()
-    Console(width=160).print(
+    table_console().print(
         f"wrote {folder}: {len(network.nodes)} nodes ({kinds.get('feeder_point', 0)} feeder points, "
         f"{kinds.get('customer', 0)} customers), {len(network.corridors)} corridors "
         f"({int((network.corridors['status'] == 'existing').sum())} existing); coordinates in "

@@ -15,9 +15,10 @@ from rich.table import Table
 from costmodel.files import check_outputs, table_format, write_csv
 from costmodel.ranges.method import load_method
 from costmodel.ranges.schema import BudgetRange
+from costmodel.terminal import table_console
 
 ranges_app = typer.Typer(help="Budget ranges from a utility's own history: how far off might a quote be.", no_args_is_help=True)
-console = Console(width=160)
+console = table_console()
 stderr = Console(stderr=True)
 RANGE_HELP = "A range model file (costmodel ranges fit): add the budget range, P15/P50/P85 of the total and of each party"
 RANGE_COLUMNS_HELP = "A range model file (costmodel ranges fit): add the columns total_p15_cny, total_p50_cny, total_p85_cny"

@@ -9,7 +9,6 @@ from typing import Optional
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -19,6 +18,7 @@ from costmodel.scenarios.doing_business import COMPARED, china_weighted, doing_b
 from costmodel.schedule.gantt import plot_gantt
 from costmodel.schedule.plan import schedule_applications
 from costmodel.schedule.stages import limit_text
+from costmodel.terminal import table_console
 
 
 def schedule(
@@ -60,7 +60,7 @@ def schedule(
             record["stages"] = [s for s in stage_records if s["application_id"] == record["application_id"]]
         typer.echo(json.dumps(records if applications is not None else records[0], ensure_ascii=False, indent=2))
         return
-    console = Console(width=160)
+    console = table_console()
     if applications is None:
         table = Table(title=f"{ruleset}, {voltage}, application {date}")
         for column in ("stage", "working days", "start", "due", "critical"):
@@ -109,7 +109,7 @@ def doing_business(
         table.add_row(case["ruleset_id"], case["supply_voltage"], case["boundary"], str(case["procedures_count"]),
                       str(case["time_working_days"]), str(case["time_calendar_days"]),
                       f"{case['customer_cost_cny']:,.0f}", f"{case['cost_percent_of_income']:.1f}")
-    Console(width=160).print(table)
+    table_console().print(table)
 
 
 def _print_china(result: dict, as_json: bool) -> None:
@@ -126,7 +126,7 @@ def _print_china(result: dict, as_json: bool) -> None:
     weighted = result["weighted"]
     table.add_row("China (weighted)", "100%", "", "", f"{weighted['procedures_count']:.2f}", f"{weighted['time_working_days']:.2f}",
                   f"{weighted['time_calendar_days']:.2f}", f"{weighted['customer_cost_cny']:,.0f}", f"{weighted['cost_percent_of_income']:.1f}")
-    console = Console(width=160)
+    console = table_console()
     console.print(table)
     console.print(f"weights: {result['cities'][0]['weight_reference']}", markup=False, style="dim")
 
