@@ -13,5 +13,5 @@ def test_a_narrow_terminal_does_not_narrow_the_tables(monkeypatch):
     table.add_row("extension", "Low-voltage line from the public network to the meter box", "24,000")
     with console.capture() as captured:
         console.print(table)
-    # the row keeps one line: three lines of frame, a header, one body line and the bottom border
+    # the row keeps one line: top border, header, rule under it, the row, bottom border
     assert len(captured.get().splitlines()) == 5
