@@ -36,10 +36,7 @@ def neighbourhoods(inst: Instance, chosen: list[int], margin_hops: int = 2) -> l
     tree = evaluate(inst, chosen)
     opt = inst.options
     tail, head = opt["tail"].to_numpy(), opt["head"].to_numpy()
-    neighbours: dict[int, set[int]] = {}
-    for t, h in zip(inst.arcs["tail"], inst.arcs["head"]):
-        neighbours.setdefault(int(t), set()).add(int(h))
-        neighbours.setdefault(int(h), set()).add(int(t))
+    neighbours = _neighbours(inst)
     used = [int(s) for s in inst.sources if (tree.supplied_by == s).any()]
     members = {s: set(np.flatnonzero(tree.supplied_by == s).tolist()) for s in used}
     in_some_tree = tree.supplied_by >= 0
@@ -64,6 +61,15 @@ def neighbourhoods(inst: Instance, chosen: list[int], margin_hops: int = 2) -> l
     return result
 
 
+def _neighbours(inst: Instance) -> dict[int, set[int]]:
+    """Each node's neighbours over the instance's corridors."""
+    neighbours: dict[int, set[int]] = {}
+    for t, h in zip(inst.arcs["tail"], inst.arcs["head"]):
+        neighbours.setdefault(int(t), set()).add(int(h))
+        neighbours.setdefault(int(h), set()).add(int(t))
+    return neighbours
+
+
 def _within(nodes: set[int], neighbours: dict[int, set[int]], hops: int) -> set[int]:
     """The nodes at most `hops` corridors from `nodes`."""
     reached, frontier = set(nodes), set(nodes)
@@ -83,10 +89,7 @@ def regions(inst: Instance, chosen: list[int], radius_hops: int = 2) -> list[Nei
     tree = evaluate(inst, chosen)
     opt = inst.options
     head, arc_of, cost = opt["head"].to_numpy(), opt["arc"].to_numpy(), opt["cost_cny"].to_numpy()
-    neighbours: dict[int, set[int]] = {}
-    for t, h in zip(inst.arcs["tail"], inst.arcs["head"]):
-        neighbours.setdefault(int(t), set()).add(int(h))
-        neighbours.setdefault(int(h), set()).add(int(t))
+    neighbours = _neighbours(inst)
     chosen_arr = np.array(tree.chosen, dtype=int)
     of_design = np.flatnonzero(np.isin(arc_of, arc_of[chosen_arr]))
     windows, seen = [], set()
